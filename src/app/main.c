@@ -1,0 +1,31 @@
+/* main.c: the instant-ngp application. Only main() exits; everything below returns codes. */
+#include <stdio.h>
+
+#include "cli.h"
+#include "ngp/common.h"
+
+int main(int argc, char **argv) {
+  ngp_cli cli;
+  char msg[1024];
+  if (ngp_cli_parse(argc, argv, &cli, msg, sizeof msg) != NGP_EXIT_OK) {
+    fprintf(stderr, "instant-ngp: error: %s\ninstant-ngp: see 'instant-ngp --help'\n", msg);
+    return NGP_EXIT_USAGE;
+  }
+  if (cli.help) {
+    ngp_cli_print_help(argv[0]);
+    return NGP_EXIT_OK;
+  }
+  if (cli.version) {
+    printf("instant-ngp %s\n", ngp_version());
+    return NGP_EXIT_OK;
+  }
+  if (cli.info) return ngp_cli_info(&cli);
+  if (!cli.scene) {
+    fprintf(stderr, "instant-ngp: error: no scene given; pass a scene folder or transforms .json (--scene PATH)\n"
+                    "instant-ngp: see 'instant-ngp --help'\n");
+    return NGP_EXIT_USAGE;
+  }
+  fprintf(stderr, "instant-ngp: error: training is not available in this version yet (it arrives with the engine); "
+                  "run with --info to load and check the scene\n");
+  return NGP_EXIT_FAILURE;
+}
