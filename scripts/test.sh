@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The test command: installs missing packages, builds with warnings as errors and runs every test,
+# then rebuilds with AddressSanitizer + UndefinedBehaviorSanitizer and runs the unit and CLI tests
+# again. Real-scene tests read ../shared/data when it exists (NGP_TEST_DATA_DIR overrides).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/deps.sh
+jobs=$(nproc 2>/dev/null || echo 2)
+if [ -x /usr/local/cuda/bin/nvcc ]; then export PATH="/usr/local/cuda/bin:$PATH"; fi
+data_args=()
+if [ -n "${NGP_TEST_DATA_DIR:-}" ]; then data_args=(-DNGP_TEST_DATA_DIR="$NGP_TEST_DATA_DIR"); fi
+
+echo "== build (warnings as errors)"
+cmake -S . -B build/ci -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNGP_WARNINGS_AS_ERRORS=ON "${data_args[@]}" >/dev/null
+cmake --build build/ci -j"$jobs"
+echo "== build (ASan + UBSan)"
+cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DNGP_SANITIZE=ON -DNGP_WARNINGS_AS_ERRORS=ON -DNGP_CUDA=OFF \
+  "${data_args[@]}" >/dev/null
+cmake --build build/asan -j"$jobs"
+
+echo "== tests under ASan + UBSan"
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --test-dir build/asan -j"$jobs" --output-on-failure -L 'unit|cli'
+echo "== tests"
+ctest --test-dir build/ci -j"$jobs" --output-on-failure
