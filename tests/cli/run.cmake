@@ -1,7 +1,7 @@
 # Runs one CLI test: a command, its expected exit code, and regular expressions its stdout and
 # stderr must (or must not) match. Invoked by CTest as
 #   cmake -DCMD=<prog|arg|arg...> -DCODE=<n> [-DOUT=<regex>] [-DERR=<regex>] [-DREQUIRE=<path>]
-#         [-DEMPTY_DIR=<path>] -P run.cmake
+#         [-DEMPTY_DIR=<path>] [-DUNREADABLE=<file>] -P run.cmake
 # Arguments are separated by '|' so they may contain ';' and spaces. A sanitizer report on stderr
 # always fails the test (ASan and UBSan exit with 1, which a test expecting 1 would otherwise take
 # for success). REQUIRE names data the test needs: without it the test prints SKIP and CTest
@@ -15,6 +15,27 @@ if(DEFINED EMPTY_DIR)
   file(MAKE_DIRECTORY "${EMPTY_DIR}")
 endif()
 string(REPLACE "|" ";" _cmd "${CMD}")
+# UNREADABLE: make that file unreadable (mode 000) for the command. Root reads everything, so as
+# root the command runs as `nobody` through setpriv; where that cannot work the test is skipped.
+if(DEFINED UNREADABLE)
+  execute_process(COMMAND chmod 000 "${UNREADABLE}" COMMAND_ERROR_IS_FATAL ANY)
+  execute_process(COMMAND id -u OUTPUT_VARIABLE _uid OUTPUT_STRIP_TRAILING_WHITESPACE)
+  if(_uid STREQUAL "0")
+    find_program(_setpriv setpriv)
+    if(NOT _setpriv)
+      message("SKIP: running as root and setpriv (util-linux) is missing, so no file is unreadable")
+      return()
+    endif()
+    set(_drop ${_setpriv} --reuid=65534 --regid=65534 --clear-groups --)
+    list(GET _cmd 0 _prog)
+    execute_process(COMMAND ${_drop} ${_prog} --version RESULT_VARIABLE _can_run OUTPUT_QUIET ERROR_QUIET)
+    if(NOT _can_run EQUAL 0)
+      message("SKIP: user nobody cannot run ${_prog} (a parent folder is not world-readable)")
+      return()
+    endif()
+    list(PREPEND _cmd ${_drop})
+  endif()
+endif()
 execute_process(COMMAND ${_cmd} RESULT_VARIABLE _code OUTPUT_VARIABLE _out ERROR_VARIABLE _err TIMEOUT 600)
 message("---- exit code: ${_code}\n---- stdout:\n${_out}\n---- stderr:\n${_err}")
 set(_failed "")
