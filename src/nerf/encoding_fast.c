@@ -1,0 +1,312 @@
+/* encoding_fast.c: the fast CPU twins of the hash-grid reference passes (encoding.c), with the
+ * same arguments and results.
+ *
+ * Forward: threads take tiles of samples. Within a tile, one level at a time, a first pass computes
+ * every sample's 8 corner entries and weights (ngp_grid_corners) and prefetches the entries, and a
+ * second pass gathers them: the hashed levels are ~8 MB tables read at random, so the win is having
+ * many cache misses in flight instead of one dependent chain per sample. The F features of an entry
+ * are contiguous (F=4: 16 bytes, one SSE load); accumulation is in the reference's order (corners
+ * 0..7, starting from 0), so the outputs are bit-identical to the reference.
+ *
+ * Backward: threads take whole levels (finest first, as those are the costly ones, so the dynamic
+ * hand-out balances), and each loops over all samples for its level. A level owns its table
+ * entries, so the scatter-add needs no atomics, and per entry the additions happen in sample order
+ * as in the reference (bit-identical gradients too).
+ *
+ * Touched set: levels own disjoint entry ranges, but level offsets are multiples of 8, not 64, so
+ * a 64-bit word of the bitmap can straddle two levels. Only a level's first and last words can; a
+ * thread updates those with an atomic OR (and learns from the old value whether the bit is new) and
+ * every interior word with plain loads and stores. New entries go to a per-level region of the free
+ * tail of touched->list (level l gets size[l] minus its entries already in the set, so the regions
+ * fit exactly), and are compacted behind the existing entries after the threads join: no
+ * allocation, no lock. The list order differs from the reference; the set is the same. */
+#include <string.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#include "encoding.h"
+#include "ngp_encoding_math.h"
+#include "parallel.h"
+
+#ifndef TILE
+#define TILE 64 /* samples per forward task and per backward batch: 4 KB of indices and weights */
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define PREFETCH_R(p) __builtin_prefetch((p), 0, 3)
+#define PREFETCH_W(p) __builtin_prefetch((p), 1, 3)
+#define ALWAYS_INLINE __attribute__((always_inline)) inline
+#else
+#define PREFETCH_R(p) ((void)(p))
+#define PREFETCH_W(p) ((void)(p))
+#define ALWAYS_INLINE inline
+#endif
+
+/* ---- Pass 1: corners of a batch of samples on one level ------------------------------------- */
+
+/* idx, w: [n][8] <- the corners of samples x[0..n) on level l; prefetches every corner's entry in
+ * P (rw: 0 read, 1 write). `hashed` and `interp` are compile-time constants at each call below, so
+ * the branches inside ngp_grid_corners fold away. Returns the corner count (8, or 1 for Nearest). */
+static ALWAYS_INLINE int corners_batch(const ngp_hashgrid *g, int l, const float *x, int n, const float *P, int F,
+                                       int rw, int hashed, int interp, uint32_t (*idx)[8], float (*w)[8]) {
+  int nc = interp == NGP_ENC_INTERP_NEAREST ? 1 : 8;
+  const float scale = g->scale[l];
+  const uint32_t res = g->res[l], size = g->size[l];
+#if defined(__SSE2__)
+  /* Hashed trilinear levels (most of the work): the 8 indices and weights as two 4-wide vectors.
+   * Same operations in the same order as ngp_grid_corners, hence identical results (the weight is
+   * (wx * wy) * wz, the index (hx ^ hy ^ hz) & (size - 1); a hashed level's size is 2^T). */
+  if (hashed && interp != NGP_ENC_INTERP_NEAREST && (size & (size - 1)) == 0) {
+    const __m128i mask = _mm_set1_epi32((int)(size - 1));
+    for (int i = 0; i < n; i++) {
+      uint32_t c[3];
+      float t[3];
+      for (int d = 0; d < 3; d++) {
+        ngp_grid_pos_fract(x[(size_t)3 * i + d], scale, &c[d], &t[d]);
+        t[d] = ngp_grid_weight1(t[d], interp);
+      }
+      __m128 wxy = _mm_mul_ps(_mm_setr_ps(1.0f - t[0], t[0], 1.0f - t[0], t[0]),
+                              _mm_setr_ps(1.0f - t[1], 1.0f - t[1], t[1], t[1]));
+      _mm_storeu_ps(w[i], _mm_mul_ps(wxy, _mm_set1_ps(1.0f - t[2])));
+      _mm_storeu_ps(w[i] + 4, _mm_mul_ps(wxy, _mm_set1_ps(t[2])));
+      uint32_t y0 = c[1] * NGP_HASH_PRIME_Y, y1 = (c[1] + 1u) * NGP_HASH_PRIME_Y;
+      __m128i hxy = _mm_xor_si128(_mm_setr_epi32((int)c[0], (int)(c[0] + 1u), (int)c[0], (int)(c[0] + 1u)),
+                                  _mm_setr_epi32((int)y0, (int)y0, (int)y1, (int)y1));
+      __m128i lo = _mm_and_si128(_mm_xor_si128(hxy, _mm_set1_epi32((int)(c[2] * NGP_HASH_PRIME_Z))), mask);
+      __m128i hi = _mm_and_si128(_mm_xor_si128(hxy, _mm_set1_epi32((int)((c[2] + 1u) * NGP_HASH_PRIME_Z))), mask);
+      _mm_storeu_si128((__m128i *)(void *)idx[i], lo);
+      _mm_storeu_si128((__m128i *)(void *)(idx[i] + 4), hi);
+      for (int k = 0; k < 8; k++) {
+        if (rw)
+          PREFETCH_W(P + (size_t)idx[i][k] * F);
+        else
+          PREFETCH_R(P + (size_t)idx[i][k] * F);
+      }
+    }
+    return 8;
+  }
+#endif
+  for (int i = 0; i < n; i++) {
+    ngp_grid_corners(x + (size_t)3 * i, scale, res, size, hashed, interp, idx[i], w[i]);
+    for (int k = 0; k < nc; k++) {
+      if (rw)
+        PREFETCH_W(P + (size_t)idx[i][k] * F);
+      else
+        PREFETCH_R(P + (size_t)idx[i][k] * F);
+    }
+  }
+  return nc;
+}
+
+/* Dispatch to the six (hashed, interpolation) specialisations. */
+static ALWAYS_INLINE int corners_dispatch(const ngp_hashgrid *g, int l, const float *x, int n, const float *P, int F,
+                                          int rw, uint32_t (*idx)[8], float (*w)[8]) {
+  int h = g->hashed[l];
+  switch ((int)g->interpolation) {
+  case NGP_ENC_INTERP_NEAREST:
+    return h ? corners_batch(g, l, x, n, P, F, rw, 1, NGP_ENC_INTERP_NEAREST, idx, w)
+             : corners_batch(g, l, x, n, P, F, rw, 0, NGP_ENC_INTERP_NEAREST, idx, w);
+  case NGP_ENC_INTERP_SMOOTHSTEP:
+    return h ? corners_batch(g, l, x, n, P, F, rw, 1, NGP_ENC_INTERP_SMOOTHSTEP, idx, w)
+             : corners_batch(g, l, x, n, P, F, rw, 0, NGP_ENC_INTERP_SMOOTHSTEP, idx, w);
+  default:
+    return h ? corners_batch(g, l, x, n, P, F, rw, 1, NGP_ENC_INTERP_LINEAR, idx, w)
+             : corners_batch(g, l, x, n, P, F, rw, 0, NGP_ENC_INTERP_LINEAR, idx, w);
+  }
+}
+
+/* ---- Forward -------------------------------------------------------------------------------- */
+
+typedef struct {
+  const ngp_hashgrid *g;
+  const float *params;
+  int S;
+  const float *x;
+  float *out;
+} fwd_ctx;
+
+/* o[0..F) = sum_k w[k] * P[idx[k]*F .. +F), corners in order from 0 (the reference's rounding).
+ * F is a compile-time constant at each call site, so the loops unroll/vectorise. */
+static ALWAYS_INLINE void gather(const float *P, const uint32_t *idx, const float *w, int nc, int F, float *o) {
+#if defined(__SSE2__)
+  if (F == 4 || F == 8) {
+    __m128 a0 = _mm_setzero_ps(), a1 = _mm_setzero_ps();
+    for (int k = 0; k < nc; k++) {
+      const float *p = P + (size_t)idx[k] * F;
+      __m128 wk = _mm_set1_ps(w[k]);
+      a0 = _mm_add_ps(a0, _mm_mul_ps(wk, _mm_loadu_ps(p)));
+      if (F == 8) a1 = _mm_add_ps(a1, _mm_mul_ps(wk, _mm_loadu_ps(p + 4)));
+    }
+    _mm_storeu_ps(o, a0);
+    if (F == 8) _mm_storeu_ps(o + 4, a1);
+    return;
+  }
+#endif
+  float acc[8] = {0};
+  for (int k = 0; k < nc; k++) {
+    const float *p = P + (size_t)idx[k] * F;
+    for (int f = 0; f < F; f++) acc[f] += w[k] * p[f];
+  }
+  for (int f = 0; f < F; f++) o[f] = acc[f];
+}
+
+static ALWAYS_INLINE void fwd_tile(const fwd_ctx *c, int s0, int n, int F) {
+  const ngp_hashgrid *g = c->g;
+  const int L = g->n_levels, LF = L * F;
+  uint32_t idx[TILE][8];
+  float w[TILE][8];
+  for (int l = 0; l < L; l++) {
+    const float *P = c->params + (size_t)g->offset[l] * F;
+    /* Pass 1: indices and weights, and a prefetch per corner entry. */
+    int nc = corners_dispatch(g, l, c->x + (size_t)3 * s0, n, P, F, 0, idx, w);
+    /* Pass 2: the gather, by now mostly from cache. */
+    float *o = c->out + (size_t)s0 * LF + (size_t)l * F;
+    for (int i = 0; i < n; i++) gather(P, idx[i], w[i], nc, F, o + (size_t)i * LF);
+  }
+}
+
+static void fwd_task(int tile, int thread_index, void *user) {
+  (void)thread_index;
+  const fwd_ctx *c = user;
+  int s0 = tile * TILE, n = c->S - s0 < TILE ? c->S - s0 : TILE;
+  switch (c->g->n_features) {
+  case 1: fwd_tile(c, s0, n, 1); break;
+  case 2: fwd_tile(c, s0, n, 2); break;
+  case 4: fwd_tile(c, s0, n, 4); break;
+  default: fwd_tile(c, s0, n, 8); break;
+  }
+}
+
+void ngp_hashgrid_forward(const ngp_hashgrid *g, const float *params, int S, const float *x, float *out,
+                          int n_threads) {
+  /* params: [offset[L]][F]; x: [S][3]; out: [S][L*F], overwritten. */
+  if (S <= 0) return;
+  fwd_ctx c = {g, params, S, x, out};
+  ngp_parallel_for((S + TILE - 1) / TILE, n_threads, fwd_task, &c);
+}
+
+/* ---- Backward ------------------------------------------------------------------------------- */
+
+typedef struct {
+  const ngp_hashgrid *g;
+  int S;
+  const float *x;
+  const float *dout;
+  float *dparams;
+  ngp_touched *touched;
+  size_t region[NGP_MAX_LEVELS]; /* where level l writes its new entries in touched->list */
+  size_t n_new[NGP_MAX_LEVELS];  /* how many it wrote */
+} bwd_ctx;
+
+/* dp[0..F) += wk * d[0..F). */
+static ALWAYS_INLINE void scatter(float *dp, float wk, const float *d, int F) {
+#if defined(__SSE2__)
+  if (F == 4 || F == 8) {
+    __m128 wv = _mm_set1_ps(wk);
+    _mm_storeu_ps(dp, _mm_add_ps(_mm_loadu_ps(dp), _mm_mul_ps(wv, _mm_loadu_ps(d))));
+    if (F == 8) _mm_storeu_ps(dp + 4, _mm_add_ps(_mm_loadu_ps(dp + 4), _mm_mul_ps(wv, _mm_loadu_ps(d + 4))));
+    return;
+  }
+#endif
+  for (int f = 0; f < F; f++) dp[f] += wk * d[f];
+}
+
+/* Scatter of one level over all samples. */
+static ALWAYS_INLINE void bwd_level(bwd_ctx *c, int l, int F) {
+  const ngp_hashgrid *g = c->g;
+  const int LF = g->n_levels * F;
+  const uint32_t off = g->offset[l];
+  float *DP = c->dparams + (size_t)off * F;
+  ngp_touched *t = c->touched;
+  uint64_t *bits = t ? t->bits : NULL;
+  uint32_t *list = t ? t->list + c->region[l] : NULL;
+  size_t n_new = 0;
+  /* The only bitmap words this level may share with its neighbours. */
+  const uint32_t w_first = off >> 6, w_last = (g->offset[l + 1] - 1) >> 6;
+  uint32_t idx[TILE][8];
+  float w[TILE][8];
+  for (int s0 = 0; s0 < c->S; s0 += TILE) {
+    int n = c->S - s0 < TILE ? c->S - s0 : TILE;
+    int nc = corners_dispatch(g, l, c->x + (size_t)3 * s0, n, DP, F, 1, idx, w);
+    for (int i = 0; i < n; i++) {
+      const float *d = c->dout + (size_t)(s0 + i) * LF + (size_t)l * F;
+      for (int k = 0; k < nc; k++) {
+        float *dp = DP + (size_t)idx[i][k] * F;
+        float wk = w[i][k];
+        /* forward: o[f] += w[k] * p[f]  =>  dp[f] += w[k] * do[f] */
+        scatter(dp, wk, d, F);
+        if (!bits) continue;
+        uint32_t e = off + idx[i][k], wi = e >> 6;
+        uint64_t bit = (uint64_t)1 << (e & 63);
+        if (wi != w_first && wi != w_last) {
+          if (!(bits[wi] & bit)) {
+            bits[wi] |= bit;
+            list[n_new++] = e;
+          }
+        } else if (!(__atomic_load_n(&bits[wi], __ATOMIC_RELAXED) & bit) &&
+                   !(__atomic_fetch_or(&bits[wi], bit, __ATOMIC_RELAXED) & bit)) {
+          list[n_new++] = e;
+        }
+      }
+    }
+  }
+  c->n_new[l] = n_new;
+}
+
+static void bwd_task(int item, int thread_index, void *user) {
+  (void)thread_index;
+  bwd_ctx *c = user;
+  int l = c->g->n_levels - 1 - item; /* finest (costliest) levels first */
+  switch (c->g->n_features) {
+  case 1: bwd_level(c, l, 1); break;
+  case 2: bwd_level(c, l, 2); break;
+  case 4: bwd_level(c, l, 4); break;
+  default: bwd_level(c, l, 8); break;
+  }
+}
+
+/* The level holding entry e (offsets ascend; binary search). */
+static int level_of(const ngp_hashgrid *g, uint32_t e) {
+  int lo = 0, hi = g->n_levels - 1;
+  while (lo < hi) {
+    int mid = (lo + hi + 1) / 2;
+    if (g->offset[mid] <= e)
+      lo = mid;
+    else
+      hi = mid - 1;
+  }
+  return lo;
+}
+
+void ngp_hashgrid_backward(const ngp_hashgrid *g, int S, const float *x, const float *dout, float *dparams,
+                           ngp_touched *touched, int n_threads) {
+  /* x: [S][3]; dout: [S][L*F]; dparams: [offset[L]][F], accumulated (+=); touched (may be NULL,
+   * n_entries >= offset[L]) gains every entry a corner reads, as in the reference. */
+  if (S <= 0) return;
+  const int L = g->n_levels;
+  bwd_ctx c;
+  memset(&c, 0, sizeof c);
+  c.g = g, c.S = S, c.x = x, c.dout = dout, c.dparams = dparams, c.touched = touched;
+  if (touched) {
+    /* Level l may add at most size[l] minus what it already has in the set. */
+    size_t have[NGP_MAX_LEVELS] = {0};
+    for (size_t i = 0; i < touched->count; i++) have[level_of(g, touched->list[i])]++;
+    size_t at = touched->count;
+    for (int l = 0; l < L; l++) {
+      c.region[l] = at;
+      at += g->size[l] - have[l];
+    }
+  }
+  ngp_parallel_for(L, n_threads, bwd_task, &c);
+  if (touched) {
+    size_t at = touched->count;
+    for (int l = 0; l < L; l++) {
+      if (c.n_new[l] && at != c.region[l])
+        memmove(touched->list + at, touched->list + c.region[l], c.n_new[l] * sizeof *touched->list);
+      at += c.n_new[l];
+    }
+    touched->count = at;
+  }
+}
