@@ -1,0 +1,348 @@
+/* test_mlp.c: the MLP (src/nerf/mlp.c) and its activations (src/common/ngp_activation.h).
+ *
+ * The reference is checked against hand-computed values and against central finite differences;
+ * the fast path (both the AVX2 and the portable kernel, switched with NGP_SIMD=scalar) is checked
+ * against the reference on random inputs, NeRF shapes and odd ones. */
+#define _POSIX_C_SOURCE 200809L /* setenv */
+#include "testutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mlp.h"
+#include "ngp_activation.h"
+
+static const ngp_activation ALL_ACTS[] = {NGP_ACT_NONE,    NGP_ACT_RELU,       NGP_ACT_LEAKY_RELU,
+                                          NGP_ACT_EXPONENTIAL, NGP_ACT_SINE, NGP_ACT_SIGMOID,
+                                          NGP_ACT_SQUAREPLUS,  NGP_ACT_SOFTPLUS, NGP_ACT_TANH};
+#define N_ACTS ((int)(sizeof ALL_ACTS / sizeof ALL_ACTS[0]))
+
+static uint64_t g_rng = 1;
+static float frand(float lo, float hi) { /* xorshift64*: deterministic test data */
+  g_rng ^= g_rng >> 12;
+  g_rng ^= g_rng << 25;
+  g_rng ^= g_rng >> 27;
+  uint64_t r = g_rng * 0x2545F4914F6CDD1Dull;
+  return lo + (hi - lo) * (float)(r >> 40) * (1.0f / 16777216.0f);
+}
+
+static float *alloc_rand(size_t n, float lo, float hi) {
+  float *p = malloc(n * sizeof(float) + 1);
+  assert_non_null(p);
+  for (size_t i = 0; i < n; i++) p[i] = frand(lo, hi);
+  return p;
+}
+
+/* atol + rtol*|ref|, printing the first mismatches with their index (llm.c validate_result). */
+static int compare(const char *what, const float *ref, const float *got, size_t n, float atol, float rtol) {
+  int bad = 0;
+  for (size_t i = 0; i < n; i++) {
+    float tol = atol + rtol * fabsf(ref[i]);
+    if (!(fabsf(ref[i] - got[i]) <= tol)) {
+      if (bad < 5) printf("  %s[%zu]: ref %.8g got %.8g (tol %.3g)\n", what, i, (double)ref[i], (double)got[i], (double)tol);
+      bad++;
+    }
+  }
+  if (bad) printf("  %s: %d of %zu mismatches\n", what, bad, n);
+  return bad;
+}
+
+/* ---- Structure and init ------------------------------------------------------------------------ */
+
+static void test_init_shapes(void **state) {
+  (void)state;
+  ngp_mlp m;
+  ngp_error err;
+  assert_int_equal(ngp_mlp_init(&m, 32, 64, 1, 16, NGP_ACT_RELU, NGP_ACT_NONE, &err), NGP_OK);
+  assert_int_equal(m.n_layers, 2);
+  assert_int_equal(m.n_params, 64 * 32 + 16 * 64); /* 3072: NGP-SPEC §3 */
+  assert_int_equal(m.weight_offset[1], 64 * 32);
+  assert_int_equal(ngp_mlp_acts_per_sample(&m), 64 + 16);
+  assert_int_equal(ngp_mlp_init(&m, 32, 64, 2, 16, NGP_ACT_RELU, NGP_ACT_NONE, &err), NGP_OK);
+  assert_int_equal(m.n_params, 7168);
+  assert_int_equal(m.dims[0], 32);
+  assert_int_equal(m.dims[2], 64);
+  assert_int_equal(m.dims[3], 16);
+  assert_int_equal(ngp_mlp_acts_per_sample(&m), 64 + 64 + 16);
+  /* Sine layers also keep their pre-activations. */
+  assert_int_equal(ngp_mlp_init(&m, 8, 16, 1, 4, NGP_ACT_SINE, NGP_ACT_NONE, &err), NGP_OK);
+  assert_int_equal(ngp_mlp_acts_per_sample(&m), 2 * 16 + 4);
+  /* 0 hidden layers: one matrix, width ignored. */
+  assert_int_equal(ngp_mlp_init(&m, 5, 0, 0, 3, NGP_ACT_RELU, NGP_ACT_NONE, &err), NGP_OK);
+  assert_int_equal(m.n_params, 15);
+
+  assert_int_equal(ngp_mlp_init(&m, 0, 64, 1, 16, NGP_ACT_RELU, NGP_ACT_NONE, &err), NGP_ERR_INVALID);
+  assert_contains(err.msg, "n_input_dims = 0");
+  assert_int_equal(ngp_mlp_init(&m, 32, 64, 1, 0, NGP_ACT_RELU, NGP_ACT_NONE, &err), NGP_ERR_INVALID);
+  assert_contains(err.msg, "n_output_dims = 0");
+  assert_int_equal(ngp_mlp_init(&m, 32, 0, 1, 16, NGP_ACT_RELU, NGP_ACT_NONE, &err), NGP_ERR_INVALID);
+  assert_contains(err.msg, "n_neurons = 0");
+  assert_int_equal(ngp_mlp_init(&m, 32, 64, NGP_MLP_MAX_LAYERS, 16, NGP_ACT_RELU, NGP_ACT_NONE, &err),
+                   NGP_ERR_INVALID);
+  assert_contains(err.msg, "n_hidden_layers");
+  assert_int_equal(ngp_mlp_init(&m, 32, 64, 1, 16, (ngp_activation)99, NGP_ACT_NONE, &err), NGP_ERR_INVALID);
+  assert_contains(err.msg, "activation 99");
+}
+
+static void test_init_params(void **state) {
+  (void)state;
+  ngp_mlp m;
+  assert_int_equal(ngp_mlp_init(&m, 32, 64, 2, 16, NGP_ACT_RELU, NGP_ACT_NONE, NULL), NGP_OK);
+  float *a = calloc(m.n_params, sizeof(float)), *b = calloc(m.n_params, sizeof(float));
+  assert_non_null(a);
+  assert_non_null(b);
+  ngp_mlp_init_params(&m, a, 42);
+  for (int l = 0; l < m.n_layers; l++) {
+    float s = sqrtf(6.0f / (float)(m.dims[l] + m.dims[l + 1]));
+    float mx = 0.0f;
+    double mean = 0.0;
+    size_t n = m.weight_offset[l + 1] - m.weight_offset[l];
+    for (size_t i = m.weight_offset[l]; i < m.weight_offset[l + 1]; i++) {
+      assert_true(fabsf(a[i]) <= s);
+      mx = fmaxf(mx, fabsf(a[i]));
+      mean += (double)a[i];
+    }
+    assert_true(mx > 0.95f * s);                      /* the range is used, not a narrower one */
+    assert_true(fabs(mean / (double)n) < 0.1 * (double)s); /* centred */
+  }
+  ngp_mlp_init_params(&m, b, 42);
+  assert_memory_equal(a, b, m.n_params * sizeof(float));
+  ngp_mlp_init_params(&m, b, 43);
+  size_t same = 0;
+  for (size_t i = 0; i < m.n_params; i++) same += a[i] == b[i];
+  assert_true(same < m.n_params / 100);
+  free(a);
+  free(b);
+}
+
+/* ---- Activations ------------------------------------------------------------------------------- */
+
+static void test_activation_values(void **state) {
+  (void)state;
+  assert_float_equal(ngp_act_forward(NGP_ACT_RELU, -2.0f), 0.0f, 0.0f);
+  assert_float_equal(ngp_act_forward(NGP_ACT_LEAKY_RELU, -2.0f), -0.02f, 1e-7f);
+  assert_float_equal(ngp_act_forward(NGP_ACT_SIGMOID, 0.0f), 0.5f, 1e-7f);
+  /* tcnn's K = 10 sharpening: squareplus(0) = 1/K, softplus(0) = ln2/K */
+  assert_float_equal(ngp_act_forward(NGP_ACT_SQUAREPLUS, 0.0f), 0.1f, 1e-7f);
+  assert_float_equal(ngp_act_forward(NGP_ACT_SOFTPLUS, 0.0f), 0.069314718f, 1e-7f);
+  /* Derivative from the output equals the derivative from the input, for each invertible one. */
+  for (int a = 0; a < N_ACTS; a++) {
+    ngp_activation act = ALL_ACTS[a];
+    if (ngp_act_needs_input(act)) continue;
+    for (float x = -1.95f; x < 2.0f; x += 0.1f) {
+      float y = ngp_act_forward(act, x);
+      float d_out = ngp_act_derivative_out(act, y), d_in = ngp_act_derivative_in(act, x);
+      if (fabsf(d_out - d_in) > 1e-4f + 1e-3f * fabsf(d_in))
+        fail_msg("%s at x=%g: derivative from output %g, from input %g", ngp_activation_name(act), (double)x,
+                 (double)d_out, (double)d_in);
+    }
+  }
+}
+
+/* ---- Reference forward: hand-computed ---------------------------------------------------------- */
+
+static void test_forward_hand(void **state) {
+  (void)state;
+  ngp_mlp m;
+  assert_int_equal(ngp_mlp_init(&m, 2, 2, 1, 1, NGP_ACT_RELU, NGP_ACT_NONE, NULL), NGP_OK);
+  /* W0 = [[1,-1],[0.5,2]], W1 = [[3,-2]] */
+  const float params[6] = {1.0f, -1.0f, 0.5f, 2.0f, 3.0f, -2.0f};
+  const float in[4] = {1.0f, 2.0f, 3.0f, -1.0f};
+  /* x=(1,2): z=(-1, 4.5) -> relu (0, 4.5) -> 0*3 - 2*4.5 = -9.
+   * x=(3,-1): z=(4, -0.5) -> (4, 0) -> 12. */
+  const float want_acts[6] = {0.0f, 4.5f, -9.0f, 4.0f, 0.0f, 12.0f};
+  float out[2], acts[6];
+  for (int fast = 0; fast < 2; fast++) {
+    memset(acts, 0xff, sizeof acts);
+    if (fast) ngp_mlp_forward(&m, params, 2, in, out, acts, 1);
+    else ngp_mlp_forward_ref(&m, params, 2, in, out, acts);
+    assert_float_equal(out[0], -9.0f, 1e-6f);
+    assert_float_equal(out[1], 12.0f, 1e-6f);
+    for (int i = 0; i < 6; i++) assert_float_equal(acts[i], want_acts[i], 1e-6f);
+  }
+  /* Backward by hand for sample 0 with dout = 1: dW1 = (0, 4.5); dh = (3, -2) masked by h > 0
+   * -> (0, -2); dW0 = [[0,0],[-2,-4]]; din = (0*1 + -2*0.5, 0*-1 + -2*2) = (-1, -4). dparams start
+   * at 1 to check accumulation. */
+  float dparams[6] = {1, 1, 1, 1, 1, 1}, din[2], dout[1] = {1.0f};
+  ngp_mlp_backward_ref(&m, params, 1, in, acts, dout, dparams, din);
+  const float want_dp[6] = {1, 1, -1, -3, 1, 5.5f};
+  for (int i = 0; i < 6; i++) assert_float_equal(dparams[i], want_dp[i], 1e-6f);
+  assert_float_equal(din[0], -1.0f, 1e-6f);
+  assert_float_equal(din[1], -4.0f, 1e-6f);
+}
+
+/* ---- Reference backward against central finite differences ---------------------------------- */
+
+/* L = sum(dout * out) for the reference forward; computed in double from float outputs. */
+static double loss_of(const ngp_mlp *m, const float *params, int S, const float *in, const float *dout, float *out) {
+  ngp_mlp_forward_ref(m, params, S, in, out, NULL);
+  double L = 0.0;
+  for (size_t i = 0; i < (size_t)S * m->n_out; i++) L += (double)dout[i] * (double)out[i];
+  return L;
+}
+
+static void fd_check(ngp_activation act, ngp_activation out_act) {
+  ngp_mlp m;
+  const int S = 3;
+  assert_int_equal(ngp_mlp_init(&m, 4, 6, 2, 3, act, out_act, NULL), NGP_OK);
+  float *params = malloc(m.n_params * sizeof(float)), *dparams = calloc(m.n_params, sizeof(float));
+  assert_non_null(params);
+  assert_non_null(dparams);
+  ngp_mlp_init_params(&m, params, 7);
+  float *in = alloc_rand((size_t)S * 4, -1.0f, 1.0f), *dout = alloc_rand((size_t)S * 3, -1.0f, 1.0f);
+  float *acts = malloc((size_t)S * ngp_mlp_acts_per_sample(&m) * sizeof(float));
+  float out[9], din[12];
+  ngp_mlp_forward_ref(&m, params, S, in, out, acts);
+  ngp_mlp_backward_ref(&m, params, S, in, acts, dout, dparams, din);
+  /* Float forward, h = 1e-3: rounding noise ~ 1e-7 * |L| / h ~ 1e-4 (measured: at most 2.3e-4
+   * absolute over all activations), truncation ~ h^2 f'''/6 is smaller; so 5e-4 + 5e-3 relative.
+   * A 1% error in one activation's derivative fails it.
+   * ReLU/LeakyReLU are piecewise linear: a step that crosses a kink gives a wrong difference; we
+   * allow a stated 5% of such outliers for them, none for the smooth activations. */
+  const float h = 1e-3f;
+  int n = 0, bad = 0;
+  for (size_t i = 0; i < m.n_params + (size_t)S * 4; i++) {
+    float *p = i < m.n_params ? &params[i] : &in[i - m.n_params];
+    float an = i < m.n_params ? dparams[i] : din[i - m.n_params];
+    float keep = *p;
+    *p = keep + h;
+    double lp = loss_of(&m, params, S, in, dout, out);
+    *p = keep - h;
+    double lm = loss_of(&m, params, S, in, dout, out);
+    *p = keep;
+    float fd = (float)((lp - lm) / (2.0 * (double)h));
+    n++;
+    if (fabsf(fd - an) > 5e-4f + 5e-3f * fabsf(fd)) {
+      if (bad < 3)
+        printf("  %s/%s: %s[%zu]: analytic %g, finite difference %g\n", ngp_activation_name(act),
+               ngp_activation_name(out_act), i < m.n_params ? "dparams" : "din",
+               i < m.n_params ? i : i - m.n_params, (double)an, (double)fd);
+      bad++;
+    }
+  }
+  int kinked = act == NGP_ACT_RELU || act == NGP_ACT_LEAKY_RELU || out_act == NGP_ACT_RELU ||
+               out_act == NGP_ACT_LEAKY_RELU;
+  int allowed = kinked ? n / 20 : 0;
+  if (kinked) printf("  %s/%s: %d of %d finite differences crossed a kink\n", ngp_activation_name(act), ngp_activation_name(out_act), bad, n);
+  if (bad > allowed)
+    fail_msg("%s/%s: %d of %d gradients disagree with finite differences (allowed %d)", ngp_activation_name(act),
+             ngp_activation_name(out_act), bad, n, allowed);
+  free(params);
+  free(dparams);
+  free(in);
+  free(dout);
+  free(acts);
+}
+
+static void test_backward_fd(void **state) {
+  (void)state;
+  for (int a = 0; a < N_ACTS; a++) {
+    fd_check(ALL_ACTS[a], NGP_ACT_NONE); /* as the hidden activation */
+    fd_check(NGP_ACT_TANH, ALL_ACTS[a]); /* as the output activation */
+  }
+}
+
+/* ---- Fast path against the reference --------------------------------------------------------- */
+
+typedef struct shape {
+  int n_in, width, hidden, n_out;
+  ngp_activation act, out_act;
+} shape;
+
+/* One shape, one S, one thread count: forward (out, acts, and out without acts) and backward
+ * (dparams accumulated onto nonzero values, din; and with din = NULL). Returns mismatches. */
+static int fast_vs_ref(const shape *sh, int S, int n_threads) {
+  ngp_mlp m;
+  assert_int_equal(ngp_mlp_init(&m, sh->n_in, sh->width, sh->hidden, sh->n_out, sh->act, sh->out_act, NULL), NGP_OK);
+  const size_t A = ngp_mlp_acts_per_sample(&m), P = m.n_params;
+  float *params = malloc(P * sizeof(float));
+  assert_non_null(params);
+  ngp_mlp_init_params(&m, params, (uint64_t)S * 31u + (uint64_t)sh->width);
+  float *in = alloc_rand((size_t)S * m.n_in, -1.0f, 1.0f), *dout = alloc_rand((size_t)S * m.n_out, -1.0f, 1.0f);
+  float *out_r = malloc((size_t)S * m.n_out * sizeof(float) + 1), *out_f = malloc((size_t)S * m.n_out * sizeof(float) + 1);
+  float *acts_r = malloc((size_t)S * A * sizeof(float) + 1), *acts_f = malloc((size_t)S * A * sizeof(float) + 1);
+  float *dp_r = alloc_rand(P, -0.5f, 0.5f), *dp_f = malloc(P * sizeof(float));
+  float *din_r = malloc((size_t)S * m.n_in * sizeof(float) + 1), *din_f = malloc((size_t)S * m.n_in * sizeof(float) + 1);
+  assert_true(out_r && out_f && acts_r && acts_f && dp_f && din_r && din_f);
+  memcpy(dp_f, dp_r, P * sizeof(float));
+  ngp_mlp_forward_ref(&m, params, S, in, out_r, acts_r);
+  ngp_mlp_forward(&m, params, S, in, out_f, acts_f, n_threads);
+  /* Sums of up to 128 products in a different order. Measured: the worst error is a quarter of
+   * this tolerance (NeRF and odd shapes, AVX2 and portable). */
+  int bad = compare("out", out_r, out_f, (size_t)S * m.n_out, 1e-6f, 1e-5f);
+  bad += compare("acts", acts_r, acts_f, (size_t)S * A, 1e-6f, 1e-5f);
+  memset(out_f, 0, (size_t)S * m.n_out * sizeof(float));
+  ngp_mlp_forward(&m, params, S, in, out_f, NULL, n_threads);
+  bad += compare("out (no acts)", out_r, out_f, (size_t)S * m.n_out, 1e-6f, 1e-5f);
+  ngp_mlp_backward_ref(&m, params, S, in, acts_r, dout, dp_r, din_r);
+  ngp_mlp_backward(&m, params, S, in, acts_f, dout, dp_f, din_f, n_threads);
+  /* dW sums over all S samples: scale the absolute tolerance with S. */
+  bad += compare("dparams", dp_r, dp_f, P, 1e-6f * (float)S, 1e-5f);
+  bad += compare("din", din_r, din_f, (size_t)S * m.n_in, 1e-6f, 1e-5f);
+  /* din = NULL: the first layer's input gradient is skipped, dW still accumulated. */
+  ngp_mlp_backward(&m, params, S, in, acts_f, dout, dp_f, NULL, n_threads);
+  ngp_mlp_backward_ref(&m, params, S, in, acts_r, dout, dp_r, NULL);
+  bad += compare("dparams (no din)", dp_r, dp_f, P, 2e-6f * (float)S, 1e-5f);
+  if (bad)
+    printf("  ^ shape %d-%dx%d-%d %s/%s, S=%d, %d threads, %s\n", sh->n_in, sh->width, sh->hidden, sh->n_out,
+           ngp_activation_name(sh->act), ngp_activation_name(sh->out_act), S, n_threads, ngp_simd_level());
+  free(params);
+  free(in);
+  free(dout);
+  free(out_r);
+  free(out_f);
+  free(acts_r);
+  free(acts_f);
+  free(dp_r);
+  free(dp_f);
+  free(din_r);
+  free(din_f);
+  return bad;
+}
+
+static int fast_vs_ref_all(void) {
+  static const shape shapes[] = {
+      {32, 64, 1, 16, NGP_ACT_RELU, NGP_ACT_NONE},       /* NeRF density MLP */
+      {32, 64, 2, 16, NGP_ACT_RELU, NGP_ACT_NONE},       /* NeRF colour MLP */
+      {16, 16, 1, 16, NGP_ACT_RELU, NGP_ACT_NONE},       {32, 32, 3, 8, NGP_ACT_RELU, NGP_ACT_SIGMOID},
+      {32, 128, 2, 16, NGP_ACT_RELU, NGP_ACT_NONE},      {5, 128, 0, 3, NGP_ACT_RELU, NGP_ACT_NONE},
+      {13, 0, 0, 16, NGP_ACT_NONE, NGP_ACT_EXPONENTIAL}, {7, 24, 3, 3, NGP_ACT_TANH, NGP_ACT_SIGMOID},
+      {3, 20, 2, 5, NGP_ACT_SINE, NGP_ACT_SINE},         {9, 40, 1, 2, NGP_ACT_LEAKY_RELU, NGP_ACT_SOFTPLUS},
+      {8, 16, 2, 4, NGP_ACT_SQUAREPLUS, NGP_ACT_RELU},
+  };
+  static const int sizes[] = {1, 5, 127, 128, 129, 1000};
+  int bad = 0;
+  for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+    for (size_t j = 0; j < sizeof sizes / sizeof sizes[0]; j++)
+      for (int t = 1; t <= 3; t++) bad += fast_vs_ref(&shapes[i], sizes[j], t) != 0;
+  /* Many tiles over threads: a larger NeRF-shaped batch. */
+  bad += fast_vs_ref(&shapes[1], 5000, 2) != 0;
+  return bad;
+}
+
+static void test_fast_vs_ref(void **state) {
+  (void)state;
+  unsetenv("NGP_SIMD");
+  const char *native = ngp_simd_level();
+  printf("  fast path with the CPU's best kernel: %s\n", native);
+  int bad = fast_vs_ref_all();
+  /* The portable kernel, forced through the environment (as users can). */
+  setenv("NGP_SIMD", "scalar", 1);
+  assert_string_equal(ngp_simd_level(), "scalar");
+  printf("  fast path with NGP_SIMD=scalar: %s\n", ngp_simd_level());
+  bad += fast_vs_ref_all();
+  unsetenv("NGP_SIMD");
+  assert_string_equal(ngp_simd_level(), native);
+  if (strcmp(native, "scalar") == 0) printf("  (this CPU lacks AVX2+FMA: only the portable kernel was tested)\n");
+  if (bad) fail_msg("%d fast-path configurations disagree with the reference", bad);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_init_shapes),  cmocka_unit_test(test_init_params), cmocka_unit_test(test_activation_values),
+      cmocka_unit_test(test_forward_hand), cmocka_unit_test(test_backward_fd), cmocka_unit_test(test_fast_vs_ref),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
