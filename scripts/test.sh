@@ -14,7 +14,7 @@ echo "== build (warnings as errors)"
 cmake -S . -B build/ci -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNGP_WARNINGS_AS_ERRORS=ON "${data_args[@]}" >/dev/null
 cmake --build build/ci -j"$jobs"
 echo "== build (ASan + UBSan)"
-cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DNGP_SANITIZE=ON -DNGP_WARNINGS_AS_ERRORS=ON -DNGP_CUDA=OFF \
+cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNGP_SANITIZE=ON -DNGP_WARNINGS_AS_ERRORS=ON -DNGP_CUDA=OFF \
   "${data_args[@]}" >/dev/null
 cmake --build build/asan -j"$jobs"
 

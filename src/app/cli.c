@@ -18,8 +18,13 @@
 #include "fs.h"
 #include "json_util.h"
 #include "ngp/common.h"
+#include "snapshot.h"
 
-typedef enum { OPT_SCENE, OPT_CONFIG, OPT_INFO, OPT_HELP, OPT_VERSION, OPT_THREADS, OPT_PENDING } opt_id;
+typedef enum {
+  OPT_SCENE, OPT_CONFIG, OPT_INFO, OPT_HELP, OPT_VERSION, OPT_THREADS, OPT_N_STEPS, OPT_TRAIN_SECONDS,
+  OPT_SAVE_SNAPSHOT, OPT_LOAD_SNAPSHOT, OPT_TEST_TRANSFORMS, OPT_SCREENSHOT_TRANSFORMS, OPT_SCREENSHOT_DIR,
+  OPT_WIDTH, OPT_HEIGHT, OPT_BACKEND, OPT_SEED, OPT_BACKGROUND, OPT_NO_GUI, OPT_GUI, OPT_BATCH, OPT_SPP, OPT_PENDING
+} opt_id;
 
 typedef struct {
   const char *name;  /* canonical long name, dashed */
@@ -35,28 +40,31 @@ static const opt_def k_opts[] = {
     {"config", 'c', OPT_CONFIG, true, "network config .json (default: base.json); a bare name is looked up in the configs folder"},
     {"network", 'n', OPT_CONFIG, true, NULL},
     {"info", 0, OPT_INFO, false, "load and validate the scene and config, print a summary, exit"},
-    {"threads", 0, OPT_THREADS, true, "threads for loading images (default: all cores)"},
+    {"n-steps", 0, OPT_N_STEPS, true, "training steps (default: 35000 as run.py, 0 with a loaded snapshot)"},
+    {"train-seconds", 0, OPT_TRAIN_SECONDS, true, "train for this much wall time (may combine with --n-steps)"},
+    {"save-snapshot", 0, OPT_SAVE_SNAPSHOT, true, "save the trained model (written atomically)"},
+    {"load-snapshot", 0, OPT_LOAD_SNAPSHOT, true, "start from a saved model (renders without the scene's images)"},
+    {"snapshot", 0, OPT_LOAD_SNAPSHOT, true, NULL},
+    {"test-transforms", 0, OPT_TEST_TRANSFORMS, true, "render these views, print mean PSNR and SSIM against their images"},
+    {"screenshot-transforms", 0, OPT_SCREENSHOT_TRANSFORMS, true, "render these cameras to PNGs in --screenshot-dir"},
+    {"screenshot-dir", 0, OPT_SCREENSHOT_DIR, true, "folder for the screenshots (created if needed)"},
+    {"width", 0, OPT_WIDTH, true, "screenshot width (default: the camera's w, else its image's)"},
+    {"screenshot-w", 0, OPT_WIDTH, true, NULL},
+    {"height", 0, OPT_HEIGHT, true, "screenshot height"},
+    {"screenshot-h", 0, OPT_HEIGHT, true, NULL},
+    {"screenshot-spp", 0, OPT_SPP, true, "samples per pixel for screenshots and test views (default 1)"},
+    {"background", 0, OPT_BACKGROUND, true, "R,G,B in [0,1]: background of renders and of test references (default 1,1,1)"},
+    {"backend", 0, OPT_BACKEND, true, "cpu, cuda or auto (default: auto, which says what it chose and why)"},
+    {"threads", 0, OPT_THREADS, true, "CPU threads (default: all cores)"},
+    {"seed", 0, OPT_SEED, true, "random seed (default 1337); with the thread count it makes a run repeatable"},
+    {"batch-size", 0, OPT_BATCH, true, "target samples per training step (default 262144, instant-ngp's)"},
+    {"no-gui", 0, OPT_NO_GUI, false, "run headless (this build has no viewer, so always)"},
+    {"gui", 0, OPT_GUI, false, NULL},
     {"help", 'h', OPT_HELP, false, "show this help and exit"},
     {"version", 'v', OPT_VERSION, false, "print the version and exit"},
-    /* instant-ngp and run.py options that need the training engine, which is not in this version. */
-    {"n-steps", 0, OPT_PENDING, true, NULL},
-    {"train-seconds", 0, OPT_PENDING, true, NULL},
-    {"save-snapshot", 0, OPT_PENDING, true, NULL},
-    {"load-snapshot", 0, OPT_PENDING, true, NULL},
-    {"snapshot", 0, OPT_PENDING, true, NULL},
-    {"test-transforms", 0, OPT_PENDING, true, NULL},
-    {"screenshot-transforms", 0, OPT_PENDING, true, NULL},
+    /* instant-ngp and run.py options this version does not implement. */
     {"screenshot-frames", 0, OPT_PENDING, true, NULL},
-    {"screenshot-dir", 0, OPT_PENDING, true, NULL},
-    {"screenshot-spp", 0, OPT_PENDING, true, NULL},
-    {"width", 0, OPT_PENDING, true, NULL},
-    {"height", 0, OPT_PENDING, true, NULL},
-    {"backend", 0, OPT_PENDING, true, NULL},
-    {"seed", 0, OPT_PENDING, true, NULL},
-    {"background", 0, OPT_PENDING, true, NULL},
     {"near-distance", 0, OPT_PENDING, true, NULL},
-    {"no-gui", 0, OPT_PENDING, false, NULL},
-    {"gui", 0, OPT_PENDING, false, NULL},
     {"no-train", 0, OPT_PENDING, false, NULL},
     {"train", 0, OPT_PENDING, false, NULL},
     {"nerf-compatibility", 0, OPT_PENDING, false, NULL},
@@ -93,12 +101,13 @@ static const opt_def *find_short(char c) {
 /* What a positional argument is, as instant-ngp decides in load_file: a folder or a transforms
  * json is a scene, a json with network keys is a config, .ingp/.msgpack or a json with a
  * "snapshot" key is a snapshot. */
-typedef enum { POS_SCENE, POS_CONFIG, POS_SNAPSHOT, POS_CAMERA_PATH, POS_UNKNOWN } pos_kind;
+typedef enum { POS_SCENE, POS_CONFIG, POS_SNAPSHOT, POS_FOREIGN_SNAPSHOT, POS_CAMERA_PATH, POS_UNKNOWN } pos_kind;
 
 static pos_kind classify_positional(const char *path) {
   if (ngp_path_is_dir(path)) return POS_SCENE;
+  if (ngp_snapshot_is(path)) return POS_SNAPSHOT;
   const char *ext = ngp_path_extension(path);
-  if (strcmp(ext, ".ingp") == 0 || strcmp(ext, ".msgpack") == 0) return POS_SNAPSHOT;
+  if (strcmp(ext, ".ingp") == 0 || strcmp(ext, ".msgpack") == 0) return POS_FOREIGN_SNAPSHOT;
   if (strcmp(ext, ".json") != 0) return POS_UNKNOWN;
   cJSON *root = NULL;
   ngp_error err;
@@ -120,18 +129,45 @@ static pos_kind classify_positional(const char *path) {
   return kind;
 }
 
-static int parse_threads(const char *v, int *out, char *msg, size_t size) {
+static int parse_long(const char *opt, const char *v, long lo, long hi, long *out, char *msg, size_t size) {
   char *end = NULL;
   errno = 0;
   long n = strtol(v, &end, 10);
-  if (errno || !end || *end || end == v || n < 0 || n > 4096)
-    return usage_error(msg, size, "--threads: '%s' is not a thread count (0 to 4096; 0 means all cores)", v);
-  *out = (int)n;
+  if (errno || !end || *end || end == v || n < lo || n > hi)
+    return usage_error(msg, size, "--%s: '%s' is not an integer from %ld to %ld", opt, v, lo, hi);
+  *out = n;
+  return NGP_EXIT_OK;
+}
+
+static int parse_double(const char *opt, const char *v, double lo, double hi, double *out, char *msg, size_t size) {
+  char *end = NULL;
+  errno = 0;
+  double d = strtod(v, &end);
+  if (errno || !end || *end || end == v || !(d >= lo && d <= hi))
+    return usage_error(msg, size, "--%s: '%s' is not a number from %g to %g", opt, v, lo, hi);
+  *out = d;
+  return NGP_EXIT_OK;
+}
+
+static int parse_rgb(const char *v, float *rgb, char *msg, size_t size) {
+  double c[3];
+  const char *p = v;
+  for (int i = 0; i < 3; i++) {
+    char *end = NULL;
+    errno = 0;
+    c[i] = strtod(p, &end);
+    if (errno || end == p || !(c[i] >= 0.0 && c[i] <= 1.0) || (i < 2 && *end != ',') || (i == 2 && *end))
+      return usage_error(msg, size, "--background: '%s' is not R,G,B with each in [0, 1] (e.g. 1,1,1 for white)", v);
+    p = end + 1;
+  }
+  for (int i = 0; i < 3; i++) rgb[i] = (float)c[i];
   return NGP_EXIT_OK;
 }
 
 int ngp_cli_parse(int argc, char **argv, ngp_cli *cli, char *msg, size_t size) {
   memset(cli, 0, sizeof *cli);
+  cli->n_steps = -1;
+  cli->train_seconds = -1.0;
   msg[0] = '\0';
   bool only_positional = false;
   for (int i = 1; i < argc; i++) {
@@ -147,7 +183,12 @@ int ngp_cli_parse(int argc, char **argv, ngp_cli *cli, char *msg, size_t size) {
         cli->config = arg;
         break;
       case POS_SNAPSHOT:
-        return usage_error(msg, size, "%s: snapshots are not supported by this version yet (they arrive with the training engine)", arg);
+        if (cli->load_snapshot) return usage_error(msg, size, "%s: a snapshot was already given (%s)", arg, cli->load_snapshot);
+        cli->load_snapshot = arg;
+        break;
+      case POS_FOREIGN_SNAPSHOT:
+        return usage_error(msg, size, "%s: instant-ngp's own .ingp/.msgpack snapshots cannot be read; this program "
+                                      "reads the snapshots it writes with --save-snapshot", arg);
       case POS_CAMERA_PATH:
         return usage_error(msg, size, "%s: camera paths are not supported by this version", arg);
       case POS_UNKNOWN:
@@ -192,13 +233,66 @@ int ngp_cli_parse(int argc, char **argv, ngp_cli *cli, char *msg, size_t size) {
     case OPT_INFO: cli->info = true; break;
     case OPT_HELP: cli->help = true; break;
     case OPT_VERSION: cli->version = true; break;
-    case OPT_THREADS:
-      if (parse_threads(value, &cli->threads, msg, size) != NGP_EXIT_OK) return NGP_EXIT_USAGE;
+    case OPT_THREADS: {
+      long v = 0;
+      if (parse_long(opt->name, value, 0, 4096, &v, msg, size)) return NGP_EXIT_USAGE;
+      cli->threads = (int)v;
       break;
+    }
+    case OPT_N_STEPS:
+      if (parse_long(opt->name, value, 0, 100000000, &cli->n_steps, msg, size)) return NGP_EXIT_USAGE;
+      break;
+    case OPT_TRAIN_SECONDS:
+      if (parse_double(opt->name, value, 0.0, 1e7, &cli->train_seconds, msg, size)) return NGP_EXIT_USAGE;
+      break;
+    case OPT_SAVE_SNAPSHOT: cli->save_snapshot = value; break;
+    case OPT_LOAD_SNAPSHOT: cli->load_snapshot = value; break;
+    case OPT_TEST_TRANSFORMS: cli->test_transforms = value; break;
+    case OPT_SCREENSHOT_TRANSFORMS: cli->screenshot_transforms = value; break;
+    case OPT_SCREENSHOT_DIR: cli->screenshot_dir = value; break;
+    case OPT_WIDTH:
+    case OPT_HEIGHT: {
+      long v = 0;
+      if (parse_long(opt->name, value, 1, 16384, &v, msg, size)) return NGP_EXIT_USAGE;
+      *(opt->id == OPT_WIDTH ? &cli->width : &cli->height) = (int)v;
+      break;
+    }
+    case OPT_SPP: {
+      long v = 0;
+      if (parse_long(opt->name, value, 1, 1024, &v, msg, size)) return NGP_EXIT_USAGE;
+      cli->spp = (int)v;
+      break;
+    }
+    case OPT_BATCH:
+      if (parse_long(opt->name, value, 256, 1L << 22, &cli->batch_samples, msg, size)) return NGP_EXIT_USAGE;
+      break;
+    case OPT_SEED: {
+      long v = 0;
+      if (parse_long(opt->name, value, 0, LONG_MAX, &v, msg, size)) return NGP_EXIT_USAGE;
+      cli->seed = (uint64_t)v;
+      cli->has_seed = true;
+      break;
+    }
+    case OPT_BACKGROUND:
+      if (parse_rgb(value, cli->background, msg, size)) return NGP_EXIT_USAGE;
+      cli->has_background = true;
+      break;
+    case OPT_BACKEND:
+      if (strcmp(value, "cpu") == 0)
+        cli->backend = NGP_BACKEND_CPU;
+      else if (strcmp(value, "cuda") == 0)
+        cli->backend = NGP_BACKEND_CUDA;
+      else if (strcmp(value, "auto") == 0)
+        cli->backend = NGP_BACKEND_AUTO;
+      else
+        return usage_error(msg, size, "--backend: '%s' is not cpu, cuda or auto", value);
+      break;
+    case OPT_NO_GUI: break; /* this build has no viewer: always headless */
+    case OPT_GUI:
+      return usage_error(msg, size, "--gui: this build has no viewer (it arrives with the viewer work); run headless");
     case OPT_PENDING:
       return usage_error(msg, size,
-                         "--%s: not available in this version yet (training, rendering and snapshots arrive with the "
-                         "engine); use --info to load and check a scene",
+                         "--%s: not implemented by this version",
                          opt->name);
     }
   }
@@ -208,8 +302,9 @@ int ngp_cli_parse(int argc, char **argv, ngp_cli *cli, char *msg, size_t size) {
 void ngp_cli_print_help(const char *argv0) {
   (void)argv0;
   printf("instant-ngp %s: instant neural graphics primitives (NeRF) in C\n\n", ngp_version());
-  printf("Usage: instant-ngp [SCENE] [CONFIG.json] [options]\n"
-         "       instant-ngp --scene PATH [--config FILE] --info\n\n"
+  printf("Usage: instant-ngp [SCENE] [CONFIG.json] [SNAPSHOT] [options]\n"
+         "       instant-ngp --scene PATH [--config FILE] --info\n"
+         "       instant-ngp --scene PATH --train-seconds 60 --save-snapshot model.ngp --test-transforms test.json\n\n"
          "A SCENE is a folder or a transforms .json file (instant-ngp / NeRF-synthetic format). In a\n"
          "folder, transforms_train.json is used when present, else transforms.json, else every .json\n"
          "with a \"frames\" array. Positional .json files holding network keys are configs.\n\n"
@@ -232,7 +327,7 @@ void ngp_cli_print_help(const char *argv0) {
     if (aliases[0]) printf("  %-26s (also %s)\n", "", aliases + 2);
   }
   printf("\nUnderscore spellings of scripts/run.py are accepted too (--training_data, --n_steps, ...).\n"
-         "Training, rendering, snapshots and the viewer are not in this version yet; their options\n"
-         "are recognised and refused with a message.\n\n"
+         "Options of instant-ngp this version does not implement (the viewer, meshes, videos) are\n"
+         "recognised and refused with a message.\n\n"
          "Exit status: 0 success, 1 failure (one line on stderr says why), 2 usage error.\n");
 }

@@ -6,17 +6,35 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Exit codes: 0 success, 1 any other failure, 2 usage error. */
 enum { NGP_EXIT_OK = 0, NGP_EXIT_FAILURE = 1, NGP_EXIT_USAGE = 2 };
 
+typedef enum { NGP_BACKEND_AUTO = 0, NGP_BACKEND_CPU, NGP_BACKEND_CUDA } ngp_backend_choice;
+
 typedef struct ngp_cli {
   const char *scene;  /* --scene, or a positional scene folder / transforms json */
   const char *config; /* --config, or a positional network-config json */
+  const char *load_snapshot;
+  const char *save_snapshot;
+  const char *test_transforms;
+  const char *screenshot_transforms;
+  const char *screenshot_dir;
   bool info;          /* --info: load, validate, summarise, exit */
   bool help;
   bool version;
-  int threads;        /* --threads (image decoding for now); 0: all cores */
+  long n_steps;       /* -1: not given */
+  double train_seconds; /* < 0: not given */
+  int width, height;  /* 0: not given */
+  int threads;        /* 0: all cores */
+  uint64_t seed;
+  bool has_seed;
+  bool has_background;
+  float background[3];
+  ngp_backend_choice backend;
+  long batch_samples; /* --batch-size: target samples per step; 0: default */
+  int spp;            /* --screenshot-spp / test: samples per pixel; 0: default */
 } ngp_cli;
 
 /* Parses argv. On a usage error returns NGP_EXIT_USAGE with one line in msg. */
@@ -25,6 +43,8 @@ void ngp_cli_print_help(const char *argv0);
 
 /* --info: loads and validates the scene and config, prints the summary. Returns an exit code. */
 int ngp_cli_info(const ngp_cli *cli);
+/* Training, snapshots, test views and screenshots. Returns an exit code. */
+int ngp_cli_run(const ngp_cli *cli);
 /* Finds a config: the path as given, else NAME in the config folders (NGP_CONFIG_DIR, then the
  * installed share/instant-ngp/configs/nerf beside the executable). malloc'd; NULL if not found. */
 char *ngp_cli_find_config(const char *name);

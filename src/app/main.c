@@ -20,12 +20,15 @@ int main(int argc, char **argv) {
     return NGP_EXIT_OK;
   }
   if (cli.info) return ngp_cli_info(&cli);
-  if (!cli.scene) {
-    fprintf(stderr, "instant-ngp: error: no scene given; pass a scene folder or transforms .json (--scene PATH)\n"
+  if (!cli.scene && !cli.load_snapshot) {
+    fprintf(stderr, "instant-ngp: error: no scene given; pass a scene folder or transforms .json (--scene PATH), "
+                    "or a snapshot (--load-snapshot FILE)\ninstant-ngp: see 'instant-ngp --help'\n");
+    return NGP_EXIT_USAGE;
+  }
+  if (cli.screenshot_transforms && !cli.screenshot_dir) {
+    fprintf(stderr, "instant-ngp: error: --screenshot-transforms needs --screenshot-dir\n"
                     "instant-ngp: see 'instant-ngp --help'\n");
     return NGP_EXIT_USAGE;
   }
-  fprintf(stderr, "instant-ngp: error: training is not available in this version yet (it arrives with the engine); "
-                  "run with --info to load and check the scene\n");
-  return NGP_EXIT_FAILURE;
+  return ngp_cli_run(&cli);
 }

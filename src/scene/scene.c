@@ -373,6 +373,10 @@ static void load_one_image(int i, int thread, void *user) {
   (void)thread;
   image_job *job = user;
   ngp_frame *f = &job->scene->frames[i];
+  if (!f->image_path) { /* a kept camera without an image (keep_missing) */
+    job->status[i] = NGP_OK;
+    return;
+  }
   if (job->decode) {
     job->status[i] = ngp_image_load(f->image_path, &f->image, &job->errors[i]);
   } else {
@@ -418,6 +422,7 @@ static ngp_status finish_intrinsics(ngp_scene *s, int i, const intrinsics *in, n
 
 void ngp_scene_options_default(ngp_scene_options *opts) {
   opts->load_images = true;
+  opts->keep_missing = false;
   opts->n_threads = 0;
 }
 
@@ -493,6 +498,21 @@ ngp_status ngp_scene_load(const char *path, const ngp_scene_options *opts_in, ng
     ngp_frame *f = &s->frames[i];
     const char *file = s->sources[f->source];
     f->image_path = resolve_image(file, f->file_path);
+    if (!f->image_path && opts.keep_missing) {
+      /* A camera without an image: its size must come from the json. */
+      const intrinsics *in = &ld.intr[i];
+      if (!in->has_wh[0] || !in->has_wh[1]) {
+        st = ngp_error_set(err, NGP_ERR_INVALID, "%s: frames[%d]: image '%s' not found and no w/h given; a camera "
+                           "without an image needs its size", file, f->json_index, f->file_path);
+        goto fail;
+      }
+      f->image.width = in->wh[0];
+      f->image.height = in->wh[1];
+      s->frames[kept] = *f;
+      ld.intr[kept] = ld.intr[i];
+      kept++;
+      continue;
+    }
     if (!f->image_path) {
       char note[1400];
       snprintf(note, sizeof note, "%s: frames[%d] (%s)", file, f->json_index, f->file_path);
@@ -528,9 +548,12 @@ ngp_status ngp_scene_load(const char *path, const ngp_scene_options *opts_in, ng
     }
   }
   s->images_loaded = opts.load_images;
+  for (int i = 0; i < s->n_frames; i++)
+    if (!s->frames[i].image_path) s->images_loaded = false; /* cameras kept without an image */
   if (opts.load_images) {
     for (int i = 0; i < s->n_frames && !s->has_alpha; i++) {
       const ngp_image *im = &s->frames[i].image;
+      if (!im->rgba) continue;
       size_t npx = (size_t)im->width * (size_t)im->height;
       for (size_t p = 0; p < npx; p++)
         if (im->rgba[p * 4 + 3] != 255) {

@@ -70,6 +70,8 @@ typedef struct ngp_scene {
 
 typedef struct ngp_scene_options {
   bool load_images; /* false: only read image headers (sizes), for quick inspection */
+  bool keep_missing; /* keep frames whose image is missing (camera paths): their size comes from
+                        the json's w/h, which must then be given; image.rgba stays NULL */
   int n_threads;    /* image decoding threads; <= 0 uses all cores */
 } ngp_scene_options;
 

@@ -1,0 +1,122 @@
+/* eval.c: PSNR, SSIM and evaluation on held-out views (see eval.h). */
+#include "eval.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ngp_math.h"
+
+double ngp_psnr(const float *a, const float *b, size_t n_pixels) {
+  double se = 0.0;
+  for (size_t i = 0; i < n_pixels * 3; i++) {
+    double x = a[i] < 0.0f ? 0.0 : (a[i] > 1.0f ? 1.0 : (double)a[i]);
+    double y = b[i] < 0.0f ? 0.0 : (b[i] > 1.0f ? 1.0 : (double)b[i]);
+    se += (x - y) * (x - y);
+  }
+  double mse = se / (double)(n_pixels * 3);
+  return mse > 0.0 ? -10.0 * log10(mse) : HUGE_VAL;
+}
+
+/* scipy.ndimage.convolve1d's default "reflect" mode: (d c b a | a b c d | d c b a). */
+static int reflect(int i, int n) {
+  while (i < 0 || i >= n) i = i < 0 ? -i - 1 : 2 * n - i - 1;
+  return i;
+}
+
+static void blur(const double *in, double *tmp, double *out, int w, int h) {
+  static const double k[5] = {0.120078, 0.233881, 0.292082, 0.233881, 0.120078};
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++) {
+      double s = 0.0;
+      for (int d = -2; d <= 2; d++) s += k[d + 2] * in[(size_t)y * w + reflect(x + d, w)];
+      tmp[(size_t)y * w + x] = s;
+    }
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++) {
+      double s = 0.0;
+      for (int d = -2; d <= 2; d++) s += k[d + 2] * tmp[(size_t)reflect(y + d, h) * w + x];
+      out[(size_t)y * w + x] = s;
+    }
+}
+
+double ngp_ssim(const float *a, const float *b, int w, int h) {
+  size_t n = (size_t)w * h;
+  double *buf = calloc(n * 11, sizeof(double));
+  if (!buf) return NAN;
+  double *x = buf, *y = x + n, *xx = y + n, *yy = xx + n, *xy = yy + n, *tmp = xy + n;
+  double *mx = tmp + n, *my = mx + n, *sxx = my + n, *syy = sxx + n, *sxy = syy + n;
+  for (size_t i = 0; i < n; i++) {
+    double l[2];
+    const float *src[2] = {a + i * 3, b + i * 3};
+    for (int k = 0; k < 2; k++) {
+      double c[3];
+      for (int j = 0; j < 3; j++) c[j] = src[k][j] < 0.0f ? 0.0 : (src[k][j] > 1.0f ? 1.0 : (double)src[k][j]);
+      l[k] = 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
+    }
+    x[i] = l[0];
+    y[i] = l[1];
+    xx[i] = l[0] * l[0];
+    yy[i] = l[1] * l[1];
+    xy[i] = l[0] * l[1];
+  }
+  blur(x, tmp, mx, w, h);
+  blur(y, tmp, my, w, h);
+  blur(xx, tmp, sxx, w, h);
+  blur(yy, tmp, syy, w, h);
+  blur(xy, tmp, sxy, w, h);
+  const double C1 = 0.01 * 0.01, C2 = 0.03 * 0.03;
+  double sum = 0.0;
+  for (size_t i = 0; i < n; i++) {
+    double vx = sxx[i] - mx[i] * mx[i], vy = syy[i] - my[i] * my[i], cxy = sxy[i] - mx[i] * my[i];
+    sum += ((2.0 * mx[i] * my[i] + C1) * (2.0 * cxy + C2)) /
+           ((mx[i] * mx[i] + my[i] * my[i] + C1) * (vx + vy + C2));
+  }
+  free(buf);
+  return sum / (double)n;
+}
+
+void ngp_reference_image(const ngp_image *img, const float bg[3], float *out) {
+  size_t n = (size_t)img->width * (size_t)img->height;
+  float bg_lin[3];
+  for (int c = 0; c < 3; c++) bg_lin[c] = ngp_srgb_to_linear(bg[c]);
+  for (size_t i = 0; i < n; i++) {
+    const uint8_t *p = img->rgba + i * 4;
+    float a = (float)p[3] / 255.0f;
+    for (int c = 0; c < 3; c++)
+      out[i * 3 + c] = ngp_linear_to_srgb(ngp_srgb_to_linear((float)p[c] / 255.0f) * a + (1.0f - a) * bg_lin[c]);
+  }
+}
+
+ngp_status ngp_eval_views(const ngp_nerf *n, const float *weights, const ngp_scene *views, const float bg[3], int spp,
+                          ngp_eval_result *res, ngp_error *err) {
+  memset(res, 0, sizeof *res);
+  res->psnr_min = HUGE_VAL;
+  res->psnr_max = -HUGE_VAL;
+  for (int i = 0; i < views->n_frames; i++) {
+    const ngp_frame *f = &views->frames[i];
+    size_t np = (size_t)f->image.width * (size_t)f->image.height;
+    float *img = malloc(np * 3 * sizeof(float)), *ref = malloc(np * 3 * sizeof(float));
+    if (!img || !ref) {
+      free(img);
+      free(ref);
+      return ngp_error_set(err, NGP_ERR_NOMEM, "out of memory rendering %s", f->file_path);
+    }
+    ngp_render_opts o = {f->image.width, f->image.height, {bg[0], bg[1], bg[2]}, 1e-4f, spp, (uint64_t)i};
+    ngp_nerf_render(n, weights, f->xform, f->focal, f->principal, &f->lens, &o, img);
+    ngp_reference_image(&f->image, bg, ref);
+    double p = ngp_psnr(img, ref, np), s = ngp_ssim(img, ref, f->image.width, f->image.height);
+    free(img);
+    free(ref);
+    res->psnr_mean += p;
+    res->ssim_mean += s;
+    if (p < res->psnr_min) res->psnr_min = p;
+    if (p > res->psnr_max) res->psnr_max = p;
+    res->n_views++;
+  }
+  if (res->n_views) {
+    res->psnr_mean /= res->n_views;
+    res->ssim_mean /= res->n_views;
+  }
+  return NGP_OK;
+}

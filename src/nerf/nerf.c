@@ -1,0 +1,282 @@
+/* nerf.c: the NeRF model: parameter layout and initialisation, network evaluation for inference
+ * (density queries for the occupancy grid, rendering), and rendering of a camera view. */
+#include "nerf.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "march.h"
+#include "ngp_math.h"
+#include "parallel.h"
+
+ngp_status ngp_nerf_init(ngp_nerf *n, const ngp_config *cfg, int aabb_scale, uint64_t seed, int n_threads,
+                         ngp_error *err) {
+  memset(n, 0, sizeof *n);
+  n->cfg = *cfg;
+  n->n_threads = n_threads > 0 ? n_threads : ngp_cpu_count();
+  n->aabb_scale = aabb_scale;
+  for (int i = 0; i < 3; i++) {
+    n->aabb_min[i] = 0.5f - 0.5f * (float)aabb_scale;
+    n->aabb_max[i] = 0.5f + 0.5f * (float)aabb_scale;
+  }
+  n->cone_angle = ngp_cone_angle(aabb_scale);
+  ngp_status st = ngp_hashgrid_init(&n->grid, &cfg->encoding, aabb_scale, err);
+  if (st != NGP_OK) return st;
+  n->enc_dims = n->grid.n_levels * n->grid.n_features;
+  n->sh_dims = cfg->sh_degree * cfg->sh_degree;
+  if ((st = ngp_mlp_init(&n->density_mlp, n->enc_dims, cfg->network.n_neurons, cfg->network.n_hidden_layers,
+                         cfg->n_density_outputs, cfg->network.activation, cfg->network.output_activation, err)) !=
+      NGP_OK)
+    return st;
+  /* The colour MLP's input is padded to a multiple of 16 (tcnn's alignment) and its output to 16. */
+  int rgb_in = n->cfg.n_density_outputs + n->sh_dims;
+  if ((st = ngp_mlp_init(&n->rgb_mlp, rgb_in, cfg->rgb_network.n_neurons, cfg->rgb_network.n_hidden_layers, 16,
+                         cfg->rgb_network.activation, cfg->rgb_network.output_activation, err)) != NGP_OK)
+    return st;
+  n->off_density = 0;
+  n->off_rgb = n->density_mlp.n_params;
+  n->off_grid = n->off_rgb + n->rgb_mlp.n_params;
+  n->n_matrix = n->off_grid;
+  n->n_params = n->off_grid + n->grid.n_params;
+  n->params = malloc(n->n_params * sizeof *n->params);
+  n->inference = malloc(n->n_params * sizeof *n->inference);
+  if (!n->params || !n->inference) {
+    ngp_nerf_free(n);
+    return ngp_error_set(err, NGP_ERR_NOMEM, "out of memory for %zu parameters (%.0f MiB)", n->n_params,
+                         (double)n->n_params * 8.0 / 1048576.0);
+  }
+  ngp_mlp_init_params(&n->density_mlp, n->params + n->off_density, seed * 3 + 1);
+  ngp_mlp_init_params(&n->rgb_mlp, n->params + n->off_rgb, seed * 3 + 2);
+  ngp_hashgrid_init_params(&n->grid, n->params + n->off_grid, seed * 3 + 3);
+  memcpy(n->inference, n->params, n->n_params * sizeof *n->params);
+  if ((st = ngp_occupancy_init(&n->occ, ngp_ilog2(aabb_scale) + 1, err)) != NGP_OK) {
+    ngp_nerf_free(n);
+    return st;
+  }
+  return NGP_OK;
+}
+
+void ngp_nerf_free(ngp_nerf *n) {
+  free(n->params);
+  free(n->inference);
+  ngp_occupancy_free(&n->occ);
+  memset(n, 0, sizeof *n);
+}
+
+/* Scratch for evaluating the networks on up to `cap` samples (single thread). */
+typedef struct {
+  int cap;
+  float *x, *enc, *dens, *rgb_in, *rgb_out;
+} eval_scratch;
+
+static bool scratch_alloc(eval_scratch *s, const ngp_nerf *n, int cap) {
+  s->cap = cap;
+  s->x = malloc((size_t)cap * 3 * sizeof(float));
+  s->enc = malloc((size_t)cap * (size_t)n->enc_dims * sizeof(float));
+  s->dens = malloc((size_t)cap * (size_t)n->density_mlp.n_out * sizeof(float));
+  s->rgb_in = malloc((size_t)cap * (size_t)n->rgb_mlp.n_in * sizeof(float));
+  s->rgb_out = malloc((size_t)cap * (size_t)n->rgb_mlp.n_out * sizeof(float));
+  return s->x && s->enc && s->dens && s->rgb_in && s->rgb_out;
+}
+
+static void scratch_free(eval_scratch *s) {
+  free(s->x);
+  free(s->enc);
+  free(s->dens);
+  free(s->rgb_in);
+  free(s->rgb_out);
+}
+
+/* Maps positions in ngp units to the grid's [0,1]^3. */
+static void warp_positions(const ngp_nerf *n, int S, const float *pos, float *x) {
+  for (int s = 0; s < S; s++)
+    for (int i = 0; i < 3; i++) x[s * 3 + i] = (pos[s * 3 + i] - n->aabb_min[i]) / (n->aabb_max[i] - n->aabb_min[i]);
+}
+
+/* Density MLP on S positions: fills s->dens [S][n_density_outputs]. */
+static void eval_density(const ngp_nerf *n, const float *w, int S, const float *pos, eval_scratch *s) {
+  warp_positions(n, S, pos, s->x);
+  ngp_hashgrid_forward(&n->grid, w + n->off_grid, S, s->x, s->enc, 1);
+  ngp_mlp_forward(&n->density_mlp, w + n->off_density, S, s->enc, s->dens, NULL, 1);
+}
+
+/* Full network on S samples: raw rgb [S][3] and raw density [S]. */
+static void eval_network(const ngp_nerf *n, const float *w, int S, const float *pos, const float *dir, float *raw_rgb,
+                         float *raw_density, eval_scratch *s) {
+  eval_density(n, w, S, pos, s);
+  int nd = n->density_mlp.n_out, ni = n->rgb_mlp.n_in;
+  float *sh = malloc((size_t)S * (size_t)n->sh_dims * sizeof(float));
+  if (!sh) abort();
+  ngp_sh_forward(n->cfg.sh_degree, S, dir, sh);
+  for (int i = 0; i < S; i++) {
+    float *in = s->rgb_in + (size_t)i * ni;
+    memcpy(in, s->dens + (size_t)i * nd, (size_t)nd * sizeof(float));
+    memcpy(in + nd, sh + (size_t)i * n->sh_dims, (size_t)n->sh_dims * sizeof(float));
+    for (int k = nd + n->sh_dims; k < ni; k++) in[k] = 1.0f; /* tcnn pads SH-side inputs with 1 */
+    raw_density[i] = s->dens[(size_t)i * nd];
+  }
+  free(sh);
+  ngp_mlp_forward(&n->rgb_mlp, w + n->off_rgb, S, s->rgb_in, s->rgb_out, NULL, 1);
+  int no = n->rgb_mlp.n_out;
+  for (int i = 0; i < S; i++)
+    for (int c = 0; c < 3; c++) raw_rgb[i * 3 + c] = s->rgb_out[(size_t)i * no + c];
+}
+
+typedef struct {
+  const ngp_nerf *n;
+  const float *w;
+  int S;
+  const float *pos;
+  float *out;
+} density_job;
+
+enum { DENSITY_CHUNK = 4096 };
+
+static void density_chunk(int i, int thread, void *user) {
+  (void)thread;
+  density_job *j = user;
+  int s0 = i * DENSITY_CHUNK, cnt = j->S - s0 < DENSITY_CHUNK ? j->S - s0 : DENSITY_CHUNK;
+  eval_scratch s;
+  if (!scratch_alloc(&s, j->n, cnt)) abort();
+  eval_density(j->n, j->w, cnt, j->pos + (size_t)s0 * 3, &s);
+  for (int k = 0; k < cnt; k++) j->out[s0 + k] = s.dens[(size_t)k * j->n->density_mlp.n_out];
+  scratch_free(&s);
+}
+
+void ngp_nerf_density(const ngp_nerf *n, const float *weights, int S, const float *pos, float *raw_density) {
+  density_job j = {n, weights, S, pos, raw_density};
+  ngp_parallel_for((S + DENSITY_CHUNK - 1) / DENSITY_CHUNK, n->n_threads, density_chunk, &j);
+}
+
+/* ---- Rendering --------------------------------------------------------------------------------- */
+
+/* Rays are rendered in tiles; each tile marches its rays fully, then evaluates the network in
+ * rounds of CHUNK samples per live ray, so samples behind an opaque surface are never evaluated. */
+enum { TILE_RAYS = 256, CHUNK = 32 };
+
+typedef struct {
+  const ngp_nerf *n;
+  const float *w;
+  const float *xform;
+  const float *focal, *principal;
+  const ngp_lens *lens;
+  const ngp_render_opts *o;
+  float *rgb;
+  int sample_index;
+} render_job;
+
+static uint64_t mix64(uint64_t x) {
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ull;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+static void render_tile(int tile, int thread, void *user) {
+  (void)thread;
+  render_job *j = user;
+  const ngp_nerf *n = j->n;
+  const ngp_render_opts *o = j->o;
+  int n_pix = o->width * o->height;
+  int p0 = tile * TILE_RAYS, cnt = n_pix - p0 < TILE_RAYS ? n_pix - p0 : TILE_RAYS;
+  float *pos = malloc((size_t)cnt * NGP_MAX_SAMPLES_PER_RAY * 3 * sizeof(float));
+  float *dt = malloc((size_t)cnt * NGP_MAX_SAMPLES_PER_RAY * sizeof(float));
+  float *tt = malloc((size_t)NGP_MAX_SAMPLES_PER_RAY * sizeof(float));
+  int *count = malloc((size_t)cnt * sizeof(int));
+  int *done = calloc((size_t)cnt, sizeof(int));
+  float *dirs = malloc((size_t)cnt * 3 * sizeof(float));
+  float *col = calloc((size_t)cnt * 3, sizeof(float));
+  float *T = malloc((size_t)cnt * sizeof(float));
+  int batch_cap = cnt * CHUNK;
+  float *bpos = malloc((size_t)batch_cap * 3 * sizeof(float));
+  float *bdir = malloc((size_t)batch_cap * 3 * sizeof(float));
+  float *brgb = malloc((size_t)batch_cap * 3 * sizeof(float));
+  float *bden = malloc((size_t)batch_cap * sizeof(float));
+  float *bdt = malloc((size_t)batch_cap * sizeof(float));
+  int *bray = malloc((size_t)cnt * sizeof(int)), *boff = malloc((size_t)cnt * sizeof(int)),
+      *blen = malloc((size_t)cnt * sizeof(int));
+  eval_scratch s;
+  if (!pos || !dt || !tt || !count || !done || !dirs || !col || !T || !bpos || !bdir || !brgb || !bden || !bdt ||
+      !bray || !boff || !blen || !scratch_alloc(&s, n, batch_cap))
+    abort();
+  for (int r = 0; r < cnt; r++) {
+    int p = p0 + r, px = p % o->width, py = p / o->width;
+    float u = ((float)px + 0.5f) / (float)o->width, v = ((float)py + 0.5f) / (float)o->height;
+    float origin[3];
+    ngp_camera_ray(j->xform, j->focal, j->principal, j->lens, o->width, o->height, u, v, origin, dirs + r * 3);
+    uint64_t h = mix64(o->seed ^ mix64((uint64_t)p * 0x9e3779b97f4a7c15ull + (uint64_t)j->sample_index));
+    float jitter = (float)(h >> 40) / 16777216.0f;
+    count[r] = ngp_march_ray(&n->occ, n->aabb_min, n->aabb_max, n->cone_angle, origin, dirs + r * 3, jitter,
+                             NGP_MAX_SAMPLES_PER_RAY, pos + (size_t)r * NGP_MAX_SAMPLES_PER_RAY * 3,
+                             dt + (size_t)r * NGP_MAX_SAMPLES_PER_RAY, tt);
+    T[r] = 1.0f;
+  }
+  const float zero[3] = {0.0f, 0.0f, 0.0f};
+  for (;;) {
+    int nb = 0, S = 0;
+    for (int r = 0; r < cnt; r++) {
+      if (done[r] >= count[r] || T[r] < o->min_transmittance) continue;
+      int len = count[r] - done[r] < CHUNK ? count[r] - done[r] : CHUNK;
+      bray[nb] = r;
+      boff[nb] = S;
+      blen[nb] = len;
+      nb++;
+      memcpy(bpos + (size_t)S * 3, pos + ((size_t)r * NGP_MAX_SAMPLES_PER_RAY + (size_t)done[r]) * 3,
+             (size_t)len * 3 * sizeof(float));
+      memcpy(bdt + S, dt + (size_t)r * NGP_MAX_SAMPLES_PER_RAY + done[r], (size_t)len * sizeof(float));
+      for (int k = 0; k < len; k++) memcpy(bdir + (size_t)(S + k) * 3, dirs + r * 3, 3 * sizeof(float));
+      S += len;
+    }
+    if (nb == 0) break;
+    eval_network(n, j->w, S, bpos, bdir, brgb, bden, &s);
+    for (int b = 0; b < nb; b++) {
+      int r = bray[b];
+      float c[3], t_chunk = 1.0f;
+      /* This chunk composited on its own (no background), then attenuated by the light already
+       * absorbed in front of it: C += T * C_chunk, T *= T_chunk. */
+      ngp_composite_forward(blen[b], brgb + (size_t)boff[b] * 3, bden + boff[b], bdt + boff[b], zero, c, &t_chunk);
+      for (int k = 0; k < 3; k++) col[r * 3 + k] += T[r] * c[k];
+      T[r] *= t_chunk;
+      done[r] += blen[b];
+    }
+  }
+  for (int r = 0; r < cnt; r++) {
+    float *out = j->rgb + (size_t)(p0 + r) * 3;
+    for (int k = 0; k < 3; k++) {
+      float v = col[r * 3 + k] + T[r] * o->bg[k];
+      out[k] += v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v);
+    }
+  }
+  scratch_free(&s);
+  free(pos);
+  free(dt);
+  free(tt);
+  free(count);
+  free(done);
+  free(dirs);
+  free(col);
+  free(T);
+  free(bpos);
+  free(bdir);
+  free(brgb);
+  free(bden);
+  free(bdt);
+  free(bray);
+  free(boff);
+  free(blen);
+}
+
+void ngp_nerf_render(const ngp_nerf *n, const float *weights, const float *xform, const float focal[2],
+                     const float principal[2], const ngp_lens *lens, const ngp_render_opts *o, float *rgb) {
+  int n_pix = o->width * o->height;
+  memset(rgb, 0, (size_t)n_pix * 3 * sizeof(float));
+  int spp = o->spp > 0 ? o->spp : 1;
+  for (int sidx = 0; sidx < spp; sidx++) {
+    render_job j = {n, weights, xform, focal, principal, lens, o, rgb, sidx};
+    ngp_parallel_for((n_pix + TILE_RAYS - 1) / TILE_RAYS, n->n_threads, render_tile, &j);
+  }
+  if (spp > 1)
+    for (int i = 0; i < n_pix * 3; i++) rgb[i] /= (float)spp;
+}

@@ -1,0 +1,90 @@
+/* nerf.h (internal): the NeRF model (hash grid, density MLP, SH, colour MLP, occupancy grid),
+ * its training step, rendering and snapshots. This is the CPU reference engine; the plain
+ * per-op references live beside their fast twins in encoding.c, mlp.c, march.c.
+ *
+ * Parameter vector (NGP-SPEC §3): [density MLP | colour MLP | hash grid], one flat allocation
+ * each for parameters, gradients and the EMA ("inference") weights used for rendering. */
+#ifndef NGP_NERF_NERF_H
+#define NGP_NERF_NERF_H
+
+#include "encoding.h"
+#include "mlp.h"
+#include "ngp/config.h"
+#include "ngp/scene.h"
+#include "occupancy.h"
+#include "optimizer.h"
+
+typedef struct ngp_nerf {
+  ngp_config cfg;
+  ngp_hashgrid grid;
+  ngp_mlp density_mlp; /* L*F -> n_density_outputs */
+  ngp_mlp rgb_mlp;     /* n_density_outputs + sh_dims -> 16 (first 3 used) */
+  int sh_dims;         /* sh_degree^2 */
+  int enc_dims;        /* L*F */
+  size_t off_density, off_rgb, off_grid, n_params, n_matrix;
+  float *params;       /* training weights */
+  float *inference;    /* EMA weights for rendering; valid after ngp_nerf_sync_inference */
+  ngp_occupancy occ;
+  int aabb_scale;
+  float aabb_min[3], aabb_max[3];
+  float cone_angle;
+  int n_threads;
+} ngp_nerf;
+
+ngp_status ngp_nerf_init(ngp_nerf *n, const ngp_config *cfg, int aabb_scale, uint64_t seed, int n_threads,
+                         ngp_error *err);
+void ngp_nerf_free(ngp_nerf *n);
+
+/* Raw density (before exp) at S positions in ngp units, with the given weights. Scratch is
+ * allocated per call (used for grid updates and tests, not the training hot path). */
+void ngp_nerf_density(const ngp_nerf *n, const float *weights, int S, const float *pos, float *raw_density);
+
+/* Rendering options. */
+typedef struct ngp_render_opts {
+  int width, height;
+  float bg[3];            /* sRGB background */
+  float min_transmittance; /* a pixel is done when T falls below this (1e-4 for evaluation) */
+  int spp;                /* jittered ray starts per pixel, averaged */
+  uint64_t seed;
+} ngp_render_opts;
+
+/* Renders a camera (xform: camera-to-world in ngp units) into rgb [H][W][3], sRGB in [0,1],
+ * with the weights given (normally n->inference). */
+void ngp_nerf_render(const ngp_nerf *n, const float *weights, const float *xform, const float focal[2],
+                     const float principal[2], const ngp_lens *lens, const ngp_render_opts *o, float *rgb);
+
+/* ---- Training ---------------------------------------------------------------------------------- */
+typedef struct ngp_trainer ngp_trainer;
+
+typedef struct ngp_train_opts {
+  uint32_t target_samples; /* samples per step after compaction (instant-ngp: 2^18) */
+  uint64_t seed;
+  int n_threads;
+  bool random_bg;          /* random background colours per ray (instant-ngp's default) */
+  float near_distance;     /* density penalty near the camera, ngp units (0.1) */
+  float grid_sample_fraction; /* occupancy update samples relative to instant-ngp's counts (1: same) */
+} ngp_train_opts;
+
+void ngp_train_opts_default(ngp_train_opts *o);
+
+typedef struct ngp_step_stats {
+  int step;
+  float loss;           /* mean per-channel loss over the batch's rays */
+  int n_rays;
+  uint32_t n_samples;   /* samples marched this step */
+  uint32_t n_samples_used; /* samples before early termination */
+  float learning_rate;
+  /* wall seconds per phase of the step */
+  double t_march, t_forward, t_composite, t_backward, t_optimizer, t_grid;
+} ngp_step_stats;
+
+ngp_status ngp_trainer_create(ngp_trainer **t, ngp_nerf *n, const ngp_scene *scene, const ngp_train_opts *o,
+                              ngp_error *err);
+void ngp_trainer_destroy(ngp_trainer *t);
+/* One training step: rays, marching, forward, loss, backward, optimizer, occupancy grid. */
+void ngp_trainer_step(ngp_trainer *t, ngp_step_stats *stats);
+int ngp_trainer_steps_done(const ngp_trainer *t);
+/* Writes the EMA weights into n->inference. */
+void ngp_trainer_sync_inference(ngp_trainer *t);
+
+#endif

@@ -1,0 +1,260 @@
+/* snapshot.c: saving and loading snapshots (format in snapshot.h). Every length is checked
+ * against the file size before use, and the checksum before anything is parsed, so a truncated,
+ * corrupted or foreign file is rejected with a message rather than read. */
+#include "snapshot.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs.h"
+#include "json_util.h"
+
+static const char k_magic[8] = {'N', 'G', 'P', 'S', 'N', 'A', 'P', '\0'};
+
+static uint64_t fnv1a(const uint8_t *p, size_t n) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (size_t i = 0; i < n; i++) {
+    h ^= p[i];
+    h *= 0x100000001b3ull;
+  }
+  return h;
+}
+
+typedef struct {
+  uint8_t *p;
+  size_t len, cap;
+  bool failed;
+} buf;
+
+static void put(buf *b, const void *data, size_t n) {
+  if (b->failed) return;
+  if (b->len + n > b->cap) {
+    size_t cap = b->cap ? b->cap : 1 << 20;
+    while (cap < b->len + n) cap *= 2;
+    uint8_t *g = realloc(b->p, cap);
+    if (!g) {
+      b->failed = true;
+      return;
+    }
+    b->p = g;
+    b->cap = cap;
+  }
+  memcpy(b->p + b->len, data, n);
+  b->len += n;
+}
+
+/* Little-endian integers, whatever the host. */
+static void put_u32(buf *b, uint32_t v) {
+  uint8_t x[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+  put(b, x, 4);
+}
+static void put_u64(buf *b, uint64_t v) {
+  put_u32(b, (uint32_t)v);
+  put_u32(b, (uint32_t)(v >> 32));
+}
+static uint32_t get_u32(const uint8_t *p) {
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static uint64_t get_u64(const uint8_t *p) { return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32; }
+
+static bool host_is_little_endian(void) {
+  const uint16_t one = 1;
+  return *(const uint8_t *)&one == 1;
+}
+
+static void put_floats(buf *b, const float *v, size_t n) {
+  if (host_is_little_endian()) {
+    put(b, v, n * sizeof(float));
+    return;
+  }
+  for (size_t i = 0; i < n; i++) {
+    uint32_t u;
+    memcpy(&u, &v[i], 4);
+    put_u32(b, u);
+  }
+}
+
+static void get_floats(const uint8_t *p, float *v, size_t n) {
+  if (host_is_little_endian()) {
+    memcpy(v, p, n * sizeof(float));
+    return;
+  }
+  for (size_t i = 0; i < n; i++) {
+    uint32_t u = get_u32(p + 4 * i);
+    memcpy(&v[i], &u, 4);
+  }
+}
+
+ngp_status ngp_snapshot_save(const char *path, const ngp_nerf *n, const float *weights, const ngp_snapshot_meta *meta,
+                             ngp_error *err) {
+  char *cfg_json = ngp_config_to_json(&n->cfg);
+  cJSON *hdr = cJSON_CreateObject();
+  cJSON *cfg = cfg_json ? cJSON_Parse(cfg_json) : NULL;
+  free(cfg_json);
+  if (!hdr || !cfg) {
+    cJSON_Delete(hdr);
+    cJSON_Delete(cfg);
+    return ngp_error_set(err, NGP_ERR_NOMEM, "%s: out of memory building the snapshot header", path);
+  }
+  cJSON_AddStringToObject(hdr, "generator", "instant-ngp (some-pkgs)");
+  cJSON_AddItemToObject(hdr, "config", cfg);
+  cJSON_AddNumberToObject(hdr, "aabb_scale", n->aabb_scale);
+  cJSON_AddNumberToObject(hdr, "n_params", (double)n->n_params);
+  cJSON_AddNumberToObject(hdr, "n_density_params", (double)n->density_mlp.n_params);
+  cJSON_AddNumberToObject(hdr, "n_rgb_params", (double)n->rgb_mlp.n_params);
+  cJSON_AddNumberToObject(hdr, "n_grid_params", (double)n->grid.n_params);
+  cJSON_AddNumberToObject(hdr, "training_step", meta ? meta->training_step : 0);
+  cJSON_AddNumberToObject(hdr, "loss", meta ? (double)meta->loss : 0.0);
+  cJSON_AddNumberToObject(hdr, "scale", meta ? (double)meta->scale : 0.33);
+  double off[3] = {0.5, 0.5, 0.5};
+  if (meta)
+    for (int i = 0; i < 3; i++) off[i] = (double)meta->offset[i];
+  cJSON_AddItemToObject(hdr, "offset", cJSON_CreateDoubleArray(off, 3));
+  char *hdr_text = cJSON_PrintUnformatted(hdr);
+  cJSON_Delete(hdr);
+  if (!hdr_text) return ngp_error_set(err, NGP_ERR_NOMEM, "%s: out of memory", path);
+
+  buf b = {0};
+  put(&b, k_magic, sizeof k_magic);
+  put_u32(&b, NGP_SNAPSHOT_VERSION);
+  put_u32(&b, (uint32_t)strlen(hdr_text));
+  put(&b, hdr_text, strlen(hdr_text));
+  free(hdr_text);
+  put_u64(&b, n->n_params);
+  put_floats(&b, weights, n->n_params);
+  put_u32(&b, (uint32_t)n->occ.n_cascades);
+  put_floats(&b, n->occ.density, (size_t)n->occ.n_cascades * NGP_GRID_CELLS);
+  if (b.failed) {
+    free(b.p);
+    return ngp_error_set(err, NGP_ERR_NOMEM, "%s: out of memory serialising the snapshot", path);
+  }
+  put_u64(&b, fnv1a(b.p, b.len));
+  ngp_status st = b.failed ? ngp_error_set(err, NGP_ERR_NOMEM, "%s: out of memory", path)
+                           : ngp_write_file_atomic(path, b.p, b.len, err);
+  free(b.p);
+  return st;
+}
+
+bool ngp_snapshot_is(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return false;
+  char m[8];
+  bool ok = fread(m, 1, 8, f) == 8 && memcmp(m, k_magic, 8) == 0;
+  fclose(f);
+  return ok;
+}
+
+/* The largest snapshot we read: 2^30 parameters' worth would be absurd already. */
+#define SNAPSHOT_MAX_BYTES ((size_t)4 << 30)
+
+ngp_status ngp_snapshot_load(const char *path, ngp_nerf *n, ngp_snapshot_meta *meta, int n_threads, ngp_error *err) {
+  memset(n, 0, sizeof *n);
+  char *data = NULL;
+  size_t len = 0;
+  ngp_status st = ngp_read_file(path, SNAPSHOT_MAX_BYTES, &data, &len, err);
+  if (st != NGP_OK) return st;
+  const uint8_t *p = (const uint8_t *)data;
+  cJSON *hdr = NULL;
+  st = NGP_ERR_PARSE;
+  if (len < 16 || memcmp(p, k_magic, 8) != 0) {
+    st = ngp_error_set(err, NGP_ERR_PARSE, "%s: not an instant-ngp (some-pkgs) snapshot (wrong magic); snapshots are written by --save-snapshot",
+                  path);
+    goto done;
+  }
+  uint32_t version = get_u32(p + 8);
+  if (version != NGP_SNAPSHOT_VERSION) {
+    st = ngp_error_set(err, NGP_ERR_UNSUPPORTED, "%s: snapshot format version %u, this build reads version %d", path,
+                  version, NGP_SNAPSHOT_VERSION);
+    goto done;
+  }
+  if (len < 8 + 8 + 8 || get_u64(p + len - 8) != fnv1a(p, len - 8)) {
+    st = ngp_error_set(err, NGP_ERR_PARSE, "%s: checksum mismatch: the snapshot is truncated or corrupted", path);
+    goto done;
+  }
+  size_t at = 12;
+  uint32_t hlen = get_u32(p + at);
+  at += 4;
+  if (hlen > len - at - 8) {
+    st = ngp_error_set(err, NGP_ERR_PARSE, "%s: header length %u runs past the end of the file", path, hlen);
+    goto done;
+  }
+  char name[1100];
+  snprintf(name, sizeof name, "%s (header)", path);
+  if (ngp_json_parse((const char *)p + at, hlen, name, &hdr, err) != NGP_OK) goto done;
+  at += hlen;
+  const cJSON *cfgj = cJSON_GetObjectItemCaseSensitive(hdr, "config");
+  char *cfg_text = cfgj ? cJSON_PrintUnformatted(cfgj) : NULL;
+  ngp_config cfg;
+  if (!cfg_text) {
+    st = ngp_error_set(err, NGP_ERR_PARSE, "%s: header has no config", path);
+    goto done;
+  }
+  st = ngp_config_parse(cfg_text, strlen(cfg_text), name, &cfg, err);
+  free(cfg_text);
+  if (st != NGP_OK) goto done;
+  st = NGP_ERR_PARSE;
+  int aabb_scale = 1, step = 0;
+  double loss = 0.0;
+  if (ngp_json_get_int(hdr, "aabb_scale", name, "", 1, 128, &aabb_scale, NULL, err) != NGP_OK ||
+      ngp_json_get_int(hdr, "training_step", name, "", 0, INT32_MAX, &step, NULL, err) != NGP_OK ||
+      ngp_json_get_double(hdr, "loss", name, "", &loss, NULL, err) != NGP_OK)
+    goto done;
+  float scale = 0.33f, offset[3] = {0.5f, 0.5f, 0.5f};
+  if (ngp_json_get_float(hdr, "scale", name, "", &scale, NULL, err) != NGP_OK ||
+      ngp_json_get_vec(hdr, "offset", name, "", 3, offset, NULL, err) != NGP_OK)
+    goto done;
+  if ((st = ngp_nerf_init(n, &cfg, aabb_scale, 0, n_threads, err)) != NGP_OK) goto done;
+  st = NGP_ERR_PARSE;
+  if (at + 8 > len - 8) {
+    st = ngp_error_set(err, NGP_ERR_PARSE, "%s: truncated before the parameters", path);
+    goto done;
+  }
+  uint64_t np = get_u64(p + at);
+  at += 8;
+  if (np != n->n_params) {
+    st = ngp_error_set(err, NGP_ERR_INVALID, "%s: holds %llu parameters, but its config needs %zu; the file is inconsistent",
+                  path, (unsigned long long)np, n->n_params);
+    goto done;
+  }
+  if (np > (len - 8 - at) / 4) {
+    st = ngp_error_set(err, NGP_ERR_PARSE, "%s: truncated in the parameters", path);
+    goto done;
+  }
+  get_floats(p + at, n->params, n->n_params);
+  at += n->n_params * 4;
+  if (at + 4 > len - 8) {
+    st = ngp_error_set(err, NGP_ERR_PARSE, "%s: truncated before the occupancy grid", path);
+    goto done;
+  }
+  uint32_t nc = get_u32(p + at);
+  at += 4;
+  if ((int)nc != n->occ.n_cascades || (size_t)nc * NGP_GRID_CELLS * 4 != len - 8 - at) {
+    st = ngp_error_set(err, NGP_ERR_PARSE, "%s: occupancy grid of %u cascades does not match aabb_scale %d or the file size",
+                  path, nc, aabb_scale);
+    goto done;
+  }
+  get_floats(p + at, n->occ.density, (size_t)nc * NGP_GRID_CELLS);
+  for (size_t i = 0; i < n->n_params; i++)
+    if (!isfinite(n->params[i])) {
+      st = ngp_error_set(err, NGP_ERR_INVALID, "%s: parameter %zu is not finite", path, i);
+      goto done;
+    }
+  memcpy(n->inference, n->params, n->n_params * sizeof *n->params);
+  /* Rebuild the bitfield from the densities: an update with no samples and no decay. */
+  ngp_occupancy_update(&n->occ, 0, 0, 1.0f, 0, NULL, NULL, n_threads);
+  if (meta) {
+    meta->training_step = step;
+    meta->loss = (float)loss;
+    meta->scale = scale;
+    memcpy(meta->offset, offset, sizeof offset);
+  }
+  st = NGP_OK;
+done:
+  cJSON_Delete(hdr);
+  free(data);
+  if (st != NGP_OK && n->params) ngp_nerf_free(n);
+  return st;
+}

@@ -1,0 +1,392 @@
+/* trainer.c: one NeRF training step on the CPU, as one flat sequence (NGP-SPEC §5, §6):
+ *   sample rays (contiguous image blocks, random pixels snapped to centres, random backgrounds),
+ *   march them through the occupancy grid, then per chunk of rays: hash-encode, density MLP,
+ *   SH-encode, colour MLP, composite and loss; the backward calls in exact reverse order; then
+ *   the optimizer (Adam, decay, EMA) and, when due, the occupancy-grid update.
+ *
+ * Memory: rays are marched for the whole batch (positions and steps only), but the networks run
+ * on chunks of rays holding at most CHUNK_SAMPLES samples, so the activations the backward pass
+ * needs stay bounded whatever the batch size. Gradients accumulate over chunks. */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <time.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "march.h"
+#include "nerf.h"
+#include "ngp_math.h"
+#include "parallel.h"
+
+enum { CHUNK_SAMPLES = 1 << 15, MIN_RAYS = 256 };
+
+struct ngp_trainer {
+  ngp_nerf *n;
+  const ngp_scene *scene;
+  ngp_train_opts o;
+  ngp_optimizer opt;
+  ngp_touched touched;
+  float *grads;
+  int step;
+  int n_rays, max_rays;
+  uint32_t cap_samples; /* marched samples per step at most */
+  /* per ray */
+  float *ray_o, *ray_d, *ray_bg, *ray_target, *ray_jitter, *ray_loss;
+  uint32_t *ray_off, *ray_cnt, *ray_used;
+  /* per marched sample */
+  float *pos, *dt, *t;
+  /* per chunk sample */
+  float *x, *dir, *enc, *dens, *dens_acts, *sh, *rgb_in, *rgb_out, *rgb_acts;
+  float *d_rgb_out, *d_rgb_in, *d_dens, *d_enc;
+  /* per thread: one ray's samples for compositing */
+  int n_threads;
+  float *thr_scratch;
+  float *thr_march; /* per thread: t values of a counting march */
+};
+
+void ngp_train_opts_default(ngp_train_opts *o) {
+  o->target_samples = 1u << 18;
+  o->seed = 1337;
+  o->n_threads = 0;
+  o->random_bg = true;
+  o->near_distance = 0.1f;
+  o->grid_sample_fraction = 1.0f;
+}
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static uint64_t mix64(uint64_t x) {
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ull;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+/* A uniform float in [0,1) from a counter-based hash, so any ray's randomness is reproducible
+ * from (seed, step, ray, draw) whatever the thread schedule. */
+static float rand01(uint64_t seed, uint64_t step, uint64_t ray, uint64_t k) {
+  uint64_t h = mix64(seed ^ mix64(step * 0x9e3779b97f4a7c15ull ^ mix64(ray * 0xd1b54a32d192ed03ull + k)));
+  return (float)(h >> 40) / 16777216.0f;
+}
+
+#define ALLOC(ptr, count)                                                                                              \
+  do {                                                                                                                 \
+    (ptr) = malloc((size_t)(count) * sizeof *(ptr));                                                                   \
+    if (!(ptr)) goto nomem;                                                                                            \
+  } while (0)
+
+ngp_status ngp_trainer_create(ngp_trainer **out, ngp_nerf *n, const ngp_scene *scene, const ngp_train_opts *o,
+                              ngp_error *err) {
+  *out = NULL;
+  if (!scene->images_loaded)
+    return ngp_error_set(err, NGP_ERR_INVALID, "training needs the scene's images (load it with load_images)");
+  ngp_trainer *t = calloc(1, sizeof *t);
+  if (!t) return ngp_error_set(err, NGP_ERR_NOMEM, "out of memory");
+  t->n = n;
+  t->scene = scene;
+  t->o = *o;
+  t->n_threads = o->n_threads > 0 ? o->n_threads : ngp_cpu_count();
+  /* instant-ngp starts at 4096 rays and adapts the count so that the samples actually used per
+   * step approach the target; rays are capped so the marched samples fit the buffers. */
+  t->n_rays = 4096;
+  t->max_rays = (int)(o->target_samples < (1u << 18) ? o->target_samples : (1u << 18));
+  if (t->max_rays < MIN_RAYS) t->max_rays = MIN_RAYS;
+  if (t->n_rays > t->max_rays) t->n_rays = t->max_rays;
+  t->cap_samples = 4 * o->target_samples;
+  ngp_status st = ngp_optimizer_init(&t->opt, &n->cfg.optimizer, n->n_matrix, n->n_params, n->grid.n_features,
+                                     n->params, err);
+  if (st != NGP_OK) {
+    free(t);
+    return st;
+  }
+  if ((st = ngp_touched_init(&t->touched, n->grid.offset[n->grid.n_levels], err)) != NGP_OK) {
+    ngp_optimizer_free(&t->opt);
+    free(t);
+    return st;
+  }
+  t->grads = calloc(n->n_params, sizeof *t->grads);
+  if (!t->grads) goto nomem;
+  int R = t->max_rays;
+  ALLOC(t->ray_o, R * 3);
+  ALLOC(t->ray_d, R * 3);
+  ALLOC(t->ray_bg, R * 3);
+  ALLOC(t->ray_target, R * 3);
+  ALLOC(t->ray_jitter, R);
+  ALLOC(t->ray_loss, R);
+  ALLOC(t->ray_off, R + 1);
+  ALLOC(t->ray_cnt, R);
+  ALLOC(t->ray_used, R);
+  ALLOC(t->pos, (size_t)t->cap_samples * 3);
+  ALLOC(t->dt, t->cap_samples);
+  ALLOC(t->t, t->cap_samples);
+  size_t C = CHUNK_SAMPLES + NGP_MAX_SAMPLES_PER_RAY;
+  ALLOC(t->x, C * 3);
+  ALLOC(t->dir, C * 3);
+  ALLOC(t->enc, C * (size_t)n->enc_dims);
+  ALLOC(t->dens, C * (size_t)n->density_mlp.n_out);
+  ALLOC(t->dens_acts, C * ngp_mlp_acts_per_sample(&n->density_mlp));
+  ALLOC(t->sh, C * (size_t)n->sh_dims);
+  ALLOC(t->rgb_in, C * (size_t)n->rgb_mlp.n_in);
+  ALLOC(t->rgb_out, C * (size_t)n->rgb_mlp.n_out);
+  ALLOC(t->rgb_acts, C * ngp_mlp_acts_per_sample(&n->rgb_mlp));
+  ALLOC(t->d_rgb_out, C * (size_t)n->rgb_mlp.n_out);
+  ALLOC(t->d_rgb_in, C * (size_t)n->rgb_mlp.n_in);
+  ALLOC(t->d_dens, C * (size_t)n->density_mlp.n_out);
+  ALLOC(t->d_enc, C * (size_t)n->enc_dims);
+  ALLOC(t->thr_scratch, (size_t)t->n_threads * NGP_MAX_SAMPLES_PER_RAY * 8);
+  ALLOC(t->thr_march, (size_t)t->n_threads * NGP_MAX_SAMPLES_PER_RAY * 5);
+  ngp_occupancy_mark_untrained(&n->occ, scene, t->n_threads);
+  *out = t;
+  return NGP_OK;
+nomem:
+  ngp_trainer_destroy(t);
+  return ngp_error_set(err, NGP_ERR_NOMEM, "out of memory for the training buffers (%u samples per step)",
+                       o->target_samples);
+}
+
+void ngp_trainer_destroy(ngp_trainer *t) {
+  if (!t) return;
+  ngp_optimizer_free(&t->opt);
+  ngp_touched_free(&t->touched);
+  void *bufs[] = {t->grads,   t->ray_o,     t->ray_d,    t->ray_bg,     t->ray_target, t->ray_jitter, t->ray_loss,
+                  t->ray_off, t->ray_cnt,   t->ray_used, t->pos,        t->dt,         t->t,          t->x,
+                  t->dir,     t->enc,       t->dens,     t->dens_acts,  t->sh,         t->rgb_in,     t->rgb_out,
+                  t->rgb_acts, t->d_rgb_out, t->d_rgb_in, t->d_dens,    t->d_enc,      t->thr_scratch, t->thr_march};
+  for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) free(bufs[i]);
+  free(t);
+}
+
+int ngp_trainer_steps_done(const ngp_trainer *t) { return t->step; }
+
+void ngp_trainer_sync_inference(ngp_trainer *t) { ngp_optimizer_ema(&t->opt, t->n->params, t->n->inference); }
+
+/* ---- 1. Rays ---------------------------------------------------------------------------------- */
+typedef struct {
+  ngp_trainer *t;
+  int pass; /* 0: count samples, 1: write them */
+} ray_job;
+
+static void ray_setup(ngp_trainer *t, int i) {
+  const ngp_scene *sc = t->scene;
+  /* Ray i of n uses image floor(i * N_img / n): contiguous blocks, every image in every batch. */
+  int img = (int)(((int64_t)i * sc->n_frames) / t->n_rays) % sc->n_frames;
+  const ngp_frame *f = &sc->frames[img];
+  int w = f->image.width, h = f->image.height;
+  uint64_t seed = t->o.seed, step = (uint64_t)t->step;
+  int px = (int)(rand01(seed, step, (uint64_t)i, 0) * (float)w), py = (int)(rand01(seed, step, (uint64_t)i, 1) * (float)h);
+  if (px >= w) px = w - 1;
+  if (py >= h) py = h - 1;
+  float u = ((float)px + 0.5f) / (float)w, v = ((float)py + 0.5f) / (float)h;
+  ngp_camera_ray(f->xform, f->focal, f->principal, &f->lens, w, h, u, v, t->ray_o + i * 3, t->ray_d + i * 3);
+  float *bg = t->ray_bg + i * 3;
+  for (int c = 0; c < 3; c++) bg[c] = t->o.random_bg ? rand01(seed, step, (uint64_t)i, 2 + (uint64_t)c) : 0.0f;
+  /* Target (NGP-SPEC §6): alpha compositing in linear light, compared in sRGB. */
+  const uint8_t *p = f->image.rgba + ((size_t)py * (size_t)w + (size_t)px) * 4;
+  float a = (float)p[3] / 255.0f;
+  for (int c = 0; c < 3; c++) {
+    float lin = ngp_srgb_to_linear((float)p[c] / 255.0f) * a + (1.0f - a) * ngp_srgb_to_linear(bg[c]);
+    t->ray_target[i * 3 + c] = ngp_linear_to_srgb(lin);
+  }
+  t->ray_jitter[i] = rand01(seed, step, (uint64_t)i, 5);
+}
+
+static void march_rays(int chunk, int thread, void *user) {
+  ray_job *j = user;
+  ngp_trainer *t = j->t;
+  ngp_nerf *n = t->n;
+  int r0 = chunk * 64, r1 = r0 + 64 < t->n_rays ? r0 + 64 : t->n_rays;
+  float *scratch = t->thr_march + (size_t)thread * NGP_MAX_SAMPLES_PER_RAY * 5;
+  for (int i = r0; i < r1; i++) {
+    if (j->pass == 0) {
+      ray_setup(t, i);
+      t->ray_cnt[i] = (uint32_t)ngp_march_ray(&n->occ, n->aabb_min, n->aabb_max, n->cone_angle, t->ray_o + i * 3,
+                                              t->ray_d + i * 3, t->ray_jitter[i], NGP_MAX_SAMPLES_PER_RAY, scratch,
+                                              scratch + NGP_MAX_SAMPLES_PER_RAY * 3,
+                                              scratch + NGP_MAX_SAMPLES_PER_RAY * 4);
+    } else if (t->ray_cnt[i]) {
+      uint32_t off = t->ray_off[i];
+      ngp_march_ray(&n->occ, n->aabb_min, n->aabb_max, n->cone_angle, t->ray_o + i * 3, t->ray_d + i * 3,
+                    t->ray_jitter[i], (int)t->ray_cnt[i], t->pos + (size_t)off * 3, t->dt + off, t->t + off);
+    }
+  }
+}
+
+/* ---- 2. Composite, loss and their backward, per ray --------------------------------------------- */
+typedef struct {
+  ngp_trainer *t;
+  int r0;          /* first ray of the chunk */
+  uint32_t s0;     /* first sample of the chunk */
+} chunk_job;
+
+static void composite_rays(int i, int thread, void *user) {
+  chunk_job *j = user;
+  ngp_trainer *t = j->t;
+  ngp_nerf *n = t->n;
+  int r = j->r0 + i;
+  int k = (int)t->ray_cnt[r];
+  uint32_t s = t->ray_off[r] - j->s0; /* sample index within the chunk */
+  int nd = n->density_mlp.n_out, no = n->rgb_mlp.n_out;
+  float *raw_rgb = t->thr_scratch + (size_t)thread * NGP_MAX_SAMPLES_PER_RAY * 8;
+  float *raw_den = raw_rgb + NGP_MAX_SAMPLES_PER_RAY * 3;
+  float *d_rgb = raw_den + NGP_MAX_SAMPLES_PER_RAY;
+  float *d_den = d_rgb + NGP_MAX_SAMPLES_PER_RAY * 3;
+  for (int q = 0; q < k; q++) {
+    for (int c = 0; c < 3; c++) raw_rgb[q * 3 + c] = t->rgb_out[(size_t)(s + q) * no + c];
+    raw_den[q] = t->dens[(size_t)(s + q) * nd];
+  }
+  float color[3], T = 1.0f, grad[3];
+  const float *bg = t->ray_bg + r * 3;
+  int used = ngp_composite_forward(k, raw_rgb, raw_den, t->dt + t->ray_off[r], bg, color, &T);
+  t->ray_used[r] = (uint32_t)used;
+  t->ray_loss[r] = ngp_loss_rgb(n->cfg.loss, color, t->ray_target + r * 3, grad) / 3.0f;
+  /* The mean over rays: instant-ngp scales by 128 / n_rays and Adam divides the 128 back out. */
+  float scale = 1.0f / (float)t->n_rays;
+  for (int c = 0; c < 3; c++) grad[c] *= scale;
+  ngp_composite_backward(k, raw_rgb, raw_den, t->dt + t->ray_off[r], bg, grad, d_rgb, d_den);
+  float mean = n->occ.mean;
+  for (int q = 0; q < k; q++) {
+    float *dro = t->d_rgb_out + (size_t)(s + q) * no;
+    memset(dro, 0, (size_t)no * sizeof *dro);
+    for (int c = 0; c < 3; c++) dro[c] = d_rgb[q * 3 + c];
+    float dd = d_den[q];
+    /* Extra terms of NGP-SPEC §6, added unscaled by instant-ngp (so 1e-4 / 128 in our units):
+     * a penalty on density right in front of the camera, and a push against total collapse. */
+    const float extra = 1e-4f / 128.0f;
+    if (raw_den[q] > -10.0f && t->t[t->ray_off[r] + (uint32_t)q] < t->o.near_distance) dd += extra;
+    if (raw_den[q] < 0.0f && mean < 0.01f) dd -= extra;
+    t->d_dens[(size_t)(s + q) * nd] = dd; /* columns 1.. are filled from the colour MLP's din */
+  }
+}
+
+/* ---- The step --------------------------------------------------------------------------------- */
+static void density_cb(int S, const float *pos, float *raw, void *user) {
+  ngp_nerf *n = user;
+  ngp_nerf_density(n, n->params, S, pos, raw);
+}
+
+void ngp_trainer_step(ngp_trainer *t, ngp_step_stats *stats) {
+  ngp_nerf *n = t->n;
+  const int T = t->n_threads;
+  double tm[7];
+  double tf = 0.0, tc = 0.0, tb = 0.0;
+  tm[0] = now_s();
+  /* 1. Sample rays and march them: count, allocate offsets, then write. */
+  ray_job rj = {t, 0};
+  ngp_parallel_for((t->n_rays + 63) / 64, T, march_rays, &rj);
+  uint32_t total = 0;
+  int n_rays = t->n_rays;
+  for (int i = 0; i < t->n_rays; i++) {
+    if (total + t->ray_cnt[i] > t->cap_samples) { /* drop the rays that would overflow */
+      n_rays = i;
+      break;
+    }
+    t->ray_off[i] = total;
+    total += t->ray_cnt[i];
+  }
+  for (int i = n_rays; i < t->n_rays; i++) t->ray_cnt[i] = 0;
+  t->ray_off[n_rays] = total;
+  rj.pass = 1;
+  ngp_parallel_for((t->n_rays + 63) / 64, T, march_rays, &rj);
+
+  tm[1] = now_s();
+  /* 2. Forward and backward, a chunk of whole rays at a time. */
+  int nd = n->density_mlp.n_out, ni = n->rgb_mlp.n_in;
+  double loss_sum = 0.0;
+  uint32_t used_sum = 0;
+  for (int r0 = 0; r0 < n_rays;) {
+    int r1 = r0;
+    uint32_t s0 = t->ray_off[r0];
+    while (r1 < n_rays && (t->ray_off[r1 + 1] - s0 <= CHUNK_SAMPLES || r1 == r0)) r1++;
+    int S = (int)(t->ray_off[r1] - s0);
+    double c0 = now_s();
+    if (S > 0) {
+      float *pos = t->pos + (size_t)s0 * 3;
+      for (int r = r0; r < r1; r++)
+        for (uint32_t q = t->ray_off[r]; q < t->ray_off[r + 1]; q++) memcpy(t->dir + (size_t)(q - s0) * 3, t->ray_d + r * 3, 3 * sizeof(float));
+      for (int s = 0; s < S; s++)
+        for (int c = 0; c < 3; c++)
+          t->x[s * 3 + c] = (pos[s * 3 + c] - n->aabb_min[c]) / (n->aabb_max[c] - n->aabb_min[c]);
+      /* hash-encode -> density MLP -> SH -> colour MLP */
+      ngp_hashgrid_forward(&n->grid, n->params + n->off_grid, S, t->x, t->enc, T);
+      ngp_mlp_forward(&n->density_mlp, n->params + n->off_density, S, t->enc, t->dens, t->dens_acts, T);
+      ngp_sh_forward(n->cfg.sh_degree, S, t->dir, t->sh);
+      for (int s = 0; s < S; s++) {
+        float *in = t->rgb_in + (size_t)s * ni;
+        memcpy(in, t->dens + (size_t)s * nd, (size_t)nd * sizeof(float));
+        memcpy(in + nd, t->sh + (size_t)s * n->sh_dims, (size_t)n->sh_dims * sizeof(float));
+        for (int k = nd + n->sh_dims; k < ni; k++) in[k] = 1.0f;
+      }
+      ngp_mlp_forward(&n->rgb_mlp, n->params + n->off_rgb, S, t->rgb_in, t->rgb_out, t->rgb_acts, T);
+    }
+    double c1 = now_s();
+    /* composite + loss, and their backward (rays without samples see only the background) */
+    chunk_job cj = {t, r0, s0};
+    ngp_parallel_for(r1 - r0, T, composite_rays, &cj);
+    double c2 = now_s();
+    if (S > 0) {
+      /* backward, in exact reverse order: colour MLP -> (SH has no parameters) -> density MLP -> hash grid */
+      ngp_mlp_backward(&n->rgb_mlp, n->params + n->off_rgb, S, t->rgb_in, t->rgb_acts, t->d_rgb_out,
+                       t->grads + n->off_rgb, t->d_rgb_in, T);
+      for (int s = 0; s < S; s++)
+        for (int k = 1; k < nd; k++) t->d_dens[(size_t)s * nd + k] = t->d_rgb_in[(size_t)s * ni + k];
+      for (int s = 0; s < S; s++) t->d_dens[(size_t)s * nd] += t->d_rgb_in[(size_t)s * ni];
+      ngp_mlp_backward(&n->density_mlp, n->params + n->off_density, S, t->enc, t->dens_acts, t->d_dens,
+                       t->grads + n->off_density, t->d_enc, T);
+      ngp_hashgrid_backward(&n->grid, S, t->x, t->d_enc, t->grads + n->off_grid, &t->touched, T);
+    }
+    double c3 = now_s();
+    tf += c1 - c0;
+    tc += c2 - c1;
+    tb += c3 - c2;
+    for (int r = r0; r < r1; r++) {
+      loss_sum += (double)t->ray_loss[r];
+      used_sum += t->ray_used[r];
+    }
+    r0 = r1;
+  }
+
+  tm[2] = now_s();
+  /* 3. Optimizer: Adam on what the batch touched, decay, EMA; gradients are consumed. */
+  float lr = ngp_optimizer_learning_rate(&t->opt);
+  ngp_optimizer_step(&t->opt, n->params, t->grads, &t->touched, 1.0f, T);
+  ngp_touched_clear(&t->touched);
+
+  tm[3] = now_s();
+  /* 4. Occupancy grid, on instant-ngp's schedule (scaled sample counts on request). */
+  if (ngp_occupancy_update_due(t->step)) {
+    uint32_t cells = NGP_GRID_CELLS * (uint32_t)n->occ.n_cascades;
+    float f = t->o.grid_sample_fraction;
+    uint32_t uni = t->step < 256 ? cells : cells / 4, non = t->step < 256 ? 0 : cells / 4;
+    ngp_occupancy_update(&n->occ, (uint32_t)((float)uni * f), (uint32_t)((float)non * f), 0.95f,
+                         t->o.seed ^ mix64((uint64_t)t->step + 7), density_cb, n, T);
+  }
+
+  tm[4] = now_s();
+  /* 5. Rays for the next step, so that the samples used approach the target. */
+  if (used_sum > 0) {
+    double rays = ceil((double)t->n_rays * (double)t->o.target_samples / (double)used_sum / 256.0) * 256.0;
+    if (rays > t->max_rays) rays = t->max_rays;
+    if (rays < MIN_RAYS) rays = MIN_RAYS;
+    t->n_rays = (int)rays;
+  }
+  if (stats) {
+    stats->step = t->step;
+    stats->loss = n_rays ? (float)(loss_sum / n_rays) : 0.0f;
+    stats->n_rays = n_rays;
+    stats->n_samples = total;
+    stats->n_samples_used = used_sum;
+    stats->learning_rate = lr;
+    stats->t_march = tm[1] - tm[0];
+    stats->t_forward = tf;
+    stats->t_composite = tc;
+    stats->t_backward = tb;
+    stats->t_optimizer = tm[3] - tm[2];
+    stats->t_grid = tm[4] - tm[3];
+  }
+  t->step++;
+}
