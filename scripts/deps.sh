@@ -2,7 +2,8 @@
 # Installs the Debian/Ubuntu packages the build and the tests need, if any are missing.
 # Uses sudo when not run as root. Does nothing when everything is present.
 set -euo pipefail
-pkgs=(cmake make gcc pkg-config libcjson-dev libstb-dev libcmocka-dev)
+# nix-bin: nix-instantiate, for the `nix` test (tests/nix/check-nix.sh: parse and evaluate the flake's logic).
+pkgs=(cmake make gcc pkg-config libcjson-dev libstb-dev libcmocka-dev nix-bin)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,0 +1,138 @@
+{
+  description = "some-pkgs: a Nix package set (NUR style) around instant-ngp, a C implementation of NVIDIA's instant-ngp NeRF";
+
+  # The only input. `nix flake lock` writes flake.lock (commit it); CI pins nothing else.
+  inputs.nixpkgs.url = "github:NixOS/nixpkgs/nixos-unstable";
+
+  # The binary cache, to be switched on once the Cachix cache exists: uncomment and put the public
+  # key that `cachix` shows for the cache. It stays commented until then because a malformed key
+  # makes Nix fail every signature check for users who accept this flake's configuration.
+  # nixConfig = {
+  #   extra-substituters = [ "https://some-pkgs.cachix.org" ];
+  #   extra-trusted-public-keys = [ "some-pkgs.cachix.org-1:<PUBLIC KEY OF THE CACHE, TO BE FILLED IN>" ];
+  # };
+
+  outputs =
+    { self, nixpkgs }:
+    let
+      inherit (nixpkgs) lib;
+
+      # Linux only: the package is built and tested there, NixOS tests need it, and CUDA too.
+      systems = [
+        "x86_64-linux"
+        "aarch64-linux"
+      ];
+      forAllSystems = lib.genAttrs systems;
+
+      # Attributes of ./default.nix that are not packages.
+      reserved = [
+        "lib"
+        "modules"
+        "nixosModules"
+        "homeModules"
+        "darwinModules"
+        "flakeModules"
+        "overlays"
+      ];
+      packagesOf = pkgs: removeAttrs (import ./default.nix { inherit pkgs; }) reserved;
+
+      # The one unfree licence this flake accepts by itself: NVIDIA's non-commercial licence on the
+      # fox scene, for the two data derivations that contain it, so that
+      # `nix build .#instant-ngp.data` works as written. Nothing else; instant-ngp itself is MIT.
+      allowFoxData =
+        pkg:
+        lib.elem (lib.getName pkg) [
+          "instant-ngp-fox"
+          "instant-ngp-data"
+        ];
+      # CUDA's licences (the CUDA EULA and friends), through nixpkgs' own predicate for them.
+      allowCuda =
+        system: pkg:
+        (nixpkgs.legacyPackages.${system}._cuda.lib.allowUnfreeCudaPredicate or (_: false)) pkg;
+
+      pkgsFor = forAllSystems (
+        system:
+        import nixpkgs {
+          inherit system;
+          config.allowUnfreePredicate = allowFoxData;
+        }
+      );
+      # CUDA architectures: nixpkgs' default cudaCapabilities. Choose others with
+      #   pkgsCuda.instant-ngp.override { cudaPackages = ...; } or your own nixpkgs and the overlay.
+      pkgsCudaFor = forAllSystems (
+        system:
+        import nixpkgs {
+          inherit system;
+          config = {
+            cudaSupport = true;
+            allowUnfreePredicate = pkg: allowFoxData pkg || allowCuda system pkg;
+          };
+        }
+      );
+    in
+    {
+      overlays = import ./overlays;
+      nixosModules = import ./modules;
+
+      legacyPackages = forAllSystems (
+        system:
+        let
+          pkgs = pkgsFor.${system};
+          inherit (self.packages.${system}) instant-ngp;
+        in
+        packagesOf pkgs
+        // {
+          # nix build .#legacyPackages.x86_64-linux.pkgsCuda.instant-ngp
+          # nix build .#legacyPackages.x86_64-linux.pkgsCuda.instant-ngp.gpuCheck   (needs a GPU builder)
+          pkgsCuda = packagesOf pkgsCudaFor.${system};
+          # What CI builds: ci.buildOutputsLinkFarm (see ci/ci.nix).
+          ci = import ./ci/ci.nix { inherit pkgs; };
+          # VM tests, including the pending viewer test (not in checks; see tests/nix/viewer.nix).
+          tests = {
+            vm-headless = instant-ngp.tests.vm-headless;
+            vm-viewer = pkgs.callPackage ./tests/nix/viewer.nix { inherit instant-ngp; };
+          };
+        }
+      );
+
+      # Flat: derivations only (instant-ngp, instant-ngp-fox, instant-ngp-data), plus `default`.
+      packages = forAllSystems (
+        system:
+        let
+          ours = lib.filterAttrs (_: lib.isDerivation) (packagesOf pkgsFor.${system});
+        in
+        ours // { default = ours.instant-ngp; }
+      );
+
+      # `nix flake check`: the package build (its doCheck runs the cmocka and CLI tests), its
+      # sandbox tests, the headless VM test and formatting. GPU checks stay out: no CI builder has
+      # a GPU (they are instant-ngp.gpuCheck, built on a machine with the `cuda` feature).
+      checks = forAllSystems (
+        system:
+        let
+          pkgs = pkgsFor.${system};
+          inherit (self.packages.${system}) instant-ngp;
+        in
+        {
+          inherit instant-ngp;
+          instant-ngp-version = instant-ngp.tests.version;
+          instant-ngp-pkg-config = instant-ngp.tests.pkg-config;
+          instant-ngp-train-cpu = instant-ngp.tests.train-cpu;
+          vm-headless = instant-ngp.tests.vm-headless;
+          formatting =
+            pkgs.runCommand "some-pkgs-nixfmt"
+              {
+                nativeBuildInputs = [ pkgs.nixfmt ];
+              }
+              ''
+                cd ${self}
+                find . -name '*.nix' -print0 | xargs -0 nixfmt --check
+                touch "$out"
+              '';
+        }
+      );
+
+      # `nix fmt`: nixfmt over the whole tree.
+      formatter = forAllSystems (system: pkgsFor.${system}.nixfmt-tree);
+    };
+}

@@ -1,0 +1,245 @@
+# instant-ngp: our C implementation of NVIDIA's instant-ngp NeRF (CMake; optional CUDA backend).
+#
+# Outputs of this derivation (all MIT, like the code):
+#   out      bin/instant-ngp (a small wrapper, see ./default-scene-wrapper.sh), bin/ngp-synth,
+#            lib/libngp.so, share/instant-ngp/configs (where bare config names are looked up), docs
+#   dev      include/ngp, lib/pkgconfig/ngp.pc
+#   configs  nerf/*.json: `nix build .#instant-ngp.configs` gives result-configs/nerf/base.json
+#   scenes   nerf/synthetic: a scene that ngp-synth generates during the build; `nix run` with no
+#            arguments trains on it
+# `out` is the first output, so it is what `nix build`, `nix profile install` and
+# environment.systemPackages take by default (meta.outputsToInstall), and `nix run` runs
+# out/bin/${meta.mainProgram}. It references `scenes` (the wrapper's default scene), nothing else.
+#
+# Why `data` is not an output here, and how `nix build .#instant-ngp.data` still works:
+# a derivation has one meta.license for all its outputs, and evaluating a derivation forces every
+# derivation it takes as input. Had the fox (NVIDIA's non-commercial licence) been copied or
+# linked into an output of this derivation, the CPU package itself would be unfree and would not
+# even evaluate without allowUnfree. So the fox is its own fixed-output derivation (./fox.nix,
+# unfreeRedistributable), and `passthru.data` is the `data` output of a second, tiny derivation
+# (./data.nix) that links the fox and our generated scenes side by side and carries both licences.
+# Being an output attribute (outputSpecified = true, outputName = "data"), it builds as
+# `result-data`: `nix build .#instant-ngp.data` gives result-data/nerf/{fox,synthetic}. Nothing
+# here refers to the fox unless `.data` or `.fox` is asked for, so this package stays free.
+{
+  lib,
+  stdenv,
+  config,
+  callPackage,
+  runCommand,
+  testers,
+  runtimeShell,
+  cmake,
+  pkg-config,
+  cjson,
+  stb,
+  cmocka,
+  glfw3,
+  libepoxy,
+  addDriverRunpath,
+  autoAddDriverRunpath,
+  cudaPackages,
+  cudaSupport ? config.cudaSupport,
+  # The GLFW/epoxy viewer (NGP_BUILD_VIEWER). Its code has not landed yet: this only adds the
+  # dependencies and the CMake switch.
+  withViewer ? false,
+}:
+
+let
+  # nvcc accepts only some host compilers; backendStdenv has one of them (and keeps the newer
+  # libstdc++ at run time).
+  effectiveStdenv = if cudaSupport then cudaPackages.backendStdenv else stdenv;
+  # CCCL (Thrust, CUB, libcu++) is `cccl` in the newest CUDA package sets, `cuda_cccl` before.
+  cccl = cudaPackages.cccl or cudaPackages.cuda_cccl;
+  # Tests and the scene generator run programs just built: not when cross-compiling.
+  canRunHostPrograms = effectiveStdenv.buildPlatform.canExecute effectiveStdenv.hostPlatform;
+in
+effectiveStdenv.mkDerivation (finalAttrs: {
+  pname = "instant-ngp";
+  # Keep in step with project(VERSION) in CMakeLists.txt (tests/nix/check-nix.sh compares them,
+  # passthru.tests.version checks the binary).
+  version = "0.1.0";
+
+  # Only what the CMake build reads: editing Nix files or CI does not rebuild the package, and
+  # local build folders never enter the store.
+  src = lib.fileset.toSource {
+    root = ../..;
+    fileset = lib.fileset.unions [
+      ../../CMakeLists.txt
+      ../../LICENSE
+      ../../README.md
+      ../../cmake
+      ../../configs
+      ../../docs
+      ../../src
+      (lib.fileset.difference ../../tests ../../tests/nix)
+    ];
+  };
+
+  outputs = [
+    "out"
+    "dev"
+    "configs"
+    "scenes"
+  ];
+
+  __structuredAttrs = true;
+  strictDeps = true;
+
+  nativeBuildInputs = [
+    cmake
+    pkg-config
+  ]
+  ++ lib.optionals cudaSupport [
+    cudaPackages.cuda_nvcc
+    # Adds /run/opengl-driver/lib (where NixOS puts libcuda.so) to the RUNPATH of every ELF file,
+    # in postFixup. The build links the driver stub from cuda_cudart, never the driver itself.
+    autoAddDriverRunpath
+  ];
+
+  buildInputs = [
+    stb
+  ]
+  ++ lib.optionals withViewer [
+    glfw3
+    libepoxy
+  ]
+  ++ lib.optionals cudaSupport [
+    cudaPackages.cuda_cudart
+    cccl
+  ];
+
+  # ngp.pc says `Requires.private: libcjson`, and pkg-config resolves that module even for shared
+  # linking, so whoever uses the dev output needs cjson too.
+  propagatedBuildInputs = [ cjson ];
+
+  checkInputs = [ cmocka ];
+
+  cmakeFlags = [
+    # Never AUTO here: the result must not depend on what the build machine has.
+    (lib.cmakeFeature "NGP_CUDA" (if cudaSupport then "ON" else "OFF"))
+    (lib.cmakeBool "NGP_BUILD_TESTS" finalAttrs.doCheck)
+    (lib.cmakeBool "NGP_BUILD_VIEWER" withViewer)
+    # Newer compilers than CI's warn about new things; warnings are CI's business, not users'.
+    (lib.cmakeBool "NGP_WARNINGS_AS_ERRORS" false)
+    (lib.cmakeBool "BUILD_SHARED_LIBS" (!effectiveStdenv.hostPlatform.isStatic))
+    # The real scenes (NGP_TEST_DATA_DIR, default ../shared/data) are absent in the sandbox: the
+    # `data`-labelled tests report themselves skipped.
+  ]
+  ++ lib.optionals cudaSupport [
+    # From nixpkgs' config.cudaCapabilities, e.g. "75;86"; never detected from the build machine.
+    (lib.cmakeFeature "CMAKE_CUDA_ARCHITECTURES" cudaPackages.flags.cmakeCudaArchitecturesString)
+  ];
+
+  doCheck = canRunHostPrograms;
+  # The cmocka and CLI tests. `gpu` tests need a device, which the sandbox never has: they run in
+  # passthru.gpuCheck. `nix` is tests/nix/check-nix.sh, which is not in this source.
+  checkPhase = ''
+    runHook preCheck
+    ctest --output-on-failure --label-exclude '^(gpu|nix)$'
+    runHook postCheck
+  '';
+
+  postInstall = ''
+    mkdir -p "$configs" "$scenes/nerf"
+    cp -r "$out/share/instant-ngp/configs/nerf" "$configs/nerf"
+  ''
+  + lib.optionalString canRunHostPrograms ''
+    # ngp-synth's defaults: 200x200, 100 training and 20 test views, seed 0 (byte-reproducible).
+    "$out/bin/ngp-synth" --out "$scenes/nerf/synthetic" --quiet
+  ''
+  + ''
+    mv "$out/bin/instant-ngp" "$out/bin/.instant-ngp-wrapped"
+    substitute ${./default-scene-wrapper.sh} "$out/bin/instant-ngp" \
+      --subst-var-by shell ${runtimeShell} \
+      --subst-var-by program "$out/bin/.instant-ngp-wrapped" \
+      --subst-var-by scene "$scenes/nerf/synthetic"
+    chmod +x "$out/bin/instant-ngp"
+  '';
+
+  passthru = {
+    # NVIDIA's fox scene, unfree (redistributable): see the header and ./fox.nix.
+    fox = callPackage ./fox.nix { };
+
+    # result-data/nerf/fox and result-data/nerf/synthetic: see the header and ./data.nix.
+    data =
+      (callPackage ./data.nix {
+        instant-ngp = finalAttrs.finalPackage;
+        instant-ngp-fox = finalAttrs.passthru.fox;
+      }).data;
+
+    # Needs a builder with an NVIDIA GPU that advertises the `cuda` system feature (NixOS:
+    # programs.instant-ngp.gpuBuilder.enable). Rebuilds the package there, runs the `gpu`-labelled
+    # tests (a skip counts as a failure here) and a short CUDA training with a PSNR floor.
+    gpuCheck = finalAttrs.finalPackage.overrideAttrs (previousAttrs: {
+      requiredSystemFeatures = [ "cuda" ];
+      # Test programs in the build tree have no driver RUNPATH yet (autoAddDriverRunpath patches
+      # the installed files, later): they find libcuda.so through LD_LIBRARY_PATH.
+      checkPhase = ''
+        runHook preCheck
+        export LD_LIBRARY_PATH="${addDriverRunpath.driverLink}/lib''${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+        ctest --output-on-failure --no-tests=error --label-regex '^gpu$' > ctest-gpu.log 2>&1 \
+          || { cat ctest-gpu.log; exit 1; }
+        cat ctest-gpu.log
+        if grep -q 'tests did not run' ctest-gpu.log; then
+          echo "gpuCheck: GPU tests were skipped: no usable device in the sandbox." >&2
+          echo "---> HINT: the builder needs the driver mounted (programs.nix-required-mounts)." >&2
+          exit 1
+        fi
+        runHook postCheck
+      '';
+      doInstallCheck = true;
+      installCheckPhase = ''
+        runHook preInstallCheck
+        bash ${./check-training.sh} "$out/bin/instant-ngp" "$scenes/nerf/synthetic" 25 \
+          --backend cuda --n-steps 2000
+        runHook postInstallCheck
+      '';
+      meta = previousAttrs.meta // {
+        broken = !cudaSupport;
+      };
+    });
+
+    tests = {
+      version = testers.testVersion { package = finalAttrs.finalPackage; };
+      pkg-config = testers.hasPkgConfigModules {
+        package = finalAttrs.finalPackage;
+        versionCheck = true;
+      };
+      # A short CPU training in the sandbox on the package's own scene, with a PSNR floor. The
+      # small config and batch keep it around a minute on two cores (about 23 dB at this size).
+      train-cpu =
+        runCommand "instant-ngp-train-cpu"
+          {
+            __structuredAttrs = true;
+            strictDeps = true;
+          }
+          ''
+            bash ${./check-training.sh} ${lib.getExe finalAttrs.finalPackage} \
+              ${finalAttrs.finalPackage.scenes}/nerf/synthetic 18 \
+              --backend cpu --config small.json --n-steps 200 --batch-size 8192
+            touch "$out"
+          '';
+      # NixOS VM test: the module on a machine without a GPU, CPU training on a generated scene.
+      vm-headless = callPackage ../../tests/nix/headless.nix {
+        instant-ngp = finalAttrs.finalPackage;
+      };
+    };
+  };
+
+  meta = {
+    description = "Instant neural graphics primitives (NeRF) in C, with an optional CUDA backend";
+    longDescription = ''
+      A C implementation of NVIDIA's instant-ngp: trains a neural radiance field (multiresolution
+      hash encoding, small MLPs, occupancy-grid ray marching) from photos with known camera poses
+      and renders new views. Reads instant-ngp's scenes (transforms.json) and network configs.
+      `instant-ngp` with no arguments trains on a synthetic scene generated during the build.
+    '';
+    license = lib.licenses.mit;
+    mainProgram = "instant-ngp";
+    pkgConfigModules = [ "ngp" ];
+    # Built and tested on Linux only (other Unixes may work; CUDA needs Linux).
+    platforms = lib.platforms.linux;
+    maintainers = [ ];
+  };
+})
