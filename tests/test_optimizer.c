@@ -212,7 +212,7 @@ static void test_lazy_ema(void **state) {
   for (int t = 1; t <= 120; t++) {
     /* Touch a random ~10% of entries (sometimes a burst of 60%), random gradients, ~30% exactly 0. */
     double frac = (t % 17 == 0) ? 0.6 : 0.1;
-    ngp_touched tt = {bits, list, 0, NE};
+    ngp_touched tt = {bits, list, 0, NE, {0}};
     for (size_t e = 0; e < NE; e++)
       if (urand() < frac) list[tt.count++] = (uint32_t)e;
     for (size_t i = 0; i < NM; i++) g[i] = g2[i] = (float)(urand() - 0.5);

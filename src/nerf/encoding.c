@@ -38,6 +38,7 @@ void ngp_touched_clear(ngp_touched *t) {
   /* Zeroing the whole word is fine: every bit set in it belongs to some listed entry. */
   for (size_t i = 0; i < t->count; i++) t->bits[t->list[i] >> 6] = 0;
   t->count = 0;
+  memset(t->level_count, 0, sizeof t->level_count);
 }
 
 void ngp_touched_free(ngp_touched *t) {

@@ -39,6 +39,9 @@ typedef struct ngp_touched {
   uint32_t *list;   /* up to n_entries indices */
   size_t count;
   size_t n_entries;
+  /* Entries per hash-grid level in the list, kept by the fast backward so it need not rescan the
+   * list on every call; trusted only while they add up to count (else recomputed). */
+  size_t level_count[NGP_MAX_LEVELS];
 } ngp_touched;
 
 ngp_status ngp_touched_init(ngp_touched *t, size_t n_entries, ngp_error *err);

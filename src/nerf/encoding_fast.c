@@ -289,10 +289,16 @@ void ngp_hashgrid_backward(const ngp_hashgrid *g, int S, const float *x, const f
   bwd_ctx c;
   memset(&c, 0, sizeof c);
   c.g = g, c.S = S, c.x = x, c.dout = dout, c.dparams = dparams, c.touched = touched;
+  size_t have[NGP_MAX_LEVELS] = {0};
   if (touched) {
     /* Level l may add at most size[l] minus what it already has in the set. */
-    size_t have[NGP_MAX_LEVELS] = {0};
-    for (size_t i = 0; i < touched->count; i++) have[level_of(g, touched->list[i])]++;
+    size_t sum = 0;
+    for (int l = 0; l < L; l++) sum += touched->level_count[l];
+    if (sum == touched->count) {
+      memcpy(have, touched->level_count, (size_t)L * sizeof *have);
+    } else { /* entries added by someone else (e.g. the reference backward): count them */
+      for (size_t i = 0; i < touched->count; i++) have[level_of(g, touched->list[i])]++;
+    }
     size_t at = touched->count;
     for (int l = 0; l < L; l++) {
       c.region[l] = at;
@@ -306,7 +312,9 @@ void ngp_hashgrid_backward(const ngp_hashgrid *g, int S, const float *x, const f
       if (c.n_new[l] && at != c.region[l])
         memmove(touched->list + at, touched->list + c.region[l], c.n_new[l] * sizeof *touched->list);
       at += c.n_new[l];
+      have[l] += c.n_new[l];
     }
     touched->count = at;
+    memcpy(touched->level_count, have, (size_t)L * sizeof *have);
   }
 }

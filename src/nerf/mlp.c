@@ -399,6 +399,10 @@ static void pack_weights(plan *p, const float *params, float *dst, int transpose
 /* Copies n rows of `cols` floats (source stride ld) into a tile buffer of stride pcols, zeroing
  * the padding columns. */
 static void load_rows(float *dst, int pcols, const float *src, size_t ld, int n, int cols) {
+  if (pcols == cols && ld == (size_t)cols) { /* contiguous and unpadded: one copy */
+    memcpy(dst, src, (size_t)n * (size_t)cols * sizeof(float));
+    return;
+  }
   for (int r = 0; r < n; r++) {
     memcpy(dst + (size_t)r * pcols, src + (size_t)r * ld, (size_t)cols * sizeof(float));
     for (int c = cols; c < pcols; c++) dst[(size_t)r * pcols + c] = 0.0f;
@@ -406,6 +410,10 @@ static void load_rows(float *dst, int pcols, const float *src, size_t ld, int n,
 }
 
 static void store_rows(float *dst, size_t ld, const float *src, int pcols, int n, int cols) {
+  if (pcols == cols && ld == (size_t)cols) {
+    memcpy(dst, src, (size_t)n * (size_t)cols * sizeof(float));
+    return;
+  }
   for (int r = 0; r < n; r++) memcpy(dst + (size_t)r * ld, src + (size_t)r * pcols, (size_t)cols * sizeof(float));
 }
 

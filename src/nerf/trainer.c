@@ -18,7 +18,7 @@
 #include "ngp_math.h"
 #include "parallel.h"
 
-enum { CHUNK_SAMPLES = 1 << 15, MIN_RAYS = 256 };
+enum { CHUNK_SAMPLES = 1 << 16, MIN_RAYS = 256 };
 
 struct ngp_trainer {
   ngp_nerf *n;
