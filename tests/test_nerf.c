@@ -250,12 +250,67 @@ static void test_train_end_to_end(void **state) {
   free(dir);
 }
 
+/* A fixed seed and thread count give a repeatable run: bit-identical weights after training. */
+static void train_briefly(const ngp_scene *scene, uint64_t seed, float *out, size_t *n_out) {
+  ngp_nerf n;
+  small_nerf(&n, scene->aabb_scale);
+  ngp_train_opts to;
+  ngp_train_opts_default(&to);
+  to.target_samples = 1 << 12;
+  to.n_threads = 2;
+  to.seed = seed;
+  ngp_trainer *tr;
+  ngp_error err;
+  assert_int_equal(ngp_trainer_create(&tr, &n, scene, &to, &err), NGP_OK);
+  ngp_step_stats st;
+  for (int i = 0; i < 12; i++) ngp_trainer_step(tr, &st);
+  ngp_trainer_sync_inference(tr);
+  memcpy(out, n.inference, n.n_params * sizeof(float));
+  *n_out = n.n_params;
+  ngp_trainer_destroy(tr);
+  ngp_nerf_free(&n);
+}
+
+static void test_repeatable(void **state) {
+  (void)state;
+  char *dir = ngp_test_tmpdir("nerf_repeat");
+  ngp_synth_options so;
+  ngp_synth_options_default(&so);
+  so.width = so.height = 32;
+  so.n_train = 8;
+  so.n_test = 1;
+  ngp_error err;
+  assert_int_equal(ngp_synth_write_scene(dir, &so, &err), NGP_OK);
+  ngp_scene scene;
+  char *json = ngp_test_path(dir, "transforms_train.json");
+  assert_int_equal(ngp_scene_load(json, NULL, &scene, &err), NGP_OK);
+  ngp_nerf probe;
+  small_nerf(&probe, scene.aabb_scale);
+  size_t np = probe.n_params, n1 = 0, n2 = 0, n3 = 0;
+  ngp_nerf_free(&probe);
+  float *a = malloc(np * sizeof(float)), *b = malloc(np * sizeof(float)), *c = malloc(np * sizeof(float));
+  assert_true(a && b && c);
+  train_briefly(&scene, 5, a, &n1);
+  train_briefly(&scene, 5, b, &n2);
+  train_briefly(&scene, 6, c, &n3);
+  assert_int_equal(n1, np);
+  assert_memory_equal(a, b, np * sizeof(float));
+  assert_memory_not_equal(a, c, np * sizeof(float));
+  free(a);
+  free(b);
+  free(c);
+  ngp_scene_free(&scene);
+  free(json);
+  free(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_psnr_ssim),
       cmocka_unit_test(test_reference_image),
       cmocka_unit_test(test_snapshot_round_trip_and_rejects),
       cmocka_unit_test(test_train_end_to_end),
+      cmocka_unit_test(test_repeatable),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

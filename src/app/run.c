@@ -127,7 +127,9 @@ static int screenshots(const ngp_cli *cli, const ngp_nerf *n, const float bg[3],
       return fail("out of memory for a screenshot");
     }
     ngp_render_opts o = {w, h, {bg[0], bg[1], bg[2]}, 1e-4f, spp, (uint64_t)i};
+    double t0 = now_seconds();
     ngp_nerf_render(n, n->inference, f->xform, focal, f->principal, &f->lens, &o, rgb);
+    double t_render = now_seconds() - t0;
     for (size_t p = 0; p < (size_t)w * (size_t)h; p++) {
       for (int c = 0; c < 3; c++) px[p * 4 + c] = (uint8_t)lrintf(rgb[p * 3 + c] * 255.0f);
       px[p * 4 + 3] = 255;
@@ -138,7 +140,7 @@ static int screenshots(const ngp_cli *cli, const ngp_nerf *n, const float bg[3],
     if (ngp_image_write_png(path, &img, &err) != NGP_OK)
       rc = fail(err.msg);
     else
-      printf("screenshot: %s (%dx%d)\n", path, w, h);
+      printf("screenshot: %s (%dx%d, rendered in %.3f s)\n", path, w, h, t_render);
     free(rgb);
     free(px);
   }
@@ -226,6 +228,13 @@ int ngp_cli_run(const ngp_cli *cli) {
     goto done;
   }
   if (cli->save_snapshot) {
+    char *parent = ngp_path_dirname(cli->save_snapshot);
+    ngp_status pst = parent ? ngp_mkdir_p(parent, &err) : ngp_error_set(&err, NGP_ERR_NOMEM, "out of memory");
+    free(parent);
+    if (pst != NGP_OK) {
+      rc = fail(err.msg);
+      goto done;
+    }
     if (ngp_snapshot_save(cli->save_snapshot, &nerf, nerf.inference, &meta, &err) != NGP_OK) {
       rc = fail(err.msg);
       goto done;

@@ -24,14 +24,20 @@ void ngp_camera_ray(const float *xform, const float focal[2], const float princi
 
 float ngp_cone_angle(int aabb_scale) { return aabb_scale <= 1 ? 0.0f : 1.0f / 256.0f; }
 
-int ngp_march_ray(const ngp_occupancy *g, const float aabb_min[3], const float aabb_max[3], float cone_angle,
-                  const float origin[3], const float dir[3], float jitter, int max_samples, float *pos, float *dt,
-                  float *t) {
-  float t_enter, t_exit;
-  if (!ngp_ray_aabb(origin, dir, aabb_min, aabb_max, &t_enter, &t_exit)) return 0;
+bool ngp_march_start(const float aabb_min[3], const float aabb_max[3], float cone_angle, const float origin[3],
+                     const float dir[3], float jitter, float *t_start, float *t_exit) {
+  float t_enter;
+  if (!ngp_ray_aabb(origin, dir, aabb_min, aabb_max, &t_enter, t_exit)) return false;
   /* Start at the box entry (or the origin, if inside), jittered by a fraction of one step in
    * stepping space, so the lattice of sample positions is shifted per ray. */
-  float tt = ngp_advance_n_steps(fmaxf(t_enter, 0.0f), cone_angle, jitter);
+  *t_start = ngp_advance_n_steps(ngp_maxf(t_enter, 0.0f), cone_angle, jitter);
+  return true;
+}
+
+int ngp_march_segment(const ngp_occupancy *g, const float aabb_min[3], const float aabb_max[3], float cone_angle,
+                      const float origin[3], const float dir[3], float *t_io, float t_exit, int max_samples,
+                      float *pos, float *dt, float *t) {
+  float tt = *t_io;
   int max_mip = g ? g->n_cascades - 1 : 0;
   int k = 0;
   /* The ray is inside the box for t in [t_enter, t_exit]. Upstream tests the position instead,
@@ -39,23 +45,35 @@ int ngp_march_ray(const ngp_occupancy *g, const float aabb_min[3], const float a
    * parameter decides and the position is clamped into the box (a change of at most an ulp). */
   while (k < max_samples && tt <= t_exit) {
     float p[3];
-    for (int c = 0; c < 3; c++) p[c] = fminf(fmaxf(origin[c] + tt * dir[c], aabb_min[c]), aabb_max[c]);
+    for (int c = 0; c < 3; c++) p[c] = ngp_minf(ngp_maxf(origin[c] + tt * dir[c], aabb_min[c]), aabb_max[c]);
     float step = ngp_calc_dt(tt, cone_angle);
     /* Look the step up in a cascade whose cells are about as large as the step. */
     int mip = ngp_mip_from_dt(step, p, max_mip);
     if (!g || ngp_grid_occupied_at(g->bitfield, p, mip)) {
       memcpy(pos + 3 * k, p, sizeof p);
       dt[k] = step;
-      t[k] = tt;
+      if (t) t[k] = tt;
       k++;
       tt += step;
     } else {
       float next = ngp_advance_to_next_voxel(tt, cone_angle, p, dir, mip);
-      if (!(next > tt)) break; /* no progress (t beyond float resolution): give up on the ray */
+      if (!(next > tt)) { /* no progress (t beyond float resolution): give up on the ray */
+        tt = INFINITY;
+        break;
+      }
       tt = next;
     }
   }
+  *t_io = tt;
   return k;
+}
+
+int ngp_march_ray(const ngp_occupancy *g, const float aabb_min[3], const float aabb_max[3], float cone_angle,
+                  const float origin[3], const float dir[3], float jitter, int max_samples, float *pos, float *dt,
+                  float *t) {
+  float t0, t1;
+  if (!ngp_march_start(aabb_min, aabb_max, cone_angle, origin, dir, jitter, &t0, &t1)) return 0;
+  return ngp_march_segment(g, aabb_min, aabb_max, cone_angle, origin, dir, &t0, t1, max_samples, pos, dt, t);
 }
 
 int ngp_composite_forward(int k, const float *raw_rgb, const float *raw_density, const float *dt, const float bg[3],

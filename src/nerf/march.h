@@ -28,6 +28,16 @@ int ngp_march_ray(const ngp_occupancy *g, const float aabb_min[3], const float a
                   const float origin[3], const float dir[3], float jitter, int max_samples, float *pos, float *dt,
                   float *t);
 
+/* Resumable marching, for rendering: ngp_march_start gives the jittered start and the box exit
+ * (false if the ray misses the box); ngp_march_segment then takes up to max_samples samples from
+ * *t_io on and leaves *t_io where the next call continues (past t_exit, or INFINITY, when the ray
+ * is done). ngp_march_ray is start + one segment. t may be NULL. */
+bool ngp_march_start(const float aabb_min[3], const float aabb_max[3], float cone_angle, const float origin[3],
+                     const float dir[3], float jitter, float *t_start, float *t_exit);
+int ngp_march_segment(const ngp_occupancy *g, const float aabb_min[3], const float aabb_max[3], float cone_angle,
+                      const float origin[3], const float dir[3], float *t_io, float t_exit, int max_samples,
+                      float *pos, float *dt, float *t);
+
 /* Volume rendering of one ray's k samples, in order. raw_rgb [k][3] (before the sigmoid),
  * raw_density [k] (before exp), dt [k], bg [3]. Writes the colour to out[3] and returns the
  * number of samples composited before the transmittance fell below 1e-4 (the rest contribute

@@ -318,7 +318,7 @@ static int pad8(int n) { return (n + 7) & ~7; }
  * vector width) with zeros in the padded weights, so padded columns stay exactly 0. */
 typedef struct plan {
   const ngp_mlp *m;
-  int S, n_threads;
+  int S, n_threads, n_tiles;
   const float *in;
   float *out, *acts;           /* forward */
   const float *acts_in, *dout; /* backward */
@@ -560,6 +560,14 @@ static void backward_tile(int tile, int thread, void *user) {
   if (p->din) store_rows(p->din + (size_t)s0 * m->n_in, (size_t)m->n_in, G, p->pd[0], n, m->n_in);
 }
 
+/* Block b of n_threads: a contiguous range of tiles, accumulating into scratch b. */
+static void backward_block(int b, int thread, void *user) {
+  (void)thread;
+  plan *p = user;
+  int t0 = (int)((int64_t)b * p->n_tiles / p->n_threads), t1 = (int)((int64_t)(b + 1) * p->n_tiles / p->n_threads);
+  for (int tile = t0; tile < t1; tile++) backward_tile(tile, b, p);
+}
+
 void ngp_mlp_backward(const ngp_mlp *m, const float *params, int S, const float *in, const float *acts,
                       const float *dout, float *dparams, float *din, int n_threads) {
   /* dout: [S][n_out]; dparams: [n_params] accumulated (+=); din: [S][n_in] overwritten (or NULL). */
@@ -586,7 +594,10 @@ void ngp_mlp_backward(const ngp_mlp *m, const float *params, int S, const float 
   pack_weights(&p, params, blocks[0]->p, 0);
   const size_t dw_n = p.dw_off[m->n_layers];
   for (int i = 0; i < p.n_threads; i++) memset(p.thr[i] + p.tile_off[2 * m->n_layers + 3], 0, dw_n * sizeof(float));
-  ngp_parallel_for(n_tiles, p.n_threads, backward_tile, &p);
+  /* Tiles go to accumulators in fixed contiguous blocks (not to whichever thread is free), so the
+   * sums, and so training, repeat exactly for a given thread count. */
+  p.n_tiles = n_tiles;
+  ngp_parallel_for(p.n_threads, p.n_threads, backward_block, &p);
   /* Reduce the per-thread padded accumulators into dparams (+=), dropping the padding. */
   for (int l = 0; l < m->n_layers; l++) {
     const int n_i = m->dims[l], n_o = m->dims[l + 1], pi = p.pd[l];

@@ -67,7 +67,7 @@ void ngp_nerf_free(ngp_nerf *n) {
 /* Scratch for evaluating the networks on up to `cap` samples (single thread). */
 typedef struct {
   int cap;
-  float *x, *enc, *dens, *rgb_in, *rgb_out;
+  float *x, *enc, *dens, *sh, *rgb_in, *rgb_out;
 } eval_scratch;
 
 static bool scratch_alloc(eval_scratch *s, const ngp_nerf *n, int cap) {
@@ -75,15 +75,17 @@ static bool scratch_alloc(eval_scratch *s, const ngp_nerf *n, int cap) {
   s->x = malloc((size_t)cap * 3 * sizeof(float));
   s->enc = malloc((size_t)cap * (size_t)n->enc_dims * sizeof(float));
   s->dens = malloc((size_t)cap * (size_t)n->density_mlp.n_out * sizeof(float));
+  s->sh = malloc((size_t)cap * (size_t)(n->sh_dims > 0 ? n->sh_dims : 1) * sizeof(float));
   s->rgb_in = malloc((size_t)cap * (size_t)n->rgb_mlp.n_in * sizeof(float));
   s->rgb_out = malloc((size_t)cap * (size_t)n->rgb_mlp.n_out * sizeof(float));
-  return s->x && s->enc && s->dens && s->rgb_in && s->rgb_out;
+  return s->x && s->enc && s->dens && s->sh && s->rgb_in && s->rgb_out;
 }
 
 static void scratch_free(eval_scratch *s) {
   free(s->x);
   free(s->enc);
   free(s->dens);
+  free(s->sh);
   free(s->rgb_in);
   free(s->rgb_out);
 }
@@ -106,8 +108,7 @@ static void eval_network(const ngp_nerf *n, const float *w, int S, const float *
                          float *raw_density, eval_scratch *s) {
   eval_density(n, w, S, pos, s);
   int nd = n->density_mlp.n_out, ni = n->rgb_mlp.n_in;
-  float *sh = malloc((size_t)S * (size_t)n->sh_dims * sizeof(float));
-  if (!sh) abort();
+  float *sh = s->sh;
   ngp_sh_forward(n->cfg.sh_degree, S, dir, sh);
   for (int i = 0; i < S; i++) {
     float *in = s->rgb_in + (size_t)i * ni;
@@ -116,7 +117,6 @@ static void eval_network(const ngp_nerf *n, const float *w, int S, const float *
     for (int k = nd + n->sh_dims; k < ni; k++) in[k] = 1.0f; /* tcnn pads SH-side inputs with 1 */
     raw_density[i] = s->dens[(size_t)i * nd];
   }
-  free(sh);
   ngp_mlp_forward(&n->rgb_mlp, w + n->off_rgb, S, s->rgb_in, s->rgb_out, NULL, 1);
   int no = n->rgb_mlp.n_out;
   for (int i = 0; i < S; i++)
@@ -151,9 +151,10 @@ void ngp_nerf_density(const ngp_nerf *n, const float *weights, int S, const floa
 
 /* ---- Rendering --------------------------------------------------------------------------------- */
 
-/* Rays are rendered in tiles; each tile marches its rays fully, then evaluates the network in
- * rounds of CHUNK samples per live ray, so samples behind an opaque surface are never evaluated. */
-enum { TILE_RAYS = 256, CHUNK = 32 };
+/* Rays are rendered in tiles; each round marches every live ray of the tile for up to CHUNK more
+ * samples (resumable marching) and evaluates the network on them, so samples behind an opaque
+ * surface are neither marched nor evaluated. */
+enum { TILE_RAYS = 256, CHUNK = 16 };
 
 typedef struct {
   const ngp_nerf *n;
@@ -174,6 +175,13 @@ static uint64_t mix64(uint64_t x) {
   return x ^ (x >> 31);
 }
 
+typedef struct {
+  float origin[3], dir[3];
+  float t, t_exit, T, col[3];
+  int marched;
+  bool live;
+} ray_state;
+
 static void render_tile(int tile, int thread, void *user) {
   (void)thread;
   render_job *j = user;
@@ -181,15 +189,8 @@ static void render_tile(int tile, int thread, void *user) {
   const ngp_render_opts *o = j->o;
   int n_pix = o->width * o->height;
   int p0 = tile * TILE_RAYS, cnt = n_pix - p0 < TILE_RAYS ? n_pix - p0 : TILE_RAYS;
-  float *pos = malloc((size_t)cnt * NGP_MAX_SAMPLES_PER_RAY * 3 * sizeof(float));
-  float *dt = malloc((size_t)cnt * NGP_MAX_SAMPLES_PER_RAY * sizeof(float));
-  float *tt = malloc((size_t)NGP_MAX_SAMPLES_PER_RAY * sizeof(float));
-  int *count = malloc((size_t)cnt * sizeof(int));
-  int *done = calloc((size_t)cnt, sizeof(int));
-  float *dirs = malloc((size_t)cnt * 3 * sizeof(float));
-  float *col = calloc((size_t)cnt * 3, sizeof(float));
-  float *T = malloc((size_t)cnt * sizeof(float));
   int batch_cap = cnt * CHUNK;
+  ray_state *rs = malloc((size_t)cnt * sizeof *rs);
   float *bpos = malloc((size_t)batch_cap * 3 * sizeof(float));
   float *bdir = malloc((size_t)batch_cap * 3 * sizeof(float));
   float *brgb = malloc((size_t)batch_cap * 3 * sizeof(float));
@@ -198,66 +199,61 @@ static void render_tile(int tile, int thread, void *user) {
   int *bray = malloc((size_t)cnt * sizeof(int)), *boff = malloc((size_t)cnt * sizeof(int)),
       *blen = malloc((size_t)cnt * sizeof(int));
   eval_scratch s;
-  if (!pos || !dt || !tt || !count || !done || !dirs || !col || !T || !bpos || !bdir || !brgb || !bden || !bdt ||
-      !bray || !boff || !blen || !scratch_alloc(&s, n, batch_cap))
+  if (!rs || !bpos || !bdir || !brgb || !bden || !bdt || !bray || !boff || !blen || !scratch_alloc(&s, n, batch_cap))
     abort();
   for (int r = 0; r < cnt; r++) {
+    ray_state *q = &rs[r];
     int p = p0 + r, px = p % o->width, py = p / o->width;
     float u = ((float)px + 0.5f) / (float)o->width, v = ((float)py + 0.5f) / (float)o->height;
-    float origin[3];
-    ngp_camera_ray(j->xform, j->focal, j->principal, j->lens, o->width, o->height, u, v, origin, dirs + r * 3);
+    ngp_camera_ray(j->xform, j->focal, j->principal, j->lens, o->width, o->height, u, v, q->origin, q->dir);
     uint64_t h = mix64(o->seed ^ mix64((uint64_t)p * 0x9e3779b97f4a7c15ull + (uint64_t)j->sample_index));
     float jitter = (float)(h >> 40) / 16777216.0f;
-    count[r] = ngp_march_ray(&n->occ, n->aabb_min, n->aabb_max, n->cone_angle, origin, dirs + r * 3, jitter,
-                             NGP_MAX_SAMPLES_PER_RAY, pos + (size_t)r * NGP_MAX_SAMPLES_PER_RAY * 3,
-                             dt + (size_t)r * NGP_MAX_SAMPLES_PER_RAY, tt);
-    T[r] = 1.0f;
+    q->live = ngp_march_start(n->aabb_min, n->aabb_max, n->cone_angle, q->origin, q->dir, jitter, &q->t, &q->t_exit);
+    q->T = 1.0f;
+    q->col[0] = q->col[1] = q->col[2] = 0.0f;
+    q->marched = 0;
   }
   const float zero[3] = {0.0f, 0.0f, 0.0f};
   for (;;) {
     int nb = 0, S = 0;
     for (int r = 0; r < cnt; r++) {
-      if (done[r] >= count[r] || T[r] < o->min_transmittance) continue;
-      int len = count[r] - done[r] < CHUNK ? count[r] - done[r] : CHUNK;
+      ray_state *q = &rs[r];
+      if (!q->live) continue;
+      int want = NGP_MAX_SAMPLES_PER_RAY - q->marched < CHUNK ? NGP_MAX_SAMPLES_PER_RAY - q->marched : CHUNK;
+      int len = ngp_march_segment(&n->occ, n->aabb_min, n->aabb_max, n->cone_angle, q->origin, q->dir, &q->t,
+                                  q->t_exit, want, bpos + (size_t)S * 3, bdt + S, NULL);
+      q->marched += len;
+      if (len < want || q->marched >= NGP_MAX_SAMPLES_PER_RAY) q->live = false; /* left the box or used up */
+      if (len == 0) continue;
       bray[nb] = r;
       boff[nb] = S;
       blen[nb] = len;
       nb++;
-      memcpy(bpos + (size_t)S * 3, pos + ((size_t)r * NGP_MAX_SAMPLES_PER_RAY + (size_t)done[r]) * 3,
-             (size_t)len * 3 * sizeof(float));
-      memcpy(bdt + S, dt + (size_t)r * NGP_MAX_SAMPLES_PER_RAY + done[r], (size_t)len * sizeof(float));
-      for (int k = 0; k < len; k++) memcpy(bdir + (size_t)(S + k) * 3, dirs + r * 3, 3 * sizeof(float));
+      for (int k = 0; k < len; k++) memcpy(bdir + (size_t)(S + k) * 3, q->dir, 3 * sizeof(float));
       S += len;
     }
     if (nb == 0) break;
     eval_network(n, j->w, S, bpos, bdir, brgb, bden, &s);
     for (int b = 0; b < nb; b++) {
-      int r = bray[b];
+      ray_state *q = &rs[bray[b]];
       float c[3], t_chunk = 1.0f;
-      /* This chunk composited on its own (no background), then attenuated by the light already
-       * absorbed in front of it: C += T * C_chunk, T *= T_chunk. */
+      /* This segment composited on its own (no background), then attenuated by the light already
+       * absorbed in front of it: C += T * C_seg, T *= T_seg. */
       ngp_composite_forward(blen[b], brgb + (size_t)boff[b] * 3, bden + boff[b], bdt + boff[b], zero, c, &t_chunk);
-      for (int k = 0; k < 3; k++) col[r * 3 + k] += T[r] * c[k];
-      T[r] *= t_chunk;
-      done[r] += blen[b];
+      for (int k = 0; k < 3; k++) q->col[k] += q->T * c[k];
+      q->T *= t_chunk;
+      if (q->T < o->min_transmittance) q->live = false;
     }
   }
   for (int r = 0; r < cnt; r++) {
     float *out = j->rgb + (size_t)(p0 + r) * 3;
     for (int k = 0; k < 3; k++) {
-      float v = col[r * 3 + k] + T[r] * o->bg[k];
+      float v = rs[r].col[k] + rs[r].T * o->bg[k];
       out[k] += v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v);
     }
   }
   scratch_free(&s);
-  free(pos);
-  free(dt);
-  free(tt);
-  free(count);
-  free(done);
-  free(dirs);
-  free(col);
-  free(T);
+  free(rs);
   free(bpos);
   free(bdir);
   free(brgb);

@@ -33,10 +33,12 @@ struct ngp_trainer {
   /* per ray */
   float *ray_o, *ray_d, *ray_bg, *ray_target, *ray_jitter, *ray_loss;
   uint32_t *ray_off, *ray_cnt, *ray_used;
-  /* per marched sample */
-  float *pos, *dt, *t;
+  /* per marched sample (compacted in place to the samples before each ray's termination) */
+  float *pos, *dt, *t, *enc_all;
+  float *zero_rgb; /* NGP_MAX_SAMPLES_PER_RAY * 3 zeros: colours do not change where a ray ends */
+  uint8_t *ray_ended; /* the ray's transmittance fell below 1e-4: no background term */
   /* per chunk sample */
-  float *x, *dir, *enc, *dens, *dens_acts, *sh, *rgb_in, *rgb_out, *rgb_acts;
+  float *x, *dir, *dens, *dens_acts, *sh, *rgb_in, *rgb_out, *rgb_acts;
   float *d_rgb_out, *d_rgb_in, *d_dens, *d_enc;
   /* per thread: one ray's samples for compositing */
   int n_threads;
@@ -50,7 +52,7 @@ void ngp_train_opts_default(ngp_train_opts *o) {
   o->n_threads = 0;
   o->random_bg = true;
   o->near_distance = 0.1f;
-  o->grid_sample_fraction = 1.0f;
+  o->grid_sample_fraction = 0.125f; /* CPU: see README, "How the engine works" */
 }
 
 static double now_s(void) {
@@ -124,10 +126,13 @@ ngp_status ngp_trainer_create(ngp_trainer **out, ngp_nerf *n, const ngp_scene *s
   ALLOC(t->pos, (size_t)t->cap_samples * 3);
   ALLOC(t->dt, t->cap_samples);
   ALLOC(t->t, t->cap_samples);
+  ALLOC(t->enc_all, (size_t)t->cap_samples * (size_t)n->enc_dims);
+  t->zero_rgb = calloc((size_t)NGP_MAX_SAMPLES_PER_RAY * 3, sizeof(float));
+  if (!t->zero_rgb) goto nomem;
+  ALLOC(t->ray_ended, R);
   size_t C = CHUNK_SAMPLES + NGP_MAX_SAMPLES_PER_RAY;
   ALLOC(t->x, C * 3);
   ALLOC(t->dir, C * 3);
-  ALLOC(t->enc, C * (size_t)n->enc_dims);
   ALLOC(t->dens, C * (size_t)n->density_mlp.n_out);
   ALLOC(t->dens_acts, C * ngp_mlp_acts_per_sample(&n->density_mlp));
   ALLOC(t->sh, C * (size_t)n->sh_dims);
@@ -153,9 +158,9 @@ void ngp_trainer_destroy(ngp_trainer *t) {
   if (!t) return;
   ngp_optimizer_free(&t->opt);
   ngp_touched_free(&t->touched);
-  void *bufs[] = {t->grads,   t->ray_o,     t->ray_d,    t->ray_bg,     t->ray_target, t->ray_jitter, t->ray_loss,
+  void *bufs[] = {t->enc_all, t->zero_rgb, t->ray_ended, t->grads,   t->ray_o,     t->ray_d,    t->ray_bg,     t->ray_target, t->ray_jitter, t->ray_loss,
                   t->ray_off, t->ray_cnt,   t->ray_used, t->pos,        t->dt,         t->t,          t->x,
-                  t->dir,     t->enc,       t->dens,     t->dens_acts,  t->sh,         t->rgb_in,     t->rgb_out,
+                  t->dir,     t->dens,     t->dens_acts,  t->sh,         t->rgb_in,     t->rgb_out,
                   t->rgb_acts, t->d_rgb_out, t->d_rgb_in, t->d_dens,    t->d_enc,      t->thr_scratch, t->thr_march};
   for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) free(bufs[i]);
   free(t);
@@ -240,7 +245,10 @@ static void composite_rays(int i, int thread, void *user) {
     raw_den[q] = t->dens[(size_t)(s + q) * nd];
   }
   float color[3], T = 1.0f, grad[3];
-  const float *bg = t->ray_bg + r * 3;
+  static const float no_bg[3] = {0.0f, 0.0f, 0.0f};
+  /* A ray cut off by early termination never sees the background (compaction removed the samples
+   * that would have shown it was cut off). */
+  const float *bg = t->ray_ended[r] ? no_bg : t->ray_bg + r * 3;
   int used = ngp_composite_forward(k, raw_rgb, raw_den, t->dt + t->ray_off[r], bg, color, &T);
   t->ray_used[r] = (uint32_t)used;
   t->ray_loss[r] = ngp_loss_rgb(n->cfg.loss, color, t->ray_target + r * 3, grad) / 3.0f;
@@ -293,9 +301,57 @@ void ngp_trainer_step(ngp_trainer *t, ngp_step_stats *stats) {
   rj.pass = 1;
   ngp_parallel_for((t->n_rays + 63) / 64, T, march_rays, &rj);
 
+  int nd = n->density_mlp.n_out, ni = n->rgb_mlp.n_in;
+  /* 1b. Compaction (instant-ngp's): hash-encode every marched sample and run the density MLP
+   * without keeping activations, find where each ray's transmittance falls below 1e-4, and keep
+   * only the samples before that. Behind opaque surfaces rays march on through occupied cells;
+   * the full forward and backward passes then skip those samples. The encodings are kept. */
+  for (int r0 = 0; r0 < n_rays;) {
+    int r1 = r0;
+    uint32_t s0 = t->ray_off[r0];
+    while (r1 < n_rays && (t->ray_off[r1 + 1] - s0 <= CHUNK_SAMPLES || r1 == r0)) r1++;
+    int S = (int)(t->ray_off[r1] - s0);
+    if (S > 0) {
+      const float *pos = t->pos + (size_t)s0 * 3;
+      for (int s = 0; s < S; s++)
+        for (int c = 0; c < 3; c++)
+          t->x[s * 3 + c] = (pos[s * 3 + c] - n->aabb_min[c]) / (n->aabb_max[c] - n->aabb_min[c]);
+      float *enc = t->enc_all + (size_t)s0 * (size_t)n->enc_dims;
+      ngp_hashgrid_forward(&n->grid, n->params + n->off_grid, S, t->x, enc, T);
+      ngp_mlp_forward(&n->density_mlp, n->params + n->off_density, S, enc, t->dens, NULL, T);
+    }
+    for (int r = r0; r < r1; r++) {
+      int k = (int)t->ray_cnt[r];
+      uint32_t off = t->ray_off[r] - s0;
+      float *raw = t->d_dens; /* scratch: this ray's raw densities */
+      for (int q = 0; q < k; q++) raw[q] = t->dens[(size_t)(off + (uint32_t)q) * nd];
+      float c[3], Tend = 1.0f;
+      const float zero[3] = {0.0f, 0.0f, 0.0f};
+      int used = k ? ngp_composite_forward(k, t->zero_rgb, raw, t->dt + t->ray_off[r], zero, c, &Tend) : 0;
+      t->ray_ended[r] = used < k;
+      t->ray_used[r] = (uint32_t)used;
+    }
+    r0 = r1;
+  }
+  /* In place, in order: each ray keeps a prefix of its samples, so data only moves down. */
+  uint32_t kept = 0;
+  for (int r = 0; r < n_rays; r++) {
+    uint32_t from = t->ray_off[r], k = t->ray_used[r];
+    if (from != kept && k) {
+      memmove(t->pos + (size_t)kept * 3, t->pos + (size_t)from * 3, (size_t)k * 3 * sizeof(float));
+      memmove(t->dt + kept, t->dt + from, (size_t)k * sizeof(float));
+      memmove(t->t + kept, t->t + from, (size_t)k * sizeof(float));
+      memmove(t->enc_all + (size_t)kept * (size_t)n->enc_dims, t->enc_all + (size_t)from * (size_t)n->enc_dims,
+              (size_t)k * (size_t)n->enc_dims * sizeof(float));
+    }
+    t->ray_off[r] = kept;
+    t->ray_cnt[r] = k;
+    kept += k;
+  }
+  t->ray_off[n_rays] = kept;
+
   tm[1] = now_s();
   /* 2. Forward and backward, a chunk of whole rays at a time. */
-  int nd = n->density_mlp.n_out, ni = n->rgb_mlp.n_in;
   double loss_sum = 0.0;
   uint32_t used_sum = 0;
   for (int r0 = 0; r0 < n_rays;) {
@@ -311,9 +367,9 @@ void ngp_trainer_step(ngp_trainer *t, ngp_step_stats *stats) {
       for (int s = 0; s < S; s++)
         for (int c = 0; c < 3; c++)
           t->x[s * 3 + c] = (pos[s * 3 + c] - n->aabb_min[c]) / (n->aabb_max[c] - n->aabb_min[c]);
-      /* hash-encode -> density MLP -> SH -> colour MLP */
-      ngp_hashgrid_forward(&n->grid, n->params + n->off_grid, S, t->x, t->enc, T);
-      ngp_mlp_forward(&n->density_mlp, n->params + n->off_density, S, t->enc, t->dens, t->dens_acts, T);
+      /* (hash encodings from the compaction pass) -> density MLP -> SH -> colour MLP */
+      const float *enc = t->enc_all + (size_t)s0 * (size_t)n->enc_dims; /* from the compaction pass */
+      ngp_mlp_forward(&n->density_mlp, n->params + n->off_density, S, enc, t->dens, t->dens_acts, T);
       ngp_sh_forward(n->cfg.sh_degree, S, t->dir, t->sh);
       for (int s = 0; s < S; s++) {
         float *in = t->rgb_in + (size_t)s * ni;
@@ -335,8 +391,8 @@ void ngp_trainer_step(ngp_trainer *t, ngp_step_stats *stats) {
       for (int s = 0; s < S; s++)
         for (int k = 1; k < nd; k++) t->d_dens[(size_t)s * nd + k] = t->d_rgb_in[(size_t)s * ni + k];
       for (int s = 0; s < S; s++) t->d_dens[(size_t)s * nd] += t->d_rgb_in[(size_t)s * ni];
-      ngp_mlp_backward(&n->density_mlp, n->params + n->off_density, S, t->enc, t->dens_acts, t->d_dens,
-                       t->grads + n->off_density, t->d_enc, T);
+      ngp_mlp_backward(&n->density_mlp, n->params + n->off_density, S, t->enc_all + (size_t)s0 * (size_t)n->enc_dims,
+                       t->dens_acts, t->d_dens, t->grads + n->off_density, t->d_enc, T);
       ngp_hashgrid_backward(&n->grid, S, t->x, t->d_enc, t->grads + n->off_grid, &t->touched, T);
     }
     double c3 = now_s();
