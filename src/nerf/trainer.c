@@ -16,6 +16,7 @@
 #include "march.h"
 #include "nerf.h"
 #include "ngp_math.h"
+#include "ngp_nerf_math.h"
 #include "parallel.h"
 
 enum { CHUNK_SAMPLES = 1 << 16, MIN_RAYS = 256 };
@@ -36,7 +37,18 @@ struct ngp_trainer {
   /* per marched sample (compacted in place to the samples before each ray's termination) */
   float *pos, *dt, *t, *enc_all;
   float *zero_rgb; /* NGP_MAX_SAMPLES_PER_RAY * 3 zeros: colours do not change where a ray ends */
-  uint8_t *ray_ended; /* the ray's transmittance fell below 1e-4: no background term */
+  uint8_t *ray_ended; /* 1: transmittance fell below 1e-4 (no background term); 2: dropped this step */
+  /* Marching in rounds: per ray where it is, and an arena of per-round windows of SEG samples
+   * (positions, steps, t, encodings) from which the kept samples are gathered per ray. */
+  float *ray_tcur, *ray_texit, *ray_T;
+  uint32_t *ray_marched;
+  uint8_t *ray_live;
+  int *live;             /* the live rays of the current round */
+  uint32_t cap_arena;    /* samples */
+  float *a_pos, *a_dt, *a_t, *a_enc, *a_den;
+  struct seg { int ray; uint32_t off; uint32_t kept; } *segs;
+  float marched_per_ray; /* the last step's mean, to size ray groups (long rays early on) */
+  size_t n_segs, cap_segs;
   /* per chunk sample */
   float *x, *dir, *dens, *dens_acts, *sh, *rgb_in, *rgb_out, *rgb_acts;
   float *d_rgb_out, *d_rgb_in, *d_dens, *d_enc;
@@ -130,6 +142,19 @@ ngp_status ngp_trainer_create(ngp_trainer **out, ngp_nerf *n, const ngp_scene *s
   t->zero_rgb = calloc((size_t)NGP_MAX_SAMPLES_PER_RAY * 3, sizeof(float));
   if (!t->zero_rgb) goto nomem;
   ALLOC(t->ray_ended, R);
+  ALLOC(t->ray_tcur, R);
+  ALLOC(t->ray_texit, R);
+  ALLOC(t->ray_T, R);
+  ALLOC(t->ray_marched, R);
+  ALLOC(t->ray_live, R);
+  ALLOC(t->live, R);
+  t->cap_arena = t->cap_samples;
+  t->marched_per_ray = (float)NGP_MAX_SAMPLES_PER_RAY / 2.0f;
+  ALLOC(t->a_pos, (size_t)t->cap_arena * 3);
+  ALLOC(t->a_dt, t->cap_arena);
+  ALLOC(t->a_t, t->cap_arena);
+  ALLOC(t->a_enc, (size_t)t->cap_arena * (size_t)n->enc_dims);
+  ALLOC(t->a_den, t->cap_arena);
   size_t C = CHUNK_SAMPLES + NGP_MAX_SAMPLES_PER_RAY;
   ALLOC(t->x, C * 3);
   ALLOC(t->dir, C * 3);
@@ -158,7 +183,8 @@ void ngp_trainer_destroy(ngp_trainer *t) {
   if (!t) return;
   ngp_optimizer_free(&t->opt);
   ngp_touched_free(&t->touched);
-  void *bufs[] = {t->enc_all, t->zero_rgb, t->ray_ended, t->grads,   t->ray_o,     t->ray_d,    t->ray_bg,     t->ray_target, t->ray_jitter, t->ray_loss,
+  void *bufs[] = {t->ray_tcur, t->ray_texit, t->ray_T, t->ray_marched, t->ray_live, t->live, t->a_pos, t->a_dt,
+                  t->a_t, t->a_enc, t->a_den, t->segs, t->enc_all, t->zero_rgb, t->ray_ended, t->grads,   t->ray_o,     t->ray_d,    t->ray_bg,     t->ray_target, t->ray_jitter, t->ray_loss,
                   t->ray_off, t->ray_cnt,   t->ray_used, t->pos,        t->dt,         t->t,          t->x,
                   t->dir,     t->dens,     t->dens_acts,  t->sh,         t->rgb_in,     t->rgb_out,
                   t->rgb_acts, t->d_rgb_out, t->d_rgb_in, t->d_dens,    t->d_enc,      t->thr_scratch, t->thr_march};
@@ -171,10 +197,7 @@ int ngp_trainer_steps_done(const ngp_trainer *t) { return t->step; }
 void ngp_trainer_sync_inference(ngp_trainer *t) { ngp_optimizer_ema(&t->opt, t->n->params, t->n->inference); }
 
 /* ---- 1. Rays ---------------------------------------------------------------------------------- */
-typedef struct {
-  ngp_trainer *t;
-  int pass; /* 0: count samples, 1: write them */
-} ray_job;
+enum { SEG = 16 }; /* samples marched per live ray per round */
 
 static void ray_setup(ngp_trainer *t, int i) {
   const ngp_scene *sc = t->scene;
@@ -200,23 +223,80 @@ static void ray_setup(ngp_trainer *t, int i) {
   t->ray_jitter[i] = rand01(seed, step, (uint64_t)i, 5);
 }
 
-static void march_rays(int chunk, int thread, void *user) {
-  ray_job *j = user;
-  ngp_trainer *t = j->t;
+typedef struct {
+  ngp_trainer *t;
+  uint32_t base; /* arena offset of this round */
+  int n_live;
+} round_job;
+
+static void setup_rays(int chunk, int thread, void *user) {
+  (void)thread;
+  ngp_trainer *t = ((round_job *)user)->t;
   ngp_nerf *n = t->n;
   int r0 = chunk * 64, r1 = r0 + 64 < t->n_rays ? r0 + 64 : t->n_rays;
-  float *scratch = t->thr_march + (size_t)thread * NGP_MAX_SAMPLES_PER_RAY * 5;
   for (int i = r0; i < r1; i++) {
-    if (j->pass == 0) {
-      ray_setup(t, i);
-      t->ray_cnt[i] = (uint32_t)ngp_march_ray(&n->occ, n->aabb_min, n->aabb_max, n->cone_angle, t->ray_o + i * 3,
-                                              t->ray_d + i * 3, t->ray_jitter[i], NGP_MAX_SAMPLES_PER_RAY, scratch,
-                                              scratch + NGP_MAX_SAMPLES_PER_RAY * 3,
-                                              scratch + NGP_MAX_SAMPLES_PER_RAY * 4);
-    } else if (t->ray_cnt[i]) {
-      uint32_t off = t->ray_off[i];
-      ngp_march_ray(&n->occ, n->aabb_min, n->aabb_max, n->cone_angle, t->ray_o + i * 3, t->ray_d + i * 3,
-                    t->ray_jitter[i], (int)t->ray_cnt[i], t->pos + (size_t)off * 3, t->dt + off, t->t + off);
+    ray_setup(t, i);
+    t->ray_live[i] = ngp_march_start(n->aabb_min, n->aabb_max, n->cone_angle, t->ray_o + i * 3, t->ray_d + i * 3,
+                                     t->ray_jitter[i], &t->ray_tcur[i], &t->ray_texit[i]);
+    t->ray_T[i] = 1.0f;
+    t->ray_marched[i] = 0;
+    t->ray_ended[i] = 0;
+    t->ray_cnt[i] = 0;
+  }
+}
+
+/* March the next SEG samples of live rays [chunk*64, ...) into their arena windows. */
+static void march_round(int chunk, int thread, void *user) {
+  (void)thread;
+  round_job *j = user;
+  ngp_trainer *t = j->t;
+  ngp_nerf *n = t->n;
+  int l0 = chunk * 64, l1 = l0 + 64 < j->n_live ? l0 + 64 : j->n_live;
+  for (int li = l0; li < l1; li++) {
+    int r = t->live[li];
+    uint32_t off = j->base + (uint32_t)li * SEG;
+    int want = (int)(NGP_MAX_SAMPLES_PER_RAY - t->ray_marched[r]);
+    if (want > SEG) want = SEG;
+    int len = ngp_march_segment(&n->occ, n->aabb_min, n->aabb_max, n->cone_angle, t->ray_o + r * 3, t->ray_d + r * 3,
+                                &t->ray_tcur[r], t->ray_texit[r], want, t->a_pos + (size_t)off * 3, t->a_dt + off,
+                                t->a_t + off);
+    t->ray_marched[r] += (uint32_t)len;
+    if (len < want || t->ray_marched[r] >= NGP_MAX_SAMPLES_PER_RAY) t->ray_live[r] = 0; /* left the box */
+    /* Unused window slots get a harmless sample (the box centre, no step): they are encoded with
+     * the rest and ignored. */
+    for (int k = len; k < SEG; k++) {
+      for (int c = 0; c < 3; c++) t->a_pos[(size_t)(off + (uint32_t)k) * 3 + c] = 0.5f * (n->aabb_min[c] + n->aabb_max[c]);
+      t->a_dt[off + (uint32_t)k] = 0.0f;
+    }
+    t->segs[t->n_segs + (size_t)li].ray = r;
+    t->segs[t->n_segs + (size_t)li].off = off;
+    t->segs[t->n_segs + (size_t)li].kept = (uint32_t)len; /* until the transmittance scan */
+  }
+}
+
+/* After the round's densities (raw density of arena sample k at t->a_den[k]): follow each live
+ * ray's transmittance through its new samples and keep those before it falls below 1e-4. */
+static void scan_round(int chunk, int thread, void *user) {
+  (void)thread;
+  round_job *j = user;
+  ngp_trainer *t = j->t;
+  int l0 = chunk * 64, l1 = l0 + 64 < j->n_live ? l0 + 64 : j->n_live;
+  for (int li = l0; li < l1; li++) {
+    struct seg *sg = &t->segs[t->n_segs + (size_t)li];
+    int r = sg->ray;
+    float T = t->ray_T[r], color[3] = {0.0f, 0.0f, 0.0f};
+    uint32_t k = 0, len = sg->kept;
+    const float zero_rgb[3] = {0.0f, 0.0f, 0.0f};
+    for (; k < len; k++) {
+      if (T < NGP_MIN_TRANSMITTANCE) break;
+      T = ngp_composite_step(T, zero_rgb, t->a_den[sg->off + k], t->a_dt[sg->off + k], color, NULL);
+    }
+    sg->kept = k;
+    t->ray_T[r] = T;
+    t->ray_cnt[r] += k;
+    if (T < NGP_MIN_TRANSMITTANCE) {
+      t->ray_ended[r] = 1;
+      t->ray_live[r] = 0;
     }
   }
 }
@@ -234,6 +314,11 @@ static void composite_rays(int i, int thread, void *user) {
   ngp_nerf *n = t->n;
   int r = j->r0 + i;
   int k = (int)t->ray_cnt[r];
+  if (t->ray_ended[r] == 2) { /* dropped this step (see the marching rounds) */
+    t->ray_loss[r] = 0.0f;
+    t->ray_used[r] = 0;
+    return;
+  }
   uint32_t s = t->ray_off[r] - j->s0; /* sample index within the chunk */
   int nd = n->density_mlp.n_out, no = n->rgb_mlp.n_out;
   float *raw_rgb = t->thr_scratch + (size_t)thread * NGP_MAX_SAMPLES_PER_RAY * 8;
@@ -283,13 +368,85 @@ void ngp_trainer_step(ngp_trainer *t, ngp_step_stats *stats) {
   double tm[7];
   double tf = 0.0, tc = 0.0, tb = 0.0;
   tm[0] = now_s();
-  /* 1. Sample rays and march them: count, allocate offsets, then write. */
-  ray_job rj = {t, 0};
-  ngp_parallel_for((t->n_rays + 63) / 64, T, march_rays, &rj);
+  /* 1. Sample rays, then march them in rounds: each round takes the next SEG samples of every
+   * live ray, hash-encodes them and runs the density MLP (no activations kept), and follows each
+   * ray's transmittance; a ray stops when it leaves the box or its transmittance falls below
+   * 1e-4. This is instant-ngp's compaction without marching or encoding what lies behind opaque
+   * surfaces. The kept samples and their encodings are then gathered contiguously per ray. */
+  int nd = n->density_mlp.n_out, ni = n->rgb_mlp.n_in;
+  round_job rj = {t, 0, 0};
+  ngp_parallel_for((t->n_rays + 63) / 64, T, setup_rays, &rj);
+  uint32_t arena_used = 0;
+  uint64_t marched_total = 0;
+  t->n_segs = 0;
+  /* Rays go in groups of GROUP, each group marched to completion before the next, so that when
+   * the arena is full (early in training, when nothing is pruned and rays are long) whole rays are
+   * dropped from the step (the rest of the group and every later ray) and every kept ray is
+   * complete; the ray count adapts downwards at the end of the step. */
+  bool full = false;
+  int started = 0;
+  for (int g0 = 0; g0 < t->n_rays && !full;) {
+    /* A group should fit in a quarter of the room left, at the last step's ray length (windows
+     * round each ray up to a multiple of SEG). */
+    float per_ray = t->marched_per_ray + (float)SEG;
+    int group = (int)((float)(t->cap_arena - arena_used) / (4.0f * per_ray));
+    if (group < 32) group = 32;
+    if (group > 1024) group = 1024;
+    int g1 = g0 + group < t->n_rays ? g0 + group : t->n_rays;
+    started = g1;
+    for (;;) {
+      int n_live = 0;
+      for (int i = g0; i < g1; i++)
+        if (t->ray_live[i]) t->live[n_live++] = i;
+      if (n_live == 0) break;
+      if (arena_used + (uint32_t)n_live * SEG > t->cap_arena) {
+        for (int i = g0; i < t->n_rays; i++)
+          if (t->ray_live[i] || i >= g1) {
+            t->ray_live[i] = 0;
+            t->ray_ended[i] = 2;
+          }
+        full = true;
+        break;
+      }
+      if (t->n_segs + (size_t)n_live > t->cap_segs) {
+        size_t cap = t->cap_segs ? t->cap_segs : 1 << 16;
+        while (cap < t->n_segs + (size_t)n_live) cap *= 2;
+        struct seg *g = realloc(t->segs, cap * sizeof *g);
+        if (!g) abort();
+        t->segs = g;
+        t->cap_segs = cap;
+      }
+      rj.base = arena_used;
+      rj.n_live = n_live;
+      ngp_parallel_for((n_live + 63) / 64, T, march_round, &rj);
+      uint32_t S_round = (uint32_t)n_live * SEG;
+      for (int li = 0; li < n_live; li++) marched_total += t->segs[t->n_segs + (size_t)li].kept;
+      /* Densities of the round, in chunks that fit the scratch buffers. */
+      for (uint32_t c0 = 0; c0 < S_round; c0 += CHUNK_SAMPLES) {
+        int S = (int)(S_round - c0 < CHUNK_SAMPLES ? S_round - c0 : CHUNK_SAMPLES);
+        const float *pos = t->a_pos + (size_t)(arena_used + c0) * 3;
+        for (int q = 0; q < S; q++)
+          for (int c = 0; c < 3; c++)
+            t->x[q * 3 + c] = (pos[q * 3 + c] - n->aabb_min[c]) / (n->aabb_max[c] - n->aabb_min[c]);
+        float *enc = t->a_enc + (size_t)(arena_used + c0) * (size_t)n->enc_dims;
+        ngp_hashgrid_forward(&n->grid, n->params + n->off_grid, S, t->x, enc, T);
+        ngp_mlp_forward(&n->density_mlp, n->params + n->off_density, S, enc, t->dens, NULL, T);
+        for (int q = 0; q < S; q++) t->a_den[arena_used + c0 + (uint32_t)q] = t->dens[(size_t)q * nd];
+      }
+      ngp_parallel_for((n_live + 63) / 64, T, scan_round, &rj);
+      t->n_segs += (size_t)n_live;
+      arena_used += S_round;
+    }
+    g0 = g1;
+  }
+  if (started > 0) t->marched_per_ray = (float)marched_total / (float)started;
+  /* Gather: offsets per ray (rays that would overflow the buffers are dropped), then each round's
+   * kept samples in round order, so every ray's samples are contiguous and in order. */
   uint32_t total = 0;
   int n_rays = t->n_rays;
   for (int i = 0; i < t->n_rays; i++) {
-    if (total + t->ray_cnt[i] > t->cap_samples) { /* drop the rays that would overflow */
+    if (t->ray_ended[i] == 2) t->ray_cnt[i] = 0;
+    if (total + t->ray_cnt[i] > t->cap_samples) {
       n_rays = i;
       break;
     }
@@ -298,57 +455,18 @@ void ngp_trainer_step(ngp_trainer *t, ngp_step_stats *stats) {
   }
   for (int i = n_rays; i < t->n_rays; i++) t->ray_cnt[i] = 0;
   t->ray_off[n_rays] = total;
-  rj.pass = 1;
-  ngp_parallel_for((t->n_rays + 63) / 64, T, march_rays, &rj);
-
-  int nd = n->density_mlp.n_out, ni = n->rgb_mlp.n_in;
-  /* 1b. Compaction (instant-ngp's): hash-encode every marched sample and run the density MLP
-   * without keeping activations, find where each ray's transmittance falls below 1e-4, and keep
-   * only the samples before that. Behind opaque surfaces rays march on through occupied cells;
-   * the full forward and backward passes then skip those samples. The encodings are kept. */
-  for (int r0 = 0; r0 < n_rays;) {
-    int r1 = r0;
-    uint32_t s0 = t->ray_off[r0];
-    while (r1 < n_rays && (t->ray_off[r1 + 1] - s0 <= CHUNK_SAMPLES || r1 == r0)) r1++;
-    int S = (int)(t->ray_off[r1] - s0);
-    if (S > 0) {
-      const float *pos = t->pos + (size_t)s0 * 3;
-      for (int s = 0; s < S; s++)
-        for (int c = 0; c < 3; c++)
-          t->x[s * 3 + c] = (pos[s * 3 + c] - n->aabb_min[c]) / (n->aabb_max[c] - n->aabb_min[c]);
-      float *enc = t->enc_all + (size_t)s0 * (size_t)n->enc_dims;
-      ngp_hashgrid_forward(&n->grid, n->params + n->off_grid, S, t->x, enc, T);
-      ngp_mlp_forward(&n->density_mlp, n->params + n->off_density, S, enc, t->dens, NULL, T);
-    }
-    for (int r = r0; r < r1; r++) {
-      int k = (int)t->ray_cnt[r];
-      uint32_t off = t->ray_off[r] - s0;
-      float *raw = t->d_dens; /* scratch: this ray's raw densities */
-      for (int q = 0; q < k; q++) raw[q] = t->dens[(size_t)(off + (uint32_t)q) * nd];
-      float c[3], Tend = 1.0f;
-      const float zero[3] = {0.0f, 0.0f, 0.0f};
-      int used = k ? ngp_composite_forward(k, t->zero_rgb, raw, t->dt + t->ray_off[r], zero, c, &Tend) : 0;
-      t->ray_ended[r] = used < k;
-      t->ray_used[r] = (uint32_t)used;
-    }
-    r0 = r1;
+  for (int i = 0; i < n_rays; i++) t->ray_used[i] = 0; /* fill cursor during the gather */
+  for (size_t g = 0; g < t->n_segs; g++) {
+    const struct seg *sg = &t->segs[g];
+    if (sg->ray >= n_rays || sg->kept == 0 || t->ray_ended[sg->ray] == 2) continue;
+    uint32_t dst = t->ray_off[sg->ray] + t->ray_used[sg->ray], k = sg->kept;
+    memcpy(t->pos + (size_t)dst * 3, t->a_pos + (size_t)sg->off * 3, (size_t)k * 3 * sizeof(float));
+    memcpy(t->dt + dst, t->a_dt + sg->off, (size_t)k * sizeof(float));
+    memcpy(t->t + dst, t->a_t + sg->off, (size_t)k * sizeof(float));
+    memcpy(t->enc_all + (size_t)dst * (size_t)n->enc_dims, t->a_enc + (size_t)sg->off * (size_t)n->enc_dims,
+           (size_t)k * (size_t)n->enc_dims * sizeof(float));
+    t->ray_used[sg->ray] += k;
   }
-  /* In place, in order: each ray keeps a prefix of its samples, so data only moves down. */
-  uint32_t kept = 0;
-  for (int r = 0; r < n_rays; r++) {
-    uint32_t from = t->ray_off[r], k = t->ray_used[r];
-    if (from != kept && k) {
-      memmove(t->pos + (size_t)kept * 3, t->pos + (size_t)from * 3, (size_t)k * 3 * sizeof(float));
-      memmove(t->dt + kept, t->dt + from, (size_t)k * sizeof(float));
-      memmove(t->t + kept, t->t + from, (size_t)k * sizeof(float));
-      memmove(t->enc_all + (size_t)kept * (size_t)n->enc_dims, t->enc_all + (size_t)from * (size_t)n->enc_dims,
-              (size_t)k * (size_t)n->enc_dims * sizeof(float));
-    }
-    t->ray_off[r] = kept;
-    t->ray_cnt[r] = k;
-    kept += k;
-  }
-  t->ray_off[n_rays] = kept;
 
   tm[1] = now_s();
   /* 2. Forward and backward, a chunk of whole rays at a time. */
@@ -434,7 +552,7 @@ void ngp_trainer_step(ngp_trainer *t, ngp_step_stats *stats) {
     stats->step = t->step;
     stats->loss = n_rays ? (float)(loss_sum / n_rays) : 0.0f;
     stats->n_rays = n_rays;
-    stats->n_samples = total;
+    stats->n_samples = (uint32_t)marched_total;
     stats->n_samples_used = used_sum;
     stats->learning_rate = lr;
     stats->t_march = tm[1] - tm[0];
