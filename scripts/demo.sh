@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The main job: builds instant-ngp, generates the default synthetic scene and shows what the
-# loader makes of it (instant-ngp --info). Training arrives with the engine.
+# The main job: builds instant-ngp, generates the default synthetic scene, trains on it for a
+# bounded time on the CPU, saves a snapshot, renders the held-out test views to PNGs and prints
+# their PSNR and SSIM (white background). About three minutes on two cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
@@ -8,5 +9,10 @@ jobs=$(nproc 2>/dev/null || echo 2)
 cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DNGP_BUILD_TESTS=OFF >/dev/null
 cmake --build build/release -j"$jobs" >/dev/null
 scene=build/scenes/default
+out=build/demo
 build/release/bin/ngp-synth --out "$scene"
-build/release/bin/instant-ngp --info --scene "$scene"
+build/release/bin/instant-ngp --scene "$scene" --train-seconds "${NGP_DEMO_SECONDS:-120}" \
+  --save-snapshot "$out/model.ngp" \
+  --test-transforms "$scene/transforms_test.json" \
+  --screenshot-transforms "$scene/transforms_test.json" --screenshot-dir "$out/renders"
+echo "renders of the held-out views: $out/renders/"
