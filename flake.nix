@@ -24,16 +24,7 @@
       ];
       forAllSystems = lib.genAttrs systems;
 
-      # Attributes of ./default.nix that are not packages.
-      reserved = [
-        "lib"
-        "modules"
-        "nixosModules"
-        "homeModules"
-        "darwinModules"
-        "flakeModules"
-        "overlays"
-      ];
+      reserved = import ./ci/reserved-names.nix;
       packagesOf = pkgs: removeAttrs (import ./default.nix { inherit pkgs; }) reserved;
 
       # The one unfree licence this flake accepts by itself: NVIDIA's non-commercial licence on the

@@ -14,15 +14,7 @@
 let
   inherit (pkgs) lib;
 
-  reserved = [
-    "lib"
-    "modules"
-    "nixosModules"
-    "homeModules"
-    "darwinModules"
-    "flakeModules"
-    "overlays"
-  ];
+  reserved = import ./reserved-names.nix;
 
   isDerivation = p: lib.isAttrs p && p.type or null == "derivation";
   isBroken = p: p.meta.broken or false;

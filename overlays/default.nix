@@ -4,16 +4,7 @@
 # gives the CUDA build as pkgs.instant-ngp. (`prev` is unused; `nix flake check` wants the names
 # final and prev.)
 let
-  # Attributes of ../default.nix that are not packages.
-  reserved = [
-    "lib"
-    "modules"
-    "nixosModules"
-    "homeModules"
-    "darwinModules"
-    "flakeModules"
-    "overlays"
-  ];
+  reserved = import ../ci/reserved-names.nix;
 in
 {
   default = final: prev: removeAttrs (import ../default.nix { pkgs = final; }) reserved;

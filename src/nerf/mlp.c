@@ -475,22 +475,27 @@ static void plan_release(const plan *p, scratch_block **blocks) {
   for (int i = 0; i <= p->n_threads; i++) scratch_put(blocks[i]);
 }
 
+/* The parts of a plan forward and backward share; plan_layout needs nothing else. */
+static void plan_init(plan *p, const ngp_mlp *m, int S, const float *in, int n_threads, int n_tiles, int backward) {
+  memset(p, 0, sizeof *p);
+  p->m = m;
+  p->S = S;
+  p->in = in;
+  p->A = ngp_mlp_acts_per_sample(m);
+  p->n_threads = clamp_threads(n_threads, n_tiles);
+  p->gemm = pick_gemm();
+  plan_layout(p, backward);
+}
+
 void ngp_mlp_forward(const ngp_mlp *m, const float *params, int S, const float *in, float *out, float *acts,
                      int n_threads) {
   /* in: [S][n_in], out: [S][n_out] overwritten, acts: [S][acts_per_sample] overwritten (or NULL). */
   if (S <= 0) return;
   const int n_tiles = (S + TILE - 1) / TILE;
   plan p;
-  memset(&p, 0, sizeof p);
-  p.m = m;
-  p.S = S;
-  p.in = in;
+  plan_init(&p, m, S, in, n_threads, n_tiles, 0);
   p.out = out;
   p.acts = acts;
-  p.A = ngp_mlp_acts_per_sample(m);
-  p.n_threads = clamp_threads(n_threads, n_tiles);
-  p.gemm = pick_gemm();
-  plan_layout(&p, 0);
   scratch_block *blocks[MAX_THREADS + 1];
   if (!plan_acquire(&p, blocks, pack_floats(&p))) {
     /* Out of memory for a few hundred KB: fall back to the reference, which needs almost none. */
@@ -574,17 +579,10 @@ void ngp_mlp_backward(const ngp_mlp *m, const float *params, int S, const float 
   if (S <= 0) return;
   const int n_tiles = (S + TILE - 1) / TILE;
   plan p;
-  memset(&p, 0, sizeof p);
-  p.m = m;
-  p.S = S;
-  p.in = in;
+  plan_init(&p, m, S, in, n_threads, n_tiles, 1);
   p.acts_in = acts;
   p.dout = dout;
   p.din = din;
-  p.A = ngp_mlp_acts_per_sample(m);
-  p.n_threads = clamp_threads(n_threads, n_tiles);
-  p.gemm = pick_gemm();
-  plan_layout(&p, 1);
   scratch_block *blocks[MAX_THREADS + 1];
   if (!plan_acquire(&p, blocks, pack_floats(&p))) {
     plan_release(&p, blocks);
