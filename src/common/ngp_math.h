@@ -18,6 +18,7 @@
 #endif
 
 #include <math.h>
+#include <stdint.h>
 
 /* instant-ngp's defaults for mapping NeRF coordinates into its unit cube. */
 #define NGP_NERF_SCALE 0.33f
@@ -95,6 +96,19 @@ static inline NGP_HD int ngp_ilog2(int v) {
     l++;
   }
   return l;
+}
+
+/* splitmix64 (Steele, Lea, Flood 2014): its finaliser mixes any 64-bit value into a well-spread
+ * one (used as a counter-based hash), and with a state advanced by the golden ratio it is a tiny
+ * seedable generator (used for parameter initialisation). */
+static inline NGP_HD uint64_t ngp_mix64(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+static inline NGP_HD uint64_t ngp_splitmix64(uint64_t *state) {
+  return ngp_mix64(*state += 0x9E3779B97F4A7C15ull);
 }
 
 #endif /* NGP_MATH_H */

@@ -138,12 +138,6 @@ static inline NGP_HD int ngp_grid_occupied_at(const uint8_t *bitfield, const flo
 
 /* Counter-based random numbers for the grid samples, so every backend draws the same ones:
  * splitmix64's finaliser over seed + counter. Returns a float in [0, 1) with 24 random bits. */
-static inline NGP_HD uint64_t ngp_mix64(uint64_t z) {
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
 static inline NGP_HD float ngp_hash_uniform(uint64_t seed, uint64_t counter) {
   return (float)(ngp_mix64(seed + (counter + 1u) * 0x9E3779B97F4A7C15ull) >> 40) * (1.0f / 16777216.0f);
 }

@@ -6,6 +6,7 @@
  * threaded, prefetching twins of the grid passes are in encoding_fast.c and are tested against
  * the reference here. */
 #include "encoding.h"
+#include "ngp_math.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -127,19 +128,11 @@ ngp_status ngp_hashgrid_init(ngp_hashgrid *g, const ngp_grid_config *cfg, int aa
   return NGP_OK;
 }
 
-/* splitmix64 (Steele, Lea, Flood 2014): tiny, seedable with any value, good enough for init. */
-static uint64_t splitmix64(uint64_t *s) {
-  uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
 void ngp_hashgrid_init_params(const ngp_hashgrid *g, float *params, uint64_t seed) {
   /* params: [n_params]. Uniform in [-1e-4, 1e-4] from the top 24 bits (exact in float). */
   uint64_t s = seed;
   for (size_t i = 0; i < g->n_params; i++) {
-    float u = (float)(splitmix64(&s) >> 40) * (1.0f / 16777216.0f); /* [0, 1) */
+    float u = (float)(ngp_splitmix64(&s) >> 40) * (1.0f / 16777216.0f); /* [0, 1) */
     params[i] = (2.0f * u - 1.0f) * 1e-4f;
   }
 }

@@ -19,6 +19,7 @@
  * by its dims[l+1] pre-activations too (sin cannot be inverted from its output). Both forward
  * passes write and both backward passes read this same layout, so they mix freely. */
 #include "mlp.h"
+#include "ngp_math.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -83,14 +84,6 @@ ngp_status ngp_mlp_init(ngp_mlp *m, int n_in, int width, int n_hidden_layers, in
   return NGP_OK;
 }
 
-/* splitmix64: a tiny, well-mixed PRNG; the init only needs determinism per seed. */
-static uint64_t splitmix64(uint64_t *state) {
-  uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
 void ngp_mlp_init_params(const ngp_mlp *m, float *params, uint64_t seed) {
   uint64_t st = seed;
   for (int l = 0; l < m->n_layers; l++) {
@@ -99,7 +92,7 @@ void ngp_mlp_init_params(const ngp_mlp *m, float *params, uint64_t seed) {
     float *w = params + m->weight_offset[l];
     size_t n = m->weight_offset[l + 1] - m->weight_offset[l];
     for (size_t i = 0; i < n; i++) {
-      float u = (float)(splitmix64(&st) >> 40) * (1.0f / 16777216.0f); /* 24 bits: [0, 1) exactly */
+      float u = (float)(ngp_splitmix64(&st) >> 40) * (1.0f / 16777216.0f); /* 24 bits: [0, 1) exactly */
       w[i] = (2.0f * u - 1.0f) * s;
     }
   }

@@ -90,15 +90,14 @@ static void scratch_free(eval_scratch *s) {
   free(s->rgb_out);
 }
 
-/* Maps positions in ngp units to the grid's [0,1]^3. */
-static void warp_positions(const ngp_nerf *n, int S, const float *pos, float *x) {
+void ngp_nerf_warp_positions(const ngp_nerf *n, int S, const float *pos, float *x) {
   for (int s = 0; s < S; s++)
     for (int i = 0; i < 3; i++) x[s * 3 + i] = (pos[s * 3 + i] - n->aabb_min[i]) / (n->aabb_max[i] - n->aabb_min[i]);
 }
 
 /* Density MLP on S positions: fills s->dens [S][n_density_outputs]. */
 static void eval_density(const ngp_nerf *n, const float *w, int S, const float *pos, eval_scratch *s) {
-  warp_positions(n, S, pos, s->x);
+  ngp_nerf_warp_positions(n, S, pos, s->x);
   ngp_hashgrid_forward(&n->grid, w + n->off_grid, S, s->x, s->enc, 1);
   ngp_mlp_forward(&n->density_mlp, w + n->off_density, S, s->enc, s->dens, NULL, 1);
 }
@@ -167,14 +166,6 @@ typedef struct {
   int sample_index;
 } render_job;
 
-static uint64_t mix64(uint64_t x) {
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9ull;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
-
 typedef struct {
   float origin[3], dir[3];
   float t, t_exit, T, col[3];
@@ -206,7 +197,7 @@ static void render_tile(int tile, int thread, void *user) {
     int p = p0 + r, px = p % o->width, py = p / o->width;
     float u = ((float)px + 0.5f) / (float)o->width, v = ((float)py + 0.5f) / (float)o->height;
     ngp_camera_ray(j->xform, j->focal, j->principal, j->lens, o->width, o->height, u, v, q->origin, q->dir);
-    uint64_t h = mix64(o->seed ^ mix64((uint64_t)p * 0x9e3779b97f4a7c15ull + (uint64_t)j->sample_index));
+    uint64_t h = ngp_mix64(o->seed ^ ngp_mix64((uint64_t)p * 0x9e3779b97f4a7c15ull + (uint64_t)j->sample_index));
     float jitter = (float)(h >> 40) / 16777216.0f;
     q->live = ngp_march_start(n->aabb_min, n->aabb_max, n->cone_angle, q->origin, q->dir, jitter, &q->t, &q->t_exit);
     q->T = 1.0f;

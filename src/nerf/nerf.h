@@ -35,6 +35,9 @@ ngp_status ngp_nerf_init(ngp_nerf *n, const ngp_config *cfg, int aabb_scale, uin
                          ngp_error *err);
 void ngp_nerf_free(ngp_nerf *n);
 
+/* Positions pos [S][3] in ngp units to the hash grid's input x [S][3] in [0,1]^3 (the scene box). */
+void ngp_nerf_warp_positions(const ngp_nerf *n, int S, const float *pos, float *x);
+
 /* Raw density (before exp) at S positions in ngp units, with the given weights. Scratch is
  * allocated per call (used for grid updates and tests, not the training hot path). */
 void ngp_nerf_density(const ngp_nerf *n, const float *weights, int S, const float *pos, float *raw_density);

@@ -73,18 +73,10 @@ static double now_s(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static uint64_t mix64(uint64_t x) {
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9ull;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
-
 /* A uniform float in [0,1) from a counter-based hash, so any ray's randomness is reproducible
  * from (seed, step, ray, draw) whatever the thread schedule. */
 static float rand01(uint64_t seed, uint64_t step, uint64_t ray, uint64_t k) {
-  uint64_t h = mix64(seed ^ mix64(step * 0x9e3779b97f4a7c15ull ^ mix64(ray * 0xd1b54a32d192ed03ull + k)));
+  uint64_t h = ngp_mix64(seed ^ ngp_mix64(step * 0x9e3779b97f4a7c15ull ^ ngp_mix64(ray * 0xd1b54a32d192ed03ull + k)));
   return (float)(h >> 40) / 16777216.0f;
 }
 
@@ -424,10 +416,7 @@ void ngp_trainer_step(ngp_trainer *t, ngp_step_stats *stats) {
       /* Densities of the round, in chunks that fit the scratch buffers. */
       for (uint32_t c0 = 0; c0 < S_round; c0 += CHUNK_SAMPLES) {
         int S = (int)(S_round - c0 < CHUNK_SAMPLES ? S_round - c0 : CHUNK_SAMPLES);
-        const float *pos = t->a_pos + (size_t)(arena_used + c0) * 3;
-        for (int q = 0; q < S; q++)
-          for (int c = 0; c < 3; c++)
-            t->x[q * 3 + c] = (pos[q * 3 + c] - n->aabb_min[c]) / (n->aabb_max[c] - n->aabb_min[c]);
+          ngp_nerf_warp_positions(n, S, t->a_pos + (size_t)(arena_used + c0) * 3, t->x);
         float *enc = t->a_enc + (size_t)(arena_used + c0) * (size_t)n->enc_dims;
         ngp_hashgrid_forward(&n->grid, n->params + n->off_grid, S, t->x, enc, T);
         ngp_mlp_forward(&n->density_mlp, n->params + n->off_density, S, enc, t->dens, NULL, T);
@@ -482,9 +471,7 @@ void ngp_trainer_step(ngp_trainer *t, ngp_step_stats *stats) {
       float *pos = t->pos + (size_t)s0 * 3;
       for (int r = r0; r < r1; r++)
         for (uint32_t q = t->ray_off[r]; q < t->ray_off[r + 1]; q++) memcpy(t->dir + (size_t)(q - s0) * 3, t->ray_d + r * 3, 3 * sizeof(float));
-      for (int s = 0; s < S; s++)
-        for (int c = 0; c < 3; c++)
-          t->x[s * 3 + c] = (pos[s * 3 + c] - n->aabb_min[c]) / (n->aabb_max[c] - n->aabb_min[c]);
+      ngp_nerf_warp_positions(n, S, pos, t->x);
       /* (hash encodings from the compaction pass) -> density MLP -> SH -> colour MLP */
       const float *enc = t->enc_all + (size_t)s0 * (size_t)n->enc_dims; /* from the compaction pass */
       ngp_mlp_forward(&n->density_mlp, n->params + n->off_density, S, enc, t->dens, t->dens_acts, T);
@@ -537,7 +524,7 @@ void ngp_trainer_step(ngp_trainer *t, ngp_step_stats *stats) {
     float f = t->o.grid_sample_fraction;
     uint32_t uni = t->step < 256 ? cells : cells / 4, non = t->step < 256 ? 0 : cells / 4;
     ngp_occupancy_update(&n->occ, (uint32_t)((float)uni * f), (uint32_t)((float)non * f), 0.95f,
-                         t->o.seed ^ mix64((uint64_t)t->step + 7), density_cb, n, T);
+                         t->o.seed ^ ngp_mix64((uint64_t)t->step + 7), density_cb, n, T);
   }
 
   tm[4] = now_s();
