@@ -23,7 +23,7 @@
 typedef enum {
   OPT_SCENE, OPT_CONFIG, OPT_INFO, OPT_HELP, OPT_VERSION, OPT_THREADS, OPT_N_STEPS, OPT_TRAIN_SECONDS,
   OPT_SAVE_SNAPSHOT, OPT_LOAD_SNAPSHOT, OPT_TEST_TRANSFORMS, OPT_SCREENSHOT_TRANSFORMS, OPT_SCREENSHOT_DIR,
-  OPT_WIDTH, OPT_HEIGHT, OPT_BACKEND, OPT_SEED, OPT_BACKGROUND, OPT_NO_GUI, OPT_GUI, OPT_BATCH, OPT_SPP, OPT_PENDING
+  OPT_WIDTH, OPT_HEIGHT, OPT_BACKEND, OPT_SEED, OPT_BACKGROUND, OPT_NO_GUI, OPT_GUI, OPT_DOCTOR, OPT_BATCH, OPT_SPP, OPT_PENDING
 } opt_id;
 
 typedef struct {
@@ -40,6 +40,7 @@ static const opt_def k_opts[] = {
     {"config", 'c', OPT_CONFIG, true, "network config .json (default: base.json); a bare name is looked up in the configs folder"},
     {"network", 'n', OPT_CONFIG, true, NULL},
     {"info", 0, OPT_INFO, false, "load and validate the scene and config, print a summary, exit"},
+    {"doctor", 0, OPT_DOCTOR, false, "check the GPU driver, CUDA, display and CPU paths; say what is wrong and the fix"},
     {"n-steps", 0, OPT_N_STEPS, true, "training steps (default: 35000 as run.py, 0 with a loaded snapshot)"},
     {"train-seconds", 0, OPT_TRAIN_SECONDS, true, "train for this much wall time (may combine with --n-steps)"},
     {"save-snapshot", 0, OPT_SAVE_SNAPSHOT, true, "save the trained model (written atomically)"},
@@ -58,8 +59,13 @@ static const opt_def k_opts[] = {
     {"threads", 0, OPT_THREADS, true, "CPU threads (default: all cores)"},
     {"seed", 0, OPT_SEED, true, "random seed (default 1337); with the thread count it makes a run repeatable"},
     {"batch-size", 0, OPT_BATCH, true, "target samples per training step (default 262144, instant-ngp's)"},
+#ifdef NGP_HAVE_VIEWER
+    {"no-gui", 0, OPT_NO_GUI, false, "train and render headless, without a window"},
+    {"gui", 0, OPT_GUI, false, "open the viewer window or fail (default: a window when a display works)"},
+#else
     {"no-gui", 0, OPT_NO_GUI, false, "run headless (this build has no viewer, so always)"},
     {"gui", 0, OPT_GUI, false, NULL},
+#endif
     {"help", 'h', OPT_HELP, false, "show this help and exit"},
     {"version", 'v', OPT_VERSION, false, "print the version and exit"},
     /* instant-ngp and run.py options this version does not implement. */
@@ -168,9 +174,16 @@ int ngp_cli_parse(int argc, char **argv, ngp_cli *cli, char *msg, size_t size) {
   memset(cli, 0, sizeof *cli);
   cli->n_steps = -1;
   cli->train_seconds = -1.0;
+  cli->gui = -1;
   msg[0] = '\0';
   bool only_positional = false;
-  for (int i = 1; i < argc; i++) {
+  int first = 1;
+  /* `instant-ngp doctor` is --doctor, unless a file or folder of that name is meant. */
+  if (argc > 1 && strcmp(argv[1], "doctor") == 0 && !ngp_path_exists(argv[1])) {
+    cli->doctor = true;
+    first = 2;
+  }
+  for (int i = first; i < argc; i++) {
     const char *arg = argv[i];
     if (only_positional || arg[0] != '-' || arg[1] == '\0') {
       switch (classify_positional(arg)) {
@@ -287,9 +300,16 @@ int ngp_cli_parse(int argc, char **argv, ngp_cli *cli, char *msg, size_t size) {
       else
         return usage_error(msg, size, "--backend: '%s' is not cpu, cuda or auto", value);
       break;
-    case OPT_NO_GUI: break; /* this build has no viewer: always headless */
+    case OPT_DOCTOR: cli->doctor = true; break;
+    case OPT_NO_GUI: cli->gui = 0; break;
     case OPT_GUI:
-      return usage_error(msg, size, "--gui: this build has no viewer (it arrives with the viewer work); run headless");
+#ifdef NGP_HAVE_VIEWER
+      cli->gui = 1;
+      break;
+#else
+      return usage_error(msg, size, "--gui: this build has no viewer (configure with -DNGP_BUILD_VIEWER=ON, "
+                                    "which needs glfw3 and epoxy); run headless");
+#endif
     case OPT_PENDING:
       return usage_error(msg, size,
                          "--%s: not implemented by this version",
@@ -330,4 +350,8 @@ void ngp_cli_print_help(const char *argv0) {
          "Options of instant-ngp this version does not implement (the viewer, meshes, videos) are\n"
          "recognised and refused with a message.\n\n"
          "Exit status: 0 success, 1 failure (one line on stderr says why), 2 usage error.\n");
+#ifdef NGP_HAVE_VIEWER
+  printf("\nViewer controls:\n");
+  ngp_gui_print_controls();
+#endif
 }

@@ -35,6 +35,9 @@ typedef struct ngp_cli {
   ngp_backend_choice backend;
   long batch_samples; /* --batch-size: target samples per step; 0: default */
   int spp;            /* --screenshot-spp / test: samples per pixel; 0: default */
+  int gui;            /* -1: default (a window when the build has a viewer and a display works),
+                         0: --no-gui, 1: --gui (a window or an error) */
+  bool doctor;        /* --doctor or the `doctor` command */
 } ngp_cli;
 
 /* Parses argv. On a usage error returns NGP_EXIT_USAGE with one line in msg. */
@@ -49,4 +52,16 @@ int ngp_cli_run(const ngp_cli *cli);
  * installed share/instant-ngp/configs/nerf beside the executable). malloc'd; NULL if not found. */
 char *ngp_cli_find_config(const char *name);
 
+/* The viewer (src/viewer, built with NGP_BUILD_VIEWER, which defines NGP_HAVE_VIEWER): a window
+ * that trains and renders live. Returns an exit code, or NGP_GUI_UNAVAILABLE after printing one
+ * line saying why no window could be opened (no display, GLFW failed) when cli->gui is not 1;
+ * the caller then runs headless. */
+#define NGP_GUI_UNAVAILABLE (-1)
+int ngp_gui_run(const ngp_cli *cli);
+/* The viewer's keys and mouse bindings for --help, one per line, indented by two spaces. */
+void ngp_gui_print_controls(void);
+
+/* --doctor: what the GPU and display paths need and what this machine has. Exit 0 when the
+ * selected backend works. */
+int ngp_cli_doctor(const ngp_cli *cli);
 #endif

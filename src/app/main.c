@@ -19,7 +19,12 @@ int main(int argc, char **argv) {
     printf("instant-ngp %s\n", ngp_version());
     return NGP_EXIT_OK;
   }
+  if (cli.doctor) return ngp_cli_doctor(&cli);
   if (cli.info) return ngp_cli_info(&cli);
+#ifdef NGP_HAVE_VIEWER
+  /* An explicit --gui without a scene opens an empty window; drop a scene or snapshot on it. */
+  if (!cli.scene && !cli.load_snapshot && cli.gui == 1) return ngp_gui_run(&cli);
+#endif
   if (!cli.scene && !cli.load_snapshot) {
     fprintf(stderr, "instant-ngp: error: no scene given; pass a scene folder or transforms .json (--scene PATH), "
                     "or a snapshot (--load-snapshot FILE)\ninstant-ngp: see 'instant-ngp --help'\n");
@@ -30,5 +35,11 @@ int main(int argc, char **argv) {
                     "instant-ngp: see 'instant-ngp --help'\n");
     return NGP_EXIT_USAGE;
   }
+#ifdef NGP_HAVE_VIEWER
+  if (cli.gui != 0) {
+    int rc = ngp_gui_run(&cli);
+    if (rc != NGP_GUI_UNAVAILABLE) return rc;
+  }
+#endif
   return ngp_cli_run(&cli);
 }

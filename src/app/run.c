@@ -6,31 +6,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "eval.h"
 #include "fs.h"
-#include "mlp.h"
 #include "nerf.h"
 #include "ngp/ngp.h"
-#include "parallel.h"
+#include "session.h"
 #include "snapshot.h"
-
-extern const char ngp_default_config_json[];
-extern const size_t ngp_default_config_json_len;
-
-static double now_seconds(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int fail(const char *msg) {
-  fprintf(stderr, "instant-ngp: error: %s\n", msg);
-  return NGP_EXIT_FAILURE;
-}
 
 static void format_duration(double s, char *buf, size_t n) {
   if (s < 60.0)
@@ -41,35 +25,21 @@ static void format_duration(double s, char *buf, size_t n) {
     snprintf(buf, n, "%dh%02dm", (int)(s / 3600.0), (int)fmod(s / 60.0, 60.0));
 }
 
-static ngp_status load_config(const ngp_cli *cli, ngp_config *cfg, char *label, size_t n, ngp_error *err) {
-  if (!cli->config) {
-    snprintf(label, n, "base.json (built in)");
-    return ngp_config_parse(ngp_default_config_json, ngp_default_config_json_len, "base.json (built in)", cfg, err);
-  }
-  char *path = ngp_cli_find_config(cli->config);
-  if (!path)
-    return ngp_error_set(err, NGP_ERR_IO, "%s: config not found (looked as given, in $NGP_CONFIG_DIR and in the "
-                                          "installed configs/nerf folder)", cli->config);
-  snprintf(label, n, "%s", path);
-  ngp_status st = ngp_config_load(path, cfg, err);
-  free(path);
-  return st;
-}
-
 /* Trains until the step count or the time budget is reached, printing progress. */
-static void train(ngp_trainer *t, long n_steps, double seconds, int threads) {
+static void train(ngp_session *s, long n_steps, double seconds) {
+  int threads = s->threads;
   bool tty = isatty(STDERR_FILENO);
-  double t0 = now_seconds(), last_print = t0;
+  double t0 = ngp_app_now(), last_print = t0;
   uint64_t samples = 0;
   ngp_step_stats st = {0};
   float loss_ema = -1.0f;
   for (long i = 0;; i++) {
-    double el = now_seconds() - t0;
+    double el = ngp_app_now() - t0;
     if ((n_steps >= 0 && i >= n_steps) || (seconds >= 0.0 && el >= seconds)) break;
-    ngp_trainer_step(t, &st);
+    ngp_session_step(s, &st);
     samples += st.n_samples_used;
     loss_ema = loss_ema < 0.0f ? st.loss : 0.9f * loss_ema + 0.1f * st.loss;
-    double now = now_seconds();
+    double now = ngp_app_now();
     el = now - t0;
     bool last = (n_steps >= 0 && i + 1 >= n_steps) || (seconds >= 0.0 && el >= seconds);
     if (tty ? (now - last_print > 0.25 || last) : (now - last_print > 10.0 || last)) {
@@ -88,8 +58,8 @@ static void train(ngp_trainer *t, long n_steps, double seconds, int threads) {
     }
   }
   if (tty) fprintf(stderr, "\n");
-  double el = now_seconds() - t0;
-  printf("trained %d steps in %.1f s (%.2fM samples/s on %d thread%s, final loss %.5f)\n", ngp_trainer_steps_done(t),
+  double el = ngp_app_now() - t0;
+  printf("trained %d steps in %.1f s (%.2fM samples/s on %d thread%s, final loss %.5f)\n", ngp_trainer_steps_done(s->trainer),
          el, el > 0 ? (double)samples / el / 1e6 : 0.0, threads, threads == 1 ? "" : "s", (double)loss_ema);
 }
 
@@ -107,10 +77,10 @@ static int screenshots(const ngp_cli *cli, const ngp_nerf *n, const float bg[3],
   so.load_images = false;
   so.keep_missing = true;
   so.n_threads = cli->threads;
-  if (ngp_scene_load(cli->screenshot_transforms, &so, &cams, &err) != NGP_OK) return fail(err.msg);
+  if (ngp_scene_load(cli->screenshot_transforms, &so, &cams, &err) != NGP_OK) return ngp_app_fail(err.msg);
   if (ngp_mkdir_p(cli->screenshot_dir, &err) != NGP_OK) {
     ngp_scene_free(&cams);
-    return fail(err.msg);
+    return ngp_app_fail(err.msg);
   }
   int rc = NGP_EXIT_OK;
   for (int i = 0; i < cams.n_frames && rc == NGP_EXIT_OK; i++) {
@@ -124,12 +94,12 @@ static int screenshots(const ngp_cli *cli, const ngp_nerf *n, const float bg[3],
       free(rgb);
       free(px);
       ngp_scene_free(&cams);
-      return fail("out of memory for a screenshot");
+      return ngp_app_fail("out of memory for a screenshot");
     }
     ngp_render_opts o = {w, h, {bg[0], bg[1], bg[2]}, 1e-4f, spp, (uint64_t)i};
-    double t0 = now_seconds();
+    double t0 = ngp_app_now();
     ngp_nerf_render(n, n->inference, f->xform, focal, f->principal, &f->lens, &o, rgb);
-    double t_render = now_seconds() - t0;
+    double t_render = ngp_app_now() - t0;
     for (size_t p = 0; p < (size_t)w * (size_t)h; p++) {
       for (int c = 0; c < 3; c++) px[p * 4 + c] = (uint8_t)lrintf(rgb[p * 3 + c] * 255.0f);
       px[p * 4 + 3] = 255;
@@ -138,7 +108,7 @@ static int screenshots(const ngp_cli *cli, const ngp_nerf *n, const float bg[3],
     screenshot_name(cli->screenshot_dir, f->file_path, path, sizeof path);
     ngp_image img = {w, h, 4, px};
     if (ngp_image_write_png(path, &img, &err) != NGP_OK)
-      rc = fail(err.msg);
+      rc = ngp_app_fail(err.msg);
     else
       printf("screenshot: %s (%dx%d, rendered in %.3f s)\n", path, w, h, t_render);
     free(rgb);
@@ -149,128 +119,45 @@ static int screenshots(const ngp_cli *cli, const ngp_nerf *n, const float bg[3],
 }
 
 int ngp_cli_run(const ngp_cli *cli) {
-  ngp_error err;
-  if (cli->backend == NGP_BACKEND_CUDA)
-    return fail("--backend cuda: this build has no CUDA backend yet; use --backend cpu or auto");
-  int threads = cli->threads > 0 ? cli->threads : ngp_cpu_count();
-  printf("backend: cpu (%s), %d thread%s, SIMD %s%s\n",
-         cli->backend == NGP_BACKEND_AUTO ? "auto: this build has no CUDA backend" : "as asked", threads,
-         threads == 1 ? "" : "s", ngp_simd_level(), "");
-  uint64_t seed = cli->has_seed ? cli->seed : 1337;
-  float bg[3] = {1.0f, 1.0f, 1.0f};
-  if (cli->has_background) memcpy(bg, cli->background, sizeof bg);
-  int spp = cli->spp > 0 ? cli->spp : 1;
-
-  ngp_nerf nerf;
-  ngp_snapshot_meta meta = {0, 0.33f, {0.5f, 0.5f, 0.5f}, 0.0f};
-  bool have_model = false;
-  if (cli->load_snapshot) {
-    if (ngp_snapshot_load(cli->load_snapshot, &nerf, &meta, threads, &err) != NGP_OK) return fail(err.msg);
-    printf("snapshot: %s (step %d)\n", cli->load_snapshot, meta.training_step);
-    have_model = true;
-  }
-  ngp_scene scene;
-  bool have_scene = false;
-  int rc = NGP_EXIT_OK;
   long n_steps = cli->n_steps;
   double seconds = cli->train_seconds;
   if (n_steps < 0 && seconds < 0.0) n_steps = cli->load_snapshot ? 0 : 35000; /* run.py's defaults */
-  if (cli->scene && (n_steps != 0 || seconds > 0.0)) {
-    ngp_scene_options so;
-    ngp_scene_options_default(&so);
-    so.n_threads = threads;
-    double t0 = now_seconds();
-    if (ngp_scene_load(cli->scene, &so, &scene, &err) != NGP_OK) {
-      rc = fail(err.msg);
-      goto done;
-    }
-    have_scene = true;
-    printf("scene: %s: %d frames (%d skipped), %dx%d, aabb_scale %d, loaded in %.1f s\n", cli->scene, scene.n_frames,
-           scene.n_skipped, scene.frames[0].image.width, scene.frames[0].image.height, scene.aabb_scale,
-           now_seconds() - t0);
-    for (int i = 0; i < scene.n_sources; i++) printf("  loaded:     %s\n", scene.sources[i]);
-    for (int i = 0; i < scene.n_ignored; i++) printf("  not loaded: %s\n", scene.ignored[i]);
-    if (!have_model) {
-      ngp_config cfg;
-      char label[1200];
-      if (load_config(cli, &cfg, label, sizeof label, &err) != NGP_OK) {
-        rc = fail(err.msg);
-        goto done;
-      }
-      if (ngp_nerf_init(&nerf, &cfg, scene.aabb_scale, seed, threads, &err) != NGP_OK) {
-        rc = fail(err.msg);
-        goto done;
-      }
-      have_model = true;
-      printf("config: %s (%zu parameters)\n", label, nerf.n_params);
-    } else if (nerf.aabb_scale != scene.aabb_scale) {
-      rc = fail("the snapshot was trained with another aabb_scale than this scene's");
-      goto done;
-    }
-    meta.scale = scene.scale;
-    memcpy(meta.offset, scene.offset, sizeof meta.offset);
-    ngp_train_opts to;
-    ngp_train_opts_default(&to);
-    to.seed = seed;
-    to.n_threads = threads;
-    if (cli->batch_samples > 0) to.target_samples = (uint32_t)cli->batch_samples;
-    ngp_trainer *tr = NULL;
-    if (ngp_trainer_create(&tr, &nerf, &scene, &to, &err) != NGP_OK) {
-      rc = fail(err.msg);
-      goto done;
-    }
-    train(tr, n_steps, seconds, threads);
-    meta.training_step += ngp_trainer_steps_done(tr);
-    ngp_trainer_sync_inference(tr);
-    ngp_trainer_destroy(tr);
-  } else if (!have_model) {
-    rc = fail("nothing to do: give a scene to train on, or a snapshot to render");
-    goto done;
-  }
-  if (cli->save_snapshot) {
-    char *parent = ngp_path_dirname(cli->save_snapshot);
-    ngp_status pst = parent ? ngp_mkdir_p(parent, &err) : ngp_error_set(&err, NGP_ERR_NOMEM, "out of memory");
-    free(parent);
-    if (pst != NGP_OK) {
-      rc = fail(err.msg);
-      goto done;
-    }
-    if (ngp_snapshot_save(cli->save_snapshot, &nerf, nerf.inference, &meta, &err) != NGP_OK) {
-      rc = fail(err.msg);
-      goto done;
-    }
-    printf("snapshot saved: %s\n", cli->save_snapshot);
-  }
-  if (cli->test_transforms) {
+  ngp_session s;
+  int rc = ngp_session_open(&s, cli, n_steps != 0 || seconds > 0.0);
+  if (rc != NGP_EXIT_OK) return rc;
+  if (s.trainer) train(&s, n_steps, seconds);
+  if (cli->save_snapshot) rc = ngp_session_save(&s, cli->save_snapshot);
+  ngp_session_sync(&s);
+  if (rc == NGP_EXIT_OK && cli->test_transforms) {
+    ngp_error err;
     ngp_scene views;
     ngp_scene_options so;
     ngp_scene_options_default(&so);
-    so.n_threads = threads;
+    so.n_threads = s.threads;
     if (ngp_scene_load(cli->test_transforms, &so, &views, &err) != NGP_OK) {
-      rc = fail(err.msg);
+      rc = ngp_app_fail(err.msg);
       goto done;
     }
     ngp_eval_result res;
-    double t0 = now_seconds();
-    ngp_status st = ngp_eval_views(&nerf, nerf.inference, &views, bg, spp, &res, &err);
+    double t0 = ngp_app_now();
+    ngp_status st = ngp_eval_views(&s.nerf, s.nerf.inference, &views, s.bg, s.spp, &res, &err);
     ngp_scene_free(&views);
     if (st != NGP_OK) {
-      rc = fail(err.msg);
+      rc = ngp_app_fail(err.msg);
       goto done;
     }
     printf("test views: %d from %s, background %g,%g,%g, %d spp, %.1f s\n", res.n_views, cli->test_transforms,
-           (double)bg[0], (double)bg[1], (double)bg[2], spp, now_seconds() - t0);
+           (double)s.bg[0], (double)s.bg[1], (double)s.bg[2], s.spp, ngp_app_now() - t0);
     printf("PSNR=%.3f [%.3f %.3f] SSIM=%.4f\n", res.psnr_mean, res.psnr_min, res.psnr_max, res.ssim_mean);
   }
-  if (cli->screenshot_transforms) {
+  if (rc == NGP_EXIT_OK && cli->screenshot_transforms) {
     if (!cli->screenshot_dir) {
-      rc = fail("--screenshot-transforms needs --screenshot-dir");
+      rc = ngp_app_fail("--screenshot-transforms needs --screenshot-dir");
       goto done;
     }
-    rc = screenshots(cli, &nerf, bg, spp);
+    rc = screenshots(cli, &s.nerf, s.bg, s.spp);
   }
 done:
-  if (have_scene) ngp_scene_free(&scene);
-  if (have_model) ngp_nerf_free(&nerf);
+  ngp_session_close(&s);
   return rc;
 }

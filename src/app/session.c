@@ -1,0 +1,146 @@
+/* session.c: loading a model and a scene, choosing the backend, training steps and saving; the
+ * part of a run that the headless path (run.c) and the viewer share. */
+#define _POSIX_C_SOURCE 200809L
+#include "session.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fs.h"
+#include "mlp.h"
+#include "ngp/ngp.h"
+#include "parallel.h"
+
+extern const char ngp_default_config_json[];
+extern const size_t ngp_default_config_json_len;
+
+double ngp_app_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+int ngp_app_fail(const char *msg) {
+  fprintf(stderr, "instant-ngp: error: %s\n", msg);
+  return NGP_EXIT_FAILURE;
+}
+
+static ngp_status load_config(const ngp_cli *cli, ngp_config *cfg, char *label, size_t n, ngp_error *err) {
+  if (!cli->config) {
+    snprintf(label, n, "base.json (built in)");
+    return ngp_config_parse(ngp_default_config_json, ngp_default_config_json_len, "base.json (built in)", cfg, err);
+  }
+  char *path = ngp_cli_find_config(cli->config);
+  if (!path)
+    return ngp_error_set(err, NGP_ERR_IO, "%s: config not found (looked as given, in $NGP_CONFIG_DIR and in the "
+                                          "installed configs/nerf folder)", cli->config);
+  snprintf(label, n, "%s", path);
+  ngp_status st = ngp_config_load(path, cfg, err);
+  free(path);
+  return st;
+}
+
+int ngp_session_open(ngp_session *s, const ngp_cli *cli, bool train) {
+  memset(s, 0, sizeof *s);
+  ngp_error err;
+  if (cli->backend == NGP_BACKEND_CUDA)
+    return ngp_app_fail("--backend cuda: this build has no CUDA backend yet; use --backend cpu or auto");
+  s->backend = NGP_BACKEND_CPU;
+  s->threads = cli->threads > 0 ? cli->threads : ngp_cpu_count();
+  printf("backend: cpu (%s), %d thread%s, SIMD %s\n",
+         cli->backend == NGP_BACKEND_AUTO ? "auto: this build has no CUDA backend" : "as asked", s->threads,
+         s->threads == 1 ? "" : "s", ngp_simd_level());
+  s->seed = cli->has_seed ? cli->seed : 1337;
+  s->bg[0] = s->bg[1] = s->bg[2] = 1.0f;
+  if (cli->has_background) memcpy(s->bg, cli->background, sizeof s->bg);
+  s->spp = cli->spp > 0 ? cli->spp : 1;
+  s->meta = (ngp_snapshot_meta){0, 0.33f, {0.5f, 0.5f, 0.5f}, 0.0f};
+
+  if (cli->load_snapshot) {
+    if (ngp_snapshot_load(cli->load_snapshot, &s->nerf, &s->meta, s->threads, &err) != NGP_OK)
+      return ngp_app_fail(err.msg);
+    printf("snapshot: %s (step %d)\n", cli->load_snapshot, s->meta.training_step);
+    snprintf(s->config_label, sizeof s->config_label, "from %s", cli->load_snapshot);
+    s->have_model = true;
+  }
+  if (!cli->scene || !train) {
+    if (!s->have_model) return ngp_app_fail("nothing to do: give a scene to train on, or a snapshot to render");
+    return NGP_EXIT_OK;
+  }
+  ngp_scene_options so;
+  ngp_scene_options_default(&so);
+  so.n_threads = s->threads;
+  double t0 = ngp_app_now();
+  int rc = NGP_EXIT_OK;
+  if (ngp_scene_load(cli->scene, &so, &s->scene, &err) != NGP_OK) {
+    rc = ngp_app_fail(err.msg);
+    goto fail;
+  }
+  s->have_scene = true;
+  printf("scene: %s: %d frames (%d skipped), %dx%d, aabb_scale %d, loaded in %.1f s\n", cli->scene, s->scene.n_frames,
+         s->scene.n_skipped, s->scene.frames[0].image.width, s->scene.frames[0].image.height, s->scene.aabb_scale,
+         ngp_app_now() - t0);
+  for (int i = 0; i < s->scene.n_sources; i++) printf("  loaded:     %s\n", s->scene.sources[i]);
+  for (int i = 0; i < s->scene.n_ignored; i++) printf("  not loaded: %s\n", s->scene.ignored[i]);
+  if (!s->have_model) {
+    ngp_config cfg;
+    if (load_config(cli, &cfg, s->config_label, sizeof s->config_label, &err) != NGP_OK ||
+        ngp_nerf_init(&s->nerf, &cfg, s->scene.aabb_scale, s->seed, s->threads, &err) != NGP_OK) {
+      rc = ngp_app_fail(err.msg);
+      goto fail;
+    }
+    s->have_model = true;
+    printf("config: %s (%zu parameters)\n", s->config_label, s->nerf.n_params);
+  } else if (s->nerf.aabb_scale != s->scene.aabb_scale) {
+    rc = ngp_app_fail("the snapshot was trained with another aabb_scale than this scene's");
+    goto fail;
+  }
+  s->meta.scale = s->scene.scale;
+  memcpy(s->meta.offset, s->scene.offset, sizeof s->meta.offset);
+  ngp_train_opts to;
+  ngp_train_opts_default(&to);
+  to.seed = s->seed;
+  to.n_threads = s->threads;
+  if (cli->batch_samples > 0) to.target_samples = (uint32_t)cli->batch_samples;
+  if (ngp_trainer_create(&s->trainer, &s->nerf, &s->scene, &to, &err) != NGP_OK) {
+    s->trainer = NULL;
+    rc = ngp_app_fail(err.msg);
+    goto fail;
+  }
+  return NGP_EXIT_OK;
+fail:
+  ngp_session_close(s);
+  return rc;
+}
+
+void ngp_session_step(ngp_session *s, ngp_step_stats *st) {
+  ngp_trainer_step(s->trainer, st);
+  s->meta.training_step++;
+  s->meta.loss = st->loss;
+}
+
+void ngp_session_sync(ngp_session *s) {
+  if (s->trainer) ngp_trainer_sync_inference(s->trainer);
+}
+
+int ngp_session_save(ngp_session *s, const char *path) {
+  ngp_error err;
+  ngp_session_sync(s);
+  char *parent = ngp_path_dirname(path);
+  ngp_status st = parent ? ngp_mkdir_p(parent, &err) : ngp_error_set(&err, NGP_ERR_NOMEM, "out of memory");
+  free(parent);
+  if (st != NGP_OK || ngp_snapshot_save(path, &s->nerf, s->nerf.inference, &s->meta, &err) != NGP_OK)
+    return ngp_app_fail(err.msg);
+  printf("snapshot saved: %s (step %d)\n", path, s->meta.training_step);
+  return NGP_EXIT_OK;
+}
+
+void ngp_session_close(ngp_session *s) {
+  if (s->trainer) ngp_trainer_destroy(s->trainer);
+  if (s->have_scene) ngp_scene_free(&s->scene);
+  if (s->have_model) ngp_nerf_free(&s->nerf);
+  s->trainer = NULL;
+  s->have_scene = s->have_model = false;
+}

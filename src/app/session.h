@@ -1,0 +1,48 @@
+/* session.h: what the headless run and the viewer share: a model (from a snapshot or a fresh
+ * config), the scene it trains on, the backend's trainer, and saving. Everything prints its own
+ * errors ("instant-ngp: error: ...") and returns an exit code (cli.h), so callers stay short. */
+#ifndef NGP_APP_SESSION_H
+#define NGP_APP_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cli.h"
+#include "nerf.h"
+#include "snapshot.h"
+
+typedef struct ngp_session {
+  int threads;
+  uint64_t seed;
+  float bg[3];           /* sRGB background for renders and test references */
+  int spp;
+  ngp_backend_choice backend; /* the backend in use: NGP_BACKEND_CPU or NGP_BACKEND_CUDA */
+  ngp_nerf nerf;
+  bool have_model;
+  ngp_scene scene;
+  bool have_scene;
+  ngp_trainer *trainer;  /* NULL without a scene to train on */
+  ngp_snapshot_meta meta;
+  char config_label[1200];
+  /* Steps whose loss or gradients were not finite: skipped, not applied (trainer counts them). */
+  int skipped_steps;
+} ngp_session;
+
+/* Loads the snapshot and/or scene the command line names. With `train` false the scene's images
+ * are not loaded unless the command line asks for steps. Prints what it loaded and the backend
+ * it chose. Returns an exit code; on failure the session holds nothing. */
+int ngp_session_open(ngp_session *s, const ngp_cli *cli, bool train);
+/* One training step on the session's backend (requires s->trainer). */
+void ngp_session_step(ngp_session *s, ngp_step_stats *st);
+/* Brings nerf.inference up to date with the trainer's EMA weights (no-op without a trainer). */
+void ngp_session_sync(ngp_session *s);
+/* Syncs, creates the parent folder and saves atomically. Returns an exit code. */
+int ngp_session_save(ngp_session *s, const char *path);
+void ngp_session_close(ngp_session *s);
+
+/* Monotonic seconds. */
+double ngp_app_now(void);
+/* Prints "instant-ngp: error: MSG" on stderr and returns NGP_EXIT_FAILURE. */
+int ngp_app_fail(const char *msg);
+
+#endif
