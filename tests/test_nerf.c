@@ -306,8 +306,69 @@ static void test_repeatable(void **state) {
   free(dir);
 }
 
+/* A NaN weight makes the gradients non-finite: the step is skipped and counted, nothing else changes
+ * (weights, EMA); once the weight is finite again training goes on. */
+static void test_nonfinite_step_skipped(void **state) {
+  (void)state;
+  char *dir = ngp_test_tmpdir("nerf_nonfinite");
+  ngp_synth_options so;
+  ngp_synth_options_default(&so);
+  so.width = so.height = 32;
+  so.n_train = 6;
+  so.n_test = 1;
+  ngp_error err;
+  assert_int_equal(ngp_synth_write_scene(dir, &so, &err), NGP_OK);
+  ngp_scene scene;
+  char *json = ngp_test_path(dir, "transforms_train.json");
+  assert_int_equal(ngp_scene_load(json, NULL, &scene, &err), NGP_OK);
+  ngp_nerf n;
+  small_nerf(&n, scene.aabb_scale);
+  ngp_train_opts to;
+  ngp_train_opts_default(&to);
+  to.target_samples = 1 << 12;
+  to.n_threads = 2;
+  ngp_trainer *tr;
+  assert_int_equal(ngp_trainer_create(&tr, &n, &scene, &to, &err), NGP_OK);
+  ngp_step_stats st;
+  for (int i = 0; i < 3; i++) {
+    ngp_trainer_step(tr, &st);
+    assert_false(st.skipped);
+  }
+  size_t bytes = n.n_params * sizeof(float);
+  float *params = malloc(bytes), *ema = malloc(bytes);
+  assert_true(params && ema);
+  size_t poisoned = n.off_rgb + 5;
+  float keep = n.params[poisoned];
+  n.params[poisoned] = NAN;
+  ngp_trainer_sync_inference(tr);
+  memcpy(params, n.params, bytes);
+  memcpy(ema, n.inference, bytes);
+  ngp_trainer_step(tr, &st);
+  /* The hidden ReLU maps NaN to 0, so the loss stays finite: the gradients give it away. */
+  assert_true(st.skipped);
+  assert_int_equal(ngp_trainer_skipped_steps(tr), 1);
+  assert_memory_equal(params, n.params, bytes); /* byte-wise, so the NaN compares equal to itself */
+  ngp_trainer_sync_inference(tr);
+  assert_memory_equal(ema, n.inference, bytes);
+  n.params[poisoned] = keep;
+  ngp_trainer_step(tr, &st);
+  assert_false(st.skipped);
+  assert_true(isfinite(st.loss));
+  assert_int_equal(ngp_trainer_skipped_steps(tr), 1);
+  assert_memory_not_equal(params, n.params, bytes);
+  for (size_t i = 0; i < n.n_params; i++) assert_true(isfinite(n.params[i]));
+  free(params);
+  free(ema);
+  ngp_trainer_destroy(tr);
+  ngp_nerf_free(&n);
+  ngp_scene_free(&scene);
+  free(json);
+  free(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_nonfinite_step_skipped),
       cmocka_unit_test(test_psnr_ssim),
       cmocka_unit_test(test_reference_image),
       cmocka_unit_test(test_snapshot_round_trip_and_rejects),

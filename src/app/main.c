@@ -5,6 +5,8 @@
 #include "ngp/common.h"
 
 int main(int argc, char **argv) {
+  /* Line-buffered stdout, so logs and pipes see each line as it happens (progress is on stderr). */
+  setvbuf(stdout, NULL, _IOLBF, 0);
   ngp_cli cli;
   char msg[1024];
   if (ngp_cli_parse(argc, argv, &cli, msg, sizeof msg) != NGP_EXIT_OK) {

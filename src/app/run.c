@@ -3,6 +3,7 @@
  * goes to stderr: one updating line on a terminal, plain periodic lines otherwise. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,20 +26,24 @@ static void format_duration(double s, char *buf, size_t n) {
     snprintf(buf, n, "%dh%02dm", (int)(s / 3600.0), (int)fmod(s / 60.0, 60.0));
 }
 
-/* Trains until the step count or the time budget is reached, printing progress. */
-static void train(ngp_session *s, long n_steps, double seconds) {
+/* Trains until the step count or the time budget is reached, or an interrupt arrives, printing
+ * progress. Steps with a non-finite loss or gradient are skipped by the trainer and counted here.
+ * Returns the steps done. */
+static long train(ngp_session *s, long n_steps, double seconds) {
   int threads = s->threads;
   bool tty = isatty(STDERR_FILENO);
   double t0 = ngp_app_now(), last_print = t0;
   uint64_t samples = 0;
   ngp_step_stats st = {0};
   float loss_ema = -1.0f;
+  long done = 0;
   for (long i = 0;; i++) {
     double el = ngp_app_now() - t0;
-    if ((n_steps >= 0 && i >= n_steps) || (seconds >= 0.0 && el >= seconds)) break;
+    if ((n_steps >= 0 && i >= n_steps) || (seconds >= 0.0 && el >= seconds) || ngp_app_interrupted()) break;
     ngp_session_step(s, &st);
+    done++;
     samples += st.n_samples_used;
-    loss_ema = loss_ema < 0.0f ? st.loss : 0.9f * loss_ema + 0.1f * st.loss;
+    if (!st.skipped) loss_ema = loss_ema < 0.0f ? st.loss : 0.9f * loss_ema + 0.1f * st.loss;
     double now = ngp_app_now();
     el = now - t0;
     bool last = (n_steps >= 0 && i + 1 >= n_steps) || (seconds >= 0.0 && el >= seconds);
@@ -47,20 +52,26 @@ static void train(ngp_session *s, long n_steps, double seconds) {
       double remaining = -1.0;
       if (n_steps >= 0) remaining = el / (double)(i + 1) * (double)(n_steps - i - 1);
       if (seconds >= 0.0 && (remaining < 0.0 || seconds - el < remaining)) remaining = seconds - el;
-      char e[32], r[32] = "?";
+      char e[32], r[32] = "?", skipped[48] = "";
       format_duration(el, e, sizeof e);
       if (remaining >= 0.0) format_duration(remaining > 0.0 ? remaining : 0.0, r, sizeof r);
+      if (s->skipped_steps) snprintf(skipped, sizeof skipped, " skipped %d", s->skipped_steps);
       double psnr = loss_ema > 0.0f ? -10.0 * log10((double)loss_ema) : 0.0;
-      fprintf(stderr, "%sstep %ld loss %.5f psnr~%.2f rays %d samples/ray %.1f samples/s %.2fM elapsed %s remaining %s%s",
+      fprintf(stderr, "%sstep %ld loss %.5f psnr~%.2f rays %d samples/ray %.1f samples/s %.2fM%s elapsed %s remaining %s%s",
               tty ? "\r" : "", (long)st.step + 1, (double)loss_ema, psnr, st.n_rays,
-              st.n_rays ? (double)st.n_samples_used / st.n_rays : 0.0, (double)samples / el / 1e6, e, r,
+              st.n_rays ? (double)st.n_samples_used / st.n_rays : 0.0, (double)samples / el / 1e6, skipped, e, r,
               tty ? "\033[K" : "\n");
     }
   }
   if (tty) fprintf(stderr, "\n");
   double el = ngp_app_now() - t0;
-  printf("trained %d steps in %.1f s (%.2fM samples/s on %d thread%s, final loss %.5f)\n", ngp_trainer_steps_done(s->trainer),
-         el, el > 0 ? (double)samples / el / 1e6 : 0.0, threads, threads == 1 ? "" : "s", (double)loss_ema);
+  printf("trained %ld steps in %.1f s (%.2fM samples/s on %d thread%s, final loss %.5f)\n", done, el,
+         el > 0 ? (double)samples / el / 1e6 : 0.0, threads, threads == 1 ? "" : "s", (double)loss_ema);
+  if (s->skipped_steps)
+    printf("warning: %d of %ld steps skipped: their loss or gradients were not finite (NaN or infinity); the weights "
+           "were left as they were\n",
+           s->skipped_steps, done);
+  return done;
 }
 
 static void screenshot_name(const char *dir, const char *file_path, char *out, size_t n) {
@@ -123,9 +134,24 @@ int ngp_cli_run(const ngp_cli *cli) {
   double seconds = cli->train_seconds;
   if (n_steps < 0 && seconds < 0.0) n_steps = cli->load_snapshot ? 0 : 35000; /* run.py's defaults */
   ngp_session s;
+  ngp_app_catch_interrupts();
   int rc = ngp_session_open(&s, cli, n_steps != 0 || seconds > 0.0);
   if (rc != NGP_EXIT_OK) return rc;
-  if (s.trainer) train(&s, n_steps, seconds);
+  long done = s.trainer ? train(&s, n_steps, seconds) : 0;
+  int sig = ngp_app_interrupted();
+  if (sig) {
+    printf("interrupted by %s after %ld step%s\n", sig == SIGINT ? "SIGINT" : "SIGTERM", done, done == 1 ? "" : "s");
+    /* A fresh model interrupted before its first step holds nothing worth writing over a file. */
+    if (cli->save_snapshot && (done > 0 || cli->load_snapshot)) rc = ngp_session_save(&s, cli->save_snapshot);
+    else if (cli->save_snapshot) printf("nothing trained yet: %s not written\n", cli->save_snapshot);
+    ngp_session_close(&s);
+    return rc == NGP_EXIT_OK ? NGP_EXIT_INTERRUPTED : rc;
+  }
+  if (done > 0 && s.skipped_steps == done) {
+    ngp_session_close(&s);
+    return ngp_app_fail("training failed: every step had a non-finite loss or gradient (check the scene's poses and "
+                        "the config's learning rate); no snapshot was written");
+  }
   if (cli->save_snapshot) rc = ngp_session_save(&s, cli->save_snapshot);
   ngp_session_sync(&s);
   if (rc == NGP_EXIT_OK && cli->test_transforms) {

@@ -3,10 +3,12 @@
 #define _POSIX_C_SOURCE 200809L
 #include "session.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fs.h"
 #include "mlp.h"
@@ -21,6 +23,31 @@ double ngp_app_now(void) {
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
+
+static volatile sig_atomic_t g_interrupt = 0;
+
+static void on_interrupt(int sig) {
+  if (g_interrupt) {
+    /* The second interrupt: leave now. Only async-signal-safe calls here. */
+    static const char msg[] = "\ninstant-ngp: interrupted again: exiting at once (existing files untouched)\n";
+    ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
+    (void)w;
+    ngp_fs_remove_pending();
+    _exit(NGP_EXIT_INTERRUPTED);
+  }
+  g_interrupt = sig;
+}
+
+void ngp_app_catch_interrupts(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_interrupt;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+}
+
+int ngp_app_interrupted(void) { return (int)g_interrupt; }
 
 int ngp_app_fail(const char *msg) {
   fprintf(stderr, "instant-ngp: error: %s\n", msg);
@@ -118,7 +145,10 @@ fail:
 void ngp_session_step(ngp_session *s, ngp_step_stats *st) {
   ngp_trainer_step(s->trainer, st);
   s->meta.training_step++;
-  s->meta.loss = st->loss;
+  if (st->skipped)
+    s->skipped_steps++;
+  else
+    s->meta.loss = st->loss;
 }
 
 void ngp_session_sync(ngp_session *s) {

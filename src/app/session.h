@@ -40,6 +40,14 @@ void ngp_session_sync(ngp_session *s);
 int ngp_session_save(ngp_session *s, const char *path);
 void ngp_session_close(ngp_session *s);
 
+/* SIGINT and SIGTERM: the first sets a flag that training loops poll (stop after the current
+ * step, save, exit 130); a second one removes any half-written temporary file and exits at once
+ * with 130, leaving every existing file as it was. */
+#define NGP_EXIT_INTERRUPTED 130
+void ngp_app_catch_interrupts(void);
+/* The signal that asked to stop (SIGINT, SIGTERM), or 0. */
+int ngp_app_interrupted(void);
+
 /* Monotonic seconds. */
 double ngp_app_now(void);
 /* Prints "instant-ngp: error: MSG" on stderr and returns NGP_EXIT_FAILURE. */

@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,16 +54,36 @@ ngp_status ngp_read_file(const char *path, size_t max_bytes, char **out, size_t 
   return NGP_OK;
 }
 
+/* The temporary file an atomic write is filling, so that a signal handler that must exit at once
+ * can remove it (ngp_fs_remove_pending, async-signal-safe). Set only once the name is complete. */
+static char g_pending[4096];
+static volatile sig_atomic_t g_pending_set = 0;
+
+void ngp_fs_remove_pending(void) {
+  if (g_pending_set) unlink(g_pending);
+}
+
+static ngp_status write_fail(const char *tmp, int fd, ngp_error *err, const char *what, const char *path, int e) {
+  ngp_error_set(err, NGP_ERR_IO, "%s: %s: %s (the previous %s is untouched)", tmp, what, strerror(e), path);
+  if (fd >= 0) close(fd);
+  unlink(tmp);
+  g_pending_set = 0;
+  return NGP_ERR_IO;
+}
+
 ngp_status ngp_write_file_atomic(const char *path, const void *data, size_t len, ngp_error *err) {
-  size_t n = strlen(path) + 32;
-  char *tmp = malloc(n);
-  if (!tmp) return ngp_error_set(err, NGP_ERR_NOMEM, "%s: out of memory", path);
-  snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());
+  char tmp[sizeof g_pending];
+  if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
+    return ngp_error_set(err, NGP_ERR_IO, "%s: path too long", path);
+  g_pending_set = 0;
+  memcpy(g_pending, tmp, sizeof tmp);
+  g_pending_set = 1;
   int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (fd < 0) {
-    ngp_error_set(err, NGP_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
-    free(tmp);
-    return NGP_ERR_IO;
+    int e = errno;
+    g_pending_set = 0;
+    return ngp_error_set(err, NGP_ERR_IO, "%s: cannot create: %s (the previous %s is untouched)", tmp, strerror(e),
+                         path);
   }
   const char *p = data;
   size_t left = len;
@@ -70,30 +91,16 @@ ngp_status ngp_write_file_atomic(const char *path, const void *data, size_t len,
     ssize_t w = write(fd, p, left);
     if (w < 0) {
       if (errno == EINTR) continue;
-      ngp_error_set(err, NGP_ERR_IO, "%s: write failed: %s (the previous %s is untouched)", tmp,
-                    strerror(errno), path);
-      close(fd);
-      unlink(tmp);
-      free(tmp);
-      return NGP_ERR_IO;
+      return write_fail(tmp, fd, err, "write failed", path, errno);
     }
     p += w;
     left -= (size_t)w;
   }
-  if (fsync(fd) != 0 || close(fd) != 0) {
-    ngp_error_set(err, NGP_ERR_IO, "%s: flush failed: %s (the previous %s is untouched)", tmp,
-                  strerror(errno), path);
-    unlink(tmp);
-    free(tmp);
-    return NGP_ERR_IO;
-  }
-  if (rename(tmp, path) != 0) {
-    ngp_error_set(err, NGP_ERR_IO, "%s: cannot rename into place: %s", path, strerror(errno));
-    unlink(tmp);
-    free(tmp);
-    return NGP_ERR_IO;
-  }
-  free(tmp);
+  if (fsync(fd) != 0) return write_fail(tmp, fd, err, "flush failed", path, errno);
+  if (close(fd) != 0) return write_fail(tmp, -1, err, "flush failed", path, errno);
+  if (rename(tmp, path) != 0)
+    return write_fail(tmp, -1, err, "cannot rename into place", path, errno);
+  g_pending_set = 0;
   return NGP_OK;
 }
 

@@ -10,6 +10,9 @@ ngp_status ngp_read_file(const char *path, size_t max_bytes, char **out, size_t 
 /* Writes `len` bytes to `path` atomically: a temporary file in the same folder, fsync, rename.
  * An existing file at `path` is left intact if anything fails. */
 ngp_status ngp_write_file_atomic(const char *path, const void *data, size_t len, ngp_error *err);
+/* Removes the temporary file of an atomic write in progress, if any. Async-signal-safe: for a
+ * signal handler that exits at once, so no half-written temporary is left behind. */
+void ngp_fs_remove_pending(void);
 
 bool ngp_path_exists(const char *path);
 bool ngp_path_is_dir(const char *path);

@@ -77,6 +77,7 @@ typedef struct ngp_step_stats {
   uint32_t n_samples;   /* samples marched this step */
   uint32_t n_samples_used; /* samples before early termination */
   float learning_rate;
+  bool skipped;         /* the loss or a gradient was not finite: nothing was applied */
   /* wall seconds per phase of the step */
   double t_march, t_forward, t_composite, t_backward, t_optimizer, t_grid;
 } ngp_step_stats;
@@ -87,6 +88,9 @@ void ngp_trainer_destroy(ngp_trainer *t);
 /* One training step: rays, marching, forward, loss, backward, optimizer, occupancy grid. */
 void ngp_trainer_step(ngp_trainer *t, ngp_step_stats *stats);
 int ngp_trainer_steps_done(const ngp_trainer *t);
+/* Steps skipped because their loss or a gradient was NaN or infinite (weights, Adam state and EMA
+ * left as they were; the occupancy grid still updates on its schedule). */
+int ngp_trainer_skipped_steps(const ngp_trainer *t);
 /* Writes the EMA weights into n->inference. */
 void ngp_trainer_sync_inference(ngp_trainer *t);
 

@@ -29,6 +29,7 @@ struct ngp_trainer {
   ngp_touched touched;
   float *grads;
   int step;
+  int n_skipped; /* steps skipped for a non-finite loss or gradient */
   int n_rays, max_rays;
   uint32_t cap_samples; /* marched samples per step at most */
   /* per ray */
@@ -167,7 +168,8 @@ ngp_status ngp_trainer_create(ngp_trainer **out, ngp_nerf *n, const ngp_scene *s
   return NGP_OK;
 nomem:
   ngp_trainer_destroy(t);
-  return ngp_error_set(err, NGP_ERR_NOMEM, "out of memory for the training buffers (%u samples per step)",
+  return ngp_error_set(err, NGP_ERR_NOMEM, "out of memory for the training buffers (%u samples per step); "
+                       "use a smaller --batch-size or a config with a smaller log2_hashmap_size",
                        o->target_samples);
 }
 
@@ -185,6 +187,31 @@ void ngp_trainer_destroy(ngp_trainer *t) {
 }
 
 int ngp_trainer_steps_done(const ngp_trainer *t) { return t->step; }
+int ngp_trainer_skipped_steps(const ngp_trainer *t) { return t->n_skipped; }
+
+/* Whether every gradient this step wrote is finite: all MLP weights, and the hash-table entries
+ * the batch touched (no other gradient is non-zero). */
+static bool grads_finite(const ngp_trainer *t) {
+  const ngp_nerf *n = t->n;
+  for (size_t i = 0; i < n->off_grid; i++)
+    if (!isfinite(t->grads[i])) return false;
+  const int F = n->grid.n_features;
+  for (size_t k = 0; k < t->touched.count; k++) {
+    const float *g = t->grads + n->off_grid + (size_t)t->touched.list[k] * (size_t)F;
+    for (int f = 0; f < F; f++)
+      if (!isfinite(g[f])) return false;
+  }
+  return true;
+}
+
+/* Zeroes what grads_finite looked at, as the optimizer would have consumed it. */
+static void discard_grads(ngp_trainer *t) {
+  const ngp_nerf *n = t->n;
+  memset(t->grads, 0, n->off_grid * sizeof *t->grads);
+  const int F = n->grid.n_features;
+  for (size_t k = 0; k < t->touched.count; k++)
+    memset(t->grads + n->off_grid + (size_t)t->touched.list[k] * (size_t)F, 0, (size_t)F * sizeof *t->grads);
+}
 
 void ngp_trainer_sync_inference(ngp_trainer *t) { ngp_optimizer_ema(&t->opt, t->n->params, t->n->inference); }
 
@@ -512,9 +539,17 @@ void ngp_trainer_step(ngp_trainer *t, ngp_step_stats *stats) {
   }
 
   tm[2] = now_s();
-  /* 3. Optimizer: Adam on what the batch touched, decay, EMA; gradients are consumed. */
+  /* 3. Optimizer: Adam on what the batch touched, decay, EMA; gradients are consumed. A step
+   * whose loss or gradients are not finite is skipped whole: one NaN would otherwise spread
+   * through Adam's moments into every weight it touches, for good. */
   float lr = ngp_optimizer_learning_rate(&t->opt);
-  ngp_optimizer_step(&t->opt, n->params, t->grads, &t->touched, 1.0f, T);
+  bool finite = isfinite(loss_sum) && grads_finite(t);
+  if (finite) {
+    ngp_optimizer_step(&t->opt, n->params, t->grads, &t->touched, 1.0f, T);
+  } else {
+    discard_grads(t);
+    t->n_skipped++;
+  }
   ngp_touched_clear(&t->touched);
 
   tm[3] = now_s();
@@ -542,6 +577,7 @@ void ngp_trainer_step(ngp_trainer *t, ngp_step_stats *stats) {
     stats->n_samples = (uint32_t)marched_total;
     stats->n_samples_used = used_sum;
     stats->learning_rate = lr;
+    stats->skipped = !finite;
     stats->t_march = tm[1] - tm[0];
     stats->t_forward = tf;
     stats->t_composite = tc;
