@@ -47,14 +47,18 @@ testers.runNixOSTest {
             " --backend cpu --config small.json --n-steps 200 --batch-size 8192 --no-gui 2>&1"
         )
         print(out)
-        if status != 0 and "not available" in out:
-            machine.log("this build cannot train yet: checking that the scene loads instead")
-            machine.succeed("instant-ngp --info --scene /tmp/scene | grep -E 'frames: +24 used'")
-        else:
-            assert status == 0, f"instant-ngp exited with status {status}"
-            found = re.findall(r"PSNR=([0-9]+(?:\.[0-9]+)?)", out)
-            assert found, "instant-ngp printed no PSNR"
-            psnr = float(found[-1])
-            assert psnr >= PSNR_FLOOR, f"PSNR {psnr:.2f} dB is below the floor of {PSNR_FLOOR} dB"
+        assert status == 0, f"instant-ngp exited with status {status}"
+        found = re.findall(r"PSNR=([0-9]+(?:\.[0-9]+)?)", out)
+        assert found, "instant-ngp printed no PSNR"
+        psnr = float(found[-1])
+        assert psnr >= PSNR_FLOOR, f"PSNR {psnr:.2f} dB is below the floor of {PSNR_FLOOR} dB"
+
+    with subtest("the doctor sees the driver folder, finds no GPU, and passes on the CPU"):
+        out = machine.succeed("instant-ngp doctor")
+        print(out)
+        assert "== /run/opengl-driver/lib\nabsent" not in out, "the doctor does not see /run/opengl-driver/lib"
+        assert re.search(r"CPU backend: +works", out), "the doctor's CPU checks failed"
+        assert re.search(r"selected --backend auto: runs on the CPU", out), "auto did not fall back to the CPU"
+        machine.fail("instant-ngp doctor --backend cuda")
   '';
 }

@@ -47,11 +47,11 @@ pkgs.testers.runNixOSTest {
         machine.succeed(
             "instant-ngp --scene /tmp/scene --backend cpu --config small.json --n-steps 200"
             " --batch-size 8192 --no-gui"
-            " --save-snapshot /tmp/model.ingp"
+            " --save-snapshot /tmp/model.ngp"
         )
 
     with subtest("the viewer opens the snapshot in a window"):
-        machine.execute("DISPLAY=:0 LIBGL_ALWAYS_SOFTWARE=1 instant-ngp /tmp/model.ingp >/tmp/viewer.log 2>&1 &")
+        machine.execute("DISPLAY=:0 LIBGL_ALWAYS_SOFTWARE=1 instant-ngp /tmp/model.ngp >/tmp/viewer.log 2>&1 &")
         machine.wait_for_window("instant-ngp")
         machine.sleep(5)
         machine.screenshot("viewer")
