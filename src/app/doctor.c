@@ -121,13 +121,14 @@ static void print_lib(const ngp_lib_probe *p) {
 /* ---- CUDA -------------------------------------------------------------------------------------- */
 /* Whether the binary carries code a device of compute capability major.minor can run: SASS for
  * the same major version and a minor not above it, or PTX of an older or equal architecture, which
- * the driver compiles on first use. archs is CMake's list ("75;80;90" or "90-real;90-virtual"). */
+ * the driver compiles on first use. archs is CMake's list, ';' or ',' separated ("75,80,90" or
+ * "90-real,90-virtual"). */
 static void code_for_device(const char *archs, int major, int minor, char *out, size_t n) {
   int cc = major * 10 + minor, best_sass = -1, best_ptx = -1;
   const char *p = archs;
   while (p && *p) {
     int a = atoi(p);
-    const char *end = strchr(p, ';');
+    const char *end = strpbrk(p, ";,");
     size_t len = end ? (size_t)(end - p) : strlen(p);
     bool real = !memmem(p, len, "-virtual", 8), virt = !memmem(p, len, "-real", 5);
     if (a > 0 && real && a / 10 == major && a <= cc && a > best_sass) best_sass = a;
@@ -341,6 +342,7 @@ static bool check_display(char *why, size_t n) {
     printf("GL in a window: not tried (%s)\n", why);
     return false;
   }
+  (void)headless_gl;
   bool ok = glfw_renderer(r, sizeof r);
   printf("GL in a window: %s\n", r);
   if (!ok)

@@ -29,7 +29,7 @@ static void format_duration(double s, char *buf, size_t n) {
 /* Trains until the step count or the time budget is reached, or an interrupt arrives, printing
  * progress. Steps with a non-finite loss or gradient are skipped by the trainer and counted here.
  * Returns the steps done. */
-static long train(ngp_session *s, long n_steps, double seconds) {
+static long train(ngp_session *s, long n_steps, double seconds, bool *failed) {
   int threads = s->threads;
   bool tty = isatty(STDERR_FILENO);
   double t0 = ngp_app_now(), last_print = t0;
@@ -40,7 +40,10 @@ static long train(ngp_session *s, long n_steps, double seconds) {
   for (long i = 0;; i++) {
     double el = ngp_app_now() - t0;
     if ((n_steps >= 0 && i >= n_steps) || (seconds >= 0.0 && el >= seconds) || ngp_app_interrupted()) break;
-    ngp_session_step(s, &st);
+    if (!ngp_session_step(s, &st)) {
+      *failed = true;
+      break;
+    }
     done++;
     samples += st.n_samples_used;
     if (!st.skipped) loss_ema = loss_ema < 0.0f ? st.loss : 0.9f * loss_ema + 0.1f * st.loss;
@@ -80,7 +83,9 @@ static void screenshot_name(const char *dir, const char *file_path, char *out, s
   snprintf(out, n, "%s/%s%s", dir, base, has_ext ? "" : ".png");
 }
 
-static int screenshots(const ngp_cli *cli, const ngp_nerf *n, const float bg[3], int spp) {
+static int screenshots(const ngp_cli *cli, ngp_session *s) {
+  const float *bg = s->bg;
+  int spp = s->spp;
   ngp_scene cams;
   ngp_error err;
   ngp_scene_options so;
@@ -109,8 +114,14 @@ static int screenshots(const ngp_cli *cli, const ngp_nerf *n, const float bg[3],
     }
     ngp_render_opts o = {w, h, {bg[0], bg[1], bg[2]}, 1e-4f, spp, (uint64_t)i};
     double t0 = ngp_app_now();
-    ngp_nerf_render(n, n->inference, f->xform, focal, f->principal, &f->lens, &o, rgb);
+    bool rendered = ngp_session_render(s, f->xform, focal, f->principal, &f->lens, &o, rgb);
     double t_render = ngp_app_now() - t0;
+    if (!rendered) {
+      free(rgb);
+      free(px);
+      ngp_scene_free(&cams);
+      return NGP_EXIT_FAILURE;
+    }
     for (size_t p = 0; p < (size_t)w * (size_t)h; p++) {
       for (int c = 0; c < 3; c++) px[p * 4 + c] = (uint8_t)lrintf(rgb[p * 3 + c] * 255.0f);
       px[p * 4 + 3] = 255;
@@ -137,7 +148,12 @@ int ngp_cli_run(const ngp_cli *cli) {
   ngp_app_catch_interrupts();
   int rc = ngp_session_open(&s, cli, n_steps != 0 || seconds > 0.0);
   if (rc != NGP_EXIT_OK) return rc;
-  long done = s.trainer ? train(&s, n_steps, seconds) : 0;
+  bool failed = false;
+  long done = ngp_session_can_train(&s) ? train(&s, n_steps, seconds, &failed) : 0;
+  if (failed) {
+    ngp_session_close(&s);
+    return NGP_EXIT_FAILURE;
+  }
   int sig = ngp_app_interrupted();
   if (sig) {
     printf("interrupted by %s after %ld step%s\n", sig == SIGINT ? "SIGINT" : "SIGTERM", done, done == 1 ? "" : "s");
@@ -181,7 +197,7 @@ int ngp_cli_run(const ngp_cli *cli) {
       rc = ngp_app_fail("--screenshot-transforms needs --screenshot-dir");
       goto done;
     }
-    rc = screenshots(cli, &s.nerf, s.bg, s.spp);
+    rc = screenshots(cli, &s);
   }
 done:
   ngp_session_close(&s);

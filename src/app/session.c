@@ -14,6 +14,9 @@
 #include "mlp.h"
 #include "ngp/ngp.h"
 #include "parallel.h"
+#ifdef NGP_HAVE_CUDA
+#include "ngp_cuda.h"
+#endif
 
 extern const char ngp_default_config_json[];
 extern const size_t ngp_default_config_json_len;
@@ -69,16 +72,40 @@ static ngp_status load_config(const ngp_cli *cli, ngp_config *cfg, char *label, 
   return st;
 }
 
+/* --backend: cpu as asked; cuda or an error saying why not; auto: cuda when a usable device is
+ * there, else the CPU, saying which and why. */
+static int choose_backend(ngp_session *s, ngp_backend_choice want) {
+  char why[2048] = "this build has no CUDA backend (configured without CUDA)";
+  bool cuda = false;
+#ifdef NGP_HAVE_CUDA
+  int device = -1;
+  if (want != NGP_BACKEND_CPU) cuda = ngp_cuda_select_device(&device, why, sizeof why) == NGP_OK;
+#endif
+  if (want == NGP_BACKEND_CUDA && !cuda) {
+    char msg[2200];
+    snprintf(msg, sizeof msg, "--backend cuda: %s", why);
+    return ngp_app_fail(msg);
+  }
+  if (cuda) {
+    s->backend = NGP_BACKEND_CUDA;
+#ifdef NGP_HAVE_CUDA
+    char desc[512];
+    ngp_cuda_device_describe(desc, sizeof desc);
+    printf("backend: cuda (%s): %s\n", want == NGP_BACKEND_AUTO ? "auto: a usable device is present" : "as asked", desc);
+#endif
+    return NGP_EXIT_OK;
+  }
+  s->backend = NGP_BACKEND_CPU;
+  printf("backend: cpu (%s%s), %d thread%s, SIMD %s\n", want == NGP_BACKEND_AUTO ? "auto: " : "as asked",
+         want == NGP_BACKEND_AUTO ? why : "", s->threads, s->threads == 1 ? "" : "s", ngp_simd_level());
+  return NGP_EXIT_OK;
+}
+
 int ngp_session_open(ngp_session *s, const ngp_cli *cli, bool train) {
   memset(s, 0, sizeof *s);
   ngp_error err;
-  if (cli->backend == NGP_BACKEND_CUDA)
-    return ngp_app_fail("--backend cuda: this build has no CUDA backend yet; use --backend cpu or auto");
-  s->backend = NGP_BACKEND_CPU;
   s->threads = cli->threads > 0 ? cli->threads : ngp_cpu_count();
-  printf("backend: cpu (%s), %d thread%s, SIMD %s\n",
-         cli->backend == NGP_BACKEND_AUTO ? "auto: this build has no CUDA backend" : "as asked", s->threads,
-         s->threads == 1 ? "" : "s", ngp_simd_level());
+  if (choose_backend(s, cli->backend) != NGP_EXIT_OK) return NGP_EXIT_FAILURE;
   s->seed = cli->has_seed ? cli->seed : 1337;
   s->bg[0] = s->bg[1] = s->bg[2] = 1.0f;
   if (cli->has_background) memcpy(s->bg, cli->background, sizeof s->bg);
@@ -131,8 +158,19 @@ int ngp_session_open(ngp_session *s, const ngp_cli *cli, bool train) {
   to.seed = s->seed;
   to.n_threads = s->threads;
   if (cli->batch_samples > 0) to.target_samples = (uint32_t)cli->batch_samples;
-  if (ngp_trainer_create(&s->trainer, &s->nerf, &s->scene, &to, &err) != NGP_OK) {
-    s->trainer = NULL;
+  ngp_status st;
+#ifdef NGP_HAVE_CUDA
+  if (s->backend == NGP_BACKEND_CUDA) {
+    to.grid_sample_fraction = 1.0f; /* instant-ngp's occupancy sample counts: cheap on a GPU */
+    st = ngp_cuda_trainer_create(&s->cuda_trainer, &s->nerf, &s->scene, &to, &err);
+    if (st != NGP_OK) s->cuda_trainer = NULL;
+  } else
+#endif
+  {
+    st = ngp_trainer_create(&s->trainer, &s->nerf, &s->scene, &to, &err);
+    if (st != NGP_OK) s->trainer = NULL;
+  }
+  if (st != NGP_OK) {
     rc = ngp_app_fail(err.msg);
     goto fail;
   }
@@ -142,16 +180,50 @@ fail:
   return rc;
 }
 
-void ngp_session_step(ngp_session *s, ngp_step_stats *st) {
-  ngp_trainer_step(s->trainer, st);
+bool ngp_session_can_train(const ngp_session *s) { return s->trainer || s->cuda_trainer; }
+
+bool ngp_session_step(ngp_session *s, ngp_step_stats *st) {
+#ifdef NGP_HAVE_CUDA
+  if (s->cuda_trainer) {
+    ngp_error err;
+    if (ngp_cuda_trainer_step(s->cuda_trainer, st, &err) != NGP_OK) {
+      ngp_app_fail(err.msg);
+      return false;
+    }
+  } else
+#endif
+    ngp_trainer_step(s->trainer, st);
   s->meta.training_step++;
   if (st->skipped)
     s->skipped_steps++;
   else
     s->meta.loss = st->loss;
+  return true;
+}
+
+bool ngp_session_render(ngp_session *s, const float *xform, const float focal[2], const float principal[2],
+                        const ngp_lens *lens, const ngp_render_opts *o, float *rgb) {
+#ifdef NGP_HAVE_CUDA
+  if (s->backend == NGP_BACKEND_CUDA) {
+    ngp_error err;
+    if (ngp_cuda_render(&s->nerf, s->nerf.inference, xform, focal, principal, lens, o, rgb, &err) != NGP_OK) {
+      ngp_app_fail(err.msg);
+      return false;
+    }
+    return true;
+  }
+#endif
+  ngp_nerf_render(&s->nerf, s->nerf.inference, xform, focal, principal, lens, o, rgb);
+  return true;
 }
 
 void ngp_session_sync(ngp_session *s) {
+#ifdef NGP_HAVE_CUDA
+  if (s->cuda_trainer) {
+    ngp_error err;
+    if (ngp_cuda_trainer_sync_inference(s->cuda_trainer, &err) != NGP_OK) ngp_app_fail(err.msg);
+  }
+#endif
   if (s->trainer) ngp_trainer_sync_inference(s->trainer);
 }
 
@@ -168,6 +240,10 @@ int ngp_session_save(ngp_session *s, const char *path) {
 }
 
 void ngp_session_close(ngp_session *s) {
+#ifdef NGP_HAVE_CUDA
+  if (s->cuda_trainer) ngp_cuda_trainer_destroy(s->cuda_trainer);
+#endif
+  s->cuda_trainer = NULL;
   if (s->trainer) ngp_trainer_destroy(s->trainer);
   if (s->have_scene) ngp_scene_free(&s->scene);
   if (s->have_model) ngp_nerf_free(&s->nerf);

@@ -21,7 +21,8 @@ typedef struct ngp_session {
   bool have_model;
   ngp_scene scene;
   bool have_scene;
-  ngp_trainer *trainer;  /* NULL without a scene to train on */
+  ngp_trainer *trainer;  /* the CPU trainer; NULL without a scene or on the CUDA backend */
+  struct ngp_cuda_trainer *cuda_trainer; /* the CUDA trainer (builds with NGP_HAVE_CUDA) */
   ngp_snapshot_meta meta;
   char config_label[1200];
   /* Steps whose loss or gradients were not finite: skipped, not applied (trainer counts them). */
@@ -32,8 +33,15 @@ typedef struct ngp_session {
  * are not loaded unless the command line asks for steps. Prints what it loaded and the backend
  * it chose. Returns an exit code; on failure the session holds nothing. */
 int ngp_session_open(ngp_session *s, const ngp_cli *cli, bool train);
-/* One training step on the session's backend (requires s->trainer). */
-void ngp_session_step(ngp_session *s, ngp_step_stats *st);
+/* Whether there is a scene and a trainer for it (on either backend). */
+bool ngp_session_can_train(const ngp_session *s);
+/* One training step on the session's backend (requires ngp_session_can_train). Returns false
+ * after printing the error when the backend failed (CUDA: out of device memory, a lost device). */
+bool ngp_session_step(ngp_session *s, ngp_step_stats *st);
+/* Renders a camera with the session's backend and its inference weights (ngp_nerf_render's
+ * arguments). Returns false after printing the error when the backend failed. */
+bool ngp_session_render(ngp_session *s, const float *xform, const float focal[2], const float principal[2],
+                        const ngp_lens *lens, const ngp_render_opts *o, float *rgb);
 /* Brings nerf.inference up to date with the trainer's EMA weights (no-op without a trainer). */
 void ngp_session_sync(ngp_session *s);
 /* Syncs, creates the parent folder and saves atomically. Returns an exit code. */

@@ -1,0 +1,480 @@
+/* mlp.cu: the fused MLPs (forward, backward, weight gradients) on tensor cores through WMMA
+ * (16x16x16 tiles, fp16 operands, fp32 accumulators). See cuda_mlp.h for the precision and the
+ * structure; shapes: S samples, widths padded to multiples of 16, at most 64.
+ *
+ * Layouts: activations are sample-major [S][pdim] fp16 (a strip of 16 samples is a row-major
+ * 16 x pdim matrix). Layer l's weights W_l are [pout][pin] row-major (the CPU layout, padded), so
+ *   forward  Y = X W^T: B = W^T, i.e. W read as a column-major [pin][pout] matrix;
+ *   backward dX = dZ W: B = W, row-major [pout][pin];
+ *   weights  dW = dZ^T X: A = dZ^T, i.e. dZ read as a column-major [pout][S] matrix.
+ * Accumulator tiles are stored to a per-warp fp32 scratch tile, where the activation (or its
+ * derivative) is applied element-wise with the shared formulas of ngp_activation.h and the
+ * result rounded to fp16.
+ *
+ * UNVERIFIED on a device: the tile layouts above, the shared-memory plan and test_gpu_mlp's
+ * tolerances were written without a GPU (they compile for sm_75..sm_90 and have never run). */
+#include <mma.h>
+#include <string.h>
+
+#include "cuda_common.cuh"
+#include "cuda_mlp.h"
+#include "ngp_activation.h"
+
+using namespace nvcuda;
+
+enum {
+  MLP_WARPS = 4,
+  MLP_THREADS = MLP_WARPS * 32,
+  MLP_STRIPS = 4,                                  /* strips of 16 samples per warp per block */
+  MLP_BLOCK_SAMPLES = MLP_WARPS * MLP_STRIPS * 16, /* 256 */
+  ACT_LD = NGP_CUDA_MLP_MAX_DIM + 8,               /* fp16 per strip row (+8: fewer bank conflicts) */
+  MAX_TILES = NGP_CUDA_MLP_MAX_DIM / 16,           /* 4 */
+  WG_CHUNK = 2048,                                 /* samples per block of the weight-gradient GEMM */
+};
+
+/* ---- Layout ------------------------------------------------------------------------------------- */
+
+static int pad16(int v) { return (v + 15) / 16 * 16; }
+
+extern "C" ngp_status ngp_cuda_mlp_from(ngp_cuda_mlp *d, const ngp_mlp *m, const char *what, ngp_error *err) {
+  memset(d, 0, sizeof *d);
+  if (m->n_layers > NGP_CUDA_MLP_MAX_LAYERS)
+    return ngp_error_set(err, NGP_ERR_UNSUPPORTED,
+                         "%s.n_hidden_layers: %d; the CUDA backend's fused MLP supports at most %d hidden layers; use "
+                         "--backend cpu or fewer layers",
+                         what, m->n_hidden_layers, NGP_CUDA_MLP_MAX_LAYERS - 1);
+  for (int l = 0; l <= m->n_layers; l++)
+    if (m->dims[l] > NGP_CUDA_MLP_MAX_DIM)
+      return ngp_error_set(err, NGP_ERR_UNSUPPORTED,
+                           "%s: a layer of width %d; the CUDA backend's fused MLP supports widths up to %d (inputs, "
+                           "n_neurons and outputs); use --backend cpu or n_neurons 64",
+                           what, m->dims[l], NGP_CUDA_MLP_MAX_DIM);
+  if (m->activation == NGP_ACT_SINE || m->output_activation == NGP_ACT_SINE)
+    return ngp_error_set(err, NGP_ERR_UNSUPPORTED,
+                         "%s: Sine activations are not supported by the CUDA backend; use --backend cpu or another "
+                         "activation",
+                         what);
+  d->n_layers = m->n_layers;
+  d->activation = (int)m->activation;
+  d->output_activation = (int)m->output_activation;
+  uint32_t h = 0, a = 0;
+  for (int l = 0; l <= m->n_layers; l++) {
+    d->dims[l] = m->dims[l];
+    d->pdims[l] = pad16(m->dims[l]);
+  }
+  for (int l = 0; l < m->n_layers; l++) {
+    d->w_off[l] = (uint32_t)m->weight_offset[l];
+    d->h_off[l] = h;
+    d->acts_off[l] = a;
+    h += (uint32_t)(d->pdims[l + 1] * d->pdims[l]);
+    a += (uint32_t)d->pdims[l + 1];
+  }
+  d->w_off[m->n_layers] = (uint32_t)m->weight_offset[m->n_layers];
+  d->h_off[m->n_layers] = h;
+  d->acts_off[m->n_layers] = a;
+  return NGP_OK;
+}
+
+extern "C" size_t ngp_cuda_mlp_half_count(const ngp_cuda_mlp *d) { return d->h_off[d->n_layers]; }
+extern "C" size_t ngp_cuda_mlp_acts_per_sample(const ngp_cuda_mlp *d) { return d->acts_off[d->n_layers]; }
+
+__global__ void weights_to_half_kernel(ngp_cuda_mlp d, const float *params, __half *w16) {
+  const uint32_t e = ngp_thread_index();
+  if (e >= d.h_off[d.n_layers]) return;
+  int l = 0;
+  while (e >= d.h_off[l + 1])
+    l++;
+  const uint32_t k = e - d.h_off[l], pin = (uint32_t)d.pdims[l];
+  const uint32_t o = k / pin, i = k % pin;
+  float v = 0.0f;
+  if (o < (uint32_t)d.dims[l + 1] && i < (uint32_t)d.dims[l]) v = params[d.w_off[l] + o * (uint32_t)d.dims[l] + i];
+  w16[e] = ngp_half_sat(v);
+}
+
+extern "C" void ngp_mlp_weights_to_half_cuda(const ngp_cuda_mlp *d, const float *params, ngp_half *w16,
+                                             ngp_stream stream) {
+  const uint32_t n = d->h_off[d->n_layers];
+  weights_to_half_kernel<<<ngp_cuda_blocks(n, NGP_CUDA_THREADS), NGP_CUDA_THREADS, 0, stream>>>(*d, params,
+                                                                                                (__half *)w16);
+}
+
+/* ---- Shared memory of the fused kernels ---------------------------------------------------------- */
+
+/* [weights: n_half fp16, rounded up to 128 bytes][per warp: a 16 x ACT_LD fp16 strip][per warp: a
+ * 16 x 16 fp32 scratch tile]. */
+static size_t weights_bytes(const ngp_cuda_mlp *d) { return ((size_t)d->h_off[d->n_layers] * 2 + 127) / 128 * 128; }
+static size_t fused_smem_bytes(const ngp_cuda_mlp *d) {
+  return weights_bytes(d) + (size_t)MLP_WARPS * 16 * ACT_LD * 2 + (size_t)MLP_WARPS * 256 * 4;
+}
+
+/* Copies all layers' fp16 weights into shared memory (16-byte vectors; counts are multiples of 256). */
+static __device__ void load_weights(const ngp_cuda_mlp &d, const __half *w16, __half *w_s) {
+  const uint32_t n_vec = d.h_off[d.n_layers] / 8;
+  const uint4 *src = (const uint4 *)w16;
+  uint4 *dst = (uint4 *)w_s;
+  for (uint32_t i = threadIdx.x; i < n_vec; i += blockDim.x)
+    dst[i] = src[i];
+}
+
+/* Loads a strip (16 rows from row0, pdim columns) of a global fp16 matrix into the warp's strip
+ * buffer; rows at or past `rows` become zero. */
+static __device__ void load_strip(const __half *src, int ld, uint32_t row0, uint32_t rows, int pdim, __half *strip,
+                                  int lane) {
+  const int vec_per_row = pdim / 8;
+  for (int v = lane; v < 16 * vec_per_row; v += 32) {
+    const int r = v / vec_per_row, c = (v % vec_per_row) * 8;
+    uint4 val = make_uint4(0, 0, 0, 0);
+    if (row0 + (uint32_t)r < rows) val = *(const uint4 *)(src + (size_t)(row0 + r) * ld + c);
+    *(uint4 *)(strip + r * ACT_LD + c) = val;
+  }
+}
+
+typedef wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc_frag;
+
+/* acc[j] (j < n_out/16) = strip[16 x pin] times the layer's weights: W^T (forward, B column-major
+ * [pin][pout] with ld pin) or W (backward, B row-major [pout][pin] with ld pin, K = pout). */
+static __device__ void strip_times_weights(const __half *strip, int k_dim, int n_dim, const __half *w, int ld_w,
+                                           bool transpose_w, acc_frag *acc) {
+#pragma unroll
+  for (int j = 0; j < MAX_TILES; j++)
+    wmma::fill_fragment(acc[j], 0.0f);
+  for (int k = 0; k < k_dim / 16; k++) {
+    wmma::fragment<wmma::matrix_a, 16, 16, 16, __half, wmma::row_major> fa;
+    wmma::load_matrix_sync(fa, strip + k * 16, ACT_LD);
+#pragma unroll
+    for (int j = 0; j < MAX_TILES; j++) {
+      if (j >= n_dim / 16) break;
+      if (transpose_w) {
+        /* B(k', n') = W[j*16 + n'][k*16 + k'] */
+        wmma::fragment<wmma::matrix_b, 16, 16, 16, __half, wmma::col_major> fb;
+        wmma::load_matrix_sync(fb, w + (size_t)(j * 16) * ld_w + k * 16, ld_w);
+        wmma::mma_sync(acc[j], fa, fb, acc[j]);
+      } else {
+        /* B(k', n') = W[k*16 + k'][j*16 + n'] */
+        wmma::fragment<wmma::matrix_b, 16, 16, 16, __half, wmma::row_major> fb;
+        wmma::load_matrix_sync(fb, w + (size_t)(k * 16) * ld_w + j * 16, ld_w);
+        wmma::mma_sync(acc[j], fa, fb, acc[j]);
+      }
+    }
+  }
+}
+
+/* ---- Forward ---------------------------------------------------------------------------------------- */
+
+struct mlp_fwd_args {
+  ngp_cuda_mlp d;
+  const __half *w16;
+  const uint32_t *d_count;
+  uint32_t max;
+  const __half *in;
+  int ld_in;
+  __half *acts;
+  uint32_t s_cap;
+  float *out32;
+  int ld_out32, n_out32;
+  __half *out16;
+  int ld_out16, n_out16;
+};
+
+__global__ void __launch_bounds__(MLP_THREADS) mlp_forward_kernel(mlp_fwd_args a) {
+  extern __shared__ __align__(128) unsigned char smem[];
+  const ngp_cuda_mlp &d = a.d;
+  const uint32_t n = ngp_dev_count(a.d_count, a.max);
+  const uint32_t block0 = blockIdx.x * MLP_BLOCK_SAMPLES;
+  if (block0 >= n) return; /* the whole block leaves before any barrier */
+  __half *w_s = (__half *)smem;
+  load_weights(d, a.w16, w_s);
+  __syncthreads();
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  const size_t wb = ((size_t)d.h_off[d.n_layers] * 2 + 127) / 128 * 128;
+  __half *strip = (__half *)(smem + wb) + warp * 16 * ACT_LD;
+  float *scr = (float *)(smem + wb + (size_t)MLP_WARPS * 16 * ACT_LD * 2) + warp * 256;
+  acc_frag acc[MAX_TILES];
+  for (int st = 0; st < MLP_STRIPS; st++) {
+    const uint32_t row0 = block0 + (uint32_t)(st * MLP_WARPS + warp) * 16;
+    if (row0 >= n) break; /* warp-uniform */
+    load_strip(a.in, a.ld_in, row0, n, d.pdims[0], strip, lane);
+    __syncwarp();
+    for (int l = 0; l < d.n_layers; l++) {
+      const int pin = d.pdims[l], pout = d.pdims[l + 1];
+      const bool last = l == d.n_layers - 1;
+      const ngp_activation act = (ngp_activation)(last ? d.output_activation : d.activation);
+      /* z = W x (per sample), all of the strip's inputs read before any output is written back */
+      strip_times_weights(strip, pin, pout, w_s + d.h_off[l], pin, true, acc);
+      __syncwarp();
+      __half *acts_l = a.acts ? a.acts + (size_t)a.s_cap * d.acts_off[l] : NULL;
+#pragma unroll
+      for (int j = 0; j < MAX_TILES; j++) {
+        if (j >= pout / 16) break;
+        wmma::store_matrix_sync(scr, acc[j], 16, wmma::mem_row_major);
+        __syncwarp();
+        /* Lane: row r, 8 columns from c0 of this tile. y = act(z) */
+        const int r = lane >> 1, c0 = (lane & 1) * 8, col = j * 16 + c0;
+        const uint32_t row = row0 + (uint32_t)r;
+        float y[8];
+        __align__(16) __half h[8];
+#pragma unroll
+        for (int q = 0; q < 8; q++) {
+          y[q] = ngp_act_forward(act, scr[r * 16 + c0 + q]);
+          h[q] = ngp_half_sat(y[q]);
+        }
+        *(uint4 *)(strip + r * ACT_LD + col) = *(const uint4 *)h; /* the next layer's input */
+        if (acts_l) *(uint4 *)(acts_l + (size_t)row * pout + col) = *(const uint4 *)h;
+        if (last) {
+          if (a.out32 && row < n)
+#pragma unroll
+            for (int q = 0; q < 8; q++)
+              if (col + q < a.n_out32) a.out32[(size_t)row * a.ld_out32 + col + q] = y[q];
+          if (a.out16)
+#pragma unroll
+            for (int q = 0; q < 8; q++)
+              if (col + q < a.n_out16) a.out16[(size_t)row * a.ld_out16 + col + q] = h[q];
+        }
+        __syncwarp();
+      }
+    }
+  }
+}
+
+static void set_smem_limit(const void *kernel, size_t bytes) {
+  /* Above 48 KiB a kernel must opt in (sm_75 allows 64 KiB, sm_80+ more). A failure shows as a
+   * launch error at the next check. */
+  if (bytes > 48 * 1024) (void)cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes);
+}
+
+extern "C" void ngp_mlp_forward_cuda(const ngp_cuda_mlp *d, const ngp_half *w16, const uint32_t *d_count, uint32_t max,
+                                     const ngp_half *in, int ld_in, ngp_half *acts, uint32_t s_cap, float *out32,
+                                     int ld_out32, int n_out32, ngp_half *out16, int ld_out16, int n_out16,
+                                     ngp_stream stream) {
+  if (max == 0) return;
+  mlp_fwd_args a;
+  a.d = *d;
+  a.w16 = (const __half *)w16;
+  a.d_count = d_count;
+  a.max = max;
+  a.in = (const __half *)in;
+  a.ld_in = ld_in;
+  a.acts = (__half *)acts;
+  a.s_cap = s_cap;
+  a.out32 = out32;
+  a.ld_out32 = ld_out32;
+  a.n_out32 = n_out32;
+  a.out16 = (__half *)out16;
+  a.ld_out16 = ld_out16;
+  a.n_out16 = n_out16;
+  const size_t smem = fused_smem_bytes(d);
+  set_smem_limit((const void *)mlp_forward_kernel, smem);
+  mlp_forward_kernel<<<ngp_cuda_blocks(max, MLP_BLOCK_SAMPLES), MLP_THREADS, smem, stream>>>(a);
+}
+
+/* ---- Backward ---------------------------------------------------------------------------------------- */
+
+struct mlp_bwd_args {
+  ngp_cuda_mlp d;
+  const __half *w16;
+  const uint32_t *d_count;
+  uint32_t max;
+  const float *dout;
+  int ld_dout, n_dout;
+  const float *dout_add0;
+  float loss_scale;
+  const __half *acts;
+  uint32_t s_cap;
+  __half *dz;
+  float *din;
+  int ld_din;
+};
+
+__global__ void __launch_bounds__(MLP_THREADS) mlp_backward_kernel(mlp_bwd_args a) {
+  extern __shared__ __align__(128) unsigned char smem[];
+  const ngp_cuda_mlp &d = a.d;
+  const uint32_t n = ngp_dev_count(a.d_count, a.max);
+  const uint32_t block0 = blockIdx.x * MLP_BLOCK_SAMPLES;
+  if (block0 >= n) return;
+  __half *w_s = (__half *)smem;
+  load_weights(d, a.w16, w_s);
+  __syncthreads();
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  const size_t wb = ((size_t)d.h_off[d.n_layers] * 2 + 127) / 128 * 128;
+  __half *g = (__half *)(smem + wb) + warp * 16 * ACT_LD; /* the strip's current dz */
+  float *scr = (float *)(smem + wb + (size_t)MLP_WARPS * 16 * ACT_LD * 2) + warp * 256;
+  const int L = d.n_layers;
+  const int r = lane >> 1, c0 = (lane & 1) * 8;
+  acc_frag acc[MAX_TILES];
+  for (int st = 0; st < MLP_STRIPS; st++) {
+    const uint32_t row0 = block0 + (uint32_t)(st * MLP_WARPS + warp) * 16;
+    if (row0 >= n) break;
+    const uint32_t row = row0 + (uint32_t)r;
+    const bool valid = row < n;
+    /* Output layer: y = act(z) -> dz = dy * act'(y), from the stored output y. */
+    {
+      const int pout = d.pdims[L];
+      const __half *y_s = a.acts + (size_t)a.s_cap * d.acts_off[L - 1];
+      __half *dz_l = a.dz + (size_t)a.s_cap * d.acts_off[L - 1];
+      for (int j = 0; j < pout / 16; j++) {
+        const int col = j * 16 + c0;
+        __align__(16) __half y[8];
+        __align__(16) __half h[8];
+        *(uint4 *)y = *(const uint4 *)(y_s + (size_t)row * pout + col);
+#pragma unroll
+        for (int q = 0; q < 8; q++) {
+          float v = 0.0f;
+          if (valid) {
+            if (col + q < a.n_dout) v = a.dout[(size_t)row * a.ld_dout + col + q];
+            if (col + q == 0 && a.dout_add0) v += a.dout_add0[row];
+          }
+          v *= a.loss_scale * ngp_act_derivative_out((ngp_activation)d.output_activation, __half2float(y[q]));
+          h[q] = ngp_half_sat(v);
+        }
+        *(uint4 *)(g + r * ACT_LD + col) = *(const uint4 *)h;
+        *(uint4 *)(dz_l + (size_t)row * pout + col) = *(const uint4 *)h;
+      }
+    }
+    __syncwarp();
+    for (int l = L - 1; l >= 0; l--) {
+      const int pin = d.pdims[l], pout = d.pdims[l + 1];
+      /* z[o] = sum_k W[o][k] x[k]  ->  dx[k] = sum_o dz[o] W[o][k] */
+      strip_times_weights(g, pout, pin, w_s + d.h_off[l], pin, false, acc);
+      __syncwarp();
+      const __half *y_prev = l > 0 ? a.acts + (size_t)a.s_cap * d.acts_off[l - 1] : NULL;
+      __half *dz_prev = l > 0 ? a.dz + (size_t)a.s_cap * d.acts_off[l - 1] : NULL;
+#pragma unroll
+      for (int j = 0; j < MAX_TILES; j++) {
+        if (j >= pin / 16) break;
+        wmma::store_matrix_sync(scr, acc[j], 16, wmma::mem_row_major);
+        __syncwarp();
+        const int col = j * 16 + c0;
+        if (l > 0) {
+          /* x = act(z_prev) -> dz_prev = dx * act'(x), from the stored x */
+          __align__(16) __half y[8];
+          __align__(16) __half h[8];
+          *(uint4 *)y = *(const uint4 *)(y_prev + (size_t)row * pin + col);
+#pragma unroll
+          for (int q = 0; q < 8; q++)
+            h[q] = ngp_half_sat(scr[r * 16 + c0 + q] *
+                                ngp_act_derivative_out((ngp_activation)d.activation, __half2float(y[q])));
+          *(uint4 *)(g + r * ACT_LD + col) = *(const uint4 *)h;
+          *(uint4 *)(dz_prev + (size_t)row * pin + col) = *(const uint4 *)h;
+        } else if (a.din && valid) {
+          const float inv = 1.0f / a.loss_scale;
+#pragma unroll
+          for (int q = 0; q < 8; q++)
+            if (col + q < d.dims[0]) a.din[(size_t)row * a.ld_din + col + q] = scr[r * 16 + c0 + q] * inv;
+        }
+        __syncwarp();
+      }
+    }
+  }
+}
+
+extern "C" void ngp_mlp_backward_cuda(const ngp_cuda_mlp *d, const ngp_half *w16, const uint32_t *d_count, uint32_t max,
+                                      const float *dout, int ld_dout, int n_dout, const float *dout_add0,
+                                      float loss_scale, const ngp_half *acts, uint32_t s_cap, ngp_half *dz, float *din,
+                                      int ld_din, ngp_stream stream) {
+  if (max == 0) return;
+  mlp_bwd_args a;
+  a.d = *d;
+  a.w16 = (const __half *)w16;
+  a.d_count = d_count;
+  a.max = max;
+  a.dout = dout;
+  a.ld_dout = ld_dout;
+  a.n_dout = n_dout;
+  a.dout_add0 = dout_add0;
+  a.loss_scale = loss_scale;
+  a.acts = (const __half *)acts;
+  a.s_cap = s_cap;
+  a.dz = (__half *)dz;
+  a.din = din;
+  a.ld_din = ld_din;
+  const size_t smem = fused_smem_bytes(d);
+  set_smem_limit((const void *)mlp_backward_kernel, smem);
+  mlp_backward_kernel<<<ngp_cuda_blocks(max, MLP_BLOCK_SAMPLES), MLP_THREADS, smem, stream>>>(a);
+}
+
+/* ---- Weight gradients ------------------------------------------------------------------------------ */
+
+struct mlp_wgrad_args {
+  ngp_cuda_mlp d;
+  const uint32_t *d_count;
+  uint32_t max;
+  const __half *in;
+  int ld_in;
+  const __half *acts, *dz;
+  uint32_t s_cap;
+  float *dparams;
+  float scale;
+};
+
+/* Block (chunk of WG_CHUNK samples, layer blockIdx.y): dW_l += dz_l^T x_l over the chunk. The
+ * layer's (pout/16) x (pin/16) output tiles are dealt to the 4 warps (at most 4 each). Rows
+ * S .. round_up(S, 16) are included: their dz is zero and their inputs finite. */
+__global__ void __launch_bounds__(MLP_THREADS) mlp_weight_grad_kernel(mlp_wgrad_args a) {
+  __shared__ __align__(32) float scr_all[MLP_WARPS][256];
+  const ngp_cuda_mlp &d = a.d;
+  const uint32_t n = ngp_dev_count(a.d_count, a.max), n16 = (n + 15u) & ~15u;
+  const int l = blockIdx.y;
+  const uint32_t s0 = blockIdx.x * WG_CHUNK;
+  if (s0 >= n16) return;
+  const uint32_t s1 = s0 + WG_CHUNK < n16 ? s0 + WG_CHUNK : n16;
+  const int pin = d.pdims[l], pout = d.pdims[l + 1], ti = pin / 16, n_tiles = (pout / 16) * ti;
+  const __half *x = l == 0 ? a.in : a.acts + (size_t)a.s_cap * d.acts_off[l - 1];
+  const int ld_x = l == 0 ? a.ld_in : pin;
+  const __half *dzl = a.dz + (size_t)a.s_cap * d.acts_off[l];
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  acc_frag acc[MAX_TILES];
+#pragma unroll
+  for (int q = 0; q < MAX_TILES; q++)
+    wmma::fill_fragment(acc[q], 0.0f);
+  for (uint32_t s = s0; s < s1; s += 16) {
+#pragma unroll
+    for (int q = 0; q < MAX_TILES; q++) {
+      const int t = warp + q * MLP_WARPS;
+      if (t >= n_tiles) break;
+      const int o = t / ti, i = t % ti;
+      /* A(m, k) = dz[s + k][o*16 + m]: column-major with ld pout */
+      wmma::fragment<wmma::matrix_a, 16, 16, 16, __half, wmma::col_major> fa;
+      wmma::load_matrix_sync(fa, dzl + (size_t)s * pout + o * 16, pout);
+      /* B(k, n) = x[s + k][i*16 + n]: row-major with ld ld_x */
+      wmma::fragment<wmma::matrix_b, 16, 16, 16, __half, wmma::row_major> fb;
+      wmma::load_matrix_sync(fb, x + (size_t)s * ld_x + i * 16, ld_x);
+      wmma::mma_sync(acc[q], fa, fb, acc[q]);
+    }
+  }
+  float *scr = scr_all[warp];
+  const int n_in = d.dims[l], n_out = d.dims[l + 1];
+  float *dW = a.dparams + d.w_off[l];
+#pragma unroll
+  for (int q = 0; q < MAX_TILES; q++) {
+    const int t = warp + q * MLP_WARPS;
+    if (t >= n_tiles) break;
+    const int o = t / ti, i = t % ti;
+    wmma::store_matrix_sync(scr, acc[q], 16, wmma::mem_row_major);
+    __syncwarp();
+    /* z[o] = sum_k W[o][k] x[k]  ->  dW[o][k] += dz[o] x[k] */
+    for (int e = lane; e < 256; e += 32) {
+      const int oo = o * 16 + e / 16, ii = i * 16 + e % 16;
+      if (oo < n_out && ii < n_in) atomicAdd(dW + (size_t)oo * n_in + ii, scr[e] * a.scale);
+    }
+    __syncwarp();
+  }
+}
+
+extern "C" void ngp_mlp_weight_grad_cuda(const ngp_cuda_mlp *d, const uint32_t *d_count, uint32_t max,
+                                         const ngp_half *in, int ld_in, const ngp_half *acts, const ngp_half *dz,
+                                         uint32_t s_cap, float *dparams, float scale, ngp_stream stream) {
+  if (max == 0) return;
+  mlp_wgrad_args a;
+  a.d = *d;
+  a.d_count = d_count;
+  a.max = max;
+  a.in = (const __half *)in;
+  a.ld_in = ld_in;
+  a.acts = (const __half *)acts;
+  a.dz = (const __half *)dz;
+  a.s_cap = s_cap;
+  a.dparams = dparams;
+  a.scale = scale;
+  dim3 grid(ngp_cuda_blocks(ngp_round_up(max, 16), WG_CHUNK), (unsigned)d->n_layers);
+  mlp_weight_grad_kernel<<<grid, MLP_THREADS, 0, stream>>>(a);
+}

@@ -1,0 +1,356 @@
+/* render.cu: rendering a camera on the GPU with the semantics of nerf.c's ngp_nerf_render, as a
+ * wavefront: every pixel's ray is started at once; then, in rounds, each live ray marches a
+ * segment of up to m samples (m grows as rays finish, so each round evaluates about the same number
+ * of samples), the hash grid and both MLPs (fp16 tensor cores, as in training) run on the whole
+ * round, and each ray composites its segment and either finishes (its pixel written) or joins the
+ * next round's live list. The host reads one count per round to size the next one.
+ *
+ * The model lives in a process-wide cache (see ngp_cuda.h for when it is re-uploaded); the work
+ * buffers are sized for the largest image rendered so far.
+ * UNVERIFIED on a device: never run; the round sizing (m up to 16 samples per ray, 4M samples per
+ * round) is a guess at what keeps a 1080p view under 30 ms on an H100. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cuda_common.cuh"
+#include "cuda_composite.h"
+#include "cuda_hashgrid.h"
+#include "cuda_march.h"
+#include "cuda_mlp.h"
+#include "cuda_sh.h"
+#include "ngp_cuda.h"
+#include "ngp_march_math.h"
+
+enum { SEG_MAX = 16, MAX_RBUFS = 40 };
+/* Samples evaluated per round at most (network inputs and outputs of about 170 bytes each). */
+static const uint32_t ROUND_SAMPLES = 1u << 22;
+
+typedef struct render_cache {
+  /* key */
+  bool valid;
+  int device;
+  const ngp_nerf *n;
+  const float *weights;
+  size_t n_params;
+  uint64_t generation, checksum;
+  /* model */
+  ngp_cuda_grid grid;
+  ngp_cuda_mlp dmlp, rmlp;
+  ngp_cuda_march mp;
+  int pd0, prgb, nd, sh_degree;
+  size_t n_half_d;
+  float *params;
+  ngp_half *w16;
+  uint8_t *bitfield;
+  /* work buffers for up to cap_rays rays and cap_samples samples (cap_rays <= cap_samples), with
+   * the network input widths they were sized for */
+  uint32_t cap_rays, cap_samples;
+  int work_pd0, work_prgb;
+  float *origin, *dir, *t_cur, *t_exit, *T, *col, *out, *bg, *cam; /* cam: xform[12], focal[2], principal[2] */
+  uint32_t *marched, *live[2], *seg_count, *counts;                /* counts: [0] live, [1] next */
+  uint8_t *march_done;
+  float *x, *dt, *den, *rgb;
+  ngp_half *enc, *rgb_in;
+  uint32_t *h_counts; /* pinned */
+  cudaStream_t stream;
+} render_cache;
+
+static render_cache g_rc;
+static uint64_t g_generation = 1;
+
+void ngp_cuda_render_invalidate(void) { g_generation++; }
+
+static void free_work(render_cache *c) {
+  void *bufs[] = {c->origin,     c->dir, c->t_cur,   c->t_exit,  c->T,       c->col,       c->out,
+                  c->bg,         c->cam, c->marched, c->live[0], c->live[1], c->seg_count, c->counts,
+                  c->march_done, c->x,   c->dt,      c->den,     c->rgb,     c->enc,       c->rgb_in};
+  for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
+    ngp_cuda_free(bufs[i]);
+  c->origin = c->dir = c->t_cur = c->t_exit = c->T = c->col = c->out = c->bg = c->cam = NULL;
+  c->marched = c->live[0] = c->live[1] = c->seg_count = c->counts = NULL;
+  c->march_done = NULL;
+  c->x = c->dt = c->den = c->rgb = NULL;
+  c->enc = c->rgb_in = NULL;
+  c->cap_rays = c->cap_samples = 0;
+}
+
+static void free_model(render_cache *c) {
+  ngp_cuda_free(c->params);
+  ngp_cuda_free(c->w16);
+  ngp_cuda_free(c->bitfield);
+  c->params = NULL;
+  c->w16 = NULL;
+  c->bitfield = NULL;
+  c->valid = false;
+}
+
+void ngp_cuda_render_release(void) {
+  render_cache *c = &g_rc;
+  if (c->stream) (void)cudaStreamSynchronize(c->stream);
+  free_work(c);
+  free_model(c);
+  if (c->h_counts) (void)cudaFreeHost(c->h_counts);
+  if (c->stream) (void)cudaStreamDestroy(c->stream);
+  memset(c, 0, sizeof *c);
+}
+
+/* FNV-1a over 4096 weights and 4096 bitfield bytes at fixed strides: notices a different model in
+ * a reused allocation without reading all of it. */
+static uint64_t model_checksum(const ngp_nerf *n, const float *w) {
+  uint64_t h = 1469598103934665603ull;
+  const size_t np = n->n_params, step_w = np / 4096 > 0 ? np / 4096 : 1;
+  for (size_t i = 0; i < np; i += step_w) {
+    uint32_t u;
+    memcpy(&u, &w[i], sizeof u);
+    h = (h ^ u) * 1099511628211ull;
+  }
+  const size_t nb = (size_t)n->occ.n_cascades * NGP_NERF_GRID_CELLS / 8, step_b = nb / 4096 > 0 ? nb / 4096 : 1;
+  for (size_t i = 0; i < nb; i += step_b)
+    h = (h ^ n->occ.bitfield[i]) * 1099511628211ull;
+  return h;
+}
+
+static ngp_status upload_model(render_cache *c, const ngp_nerf *n, const float *weights, ngp_error *err) {
+  int dev = 0;
+  if (cudaGetDevice(&dev) != cudaSuccess || !c->valid) {
+    /* First use (or no runtime at all): make sure there is a usable device, with its message. */
+    (void)cudaGetLastError();
+    char why[1024];
+    if (ngp_cuda_select_device(&dev, why, sizeof why) != NGP_OK)
+      return ngp_error_set(err, NGP_ERR_UNSUPPORTED, "%s", why);
+  }
+  if (!weights || n->n_params == 0)
+    return ngp_error_set(err, NGP_ERR_INVALID, "render: no weights given (pass n->inference after training)");
+  const uint64_t sum = model_checksum(n, weights);
+  if (c->valid && c->device == dev && c->n == n && c->weights == weights && c->n_params == n->n_params &&
+      c->generation == g_generation && c->checksum == sum)
+    return NGP_OK;
+  if (c->valid && c->device != dev) {
+    free_work(c);
+    free_model(c);
+  }
+  free_model(c);
+  ngp_status st;
+  if ((st = ngp_cuda_grid_from(&c->grid, &n->grid, err)) != NGP_OK) return st;
+  if ((st = ngp_cuda_mlp_from(&c->dmlp, &n->density_mlp, "network", err)) != NGP_OK) return st;
+  if ((st = ngp_cuda_mlp_from(&c->rmlp, &n->rgb_mlp, "rgb_network", err)) != NGP_OK) return st;
+  c->pd0 = c->dmlp.pdims[0];
+  c->prgb = c->rmlp.pdims[0];
+  c->nd = n->density_mlp.n_out;
+  c->sh_degree = n->cfg.sh_degree;
+  c->n_half_d = ngp_cuda_mlp_half_count(&c->dmlp);
+  for (int i = 0; i < 3; i++) {
+    c->mp.aabb_min[i] = n->aabb_min[i];
+    c->mp.aabb_max[i] = n->aabb_max[i];
+  }
+  c->mp.cone_angle = n->cone_angle;
+  c->mp.max_mip = n->occ.n_cascades - 1;
+  if (!c->stream) NGP_CUDA_TRY(cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking), err);
+  if (!c->h_counts) NGP_CUDA_TRY(cudaMallocHost((void **)&c->h_counts, 2 * sizeof(uint32_t)), err);
+  const size_t bf = (size_t)n->occ.n_cascades * NGP_NERF_GRID_CELLS / 8;
+  if ((st = ngp_cuda_alloc((void **)&c->params, n->n_params * sizeof(float), "the render weights", err)) != NGP_OK ||
+      (st = ngp_cuda_alloc((void **)&c->w16, (c->n_half_d + ngp_cuda_mlp_half_count(&c->rmlp)) * 2,
+                           "the render fp16 weights", err)) != NGP_OK ||
+      (st = ngp_cuda_alloc((void **)&c->bitfield, bf, "the render occupancy bitfield", err)) != NGP_OK) {
+    free_model(c);
+    return st;
+  }
+  NGP_CUDA_TRY(cudaMemcpy(c->params, weights, n->n_params * sizeof(float), cudaMemcpyHostToDevice), err);
+  NGP_CUDA_TRY(cudaMemcpy(c->bitfield, n->occ.bitfield, bf, cudaMemcpyHostToDevice), err);
+  c->mp.bitfield = c->bitfield;
+  ngp_mlp_weights_to_half_cuda(&c->dmlp, c->params + n->off_density, c->w16, c->stream);
+  ngp_mlp_weights_to_half_cuda(&c->rmlp, c->params + n->off_rgb, c->w16 + c->n_half_d, c->stream);
+  NGP_CUDA_CHECK_LAUNCH(err);
+  NGP_CUDA_TRY(cudaStreamSynchronize(c->stream), err);
+  c->valid = true;
+  c->device = dev;
+  c->n = n;
+  c->weights = weights;
+  c->n_params = n->n_params;
+  c->generation = g_generation;
+  c->checksum = sum;
+  return NGP_OK;
+}
+
+static ngp_status ensure_work(render_cache *c, uint32_t rays, ngp_error *err) {
+  if (c->cap_samples && c->work_pd0 == c->pd0 && c->work_prgb == c->prgb &&
+      (c->cap_rays >= rays || c->cap_rays == c->cap_samples))
+    return NGP_OK;
+  free_work(c);
+  /* Samples per round: ROUND_SAMPLES, less when memory is short (a quarter of what is free). Rays
+   * in flight: at most one sample each per round, so no more rays than samples. */
+  size_t free_b = 0, total_b = 0;
+  (void)cudaMemGetInfo(&free_b, &total_b);
+  (void)cudaGetLastError();
+  const size_t per_sample = 3 * 4 + 4 + 4 + 16 + (size_t)(c->pd0 + c->prgb) * 2 + 60 /* per-ray state */;
+  uint32_t S = ROUND_SAMPLES;
+  while (S > (1u << 16) && (size_t)S * per_sample > free_b / 4)
+    S /= 2;
+  uint32_t R = ngp_round_up(rays, 256);
+  if (R > S) R = S;
+  ngp_status st = NGP_OK;
+#define RALLOC(ptr, count, what)                                                                                       \
+  if (st == NGP_OK) {                                                                                                  \
+    void *p_ = NULL;                                                                                                   \
+    st = ngp_cuda_alloc(&p_, (size_t)(count) * sizeof *(ptr), what, err);                                              \
+    (ptr) = (decltype(ptr))p_;                                                                                         \
+  }
+  RALLOC(c->origin, (size_t)R * 3, "render ray origins");
+  RALLOC(c->dir, (size_t)R * 3, "render ray directions");
+  RALLOC(c->t_cur, R, "render ray positions");
+  RALLOC(c->t_exit, R, "render ray exits");
+  RALLOC(c->T, R, "render transmittances");
+  RALLOC(c->col, (size_t)R * 3, "render colours");
+  RALLOC(c->out, (size_t)R * 3, "the rendered image");
+  RALLOC(c->bg, 3, "the background");
+  RALLOC(c->cam, 16, "the camera");
+  RALLOC(c->marched, R, "render sample counts");
+  RALLOC(c->live[0], R, "render live rays");
+  RALLOC(c->live[1], R, "render live rays");
+  RALLOC(c->seg_count, R, "render segment counts");
+  RALLOC(c->counts, 2, "render counters");
+  RALLOC(c->march_done, R, "render ray flags");
+  RALLOC(c->x, (size_t)S * 3, "render sample positions");
+  RALLOC(c->dt, S, "render sample steps");
+  RALLOC(c->den, S, "render densities");
+  RALLOC(c->rgb, (size_t)S * 4, "render colours");
+  RALLOC(c->enc, (size_t)(S + 16) * (size_t)c->pd0, "render encodings");
+  RALLOC(c->rgb_in, (size_t)(S + 16) * (size_t)c->prgb, "render colour inputs");
+#undef RALLOC
+  if (st != NGP_OK) {
+    free_work(c);
+    return st;
+  }
+  c->cap_rays = R;
+  c->cap_samples = S;
+  c->work_pd0 = c->pd0;
+  c->work_prgb = c->prgb;
+  return NGP_OK;
+}
+
+/* Per pixel p in [p0, p0 + n): the camera ray through its centre, the jittered start (nerf.c
+ * render_tile's hash of the seed, pixel and sample index), and the live list of rays that meet the
+ * box (appended with atomics; the order does not change any pixel). */
+__global__ void render_init_kernel(uint32_t p0, uint32_t n, int width, int height, const float *xf_in, const float *fp,
+                                   ngp_cuda_march mp, int lens_mode, float4 lens_params, uint64_t seed,
+                                   int sample_index, float *origin, float *dir, float *t_cur, float *t_exit, float *T,
+                                   float *col, uint32_t *marched, uint8_t *march_done, uint32_t *live,
+                                   uint32_t *d_n_live) {
+  const uint32_t r = ngp_thread_index();
+  if (r >= n) return;
+  const uint32_t p = p0 + r;
+  const int px = (int)(p % (uint32_t)width), py = (int)(p / (uint32_t)width);
+  const float u = ((float)px + 0.5f) / (float)width, v = ((float)py + 0.5f) / (float)height;
+  float xf[12];
+  for (int k = 0; k < 12; k++)
+    xf[k] = xf_in[k];
+  const float focal[2] = {fp[0], fp[1]}, principal[2] = {fp[2], fp[3]};
+  const float lp[4] = {lens_params.x, lens_params.y, lens_params.z, lens_params.w};
+  float o[3], d[3];
+  ngp_camera_ray_at(xf, focal, principal, lens_mode, lp, width, height, u, v, o, d);
+  const uint64_t h = ngp_mix64(seed ^ ngp_mix64((uint64_t)p * 0x9e3779b97f4a7c15ull + (uint64_t)sample_index));
+  const float jitter = (float)(h >> 40) / 16777216.0f;
+  float ts, te;
+  const int hit = ngp_march_begin(mp.aabb_min, mp.aabb_max, mp.cone_angle, o, d, jitter, &ts, &te);
+  for (int k = 0; k < 3; k++) {
+    origin[r * 3 + k] = o[k];
+    dir[r * 3 + k] = d[k];
+    col[r * 3 + k] = 0.0f;
+  }
+  t_cur[r] = hit ? ts : INFINITY;
+  t_exit[r] = hit ? te : -1.0f;
+  T[r] = 1.0f;
+  marched[r] = 0;
+  march_done[r] = hit ? 0 : 1;
+  if (hit) live[atomicAdd(d_n_live, 1u)] = r;
+}
+
+/* Pixels whose ray never met the box (march_done right after init): col 0 and T 1, so the
+ * background, clamped, as the CPU renderer gives them. The others are written when they finish. */
+__global__ void render_background_kernel(uint32_t n, const uint8_t *march_done, const float *bg, float *out) {
+  const uint32_t r = ngp_thread_index();
+  if (r >= n || !march_done[r]) return;
+  float *o = out + (size_t)r * 3;
+  for (int k = 0; k < 3; k++)
+    o[k] += fminf(fmaxf(bg[k], 0.0f), 1.0f);
+}
+
+__global__ void render_scale_kernel(float *out, size_t n, float s) {
+  const size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+  if (i < n) out[i] *= s;
+}
+
+ngp_status ngp_cuda_render(const ngp_nerf *n, const float *weights, const float *xform, const float focal[2],
+                           const float principal[2], const ngp_lens *lens, const ngp_render_opts *o, float *rgb,
+                           ngp_error *err) {
+  render_cache *c = &g_rc;
+  ngp_status st;
+  if (o->width < 1 || o->height < 1)
+    return ngp_error_set(err, NGP_ERR_INVALID, "render: image size %dx%d", o->width, o->height);
+  if ((st = upload_model(c, n, weights, err)) != NGP_OK) return st;
+  const uint64_t n_pix = (uint64_t)o->width * (uint64_t)o->height;
+  if ((st = ensure_work(c, (uint32_t)(n_pix < (1u << 22) ? n_pix : (1u << 22)), err)) != NGP_OK) return st;
+  const uint32_t wave = n_pix < c->cap_rays ? (uint32_t)n_pix : c->cap_rays; /* rays in flight at most */
+  cudaStream_t s = c->stream;
+  float cam[16];
+  memcpy(cam, xform, 12 * sizeof(float));
+  cam[12] = focal[0];
+  cam[13] = focal[1];
+  cam[14] = principal[0];
+  cam[15] = principal[1];
+  NGP_CUDA_TRY(cudaMemcpyAsync(c->cam, cam, sizeof cam, cudaMemcpyHostToDevice, s), err);
+  NGP_CUDA_TRY(cudaMemcpyAsync(c->bg, o->bg, 3 * sizeof(float), cudaMemcpyHostToDevice, s), err);
+  const int lens_mode = lens ? (int)lens->mode : NGP_LENS_PINHOLE;
+  const float4 lp = lens ? make_float4(lens->params[0], lens->params[1], lens->params[2], lens->params[3])
+                         : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+  const int spp = o->spp > 0 ? o->spp : 1;
+  for (uint64_t p0 = 0; p0 < n_pix; p0 += wave) {
+    const uint32_t nw = (uint32_t)(n_pix - p0 < wave ? n_pix - p0 : wave);
+    NGP_CUDA_TRY(cudaMemsetAsync(c->out, 0, (size_t)nw * 3 * sizeof(float), s), err);
+    for (int sidx = 0; sidx < spp; sidx++) {
+      NGP_CUDA_TRY(cudaMemsetAsync(c->counts, 0, 2 * sizeof(uint32_t), s), err);
+      render_init_kernel<<<ngp_cuda_blocks(nw, 128), 128, 0, s>>>(
+          (uint32_t)p0, nw, o->width, o->height, c->cam, c->cam + 12, c->mp, lens_mode, lp, o->seed, sidx, c->origin,
+          c->dir, c->t_cur, c->t_exit, c->T, c->col, c->marched, c->march_done, c->live[0], &c->counts[0]);
+      render_background_kernel<<<ngp_cuda_blocks(nw, 256), 256, 0, s>>>(nw, c->march_done, c->bg, c->out);
+      NGP_CUDA_CHECK_LAUNCH(err);
+      NGP_CUDA_TRY(cudaMemcpyAsync(c->h_counts, c->counts, sizeof(uint32_t), cudaMemcpyDeviceToHost, s), err);
+      NGP_CUDA_TRY(cudaStreamSynchronize(s), err);
+      uint32_t n_live = c->h_counts[0];
+      int cur = 0;
+      for (int round = 0; n_live > 0 && round < 100000; round++) {
+        uint32_t m = c->cap_samples / n_live;
+        m = m < 1u ? 1u : (m > (uint32_t)SEG_MAX ? (uint32_t)SEG_MAX : m);
+        const uint32_t S = n_live * m;
+        uint32_t *d_live = &c->counts[cur], *d_next = &c->counts[1 - cur];
+        NGP_CUDA_TRY(cudaMemsetAsync(d_next, 0, sizeof(uint32_t), s), err);
+        ngp_march_segment_cuda(&c->mp, d_live, n_live, c->live[cur], c->origin, c->dir, c->t_cur, c->t_exit, c->marched,
+                               c->march_done, (int)m, NGP_MARCH_MAX_SAMPLES, c->x, c->dt, c->seg_count, s);
+        ngp_hashgrid_forward_cuda(&c->grid, c->params + n->off_grid, NULL, S, c->x, c->enc, c->pd0, NULL, 0, s);
+        ngp_mlp_forward_cuda(&c->dmlp, c->w16, NULL, S, c->enc, c->pd0, NULL, 0, c->den, 1, 1, c->rgb_in, c->prgb,
+                             c->nd, s);
+        ngp_sh_forward_cuda(c->sh_degree, NULL, S, c->dir, c->live[cur], m, c->rgb_in, c->prgb, c->nd, c->prgb, NULL,
+                            s);
+        ngp_mlp_forward_cuda(&c->rmlp, c->w16 + c->n_half_d, NULL, S, c->rgb_in, c->prgb, NULL, 0, c->rgb, 4, 3, NULL,
+                             0, 0, s);
+        ngp_composite_segment_cuda(d_live, n_live, c->live[cur], (int)m, c->seg_count, c->rgb, c->den, c->dt,
+                                   c->march_done, c->T, c->col, o->min_transmittance, c->bg, c->out, 0,
+                                   c->live[1 - cur], d_next, s);
+        NGP_CUDA_CHECK_LAUNCH(err);
+        NGP_CUDA_TRY(cudaMemcpyAsync(c->h_counts, d_next, sizeof(uint32_t), cudaMemcpyDeviceToHost, s), err);
+        NGP_CUDA_TRY(cudaStreamSynchronize(s), err);
+        n_live = c->h_counts[0];
+        cur = 1 - cur;
+      }
+    }
+    if (spp > 1)
+      render_scale_kernel<<<ngp_cuda_blocks((size_t)nw * 3, 256), 256, 0, s>>>(c->out, (size_t)nw * 3,
+                                                                               1.0f / (float)spp);
+    NGP_CUDA_CHECK_LAUNCH(err);
+    NGP_CUDA_TRY(cudaMemcpyAsync(rgb + p0 * 3, c->out, (size_t)nw * 3 * sizeof(float), cudaMemcpyDeviceToHost, s), err);
+  }
+  NGP_CUDA_TRY(cudaStreamSynchronize(s), err);
+  return NGP_OK;
+}

@@ -1,0 +1,99 @@
+/* test_gpu_render.c: ngp_cuda_render against ngp_nerf_render on a small model trained briefly on
+ * the CPU (so the weights and the occupancy grid are not trivial), for one and two samples per
+ * pixel and two termination thresholds: PSNR of the GPU image against the CPU one >= 40 dB. The
+ * GPU evaluates the MLPs in fp16 (colour differences of ~1e-3, i.e. ~60 dB); 40 dB leaves room
+ * for the few pixels whose marching differs by an ulp at a cell boundary. Also: the render cache
+ * notices weights changed in place after ngp_cuda_render_invalidate. */
+#include "testutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eval.h"
+#include "gpu_test.h"
+#include "nerf.h"
+
+static const char *k_small_cfg =
+    "{\"loss\": {\"otype\": \"Huber\"},"
+    " \"optimizer\": {\"otype\": \"Ema\", \"decay\": 0.95, \"nested\": {\"otype\": \"Adam\", \"learning_rate\": 1e-2,"
+    "   \"beta1\": 0.9, \"beta2\": 0.99, \"epsilon\": 1e-15, \"l2_reg\": 1e-6}},"
+    " \"encoding\": {\"otype\": \"HashGrid\", \"n_levels\": 8, \"n_features_per_level\": 2, \"log2_hashmap_size\": 15,"
+    "   \"base_resolution\": 16},"
+    " \"network\": {\"otype\": \"FullyFusedMLP\", \"n_neurons\": 64, \"n_hidden_layers\": 1},"
+    " \"dir_encoding\": {\"otype\": \"SphericalHarmonics\", \"degree\": 4},"
+    " \"rgb_network\": {\"otype\": \"FullyFusedMLP\", \"n_neurons\": 64, \"n_hidden_layers\": 2}}";
+
+static void test_render_matches_cpu(void **state) {
+  (void)state;
+  char *dir = ngp_test_tmpdir("gpu_render");
+  ngp_synth_options so;
+  ngp_synth_options_default(&so);
+  so.width = so.height = 40;
+  so.n_train = 12;
+  so.n_test = 2;
+  ngp_error err;
+  assert_int_equal(ngp_synth_write_scene(dir, &so, &err), NGP_OK);
+  char *json = ngp_test_path(dir, "transforms_train.json"), *test_json = ngp_test_path(dir, "transforms_test.json");
+  ngp_scene scene, test;
+  assert_int_equal(ngp_scene_load(json, NULL, &scene, &err), NGP_OK);
+  assert_int_equal(ngp_scene_load(test_json, NULL, &test, &err), NGP_OK);
+  ngp_config cfg;
+  assert_int_equal(ngp_config_parse(k_small_cfg, strlen(k_small_cfg), "small", &cfg, &err), NGP_OK);
+  ngp_nerf n;
+  assert_int_equal(ngp_nerf_init(&n, &cfg, scene.aabb_scale, 11, 0, &err), NGP_OK);
+  ngp_train_opts to;
+  ngp_train_opts_default(&to);
+  to.target_samples = 1 << 13;
+  to.seed = 3;
+  ngp_trainer *tr;
+  assert_int_equal(ngp_trainer_create(&tr, &n, &scene, &to, &err), NGP_OK);
+  ngp_step_stats st;
+  for (int i = 0; i < 60; i++)
+    ngp_trainer_step(tr, &st);
+  ngp_trainer_sync_inference(tr);
+  print_message("trained 60 CPU steps: loss %.4f, %zu occupied cells\n", (double)st.loss, n.occ.n_occupied);
+
+  const ngp_frame *f = &test.frames[0];
+  enum { W = 64, H = 56 };
+  float focal[2] = {f->focal[0] * (float)W / (float)f->image.width, f->focal[1] * (float)H / (float)f->image.height};
+  static float cpu[W * H * 3], gpu[W * H * 3], again[W * H * 3];
+  const float min_t[2] = {1e-4f, 0.01f};
+  for (int spp = 1; spp <= 2; spp++)
+    for (int k = 0; k < 2; k++) {
+      ngp_render_opts o = {W, H, {1.0f, 1.0f, 1.0f}, min_t[k], spp, 42};
+      ngp_nerf_render(&n, n.inference, f->xform, focal, f->principal, &f->lens, &o, cpu);
+      if (ngp_cuda_render(&n, n.inference, f->xform, focal, f->principal, &f->lens, &o, gpu, &err) != NGP_OK)
+        fail_msg("%s", err.msg);
+      double p = ngp_psnr(gpu, cpu, W * H);
+      print_message("spp %d, min transmittance %g: GPU vs CPU render PSNR %.2f dB\n", spp, (double)min_t[k], p);
+      assert_true(p >= 40.0);
+    }
+  /* The cache: the same call again gives the same image; weights changed in place and announced
+   * are used. */
+  ngp_render_opts o = {W, H, {0.0f, 0.0f, 0.0f}, 1e-4f, 1, 7};
+  assert_int_equal(ngp_cuda_render(&n, n.inference, f->xform, focal, f->principal, &f->lens, &o, gpu, &err), NGP_OK);
+  assert_int_equal(ngp_cuda_render(&n, n.inference, f->xform, focal, f->principal, &f->lens, &o, again, &err), NGP_OK);
+  assert_memory_equal(gpu, again, sizeof gpu);
+  for (size_t i = n.off_rgb; i < n.off_grid; i++)
+    n.inference[i] *= -1.0f; /* colours change */
+  ngp_cuda_render_invalidate();
+  assert_int_equal(ngp_cuda_render(&n, n.inference, f->xform, focal, f->principal, &f->lens, &o, again, &err), NGP_OK);
+  ngp_nerf_render(&n, n.inference, f->xform, focal, f->principal, &f->lens, &o, cpu);
+  assert_true(ngp_psnr(again, cpu, W * H) >= 40.0);
+  assert_true(ngp_psnr(again, gpu, W * H) < 40.0);
+  ngp_cuda_render_release();
+
+  ngp_trainer_destroy(tr);
+  ngp_nerf_free(&n);
+  ngp_scene_free(&scene);
+  ngp_scene_free(&test);
+  free(json), free(test_json), free(dir);
+}
+
+int main(void) {
+  gpu_require_device("test_gpu_render");
+  const struct CMUnitTest tests[] = {cmocka_unit_test(test_render_matches_cpu)};
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
