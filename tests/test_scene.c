@@ -4,6 +4,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "testutil.h"
 
+#include "fs.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -521,6 +523,261 @@ static void test_different_sizes_per_frame(void **state) {
   free(dir);
 }
 
+/* Image sizes against the json (scene.c check_image_sizes). Frames may differ in size, as in
+ * instant-ngp; a declared w/h that the image contradicts, or a focal length or principal point in
+ * pixels inherited by images of another size, is an error naming the image(s) and the sizes. */
+static void test_image_sizes_against_json(void **state) {
+  (void)state;
+  char *dir = ngp_test_tmpdir("scene_size_checks");
+  char *big = ngp_test_path(dir, "train/big.png");
+  ngp_test_write_png(big, 16, 12, 3, 0);
+  free(big);
+  ngp_scene s;
+  ngp_error err;
+  /* Declared w/h that the image (8x6) contradicts. */
+  char *path = write_scene(dir, "t1.json",
+                           "{\"fl_x\": 10, \"w\": 16, \"h\": 12, \"frames\": ["
+                           "{\"file_path\": \"train/r_0\", \"transform_matrix\": " IDENT_AT(0, 0, 0) "}]}",
+                           1);
+  assert_int_equal(load(path, &s, &err), NGP_ERR_INVALID);
+  assert_contains(err.msg, "t1.json: frames[0]: image '");
+  assert_contains(err.msg, "train/r_0.png' is 8x6 pixels, but w, h say 16x12");
+  /* The same with headers only (--info's quick path). */
+  ngp_scene_options o;
+  ngp_scene_options_default(&o);
+  o.load_images = false;
+  assert_int_equal(ngp_scene_load(path, &o, &s, &err), NGP_ERR_INVALID);
+  assert_contains(err.msg, "is 8x6 pixels, but w, h say 16x12");
+  free(path);
+  /* Only w declared: h is not compared. */
+  path = write_scene(dir, "t1b.json",
+                     "{\"fl_x\": 10, \"w\": 7, \"frames\": ["
+                     "{\"file_path\": \"train/r_0\", \"transform_matrix\": " IDENT_AT(0, 0, 0) "}]}",
+                     1);
+  assert_int_equal(load(path, &s, &err), NGP_ERR_INVALID);
+  assert_contains(err.msg, "is 8x6 pixels, but w, h say 7xany");
+  free(path);
+  /* A frame's own w/h and pixel intrinsics override the file's: both frames are consistent. */
+  path =
+      write_scene(dir, "t2.json",
+                  "{\"fl_x\": 20, \"cx\": 8, \"cy\": 6, \"w\": 16, \"h\": 12, \"frames\": ["
+                  "{\"file_path\": \"train/big\", \"transform_matrix\": " IDENT_AT(
+                      0, 0, 0) "},"
+                               "{\"file_path\": \"train/r_0\", \"fl_x\": 10, \"cx\": 4, \"cy\": 3, \"w\": 8, \"h\": 6,"
+                               " \"transform_matrix\": " IDENT_AT(0, 0, 0) "}]}",
+                  1);
+  assert_int_equal(load(path, &s, &err), NGP_OK);
+  assert_float_equal(s.frames[0].focal[0], 20.0f, 0);
+  assert_float_equal(s.frames[1].focal[0], 10.0f, 0);
+  assert_float_equal(s.frames[1].principal[0], 0.5f, 0);
+  ngp_scene_free(&s);
+  free(path);
+  /* A focal length in pixels from the top level, inherited by images of two sizes. */
+  path = write_scene(dir, "t3.json",
+                     "{\"fl_x\": 10, \"frames\": ["
+                     "{\"file_path\": \"train/big\", \"transform_matrix\": " IDENT_AT(
+                         0, 0, 0) "},"
+                                  "{\"file_path\": \"train/r_0\", \"transform_matrix\": " IDENT_AT(0, 0, 0) "}]}",
+                     1);
+  assert_int_equal(load(path, &s, &err), NGP_ERR_INVALID);
+  assert_contains(err.msg, "t3.json: frames[1]: image '");
+  assert_contains(err.msg, "train/r_0.png' is 8x6 pixels, but frames[0]'s '");
+  assert_contains(err.msg, "train/big.png' is 16x12, and it takes fl_x (pixels) from the top level");
+  free(path);
+  /* A principal point in pixels without w/h, inherited likewise; the focal is an angle. */
+  path = write_scene(dir, "t4.json",
+                     "{\"camera_angle_x\": 1, \"cy\": 3, \"frames\": ["
+                     "{\"file_path\": \"train/big\", \"transform_matrix\": " IDENT_AT(
+                         0, 0, 0) "},"
+                                  "{\"file_path\": \"train/r_0\", \"transform_matrix\": " IDENT_AT(0, 0, 0) "}]}",
+                     1);
+  assert_int_equal(load(path, &s, &err), NGP_ERR_INVALID);
+  assert_contains(err.msg, "takes cy (pixels) from the top level");
+  free(path);
+  /* One frame with its own fl_x, the other inheriting: only one image uses the shared value. */
+  path = write_scene(dir, "t5.json",
+                     "{\"fl_x\": 10, \"frames\": ["
+                     "{\"file_path\": \"train/big\", \"fl_x\": 20, \"transform_matrix\": " IDENT_AT(
+                         0, 0, 0) "},"
+                                  "{\"file_path\": \"train/r_0\", \"transform_matrix\": " IDENT_AT(0, 0, 0) "}]}",
+                     1);
+  assert_int_equal(load(path, &s, &err), NGP_OK);
+  ngp_scene_free(&s);
+  free(path);
+  /* A camera kept without its image takes its size from w/h; nothing to compare. */
+  path = write_scene(dir, "t6.json",
+                     "{\"fl_x\": 10, \"w\": 640, \"h\": 480, \"frames\": ["
+                     "{\"file_path\": \"train/none\", \"transform_matrix\": " IDENT_AT(0, 0, 0) "}]}",
+                     0);
+  o.keep_missing = true;
+  assert_int_equal(ngp_scene_load(path, &o, &s, &err), NGP_OK);
+  assert_int_equal(s.frames[0].image.width, 640);
+  ngp_scene_free(&s);
+  free(path);
+  free(dir);
+}
+
+/* Values that are finite in the json but overflow once converted are refused, never passed on. */
+static void test_overflow_after_conversion(void **state) {
+  (void)state;
+  const char *m;
+  m = load_fail(
+      "{\"x_fov\": 1e-40, \"frames\": [{\"file_path\": \"train/r_0\", \"transform_matrix\": " IDENT_AT(0, 0, 0) "}]}",
+      1, NGP_ERR_INVALID);
+  assert_contains(m, "frames[0]: the horizontal focal length comes out as inf pixels");
+  m = load_fail("{\"camera_angle_x\": 1, \"aabb\": [[-3e38, 0, 0], [3e38, 1, 1]], \"frames\": []}", 0, NGP_ERR_INVALID);
+  assert_contains(m, "aabb: a box of largest side inf cannot be mapped to the unit cube");
+  m = load_fail("{\"camera_angle_x\": 1, \"frames\": [{\"file_path\": \"train/r_0\", \"transform_matrix\": "
+                "[[1e20,0,0,0],[0,1e20,0,0],[0,0,1e20,0]]}]}",
+                1, NGP_ERR_INVALID);
+  assert_contains(m, "frames[0].transform_matrix: the rotation's determinant overflows");
+  m = load_fail("{\"camera_angle_x\": 1, \"frames\": [{\"file_path\": \"train/r_0\", \"transform_matrix\": "
+                "[[0,0,0,1],[0,0,0,2],[0,0,0,3]]}]}",
+                1, NGP_ERR_INVALID);
+  assert_contains(m, "frames[0].transform_matrix: the rotation is singular (determinant 0)");
+  m = load_fail("{\"camera_angle_x\": 1, \"scale\": 3e38, \"frames\": [{\"file_path\": \"train/r_0\", "
+                "\"transform_matrix\": " IDENT_AT(0, 10, 0) "}]}",
+                1, NGP_ERR_INVALID);
+  assert_contains(m, "frames[0].transform_matrix: the camera position overflows once scaled (scale 3e+38");
+}
+
+static char *variants_dir(void) { return ngp_test_path(ngp_test_source_dir(), "tests/data/bad/png_variants"); }
+
+/* The committed PNG/JPEG variants (tests/data/bad/gen_images.py gives every value checked here):
+ * valid inputs, all converted to 8-bit RGBA. v(x, y) = 10x + 60y on a 4x3 image. */
+static void test_png_variants(void **state) {
+  (void)state;
+  char *dir = variants_dir();
+  ngp_scene s;
+  ngp_error err;
+  if (load(dir, &s, &err) != NGP_OK) fail_msg("%s", err.msg);
+  assert_int_equal(s.n_frames, 9);
+  assert_true(s.has_alpha);
+  int checked = 0;
+  for (int i = 0; i < s.n_frames; i++) {
+    const ngp_frame *f = &s.frames[i];
+    const ngp_image *im = &f->image;
+    const char *name = ngp_path_basename(f->file_path);
+    if (strcmp(name, "grey.jpg") == 0) {
+      assert_int_equal(im->width, 16);
+      assert_int_equal(im->source_channels, 1);
+      /* Four flat 8x8 blocks; a DC-only JPEG decodes exactly, allow 1 for the IDCT's rounding. */
+      const int corner[4][3] = {{0, 0, 40}, {15, 0, 90}, {0, 15, 160}, {15, 15, 220}};
+      for (int k = 0; k < 4; k++) {
+        const uint8_t *px = im->rgba + ((size_t)corner[k][1] * 16 + (size_t)corner[k][0]) * 4;
+        assert_in_range(px[0], corner[k][2] - 1, corner[k][2] + 1);
+        assert_int_equal(px[1], px[0]);
+        assert_int_equal(px[3], 255);
+      }
+      checked++;
+      continue;
+    }
+    assert_int_equal(im->width, 4);
+    assert_int_equal(im->height, 3);
+    for (int y = 0; y < 3; y++)
+      for (int x = 0; x < 4; x++) {
+        const uint8_t *px = im->rgba + (size_t)(y * 4 + x) * 4;
+        int v = 10 * x + 60 * y;
+        uint8_t want[4];
+        if (strcmp(name, "grey1.png") == 0) {
+          uint8_t g = (x + y) % 2 ? 255 : 0;
+          want[0] = want[1] = want[2] = g, want[3] = 255;
+        } else if (strcmp(name, "grey8.png") == 0 || strcmp(name, "grey16.png") == 0) {
+          want[0] = want[1] = want[2] = (uint8_t)v, want[3] = 255; /* 16-bit: the high byte */
+        } else if (strcmp(name, "grey_alpha.png") == 0) {
+          want[0] = want[1] = want[2] = (uint8_t)v, want[3] = (uint8_t)(255 - v);
+        } else if (strcmp(name, "rgb16.png") == 0) {
+          want[0] = (uint8_t)v, want[1] = (uint8_t)(255 - v), want[2] = 0x12, want[3] = 255;
+        } else if (strcmp(name, "rgba.png") == 0) {
+          want[0] = (uint8_t)v, want[1] = (uint8_t)(2 * v % 256), want[2] = (uint8_t)(255 - v), want[3] = 128;
+        } else { /* palette.png, palette_trns.png: red, green, blue, white by (x + y) % 4 */
+          static const uint8_t pal[4][3] = {{255, 0, 0}, {0, 255, 0}, {0, 0, 255}, {255, 255, 255}};
+          int k = (x + y) % 4;
+          want[0] = pal[k][0], want[1] = pal[k][1], want[2] = pal[k][2];
+          want[3] = (strcmp(name, "palette_trns.png") == 0 && k == 3) ? 0 : 255;
+        }
+        if (memcmp(px, want, 4) != 0)
+          fail_msg("%s (%d, %d): got %d %d %d %d, want %d %d %d %d", name, x, y, px[0], px[1], px[2], px[3], want[0],
+                   want[1], want[2], want[3]);
+      }
+    /* Channels in the file: what --info reports (grey, grey+alpha, RGB, RGBA). */
+    int channels = strncmp(name, "grey_alpha", 10) == 0                                 ? 2
+                   : strncmp(name, "grey", 4) == 0                                      ? 1
+                   : strcmp(name, "rgb16.png") == 0 || strcmp(name, "palette.png") == 0 ? 3
+                                                                                        : 4;
+    assert_int_equal(im->source_channels, channels);
+    checked++;
+  }
+  assert_int_equal(checked, 9);
+  ngp_scene_free(&s);
+  free(dir);
+}
+
+/* A PNG whose first IDAT chunk is empty (legal) decodes to the same pixels as without it:
+ * image.c drops the empty chunk that stb_image 2.27 mishandles (found by fuzz_image). */
+static void test_png_empty_first_idat(void **state) {
+  (void)state;
+  char *dir = variants_dir();
+  char *src = ngp_test_path(dir, "grey8.png");
+  char *data = NULL;
+  size_t len = 0;
+  ngp_error err;
+  assert_int_equal(ngp_read_file(src, 1 << 20, &data, &len, &err), NGP_OK);
+  /* Signature (8) and IHDR (25), then a zero-length IDAT with its CRC (crc32("IDAT")). */
+  static const unsigned char empty_idat[12] = {0, 0, 0, 0, 'I', 'D', 'A', 'T', 0x35, 0xAF, 0x06, 0x1E};
+  assert_memory_equal(data + 37, "IDAT", 4);
+  char *patched = malloc(len + 12);
+  assert_non_null(patched);
+  memcpy(patched, data, 33);
+  memcpy(patched + 33, empty_idat, 12);
+  memcpy(patched + 45, data + 33, len - 33);
+  char *tmp = ngp_test_tmpdir("scene_empty_idat");
+  char *path = ngp_test_path(tmp, "grey8_empty_idat.png");
+  ngp_test_write_bytes(path, patched, len + 12);
+  ngp_image a, b;
+  assert_int_equal(ngp_image_load(src, &a, &err), NGP_OK);
+  if (ngp_image_load(path, &b, &err) != NGP_OK) fail_msg("%s", err.msg);
+  assert_int_equal(b.width, 4);
+  assert_memory_equal(a.rgba, b.rgba, 4 * 3 * 4);
+  ngp_image_free(&a);
+  ngp_image_free(&b);
+  free(path);
+  free(tmp);
+  free(patched);
+  free(data);
+  free(src);
+  free(dir);
+}
+
+/* Inputs that crashed stb_image 2.27 under the fuzzer (tests/fuzz/regressions/image/) are refused
+ * with a message, by the header check and by the decoder alike. */
+static void test_fuzz_image_regressions(void **state) {
+  (void)state;
+  static const struct {
+    const char *file, *msg;
+  } cases[] = {
+      {"jpeg_dht_over_256_codes.jpg", "corrupt JPEG: a Huffman table lists"},
+      {"jpeg_dht_counts_past_eof.jpg", "corrupt JPEG: a Huffman table lists"},
+      {"pnm_width_overflow.ppm", "corrupt PNM header: the width has more than 9 digits"},
+      {"pnm_16bit_convert.ppm", "16-bit PNM (maximum value"},
+  };
+  char *dir = ngp_test_path(ngp_test_source_dir(), "tests/fuzz/regressions/image");
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    char *path = ngp_test_path(dir, cases[i].file);
+    ngp_image img;
+    ngp_error err;
+    int w = 0, h = 0, c = 0;
+    assert_int_not_equal(ngp_image_info(path, &w, &h, &c, &err), NGP_OK);
+    assert_contains(err.msg, cases[i].msg);
+    assert_int_not_equal(ngp_image_load(path, &img, &err), NGP_OK);
+    assert_contains(err.msg, cases[i].msg);
+    assert_contains(err.msg, cases[i].file);
+    assert_null(img.rgba);
+    free(path);
+  }
+  free(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_basic_angle_and_order),
@@ -535,6 +792,11 @@ int main(void) {
       cmocka_unit_test(test_bad_images),
       cmocka_unit_test(test_bad_json),
       cmocka_unit_test(test_different_sizes_per_frame),
+      cmocka_unit_test(test_image_sizes_against_json),
+      cmocka_unit_test(test_overflow_after_conversion),
+      cmocka_unit_test(test_png_variants),
+      cmocka_unit_test(test_png_empty_first_idat),
+      cmocka_unit_test(test_fuzz_image_regressions),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

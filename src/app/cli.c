@@ -316,6 +316,11 @@ int ngp_cli_parse(int argc, char **argv, ngp_cli *cli, char *msg, size_t size) {
                          opt->name);
     }
   }
+  if (cli->load_snapshot && cli->config)
+    return usage_error(msg, size,
+                       "--config %s: the snapshot %s carries its own network config; drop --config to render or go on "
+                       "training it, or drop the snapshot to train a new model with this config",
+                       cli->config, cli->load_snapshot);
   return NGP_EXIT_OK;
 }
 

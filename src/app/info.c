@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "nerf.h"
+#include "snapshot.h"
 #include "fs.h"
 #include "ngp/ngp.h"
 
@@ -137,7 +139,21 @@ int ngp_cli_info(const ngp_cli *cli) {
   ngp_config cfg;
   char *cfg_path = NULL;
   char label[1200];
-  if (cli->config) {
+  int aabb_scale = 1;
+  if (cli->load_snapshot) {
+    /* The snapshot's own config (and box), not the default one. */
+    ngp_nerf n;
+    ngp_snapshot_meta meta;
+    if (ngp_snapshot_load(cli->load_snapshot, &n, &meta, cli->threads, &err) != NGP_OK) {
+      fprintf(stderr, "instant-ngp: error: %s\n", err.msg);
+      return NGP_EXIT_FAILURE;
+    }
+    cfg = n.cfg;
+    aabb_scale = n.aabb_scale;
+    snprintf(label, sizeof label, "from the snapshot %s (step %d, %zu parameters)", cli->load_snapshot,
+             meta.training_step, n.n_params);
+    ngp_nerf_free(&n);
+  } else if (cli->config) {
     cfg_path = ngp_cli_find_config(cli->config);
     if (!cfg_path) {
       fprintf(stderr, "instant-ngp: error: %s: config not found (looked as given, in $NGP_CONFIG_DIR and in the installed "
@@ -160,7 +176,7 @@ int ngp_cli_info(const ngp_cli *cli) {
     snprintf(label, sizeof label, "base.json (built in)");
   }
   if (!cli->scene) {
-    print_config(label, &cfg, 1);
+    print_config(label, &cfg, aabb_scale);
     return NGP_EXIT_OK;
   }
   ngp_scene scene;

@@ -20,6 +20,123 @@ static ngp_status read_all(const char *path, char **buf, size_t *len, ngp_error 
   return ngp_read_file(path, max_bytes, buf, len, err);
 }
 
+/* stb_image 2.27 (the version Debian 12 ships) builds a JPEG Huffman table without checking that
+ * the 16 code counts of a DHT segment add up to at most 256, and then writes past the table's
+ * 257-entry size list (found by tests/fuzz/fuzz_image; upstream later added a "bad size list"
+ * check). So, before stb sees a JPEG, its marker segments are walked the way stb walks them
+ * (scanning past entropy-coded data and junk to the next marker, reading past the end of the
+ * file as zeros, as stbi__get8 does) and a DHT table with more than 256 codes is refused.
+ * Anything else malformed is left to stb's own checks. */
+static uint8_t jpeg_byte(const uint8_t *p, size_t len, size_t i) { return i < len ? p[i] : 0; }
+
+static ngp_status check_jpeg_tables(const char *path, const uint8_t *p, size_t len, ngp_error *err) {
+  size_t i = 0;
+  while (i < len && p[i] == 0xFF)
+    i++;
+  if (i == 0 || i >= len || p[i] != 0xD8) return NGP_OK; /* not a JPEG to stb (stbi__jpeg_test) */
+  i++;
+  while (i < len) {
+    if (p[i] != 0xFF) { /* entropy-coded data after a scan header, or padding stb scans past */
+      i++;
+      continue;
+    }
+    while (i < len && p[i] == 0xFF)
+      i++; /* fill bytes */
+    if (i >= len) break;
+    uint8_t marker = p[i++];
+    /* Stuffed 0xFF, TEM, RSTn and SOI stand alone; EOI ends the image. */
+    if (marker == 0x00 || marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8)) continue;
+    if (marker == 0xD9 || len - i < 2) break;
+    size_t seg = (size_t)p[i] << 8 | p[i + 1];
+    if (marker == 0xC4) { /* DHT: tables of 1 + 16 + n bytes while the length lasts (stb's loop) */
+      long left = (long)seg - 2;
+      size_t k = i + 2;
+      while (left > 0) {
+        unsigned n = 0;
+        for (size_t b = 1; b <= 16; b++)
+          n += jpeg_byte(p, len, k + b);
+        if (n > 256)
+          return ngp_error_set(err, NGP_ERR_PARSE,
+                               "%s: corrupt JPEG: a Huffman table lists %u codes, at most 256 are possible; the file "
+                               "is damaged, re-export it",
+                               path, n);
+        k += 17 + n;
+        left -= 17 + (long)n;
+      }
+    }
+    if (seg < 2 || seg > len - i) break; /* stb fails here, or reads nothing but zeros after it */
+    i += seg;
+  }
+  return NGP_OK;
+}
+
+/* stb_image 2.27 reads a binary PNM's (P5, P6) width, height and maximum value into an int with
+ * no overflow check (signed overflow, undefined behaviour), and converts a 16-bit PNM (maximum
+ * value above 255) to RGBA with its 8-bit routine, reading past the pixel buffer (both found by
+ * fuzz_image; upstream fixed them after 2.27). Read the header as stb does; refuse a number of
+ * more than 9 digits, which no valid size has, and 16-bit PNMs. */
+static ngp_status check_pnm_header(const char *path, const uint8_t *p, size_t len, ngp_error *err) {
+  if (len < 2 || p[0] != 'P' || (p[1] != '5' && p[1] != '6')) return NGP_OK;
+  size_t i = 2;
+#define PNM_GET8() (i < len ? p[i++] : 0) /* stbi__get8: 0 past the end */
+  uint8_t c = PNM_GET8();
+  static const char *const fields[3] = {"width", "height", "maximum value"};
+  long value = 0;
+  for (int f = 0; f < 3; f++) {
+    for (;;) { /* stbi__pnm_skip_whitespace: blanks and '#' comments */
+      while (i < len && (c == ' ' || (c >= '\t' && c <= '\r')))
+        c = PNM_GET8();
+      if (i >= len || c != '#') break;
+      while (i < len && c != '\n' && c != '\r')
+        c = PNM_GET8();
+    }
+    value = 0;
+    for (int digits = 0; i < len && c >= '0' && c <= '9'; c = PNM_GET8()) {
+      if (++digits > 9)
+        return ngp_error_set(err, NGP_ERR_PARSE,
+                             "%s: corrupt PNM header: the %s has more than 9 digits; the file is damaged", path,
+                             fields[f]);
+      value = value * 10 + (c - '0');
+    }
+  }
+#undef PNM_GET8
+  if (value > 255)
+    return ngp_error_set(err, NGP_ERR_UNSUPPORTED,
+                         "%s: 16-bit PNM (maximum value %ld) is not supported by this build's decoder; convert the "
+                         "image to PNG, which may be 16-bit",
+                         path, value);
+  return NGP_OK;
+}
+
+/* stb_image 2.27 appends each IDAT chunk's data to a buffer it allocates on the first non-empty
+ * one, so a zero-length first IDAT makes it compute NULL + 0 (undefined behaviour, reported by
+ * UBSan in fuzz_image; harmless in practice). An empty IDAT carries no data, so dropping the
+ * leading empty ones decodes the same image without it. The buffer is ours; *len shrinks. */
+static void drop_leading_empty_idat(char *buf, size_t *len) {
+  static const char k_png[8] = {'\x89', 'P', 'N', 'G', '\r', '\n', '\x1a', '\n'};
+  if (*len < 8 || memcmp(buf, k_png, 8) != 0) return;
+  size_t i = 8;
+  while (*len - i >= 12) { /* length, type, data, CRC */
+    const uint8_t *c = (const uint8_t *)buf + i;
+    uint32_t n = (uint32_t)c[0] << 24 | (uint32_t)c[1] << 16 | (uint32_t)c[2] << 8 | c[3];
+    if (memcmp(c + 4, "IDAT", 4) == 0) {
+      if (n != 0) return;
+      memmove(buf + i, buf + i + 12, *len - i - 12);
+      *len -= 12;
+      continue;
+    }
+    if (memcmp(c + 4, "IEND", 4) == 0 || n > *len - i - 12) return;
+    i += 12 + (size_t)n;
+  }
+}
+
+/* The checks stb_image needs before it sees a file (see the two functions above). */
+static ngp_status check_before_stb(const char *path, const char *buf, size_t len, ngp_error *err) {
+  ngp_status st = check_jpeg_tables(path, (const uint8_t *)buf, len, err);
+  if (st == NGP_OK) st = check_pnm_header(path, (const uint8_t *)buf, len, err);
+  return st;
+}
+
 static ngp_status check_size(const char *path, int w, int h, ngp_error *err) {
   if (w <= 0 || h <= 0)
     return ngp_error_set(err, NGP_ERR_PARSE, "%s: image has an invalid size %dx%d", path, w, h);
@@ -35,6 +152,10 @@ ngp_status ngp_image_info(const char *path, int *width, int *height, int *channe
   size_t len = 0;
   ngp_status st = read_all(path, &buf, &len, err);
   if (st != NGP_OK) return st;
+  if ((st = check_before_stb(path, buf, len, err)) != NGP_OK) {
+    free(buf);
+    return st;
+  }
   int w = 0, h = 0, c = 0;
   int ok = len <= (size_t)INT32_MAX && stbi_info_from_memory((const stbi_uc *)buf, (int)len, &w, &h, &c);
   free(buf);
@@ -59,6 +180,10 @@ ngp_status ngp_image_load(const char *path, ngp_image *out, ngp_error *err) {
     free(buf);
     return ngp_error_set(err, NGP_ERR_INVALID, "%s: file too large for an image", path);
   }
+  if ((st = check_before_stb(path, buf, len, err)) != NGP_OK) {
+    free(buf);
+    return st;
+  }
   int w = 0, h = 0, c = 0;
   if (!stbi_info_from_memory((const stbi_uc *)buf, (int)len, &w, &h, &c)) {
     free(buf);
@@ -71,6 +196,7 @@ ngp_status ngp_image_load(const char *path, ngp_image *out, ngp_error *err) {
     return st;
   }
   int w2 = 0, h2 = 0, c2 = 0;
+  drop_leading_empty_idat(buf, &len);
   /* 16-bit PNGs come back as 8-bit, palettes expanded, grey replicated; alpha 255 when absent. */
   stbi_uc *px = stbi_load_from_memory((const stbi_uc *)buf, (int)len, &w2, &h2, &c2, 4);
   free(buf);

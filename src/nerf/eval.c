@@ -43,7 +43,7 @@ static void blur(const double *in, double *tmp, double *out, int w, int h) {
 double ngp_ssim(const float *a, const float *b, int w, int h) {
   size_t n = (size_t)w * h;
   double *buf = calloc(n * 11, sizeof(double));
-  if (!buf) return NAN;
+  if (!buf) return (double)NAN;
   double *x = buf, *y = x + n, *xx = y + n, *yy = xx + n, *xy = yy + n, *tmp = xy + n;
   double *mx = tmp + n, *my = mx + n, *sxx = my + n, *syy = sxx + n, *sxy = syy + n;
   for (size_t i = 0; i < n; i++) {

@@ -11,6 +11,7 @@
 
 #include "fs.h"
 #include "json_util.h"
+#include "ngp_math.h"
 
 static const char k_magic[8] = {'N', 'G', 'P', 'S', 'N', 'A', 'P', '\0'};
 
@@ -150,6 +151,58 @@ bool ngp_snapshot_is(const char *path) {
 /* The largest snapshot we read: 2^30 parameters' worth would be absurd already. */
 #define SNAPSHOT_MAX_BYTES ((size_t)4 << 30)
 
+/* The number of parameters a config gives at an aabb_scale, computed without allocating: the
+ * layout of ngp_nerf_init ([density MLP | colour MLP | hash grid], the colour MLP reading the
+ * density outputs and the SH values, with 16 outputs). It lets a snapshot whose header claims an
+ * enormous network be refused before anything is allocated for it; after ngp_nerf_init the count
+ * is compared again, so a drift between the two could only refuse a file, never misread one. */
+static ngp_status config_n_params(const ngp_config *cfg, int aabb_scale, size_t *n, ngp_error *err) {
+  ngp_hashgrid g;
+  ngp_mlp density, rgb;
+  ngp_status st = ngp_hashgrid_init(&g, &cfg->encoding, aabb_scale, err);
+  if (st != NGP_OK) return st;
+  if ((st = ngp_mlp_init(&density, g.n_levels * g.n_features, cfg->network.n_neurons, cfg->network.n_hidden_layers,
+                         cfg->n_density_outputs, cfg->network.activation, cfg->network.output_activation, err)) !=
+      NGP_OK)
+    return st;
+  if ((st = ngp_mlp_init(&rgb, cfg->n_density_outputs + cfg->sh_degree * cfg->sh_degree, cfg->rgb_network.n_neurons,
+                         cfg->rgb_network.n_hidden_layers, 16, cfg->rgb_network.activation,
+                         cfg->rgb_network.output_activation, err)) != NGP_OK)
+    return st;
+  *n = density.n_params + rgb.n_params + g.n_params;
+  return NGP_OK;
+}
+
+/* The header's scalar fields, checked. */
+typedef struct {
+  int aabb_scale, step;
+  double loss;
+  float scale, offset[3];
+} header_fields;
+
+static ngp_status read_header_fields(const cJSON *hdr, const char *name, header_fields *h, ngp_error *err) {
+  h->aabb_scale = 1;
+  h->step = 0;
+  h->loss = 0.0;
+  h->scale = 0.33f;
+  h->offset[0] = h->offset[1] = h->offset[2] = 0.5f;
+  const long max_aabb_scale = 1L << (NGP_MAX_CASCADES - 1);
+  ngp_status st;
+  if ((st = ngp_json_get_int(hdr, "aabb_scale", name, "", 1, max_aabb_scale, &h->aabb_scale, NULL, err)) != NGP_OK ||
+      (st = ngp_json_get_int(hdr, "training_step", name, "", 0, INT32_MAX, &h->step, NULL, err)) != NGP_OK ||
+      (st = ngp_json_get_double(hdr, "loss", name, "", &h->loss, NULL, err)) != NGP_OK ||
+      (st = ngp_json_get_float(hdr, "scale", name, "", &h->scale, NULL, err)) != NGP_OK ||
+      (st = ngp_json_get_vec(hdr, "offset", name, "", 3, h->offset, NULL, err)) != NGP_OK)
+    return st;
+  if (!ngp_is_pow2(h->aabb_scale))
+    return ngp_error_set(err, NGP_ERR_INVALID, "%s: aabb_scale: %d is not a power of two; the file is corrupted", name,
+                         h->aabb_scale);
+  if (!(h->scale > 0.0f))
+    return ngp_error_set(err, NGP_ERR_INVALID, "%s: scale: %g must be positive; the file is corrupted", name,
+                         (double)h->scale);
+  return NGP_OK;
+}
+
 ngp_status ngp_snapshot_load(const char *path, ngp_nerf *n, ngp_snapshot_meta *meta, int n_threads, ngp_error *err) {
   memset(n, 0, sizeof *n);
   char *data = NULL;
@@ -158,103 +211,145 @@ ngp_status ngp_snapshot_load(const char *path, ngp_nerf *n, ngp_snapshot_meta *m
   if (st != NGP_OK) return st;
   const uint8_t *p = (const uint8_t *)data;
   cJSON *hdr = NULL;
-  st = NGP_ERR_PARSE;
-  if (len < 16 || memcmp(p, k_magic, 8) != 0) {
-    st = ngp_error_set(err, NGP_ERR_PARSE, "%s: not an instant-ngp (some-pkgs) snapshot (wrong magic); snapshots are written by --save-snapshot",
-                  path);
+  bool have_nerf = false;
+  if (len < 8 || memcmp(p, k_magic, 8) != 0) {
+    st = ngp_error_set(err, NGP_ERR_PARSE,
+                       "%s: not an instant-ngp (some-pkgs) snapshot (wrong magic); snapshots are written by "
+                       "--save-snapshot",
+                       path);
+    goto done;
+  }
+  if (len < 8 + 4 + 4 + 8) { /* magic, version, header length, checksum */
+    st = ngp_error_set(err, NGP_ERR_PARSE, "%s: truncated after %zu bytes: the snapshot is incomplete", path, len);
     goto done;
   }
   uint32_t version = get_u32(p + 8);
   if (version != NGP_SNAPSHOT_VERSION) {
-    st = ngp_error_set(err, NGP_ERR_UNSUPPORTED, "%s: snapshot format version %u, this build reads version %d", path,
-                  version, NGP_SNAPSHOT_VERSION);
+    st = ngp_error_set(err, NGP_ERR_UNSUPPORTED,
+                       "%s: snapshot format version %u, this build reads version %d; save it again with the "
+                       "version that wrote it, or retrain",
+                       path, version, NGP_SNAPSHOT_VERSION);
     goto done;
   }
-  if (len < 8 + 8 + 8 || get_u64(p + len - 8) != fnv1a(p, len - 8)) {
+  if (get_u64(p + len - 8) != fnv1a(p, len - 8)) {
     st = ngp_error_set(err, NGP_ERR_PARSE, "%s: checksum mismatch: the snapshot is truncated or corrupted", path);
     goto done;
   }
+  /* From here on every length is checked against `end`, the start of the checksum. */
+  const size_t end = len - 8;
   size_t at = 12;
   uint32_t hlen = get_u32(p + at);
   at += 4;
-  if (hlen > len - at - 8) {
+  if (hlen > end - at) {
     st = ngp_error_set(err, NGP_ERR_PARSE, "%s: header length %u runs past the end of the file", path, hlen);
     goto done;
   }
   char name[1100];
   snprintf(name, sizeof name, "%s (header)", path);
-  if (ngp_json_parse((const char *)p + at, hlen, name, &hdr, err) != NGP_OK) goto done;
+  if ((st = ngp_json_parse((const char *)p + at, hlen, name, &hdr, err)) != NGP_OK) goto done;
   at += hlen;
-  const cJSON *cfgj = cJSON_GetObjectItemCaseSensitive(hdr, "config");
-  char *cfg_text = cfgj ? cJSON_PrintUnformatted(cfgj) : NULL;
-  ngp_config cfg;
-  if (!cfg_text) {
-    st = ngp_error_set(err, NGP_ERR_PARSE, "%s: header has no config", path);
+  if (!cJSON_IsObject(hdr)) {
+    st = ngp_error_set(err, NGP_ERR_PARSE, "%s: expected a JSON object, found %s; the file is corrupted", name,
+                       ngp_json_type_name(hdr));
     goto done;
   }
-  st = ngp_config_parse(cfg_text, strlen(cfg_text), name, &cfg, err);
-  free(cfg_text);
+  const cJSON *cfgj = NULL;
+  if ((st = ngp_json_get_object(hdr, "config", name, "", &cfgj, err)) != NGP_OK) goto done;
+  if (!cfgj) {
+    st = ngp_error_set(err, NGP_ERR_PARSE, "%s: config: missing; the file is corrupted", name);
+    goto done;
+  }
+  char *cfg_text = cJSON_PrintUnformatted(cfgj);
+  if (!cfg_text) {
+    st = ngp_error_set(err, NGP_ERR_NOMEM, "%s: out of memory", path);
+    goto done;
+  }
+  ngp_config cfg;
+  char cfg_name[1200];
+  snprintf(cfg_name, sizeof cfg_name, "%s (config)", path);
+  st = ngp_config_parse(cfg_text, strlen(cfg_text), cfg_name, &cfg, err);
+  cJSON_free(cfg_text);
   if (st != NGP_OK) goto done;
-  st = NGP_ERR_PARSE;
-  int aabb_scale = 1, step = 0;
-  double loss = 0.0;
-  if (ngp_json_get_int(hdr, "aabb_scale", name, "", 1, 128, &aabb_scale, NULL, err) != NGP_OK ||
-      ngp_json_get_int(hdr, "training_step", name, "", 0, INT32_MAX, &step, NULL, err) != NGP_OK ||
-      ngp_json_get_double(hdr, "loss", name, "", &loss, NULL, err) != NGP_OK)
-    goto done;
-  float scale = 0.33f, offset[3] = {0.5f, 0.5f, 0.5f};
-  if (ngp_json_get_float(hdr, "scale", name, "", &scale, NULL, err) != NGP_OK ||
-      ngp_json_get_vec(hdr, "offset", name, "", 3, offset, NULL, err) != NGP_OK)
-    goto done;
-  if ((st = ngp_nerf_init(n, &cfg, aabb_scale, 0, n_threads, err)) != NGP_OK) goto done;
-  st = NGP_ERR_PARSE;
-  if (at + 8 > len - 8) {
+  header_fields h;
+  if ((st = read_header_fields(hdr, name, &h, err)) != NGP_OK) goto done;
+
+  /* The layout, all checked before anything is allocated: u64 count, the weights, u32 cascades,
+   * the grid, and nothing else before the checksum. */
+  if (end - at < 8) {
     st = ngp_error_set(err, NGP_ERR_PARSE, "%s: truncated before the parameters", path);
     goto done;
   }
   uint64_t np = get_u64(p + at);
   at += 8;
-  if (np != n->n_params) {
-    st = ngp_error_set(err, NGP_ERR_INVALID, "%s: holds %llu parameters, but its config needs %zu; the file is inconsistent",
-                  path, (unsigned long long)np, n->n_params);
+  size_t need = 0;
+  if ((st = config_n_params(&cfg, h.aabb_scale, &need, err)) != NGP_OK) {
+    ngp_error_prefix(err, "%s", cfg_name);
     goto done;
   }
-  if (np > (len - 8 - at) / 4) {
+  if (np != need) {
+    st = ngp_error_set(err, NGP_ERR_INVALID,
+                       "%s: holds %llu parameters, but its config needs %zu at aabb_scale %d; the file is "
+                       "inconsistent",
+                       path, (unsigned long long)np, need, h.aabb_scale);
+    goto done;
+  }
+  if (np > (end - at) / 4) {
     st = ngp_error_set(err, NGP_ERR_PARSE, "%s: truncated in the parameters", path);
     goto done;
   }
-  get_floats(p + at, n->params, n->n_params);
-  at += n->n_params * 4;
-  if (at + 4 > len - 8) {
+  const size_t at_params = at;
+  at += (size_t)np * 4;
+  if (end - at < 4) {
     st = ngp_error_set(err, NGP_ERR_PARSE, "%s: truncated before the occupancy grid", path);
     goto done;
   }
   uint32_t nc = get_u32(p + at);
   at += 4;
-  if ((int)nc != n->occ.n_cascades || (size_t)nc * NGP_GRID_CELLS * 4 != len - 8 - at) {
-    st = ngp_error_set(err, NGP_ERR_PARSE, "%s: occupancy grid of %u cascades does not match aabb_scale %d or the file size",
-                  path, nc, aabb_scale);
+  const int want_nc = ngp_ilog2(h.aabb_scale) + 1;
+  if ((int64_t)nc != want_nc || (end - at) / 4 / NGP_GRID_CELLS != nc || (end - at) % (4 * NGP_GRID_CELLS) != 0) {
+    st = ngp_error_set(err, NGP_ERR_PARSE,
+                       "%s: occupancy grid of %u cascades does not match aabb_scale %d (%d cascades) or the file "
+                       "size",
+                       path, nc, h.aabb_scale, want_nc);
     goto done;
   }
-  get_floats(p + at, n->occ.density, (size_t)nc * NGP_GRID_CELLS);
+  const size_t at_grid = at;
+
+  if ((st = ngp_nerf_init(n, &cfg, h.aabb_scale, 0, n_threads, err)) != NGP_OK) goto done;
+  have_nerf = true;
+  if (n->n_params != np) {
+    st = ngp_error_set(err, NGP_ERR_INVALID, "%s: holds %llu parameters, but the network built from its config has %zu",
+                       path, (unsigned long long)np, n->n_params);
+    goto done;
+  }
+  get_floats(p + at_params, n->params, n->n_params);
   for (size_t i = 0; i < n->n_params; i++)
     if (!isfinite(n->params[i])) {
-      st = ngp_error_set(err, NGP_ERR_INVALID, "%s: parameter %zu is not finite", path, i);
+      st = ngp_error_set(err, NGP_ERR_INVALID,
+                         "%s: parameter %zu is not finite; the model diverged before it was saved", path, i);
+      goto done;
+    }
+  const size_t cells = (size_t)nc * NGP_GRID_CELLS;
+  get_floats(p + at_grid, n->occ.density, cells);
+  for (size_t i = 0; i < cells; i++)
+    if (!isfinite(n->occ.density[i])) {
+      st = ngp_error_set(err, NGP_ERR_INVALID, "%s: occupancy grid cell %zu is not finite; the file is corrupted", path,
+                         i);
       goto done;
     }
   memcpy(n->inference, n->params, n->n_params * sizeof *n->params);
   /* Rebuild the bitfield from the densities: an update with no samples and no decay. */
   ngp_occupancy_update(&n->occ, 0, 0, 1.0f, 0, NULL, NULL, n_threads);
   if (meta) {
-    meta->training_step = step;
-    meta->loss = (float)loss;
-    meta->scale = scale;
-    memcpy(meta->offset, offset, sizeof offset);
+    meta->training_step = h.step;
+    meta->loss = (float)h.loss;
+    meta->scale = h.scale;
+    memcpy(meta->offset, h.offset, sizeof h.offset);
   }
   st = NGP_OK;
 done:
   cJSON_Delete(hdr);
   free(data);
-  if (st != NGP_OK && n->params) ngp_nerf_free(n);
+  if (st != NGP_OK && have_nerf) ngp_nerf_free(n);
   return st;
 }

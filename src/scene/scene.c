@@ -36,6 +36,9 @@ typedef struct {
   float c[2];
   bool fisheye; /* is_fisheye: selects the fisheye model once a coefficient is non-zero */
   ngp_lens lens;
+  /* Which pixel-valued keys the frame gave itself (the rest it inherits from the file's top level):
+   * a focal length or principal point in pixels holds for one image size only. */
+  bool own_focal[2], own_c[2];
 } intrinsics;
 
 typedef struct {
@@ -65,6 +68,7 @@ static ngp_status read_intrinsics(const cJSON *obj, const char *file, const char
       }
       in->focal_kind[a] = FOCAL_DEGREES;
       in->focal_value[a] = v;
+      in->own_focal[a] = true;
       continue;
     }
     key = axis_name(a, "fl_x", "fl_y");
@@ -77,6 +81,7 @@ static ngp_status read_intrinsics(const cJSON *obj, const char *file, const char
       }
       in->focal_kind[a] = FOCAL_PIXELS;
       in->focal_value[a] = v;
+      in->own_focal[a] = true;
       continue;
     }
     key = axis_name(a, "camera_angle_x", "camera_angle_y");
@@ -89,6 +94,7 @@ static ngp_status read_intrinsics(const cJSON *obj, const char *file, const char
       }
       in->focal_kind[a] = FOCAL_ANGLE;
       in->focal_value[a] = v;
+      in->own_focal[a] = true;
     }
   }
   for (int a = 0; a < 2; a++) {
@@ -106,6 +112,7 @@ static ngp_status read_intrinsics(const cJSON *obj, const char *file, const char
     if (have) {
       in->has_c[a] = true;
       in->c[a] = c;
+      in->own_c[a] = true;
     }
   }
   /* Lens: k1..k4 fill params 0..3, then p1, p2 overwrite params 2, 3 (instant-ngp's order). */
@@ -197,8 +204,21 @@ static ngp_status read_dataset_keys(const cJSON *root, const char *file, ngp_sce
                              (double)box[3 + i], i, (double)box[i]);
       extent = fmaxf(extent, box[3 + i] - box[i]);
     }
-    s->scale = 1.0f / extent;
-    for (int i = 0; i < 3; i++) s->offset[i] = 0.5f - 0.5f * (box[i] + box[3 + i]) * s->scale;
+    float scale_from_box = 1.0f / extent;
+    float box_offset[3];
+    bool finite = isfinite(scale_from_box) && scale_from_box > 0.0f;
+    for (int i = 0; i < 3; i++) {
+      box_offset[i] = 0.5f - 0.5f * (box[i] + box[3 + i]) * scale_from_box;
+      finite = finite && isfinite(box_offset[i]);
+    }
+    /* A box whose side or centre overflows a float would give an infinite or zero scale. */
+    if (!finite)
+      return ngp_error_set(err, NGP_ERR_INVALID,
+                           "%s: aabb: a box of largest side %g cannot be mapped to the unit cube; give its corners in "
+                           "scene units, e.g. [[-1, -1, -1], [1, 1, 1]]",
+                           file, (double)extent);
+    s->scale = scale_from_box;
+    memcpy(s->offset, box_offset, sizeof box_offset);
   }
   int aabb_scale = s->aabb_scale;
   const cJSON *as = cJSON_GetObjectItemCaseSensitive(root, "aabb_scale");
@@ -293,6 +313,8 @@ static ngp_status load_json(loader *ld, const char *file, int source, ngp_error 
     ngp_frame fm;
     memset(&fm, 0, sizeof fm);
     intrinsics in = base;
+    memset(in.own_focal, 0, sizeof in.own_focal);
+    memset(in.own_c, 0, sizeof in.own_c);
     if ((st = read_intrinsics(fj, file, ctx, &in, err)) != NGP_OK) goto done;
     float m[16];
     int rows = 0;
@@ -304,8 +326,18 @@ static ngp_status load_json(loader *ld, const char *file, int source, ngp_error 
       goto done;
     }
     float det = ngp_det3(m, 4);
+    if (!isfinite(det)) {
+      /* Entries near the float limit: renormalising would turn the rotation into zeros. */
+      st = ngp_error_set(err, NGP_ERR_INVALID,
+                         "%s: %s.transform_matrix: the rotation's determinant overflows (entries too large); the "
+                         "3x3 rotation part should be orthonormal",
+                         file, ctx);
+      goto done;
+    }
     if (!(fabsf(det) > 1e-6f)) {
-      st = ngp_error_set(err, NGP_ERR_INVALID, "%s: %s.transform_matrix: the rotation is singular (determinant %g)",
+      st = ngp_error_set(err, NGP_ERR_INVALID,
+                         "%s: %s.transform_matrix: the rotation is singular (determinant %g); the upper-left 3x3 "
+                         "block must be a rotation (camera-to-world)",
                          file, ctx, (double)det);
       goto done;
     }
@@ -406,6 +438,12 @@ static ngp_status finish_intrinsics(ngp_scene *s, int i, const intrinsics *in, n
                          file, f->json_index);
   if (in->focal_kind[0] == FOCAL_NONE) focal[0] = focal[1];
   if (in->focal_kind[1] == FOCAL_NONE) focal[1] = focal[0];
+  for (int a = 0; a < 2; a++)
+    if (!isfinite(focal[a]) || !(focal[a] > 0.0f)) /* e.g. x_fov 1e-40 degrees: tan underflows */
+      return ngp_error_set(err, NGP_ERR_INVALID,
+                           "%s: frames[%d]: the %s focal length comes out as %g pixels; give a field of view well "
+                           "inside (0, 180) degrees or a focal length in pixels",
+                           file, f->json_index, a ? "vertical" : "horizontal", (double)focal[a]);
   f->focal[0] = focal[0];
   f->focal[1] = focal[1];
   for (int a = 0; a < 2; a++) {
@@ -417,6 +455,60 @@ static ngp_status finish_intrinsics(ngp_scene *s, int i, const intrinsics *in, n
   }
   f->lens = in->lens;
   ngp_nerf_matrix_to_ngp(f->xform_nerf, s->scale, s->offset, f->xform);
+  for (int k = 0; k < 12; k++)
+    if (!isfinite(f->xform[k]))
+      return ngp_error_set(err, NGP_ERR_INVALID,
+                           "%s: frames[%d].transform_matrix: the camera position overflows once scaled (scale %g, "
+                           "offset %g, %g, %g); check scale, offset and aabb",
+                           file, f->json_index, (double)s->scale, (double)s->offset[0], (double)s->offset[1],
+                           (double)s->offset[2]);
+  return NGP_OK;
+}
+
+/* Pass 2b: image sizes against the json. A declared w/h that differs from the image would make
+ * instant-ngp normalise cx/cy by the wrong size and silently mis-place every ray; a focal length
+ * or principal point in pixels, inherited from the file's top level, holds for one image size
+ * only. Frames may legitimately differ in size when each carries its own pixel intrinsics, or
+ * when the focal length is an angle (it then scales with each image, as upstream). */
+static ngp_status check_image_sizes(const ngp_scene *s, const intrinsics *intr, ngp_error *err) {
+  static const char *const focal_keys[2] = {"fl_x", "fl_y"}, *const c_keys[2] = {"cx", "cy"};
+  int ref = -1; /* the first frame of the current source that inherits pixel intrinsics */
+  for (int i = 0; i < s->n_frames; i++) {
+    const ngp_frame *f = &s->frames[i];
+    if (!f->image_path) continue; /* a camera without an image takes its size from w/h */
+    const intrinsics *in = &intr[i];
+    const char *file = s->sources[f->source];
+    int res[2] = {f->image.width, f->image.height};
+    if ((in->has_wh[0] && in->wh[0] != res[0]) || (in->has_wh[1] && in->wh[1] != res[1])) {
+      char w[16] = "any", h[16] = "any";
+      if (in->has_wh[0]) snprintf(w, sizeof w, "%d", in->wh[0]);
+      if (in->has_wh[1]) snprintf(h, sizeof h, "%d", in->wh[1]);
+      return ngp_error_set(err, NGP_ERR_INVALID,
+                           "%s: frames[%d]: image '%s' is %dx%d pixels, but w, h say %sx%s; correct w and h (a "
+                           "frame may give its own), or resize the image",
+                           file, f->json_index, f->image_path, res[0], res[1], w, h);
+    }
+    const char *shared = NULL;
+    for (int a = 0; a < 2 && !shared; a++) {
+      if (in->focal_kind[a] == FOCAL_PIXELS && !in->own_focal[a])
+        shared = focal_keys[a];
+      else if (in->has_c[a] && !in->own_c[a] && !in->has_wh[a])
+        shared = c_keys[a];
+    }
+    if (!shared) continue;
+    if (ref < 0 || s->frames[ref].source != f->source) {
+      ref = i;
+      continue;
+    }
+    const ngp_frame *r = &s->frames[ref];
+    if (r->image.width != res[0] || r->image.height != res[1])
+      return ngp_error_set(err, NGP_ERR_INVALID,
+                           "%s: frames[%d]: image '%s' is %dx%d pixels, but frames[%d]'s '%s' is %dx%d, and it takes "
+                           "%s (pixels) from the top level, which holds for one image size; give frames of another "
+                           "size their own %s (with w and h), or use camera_angle_x, which scales with each image",
+                           file, f->json_index, f->image_path, res[0], res[1], r->json_index, r->image_path,
+                           r->image.width, r->image.height, shared, shared);
+  }
   return NGP_OK;
 }
 
@@ -563,6 +655,7 @@ ngp_status ngp_scene_load(const char *path, const ngp_scene_options *opts_in, ng
     }
   }
 
+  if ((st = check_image_sizes(s, ld.intr, err)) != NGP_OK) goto fail;
   /* Pass 3: intrinsics that need the image size, and poses in ngp units. */
   for (int i = 0; i < s->n_frames; i++)
     if ((st = finish_intrinsics(s, i, &ld.intr[i], err)) != NGP_OK) goto fail;

@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""Writes the small binary images of the bad-input catalogue and the image fuzz seeds, with the
+standard library only (PNG through zlib; JPEG by a minimal baseline encoder), so every byte is
+explained here. Run from anywhere: python3 tests/data/bad/gen_images.py. The outputs are
+committed; rerun only to change them.
+
+Pixel values, which tests/test_scene.c checks: every image is 4x3, and v(x, y) = 10*x + 60*y.
+  png_variants/grey1.png      1-bit grey: 255 where (x + y) is odd, else 0
+  png_variants/grey8.png      8-bit grey v
+  png_variants/grey16.png     16-bit grey (v << 8) | 0x7f        -> 8-bit v (stb keeps the high byte)
+  png_variants/grey_alpha.png 8-bit grey v, alpha 255 - v
+  png_variants/rgb16.png      16-bit RGB (v, 255 - v, 0x12) << 8 -> 8-bit (v, 255 - v, 0x12)
+  png_variants/palette.png    palette [red, green, blue, white], index (x + y) % 4
+  png_variants/palette_trns.png  the same with a tRNS chunk: white (index 3) transparent
+  png_variants/rgba.png       8-bit RGBA (v, 2v, 255 - v, 128)
+  png_variants/grey.jpg       16x16 baseline grey JPEG, four flat 8x8 blocks of 40, 90, 160, 220
+                              (top left, top right, bottom left, bottom right)
+  truncated_jpeg/train/r_0.jpg  grey.jpg cut in the middle of its scan data (no end marker)
+  jpeg_headers_only/train/r_0.jpg  grey.jpg cut right after its frame header (SOF0)
+  size_mismatch/train/r_0.png, shared_focal_sizes/train/{a,b}.png, per_frame_sizes/train/{a,b}.png,
+  overflow_position/train/r_0.png, no_transforms/images/r_0.png:
+                              8-bit RGB images of the sizes those cases need (4x3, b.png 8x6)
+"""
+import os
+import shutil
+import struct
+import zlib
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FUZZ = os.path.join(HERE, "..", "..", "fuzz", "corpus", "image")
+W, H = 4, 3
+
+
+def v(x, y):
+    return 10 * x + 60 * y
+
+
+def chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+
+def png(width, height, depth, colour, rows, extra=b""):
+    """rows: one bytes object per row, already packed; filter type 0 on every row."""
+    raw = b"".join(b"\0" + r for r in rows)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, 0)) +
+            extra + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
+
+
+def write(rel, data):
+    path = os.path.join(HERE, rel)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(data)
+    return path
+
+
+def rgb_png(w, h, seed=0):
+    return png(w, h, 8, 2, [bytes((x * 20 + seed) & 255 for x in range(w) for _ in range(3)) for _ in range(h)])
+
+
+def variants():
+    out = {}
+    rows1 = []
+    for y in range(H):
+        bits = 0
+        for x in range(W):
+            bits |= ((x + y) % 2) << (7 - x)
+        rows1.append(bytes([bits]))
+    out["grey1.png"] = png(W, H, 1, 0, rows1)
+    out["grey8.png"] = png(W, H, 8, 0, [bytes(v(x, y) for x in range(W)) for y in range(H)])
+    out["grey16.png"] = png(W, H, 16, 0, [b"".join(struct.pack(">H", v(x, y) << 8 | 0x7F) for x in range(W))
+                                           for y in range(H)])
+    out["grey_alpha.png"] = png(W, H, 8, 4, [bytes(c for x in range(W) for c in (v(x, y), 255 - v(x, y)))
+                                             for y in range(H)])
+    out["rgb16.png"] = png(W, H, 16, 2, [b"".join(struct.pack(">HHH", v(x, y) << 8, (255 - v(x, y)) << 8, 0x1234)
+                                                  for x in range(W)) for y in range(H)])
+    plte = chunk(b"PLTE", bytes([255, 0, 0, 0, 255, 0, 0, 0, 255, 255, 255, 255]))
+    idx = [bytes((x + y) % 4 for x in range(W)) for y in range(H)]
+    out["palette.png"] = png(W, H, 8, 3, idx, plte)
+    out["palette_trns.png"] = png(W, H, 8, 3, idx, plte + chunk(b"tRNS", bytes([255, 255, 255, 0])))
+    out["rgba.png"] = png(W, H, 8, 6, [bytes(c for x in range(W) for c in (v(x, y), 2 * v(x, y) % 256, 255 - v(x, y), 128))
+                                       for y in range(H)])
+    return out
+
+
+class Bits:
+    def __init__(self):
+        self.out = bytearray()
+        self.acc = 0
+        self.n = 0
+
+    def put(self, value, n):
+        for i in range(n - 1, -1, -1):
+            self.acc = (self.acc << 1) | ((value >> i) & 1)
+            self.n += 1
+            if self.n == 8:
+                self.out.append(self.acc)
+                if self.acc == 0xFF:
+                    self.out.append(0)  # byte stuffing
+                self.acc = self.n = 0
+
+    def flush(self):
+        while self.n:
+            self.put(1, 1)
+        return bytes(self.out)
+
+
+def jpeg_grey(blocks):
+    """A 16x16 greyscale baseline JPEG of four flat 8x8 blocks: DC coefficients only, quantiser 1,
+    a DC Huffman table with 4-bit codes for categories 0..11 and an AC table holding only EOB."""
+    def seg(marker, data):
+        return struct.pack(">BBH", 0xFF, marker, len(data) + 2) + data
+    out = b"\xff\xd8"
+    out += seg(0xDB, b"\x00" + bytes([1] * 64))
+    out += seg(0xC0, struct.pack(">BHHB", 8, 16, 16, 1) + bytes([1, 0x11, 0]))
+    out += seg(0xC4, b"\x00" + bytes([0, 0, 0, 12] + [0] * 12) + bytes(range(12)))
+    out += seg(0xC4, b"\x10" + bytes([1] + [0] * 15) + b"\x00")
+    out += seg(0xDA, bytes([1, 1, 0x00, 0, 63, 0]))
+    bits = Bits()
+    pred = 0
+    for p in blocks:
+        dc = 8 * (p - 128)  # a flat block's DC coefficient with the JPEG DCT's scaling
+        d = dc - pred
+        pred = dc
+        s = abs(d).bit_length()
+        bits.put(s, 4)
+        if s:
+            bits.put(d if d > 0 else d + (1 << s) - 1, s)
+        bits.put(0, 1)  # EOB
+    return out + bits.flush() + b"\xff\xd9"
+
+
+def main():
+    for name, data in variants().items():
+        write(os.path.join("png_variants", name), data)
+    jpg = jpeg_grey([40, 90, 160, 220])
+    write("png_variants/grey.jpg", jpg)
+    write("truncated_jpeg/train/r_0.jpg", jpg[:len(jpg) - 4])
+    sof_end = jpg.index(b"\xff\xc0") + 2 + 11
+    write("jpeg_headers_only/train/r_0.jpg", jpg[:sof_end])
+    write("size_mismatch/train/r_0.png", rgb_png(4, 3))
+    write("shared_focal_sizes/train/a.png", rgb_png(4, 3))
+    write("shared_focal_sizes/train/b.png", rgb_png(8, 6, 7))
+    write("per_frame_sizes/train/a.png", rgb_png(4, 3))
+    write("per_frame_sizes/train/b.png", rgb_png(8, 6, 7))
+    write("overflow_position/train/r_0.png", rgb_png(4, 3))
+    write("no_transforms/images/r_0.png", rgb_png(4, 3))
+    # Seeds for fuzz_image: every variant, and the truncated JPEG.
+    os.makedirs(FUZZ, exist_ok=True)
+    for name in sorted(os.listdir(os.path.join(HERE, "png_variants"))):
+        if name.endswith((".png", ".jpg")):
+            shutil.copy(os.path.join(HERE, "png_variants", name), os.path.join(FUZZ, name))
+    shutil.copy(os.path.join(HERE, "truncated_jpeg/train/r_0.jpg"), os.path.join(FUZZ, "truncated.jpg"))
+
+
+if __name__ == "__main__":
+    main()
