@@ -11,7 +11,7 @@ cmake --build build/release -j"$jobs" >/dev/null
 scene=build/scenes/default
 out=build/demo
 build/release/bin/ngp-synth --out "$scene"
-build/release/bin/instant-ngp --scene "$scene" --train-seconds "${NGP_DEMO_SECONDS:-120}" \
+build/release/bin/instant-ngp --no-gui --scene "$scene" --train-seconds "${NGP_DEMO_SECONDS:-120}" \
   --save-snapshot "$out/model.ngp" \
   --test-transforms "$scene/transforms_test.json" \
   --screenshot-transforms "$scene/transforms_test.json" --screenshot-dir "$out/renders"

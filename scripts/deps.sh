@@ -3,10 +3,10 @@
 # Uses sudo when not run as root. Does nothing when everything is present.
 set -euo pipefail
 # nix-bin: nix-instantiate, for the `nix` test (tests/nix/check-nix.sh: parse and evaluate the flake's logic).
-# libglfw3-dev, libepoxy-dev: the viewer; xvfb, xauth, libgl1-mesa-dri: its tests (X server and
+# libglfw3-dev, libepoxy-dev: the viewer; xvfb, libgl1-mesa-dri, libglx-mesa0: its tests (X server and
 # Mesa's software OpenGL). clang, libclang-rt-dev: libFuzzer for scripts/fuzz.sh.
 pkgs=(cmake make gcc pkg-config libcjson-dev libstb-dev libcmocka-dev nix-bin
-      libglfw3-dev libepoxy-dev xvfb xauth libgl1-mesa-dri clang libclang-rt-dev)
+      libglfw3-dev libepoxy-dev xvfb libgl1-mesa-dri libglx-mesa0 clang libclang-rt-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

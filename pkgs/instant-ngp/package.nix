@@ -36,13 +36,15 @@
   cmocka,
   glfw3,
   libepoxy,
+  xvfb,
+  mesa,
   addDriverRunpath,
   autoAddDriverRunpath,
   cudaPackages,
   cudaSupport ? config.cudaSupport,
-  # The GLFW/epoxy viewer (NGP_BUILD_VIEWER). Its code has not landed yet: this only adds the
-  # dependencies and the CMake switch.
-  withViewer ? false,
+  # The GLFW/epoxy viewer (NGP_BUILD_VIEWER): a window that trains and renders live. Without a
+  # display the program says so and runs headless, so it costs nothing on servers but closure size.
+  withViewer ? true,
 }:
 
 let
@@ -114,6 +116,12 @@ effectiveStdenv.mkDerivation (finalAttrs: {
   propagatedBuildInputs = [ cjson ];
 
   checkInputs = [ cmocka ];
+  # The viewer's tests (CTest label `viewer`) open a window on a private Xvfb server rendered by
+  # Mesa's llvmpipe: llvmpipeHook points libglvnd at mesa's drivers (no GPU in the sandbox).
+  nativeCheckInputs = lib.optionals withViewer [
+    xvfb
+    mesa.llvmpipeHook
+  ];
 
   cmakeFlags = [
     # Never AUTO here: the result must not depend on what the build machine has.
@@ -132,8 +140,8 @@ effectiveStdenv.mkDerivation (finalAttrs: {
   ];
 
   doCheck = canRunHostPrograms;
-  # The cmocka and CLI tests. `gpu` tests need a device, which the sandbox never has: they run in
-  # passthru.gpuCheck. `nix` is tests/nix/check-nix.sh, which is not in this source.
+  # The cmocka, CLI and viewer tests. `gpu` tests need a device, which the sandbox never has: they
+  # run in passthru.gpuCheck. `nix` is tests/nix/check-nix.sh, which is not in this source.
   checkPhase = ''
     runHook preCheck
     ctest --output-on-failure --label-exclude '^(gpu|nix)$'

@@ -352,7 +352,7 @@ void ngp_cli_print_help(const char *argv0) {
     if (aliases[0]) printf("  %-26s (also %s)\n", "", aliases + 2);
   }
   printf("\nUnderscore spellings of scripts/run.py are accepted too (--training_data, --n_steps, ...).\n"
-         "Options of instant-ngp this version does not implement (the viewer, meshes, videos) are\n"
+         "Options of instant-ngp this version does not implement (meshes, videos) are\n"
          "recognised and refused with a message.\n\n"
          "Exit status: 0 success, 1 failure (one line on stderr says why), 2 usage error.\n");
 #ifdef NGP_HAVE_VIEWER

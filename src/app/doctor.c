@@ -7,11 +7,13 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <dlfcn.h>
+#include <errno.h>
 #include <gnu/libc-version.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -318,6 +320,60 @@ static bool glfw_renderer(char *out, size_t n) {
 }
 #endif
 
+/* Runs a GL probe in a child process: a broken driver that crashes takes only the child down, and
+ * whatever the driver keeps allocated dies with it (_exit skips the leak checker's report, which
+ * would otherwise blame the driver's unloaded modules on us). */
+typedef bool (*gl_probe_fn)(char *out, size_t n);
+static bool run_isolated(gl_probe_fn fn, char *out, size_t n) {
+  int fds[2];
+  if (pipe(fds) != 0) return fn(out, n);
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(fds[0]);
+    close(fds[1]);
+    return fn(out, n);
+  }
+  if (pid == 0) {
+    close(fds[0]);
+    char buf[1024];
+    buf[0] = fn(buf + 1, sizeof buf - 1) ? '1' : '0';
+    size_t len = 1 + strlen(buf + 1), off = 0;
+    while (off < len) {
+      ssize_t w = write(fds[1], buf + off, len - off);
+      if (w <= 0) break;
+      off += (size_t)w;
+    }
+    _exit(0);
+  }
+  close(fds[1]);
+  char buf[1024];
+  size_t got = 0;
+  for (;;) {
+    ssize_t r = read(fds[0], buf + got, sizeof buf - 1 - got);
+    if (r > 0) got += (size_t)r;
+    else if (r == 0 || errno != EINTR) break;
+    if (got == sizeof buf - 1) break;
+  }
+  buf[got] = '\0';
+  close(fds[0]);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (got == 0) {
+    if (WIFSIGNALED(status))
+      snprintf(out, n, "the GL driver crashed while probing it (signal %d)", WTERMSIG(status));
+    else
+      snprintf(out, n, "the GL probe gave no answer");
+    return false;
+  }
+  size_t len = strlen(buf + 1);
+  if (len >= n) len = n - 1;
+  memcpy(out, buf + 1, len);
+  out[len] = '\0';
+  return buf[0] == '1';
+}
+
 /* Returns true when a window could be opened (the viewer would work). */
 static bool check_display(char *why, size_t n) {
   heading("display and OpenGL");
@@ -333,7 +389,7 @@ static bool check_display(char *why, size_t n) {
   print_lib(&gl);
   print_lib(&egl);
   char r[512];
-  bool headless_gl = egl_renderer(r, sizeof r);
+  bool headless_gl = run_isolated(egl_renderer, r, sizeof r);
   printf("GL without a window: %s\n", r);
   bool has_display = (getenv("DISPLAY") && *getenv("DISPLAY")) || (getenv("WAYLAND_DISPLAY") && *getenv("WAYLAND_DISPLAY"));
 #ifdef NGP_HAVE_VIEWER
@@ -343,7 +399,7 @@ static bool check_display(char *why, size_t n) {
     return false;
   }
   (void)headless_gl;
-  bool ok = glfw_renderer(r, sizeof r);
+  bool ok = run_isolated(glfw_renderer, r, sizeof r);
   printf("GL in a window: %s\n", r);
   if (!ok)
     snprintf(why, n, "%s. Fix: on NixOS enable hardware.graphics; elsewhere run through NixGL or nix-gl-host so the "

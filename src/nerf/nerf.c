@@ -173,13 +173,11 @@ typedef struct {
   bool live;
 } ray_state;
 
-static void render_tile(int tile, int thread, void *user) {
-  (void)thread;
-  render_job *j = user;
+/* Renders the cnt pixels from p0 on (row-major) for sample j->sample_index, adding each clamped
+ * colour to j->rgb. */
+static void render_rays(const render_job *j, int p0, int cnt) {
   const ngp_nerf *n = j->n;
   const ngp_render_opts *o = j->o;
-  int n_pix = o->width * o->height;
-  int p0 = tile * TILE_RAYS, cnt = n_pix - p0 < TILE_RAYS ? n_pix - p0 : TILE_RAYS;
   int batch_cap = cnt * CHUNK;
   ray_state *rs = malloc((size_t)cnt * sizeof *rs);
   float *bpos = malloc((size_t)batch_cap * 3 * sizeof(float));
@@ -255,6 +253,14 @@ static void render_tile(int tile, int thread, void *user) {
   free(blen);
 }
 
+static void render_tile(int tile, int thread, void *user) {
+  (void)thread;
+  render_job *j = user;
+  int n_pix = j->o->width * j->o->height;
+  int p0 = tile * TILE_RAYS, cnt = n_pix - p0 < TILE_RAYS ? n_pix - p0 : TILE_RAYS;
+  render_rays(j, p0, cnt);
+}
+
 void ngp_nerf_render(const ngp_nerf *n, const float *weights, const float *xform, const float focal[2],
                      const float principal[2], const ngp_lens *lens, const ngp_render_opts *o, float *rgb) {
   int n_pix = o->width * o->height;
@@ -266,4 +272,63 @@ void ngp_nerf_render(const ngp_nerf *n, const float *weights, const float *xform
   }
   if (spp > 1)
     for (int i = 0; i < n_pix * 3; i++) rgb[i] /= (float)spp;
+}
+
+/* Pixel ranges (progressive rendering in the viewer): the same rays, jitter and sample order as
+ * ngp_nerf_render, so a range equals those pixels of the whole image (each ray is marched and
+ * composited on its own; how rays are grouped into network batches does not change a value).
+ * Tiles of REGION_TILE_RAYS pixels from pixel_begin on are handed out in order; each asks
+ * keep_going first and is skipped when it says no. The tiles are smaller than ngp_nerf_render's
+ * so that a time budget is kept closely: early in training, when the occupancy grid still
+ * passes everything, a ray can take a thousand samples. A tile handed out early may ask later
+ * than one handed out after it, so the rendered tiles need not be a prefix: the call returns the
+ * end of the rendered prefix, and pixels past it are rendered again by the next call (same
+ * values). */
+enum { REGION_TILE_RAYS = 32 };
+
+typedef struct {
+  render_job job;
+  int begin, end;
+  ngp_render_continue_fn keep_going;
+  void *user;
+  unsigned char *done; /* [tiles]: one byte per tile, each written by one thread */
+} region_job;
+
+static void render_region_tile(int tile, int thread, void *user) {
+  (void)thread;
+  region_job *r = user;
+  if (r->keep_going && !r->keep_going(r->user)) return;
+  int p0 = r->begin + tile * REGION_TILE_RAYS, cnt = r->end - p0 < REGION_TILE_RAYS ? r->end - p0 : REGION_TILE_RAYS;
+  float *out = r->job.rgb + (size_t)p0 * 3;
+  memset(out, 0, (size_t)cnt * 3 * sizeof(float));
+  int spp = r->job.o->spp > 0 ? r->job.o->spp : 1;
+  render_job j = r->job;
+  /* Samples in the order ngp_nerf_render adds them, then the same division: equal bits. */
+  for (int sidx = 0; sidx < spp; sidx++) {
+    j.sample_index = sidx;
+    render_rays(&j, p0, cnt);
+  }
+  if (spp > 1)
+    for (int i = 0; i < cnt * 3; i++) out[i] /= (float)spp;
+  r->done[tile] = 1;
+}
+
+int ngp_nerf_render_pixels(const ngp_nerf *n, const float *weights, const float *xform, const float focal[2],
+                           const float principal[2], const ngp_lens *lens, const ngp_render_opts *o, int pixel_begin,
+                           int pixel_end, ngp_render_continue_fn keep_going, void *user, float *rgb) {
+  int n_pix = o->width * o->height;
+  if (pixel_begin < 0) pixel_begin = 0;
+  if (pixel_end > n_pix) pixel_end = n_pix;
+  if (pixel_end <= pixel_begin) return pixel_begin;
+  int n_tiles = (pixel_end - pixel_begin + REGION_TILE_RAYS - 1) / REGION_TILE_RAYS;
+  unsigned char *done = calloc((size_t)n_tiles, 1);
+  if (!done) abort();
+  region_job r = {{n, weights, xform, focal, principal, lens, o, rgb, 0}, pixel_begin, pixel_end, keep_going, user,
+                  done};
+  ngp_parallel_for(n_tiles, n->n_threads, render_region_tile, &r);
+  int t = 0;
+  while (t < n_tiles && done[t]) t++;
+  free(done);
+  int end = pixel_begin + t * REGION_TILE_RAYS;
+  return end < pixel_end ? end : pixel_end;
 }

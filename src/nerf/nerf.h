@@ -56,6 +56,17 @@ typedef struct ngp_render_opts {
 void ngp_nerf_render(const ngp_nerf *n, const float *weights, const float *xform, const float focal[2],
                      const float principal[2], const ngp_lens *lens, const ngp_render_opts *o, float *rgb);
 
+/* Renders pixels [pixel_begin, pixel_end) (row-major: p = y * width + x) of the image that
+ * ngp_nerf_render gives for the same arguments, bit for bit, into those pixels of rgb [H][W][3];
+ * other pixels are untouched. Work goes in tiles, in order; before each tile keep_going(user) is
+ * asked (NULL: always go on; it is called from several threads at once) and the tile is skipped
+ * when it returns false, so a caller can bound the time of a call (the viewer's progressive
+ * rendering). Returns p such that [pixel_begin, p) is rendered; continue from there. */
+typedef bool (*ngp_render_continue_fn)(void *user);
+int ngp_nerf_render_pixels(const ngp_nerf *n, const float *weights, const float *xform, const float focal[2],
+                           const float principal[2], const ngp_lens *lens, const ngp_render_opts *o, int pixel_begin,
+                           int pixel_end, ngp_render_continue_fn keep_going, void *user, float *rgb);
+
 /* ---- Training ---------------------------------------------------------------------------------- */
 typedef struct ngp_trainer ngp_trainer;
 

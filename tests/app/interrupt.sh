@@ -4,6 +4,7 @@
 # existing file intact (no half-written snapshot, no temporary left behind).
 # Usage: interrupt.sh INSTANT_NGP SCENE_DIR WORK_DIR
 set -u
+unset DISPLAY WAYLAND_DISPLAY # headless, even where a display exists
 bin=$1 scene=$2 work=$3
 rm -rf "$work" && mkdir -p "$work"
 pid=

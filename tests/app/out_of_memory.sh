@@ -3,6 +3,7 @@
 # space limited (prlimit) to less than the model and its buffers need.
 # Usage: out_of_memory.sh INSTANT_NGP SCENE_DIR
 set -u
+unset DISPLAY WAYLAND_DISPLAY # headless, even where a display exists
 bin=$1 scene=$2
 if ! command -v prlimit >/dev/null; then echo "SKIP: prlimit (util-linux) is missing"; exit 77; fi
 if ldd "$bin" | grep -q 'libasan\|libtsan'; then echo "SKIP: sanitizer builds cannot run under an address-space limit"; exit 77; fi

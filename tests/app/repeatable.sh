@@ -3,6 +3,7 @@
 # Checked for the run-time SIMD choice and for NGP_SIMD=scalar.
 # Usage: repeatable.sh INSTANT_NGP SCENE_DIR WORK_DIR
 set -u
+unset DISPLAY WAYLAND_DISPLAY # headless, even where a display exists
 bin=$1 scene=$2 work=$3
 rm -rf "$work" && mkdir -p "$work"
 fail() { echo "FAILED: $*"; exit 1; }

@@ -63,6 +63,12 @@ let
     "cpu: tests built and run" = cpu.doCheck && hasFlag cpu "-DNGP_BUILD_TESTS:BOOL=TRUE";
     "cpu: ctest excludes gpu" = lib.hasInfix "--label-exclude '^(gpu|nix)$'" cpu.checkPhase;
     "cpu: no nvcc" = !builtins.elem "cuda_nvcc" (names cpu.nativeBuildInputs);
+    "cpu: viewer on, tested under Xvfb with llvmpipe" =
+      hasFlag cpu "-DNGP_BUILD_VIEWER:BOOL=TRUE"
+      && names cpu.buildInputs == [ "stb" "glfw3" "libepoxy" ]
+      && names cpu.nativeCheckInputs == [ "xvfb" "mesa-llvmpipe-hook" ];
+    "cpu: viewer can be left out" =
+      hasFlag (cpu.override { withViewer = false; }) "-DNGP_BUILD_VIEWER:BOOL=FALSE";
     "cpu: cmocka only for checks" =
       names cpu.checkInputs == [ "cmocka" ] && !builtins.elem "cmocka" (names cpu.buildInputs);
     "cpu: cjson propagated (ngp.pc requires it)" = names cpu.propagatedBuildInputs == [ "cjson" ];

@@ -1,6 +1,6 @@
-# PENDING: written against the planned viewer (NGP_BUILD_VIEWER), which has not landed. It is not
-# in the flake's checks; it is reachable as legacyPackages.<system>.tests.vm-viewer so that it can
-# be tried, and goes into checks once the viewer exists and this test has passed once.
+# Not yet run: this project's development machines have no NixOS VM host. It is not in the
+# flake's checks; it is reachable as legacyPackages.<system>.tests.vm-viewer, and goes into checks
+# once it has passed once.
 #
 # NixOS VM test, graphical: X with Mesa's software GL (llvmpipe; a VM has no GPU), the viewer
 # started on a snapshot trained in the VM, then a screenshot that must not be blank. OCR looks for

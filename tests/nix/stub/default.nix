@@ -157,6 +157,9 @@ let
           testModule = module;
         };
     };
+    mesa = leaf "mesa" // {
+      llvmpipeHook = leaf "mesa-llvmpipe-hook";
+    };
     addDriverRunpath = leaf "addDriverRunpath" // {
       driverLink = "/run/opengl-driver";
     };
@@ -180,6 +183,7 @@ let
     "nixfmt-tree"
     "pkg-config"
     "stb"
+    "xvfb"
   ] leaf;
 
   withCallPackage =

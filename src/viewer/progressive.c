@@ -1,0 +1,208 @@
+/* progressive.c: budgeted, progressive rendering for the viewer (see progressive.h). Rendering
+ * itself is ngp_nerf_render_pixels, which renders a range of pixels and stops handing out tiles
+ * when asked; this file decides which image to render next and how large. */
+#define _POSIX_C_SOURCE 200809L
+#include "progressive.h"
+
+#include <limits.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void ngp_progressive_init(ngp_progressive *p, const float bg[3]) {
+  memset(p, 0, sizeof *p);
+  memcpy(p->bg, bg, sizeof p->bg);
+  /* A low first guess (a few tens of thousands of samples-heavy pixels per second on two cores):
+   * the first moving frame is small and the estimate rises from there. */
+  p->pixels_per_s = 20000.0;
+  p->moving_div = NGP_PROGRESSIVE_MAX_DIV;
+  p->refresh_fraction = 0.4;
+}
+
+void ngp_progressive_free(ngp_progressive *p) {
+  free(p->pass_rgb);
+  free(p->shown_rgb);
+  memset(p, 0, sizeof *p);
+}
+
+void ngp_progressive_reset(ngp_progressive *p) {
+  p->pass_active = false;
+  p->shown_valid = false;
+}
+
+void ngp_progressive_level_size(int w, int h, int d, int *lw, int *lh) {
+  if (d < 1) d = 1;
+  *lw = (w + d - 1) / d;
+  *lh = (h + d - 1) / d;
+  if (*lw < 1) *lw = 1;
+  if (*lh < 1) *lh = 1;
+}
+
+void ngp_progressive_render_opts(const ngp_progressive *p, int w, int h, ngp_render_opts *o) {
+  memset(o, 0, sizeof *o);
+  o->width = w;
+  o->height = h;
+  memcpy(o->bg, p->bg, sizeof o->bg);
+  o->min_transmittance = 1e-4f; /* as screenshots and test views: the same image as headless */
+  o->spp = 1;
+  o->seed = 0;
+}
+
+static bool view_equal(const ngp_progressive_view *a, const ngp_progressive_view *b) {
+  return ngp_camera_same_view(&a->cam, &b->cam) && a->width == b->width && a->height == b->height &&
+         a->final_div == b->final_div;
+}
+
+static bool ensure(float **buf, size_t *cap, size_t n) {
+  if (*cap >= n) return true;
+  float *q = realloc(*buf, n * sizeof **buf);
+  if (!q) return false;
+  *buf = q;
+  *cap = n;
+  return true;
+}
+
+/* The smallest divisor whose image the estimated throughput renders within the budget (with a
+ * margin for the estimate's noise); never finer than the final level. */
+static int choose_moving_div(const ngp_progressive *p, const ngp_progressive_view *v, double budget_s) {
+  double target = p->pixels_per_s * budget_s * 0.8;
+  int fd = v->final_div < 1 ? 1 : v->final_div;
+  for (int d = fd; d < NGP_PROGRESSIVE_MAX_DIV; d++) {
+    int w, h;
+    ngp_progressive_level_size(v->width, v->height, d, &w, &h);
+    if ((double)w * (double)h <= target) return d;
+  }
+  return NGP_PROGRESSIVE_MAX_DIV > fd ? NGP_PROGRESSIVE_MAX_DIV : fd;
+}
+
+static bool start_pass(ngp_progressive *p, const ngp_progressive_view *v, int div, bool moving, bool refresh,
+                       uint64_t gen) {
+  int w, h;
+  ngp_progressive_level_size(v->width, v->height, div, &w, &h);
+  if (!refresh && !ensure(&p->pass_rgb, &p->pass_cap, (size_t)w * (size_t)h * 3)) return false;
+  p->pass_active = true;
+  p->pass_refresh = refresh;
+  p->pass_moving = moving;
+  p->pass_view = *v;
+  p->pass_div = div;
+  p->pass_w = w;
+  p->pass_h = h;
+  p->pass_next = 0;
+  p->pass_generation = gen;
+  return true;
+}
+
+typedef struct {
+  double deadline;
+  atomic_int calls;
+} budget_ctx;
+
+/* The first tile of a call always goes, so every step makes progress. Called from the render
+ * threads: reads only the deadline (written before they start) and the atomic counter. */
+static bool within_budget(void *user) {
+  budget_ctx *b = user;
+  if (atomic_fetch_add(&b->calls, 1) == 0) return true;
+  return now_s() < b->deadline;
+}
+
+ngp_shown_change ngp_progressive_step(ngp_progressive *p, const ngp_progressive_view *view, ngp_render_model *m,
+                                      ngp_progressive_acquire_fn acquire, void *user, double budget_s, int *row_begin,
+                                      int *row_end) {
+  double t_start = now_s(), deadline = t_start + budget_s;
+  bool shown_new = false;
+  int rb = INT_MAX, re = 0;
+  double render_s = 0.0;
+  for (bool first = true;; first = false) {
+    if (p->pass_active && !view_equal(&p->pass_view, view)) {
+      bool finish =
+          p->pass_moving && p->pass_next > 0 && !(p->shown_valid && view_equal(&p->shown_view, &p->pass_view));
+      if (!finish) p->pass_active = false;
+    }
+    if (!p->pass_active) {
+      if (!first && now_s() >= deadline) break;
+      bool shown_current = p->shown_valid && view_equal(&p->shown_view, view);
+      if (!shown_current) {
+        acquire(user, m);
+        if (m->generation == 0) break;
+        p->moving_div = choose_moving_div(p, view, budget_s);
+        if (!start_pass(p, view, p->moving_div, true, false, m->generation)) break;
+      } else if (p->shown_div > view->final_div) {
+        acquire(user, m);
+        int d = p->shown_div / 2;
+        if (d < view->final_div) d = view->final_div;
+        if (!start_pass(p, view, d, false, false, m->generation)) break;
+      } else {
+        acquire(user, m);
+        if (m->generation == p->shown_generation) break; /* refined: nothing to do */
+        start_pass(p, view, p->shown_div, false, true, m->generation);
+      }
+    }
+    if (p->pass_refresh && deadline > t_start + budget_s * p->refresh_fraction)
+      deadline = t_start + budget_s * p->refresh_fraction;
+    ngp_render_opts o;
+    ngp_progressive_render_opts(p, p->pass_w, p->pass_h, &o);
+    float focal[2], principal[2];
+    ngp_camera_intrinsics(&p->pass_view.cam, p->pass_w, p->pass_h, focal, principal);
+    int n_pix = p->pass_w * p->pass_h, before = p->pass_next;
+    budget_ctx b = {deadline, 0};
+    atomic_init(&b.calls, 0);
+    float *dst = p->pass_refresh ? p->shown_rgb : p->pass_rgb;
+    double t0 = now_s();
+    p->pass_next = ngp_nerf_render_pixels(m->nerf, m->weights, p->pass_view.cam.xform, focal, principal, NULL, &o,
+                                          p->pass_next, n_pix, within_budget, &b, dst);
+    double dt = now_s() - t0;
+    render_s += dt;
+    int done = p->pass_next - before;
+    p->pixels_rendered += done;
+    /* Only calls long enough to time say something about throughput. */
+    if (dt > 2e-3 && done > 0) p->pixels_per_s = 0.7 * p->pixels_per_s + 0.3 * (double)done / dt;
+    bool complete = p->pass_next >= n_pix;
+    if (p->pass_refresh) {
+      int r0 = before / p->pass_w, r1 = complete ? p->pass_h : p->pass_next / p->pass_w;
+      if (r0 < rb) rb = r0;
+      if (r1 > re) re = r1;
+    }
+    if (!complete) break;
+    p->pass_active = false;
+    if (p->pass_refresh) {
+      p->shown_generation = p->pass_generation;
+    } else {
+      float *t = p->shown_rgb;
+      size_t c = p->shown_cap;
+      p->shown_rgb = p->pass_rgb;
+      p->shown_cap = p->pass_cap;
+      p->pass_rgb = t;
+      p->pass_cap = c;
+      p->shown_valid = true;
+      p->shown_view = p->pass_view;
+      p->shown_div = p->pass_div;
+      p->shown_w = p->pass_w;
+      p->shown_h = p->pass_h;
+      p->shown_generation = p->pass_generation;
+      shown_new = true;
+    }
+    if (now_s() >= deadline) break;
+  }
+  p->last_render_s = render_s;
+  if (shown_new) return NGP_SHOWN_NEW;
+  if (re > rb) {
+    if (row_begin) *row_begin = rb;
+    if (row_end) *row_end = re;
+    return NGP_SHOWN_ROWS;
+  }
+  return NGP_SHOWN_SAME;
+}
+
+bool ngp_progressive_refreshing(const ngp_progressive *p) { return p->pass_active && p->pass_refresh; }
+
+bool ngp_progressive_refined(const ngp_progressive *p, const ngp_progressive_view *view, uint64_t generation) {
+  return !p->pass_active && p->shown_valid && view_equal(&p->shown_view, view) &&
+         p->shown_div <= (view->final_div < 1 ? 1 : view->final_div) && p->shown_generation == generation;
+}

@@ -1,0 +1,96 @@
+/* viewer.h: the instant-ngp window: live training and a free camera (GLFW, OpenGL 3.3 core via
+ * libepoxy). src/app/gui.c runs it for the command line; tests and the fps benchmark drive it
+ * frame by frame and send it input through the same handlers the GLFW callbacks call.
+ *
+ *   ngp_viewer *v;
+ *   char why[256];
+ *   int rc = ngp_viewer_open(&v, &cli, &opts, why, sizeof why);  // NGP_GUI_UNAVAILABLE: no window
+ *   while (ngp_viewer_frame(v)) {}
+ *   rc = ngp_viewer_close(v);
+ *
+ * Threads: the calling thread owns the window, GL and the camera, and renders (budgeted,
+ * progressive: progressive.h); a worker thread owns the session and trains (worker.h). */
+#ifndef NGP_VIEWER_VIEWER_H
+#define NGP_VIEWER_VIEWER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "camera.h"
+#include "cli.h"
+#include "nerf.h"
+
+typedef struct ngp_viewer ngp_viewer;
+
+typedef struct ngp_viewer_opts {
+  int width, height;   /* window size in screen units (default: --width/--height, else 1280x720) */
+  int swap_interval;   /* 1: wait for vertical sync (default); 0: as fast as possible */
+  double frame_time_s; /* frame time to aim for; rendering gets what input, upload and drawing
+                          leave of it (default 1/30 s) */
+  bool overlay;        /* the text overlay (Tab toggles it) */
+  bool idle_wait;      /* sleep in glfwWaitEventsTimeout when nothing changes (default true) */
+} ngp_viewer_opts;
+
+void ngp_viewer_opts_default(ngp_viewer_opts *o, const ngp_cli *cli);
+
+/* Opens the window, then the session the command line names (none: an empty window that takes a
+ * dropped scene or snapshot). Returns NGP_EXIT_OK with *out set; NGP_GUI_UNAVAILABLE with `why`
+ * filled when no window could be opened (no display, GLFW or GL failed; nothing printed); or an
+ * exit code after the session printed its error. */
+int ngp_viewer_open(ngp_viewer **out, const ngp_cli *cli, const ngp_viewer_opts *opts, char *why, size_t why_size);
+/* One frame: input, camera, at most one frame time of rendering, upload, drawing, swap. Returns
+ * false once the window should close (Esc, Ctrl+Q, the close button, an interrupt). */
+bool ngp_viewer_frame(ngp_viewer *v);
+/* Stops training, saves --save-snapshot if given (as run.py does after its GUI loop), closes the
+ * window and frees everything. Returns the exit code. */
+int ngp_viewer_close(ngp_viewer *v);
+
+/* Input, as GLFW reports it (GLFW_KEY_*, GLFW_PRESS/RELEASE/REPEAT, GLFW_MOD_*, window
+ * coordinates). The GLFW callbacks call these; so do tests. */
+void ngp_viewer_on_key(ngp_viewer *v, int key, int action, int mods);
+void ngp_viewer_on_mouse_button(ngp_viewer *v, int button, int action, int mods);
+void ngp_viewer_on_cursor(ngp_viewer *v, double x, double y);
+void ngp_viewer_on_scroll(ngp_viewer *v, double dx, double dy);
+/* Scene folders, transforms .json files and snapshots: loaded at the start of the next frame,
+ * replacing the session (a scene and a snapshot dropped together load together). */
+void ngp_viewer_on_drop(ngp_viewer *v, int count, const char **paths);
+
+/* ---- For tests and benchmarks ------------------------------------------------------------------ */
+const ngp_camera *ngp_viewer_camera(const ngp_viewer *v);
+/* The window title as last set ("instant-ngp", then "instant-ngp - SCENE - step N ..."). */
+const char *ngp_viewer_title(const ngp_viewer *v);
+/* Training views of the session's scene (0 without one): camera-to-world poses in ngp units. */
+int ngp_viewer_n_training_views(const ngp_viewer *v);
+const float *ngp_viewer_training_view(const ngp_viewer *v, int i);
+/* Whether a model is loaded, and whether the image on screen is the full-resolution render of
+ * the current camera with the newest weights (nothing left to render). */
+bool ngp_viewer_has_model(const ngp_viewer *v);
+bool ngp_viewer_refined(ngp_viewer *v);
+void ngp_viewer_set_training(ngp_viewer *v, bool on);
+void ngp_viewer_set_overlay(ngp_viewer *v, bool on);
+void ngp_viewer_framebuffer_size(const ngp_viewer *v, int *w, int *h);
+/* Draws the current frame again without swapping and reads it back: rgb [h][w][3], top row
+ * first, w x h the framebuffer size (rgb must hold that many pixels). */
+void ngp_viewer_read_pixels(ngp_viewer *v, uint8_t *rgb);
+/* The render options and intrinsics the viewer uses for a w x h image of its camera, so a
+ * headless ngp_nerf_render can reproduce the picture. */
+void ngp_viewer_render_setup(const ngp_viewer *v, int w, int h, ngp_render_opts *o, float focal[2], float principal[2]);
+
+typedef struct ngp_viewer_stats {
+  double fps;             /* frames per second over the last second of frames */
+  int render_w, render_h; /* size of the image on screen */
+  int step;               /* training step */
+  long steps_this_run;
+  double samples_per_s;
+  float loss_ema;
+  bool training;             /* training is on (T) */
+  bool stepping;             /* the training thread is in a step (it finishes one after T) */
+  uint64_t model_generation; /* weights handed over to the renderer so far (1: the initial ones) */
+} ngp_viewer_stats;
+void ngp_viewer_get_stats(ngp_viewer *v, ngp_viewer_stats *st);
+
+/* The key and mouse bindings, one per line, indented by two spaces (for --help). */
+void ngp_viewer_print_controls(void);
+
+#endif

@@ -1,0 +1,218 @@
+/* worker.c: the training thread and the weight handover (see worker.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "worker.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static size_t bitfield_bytes(const ngp_nerf *n) { return (size_t)n->occ.n_cascades * (NGP_GRID_CELLS / 8); }
+
+static void buffer_free(ngp_model_buffer *b) {
+  free(b->weights);
+  free(b->bitfield);
+  memset(b, 0, sizeof *b);
+}
+
+static bool buffer_alloc(ngp_model_buffer *b, const ngp_nerf *n) {
+  memset(b, 0, sizeof *b);
+  b->weights = malloc(n->n_params * sizeof *b->weights);
+  b->bitfield = malloc(bitfield_bytes(n));
+  if (b->weights && b->bitfield) return true;
+  buffer_free(b);
+  return false;
+}
+
+/* Worker thread: EMA weights into the session's inference array, then into the mailbox. */
+static void publish(ngp_worker *w) {
+  ngp_session *s = w->s;
+  ngp_session_sync(s);
+  pthread_mutex_lock(&w->buf_lock);
+  memcpy(w->pending.weights, s->nerf.inference, s->nerf.n_params * sizeof(float));
+  memcpy(w->pending.bitfield, s->nerf.occ.bitfield, bitfield_bytes(&s->nerf));
+  w->pending.generation = ++w->published;
+  w->pending.step = s->meta.training_step;
+  pthread_mutex_unlock(&w->buf_lock);
+  w->last_publish = ngp_app_now();
+  w->dirty = false;
+}
+
+/* Handovers cost a pass over the weights (EMA, copy): at most this often while training. */
+#define PUBLISH_INTERVAL_S 0.2
+
+static void *worker_main(void *arg) {
+  ngp_worker *w = arg;
+  ngp_session *s = w->s;
+  ngp_step_stats st;
+  pthread_mutex_lock(&w->ctl_lock);
+  for (;;) {
+    bool can_train = ngp_session_can_train(s);
+    while (!w->quit && !w->save_requested && !(w->want_training && can_train)) {
+      if (w->dirty) { /* training paused: show its last weights */
+        pthread_mutex_unlock(&w->ctl_lock);
+        publish(w);
+        pthread_mutex_lock(&w->ctl_lock);
+        continue;
+      }
+      w->stats.stepping = false;
+      pthread_cond_wait(&w->ctl_cv, &w->ctl_lock);
+    }
+    if (w->quit) break;
+    if (w->save_requested) {
+      char path[sizeof w->save_path];
+      memcpy(path, w->save_path, sizeof path);
+      w->save_requested = false;
+      pthread_mutex_unlock(&w->ctl_lock);
+      int rc = ngp_session_save(s, path); /* prints "snapshot saved: ..." or the error */
+      pthread_mutex_lock(&w->ctl_lock);
+      snprintf(w->stats.message, sizeof w->stats.message,
+               rc == NGP_EXIT_OK ? "saved %s" : "saving %s failed (see the terminal)", path);
+      w->stats.message_serial++;
+      continue;
+    }
+    w->stats.stepping = true;
+    pthread_mutex_unlock(&w->ctl_lock);
+
+    double t0 = ngp_app_now();
+    ngp_session_step(s, &st);
+    double dt = ngp_app_now() - t0;
+    w->dirty = true;
+
+    pthread_mutex_lock(&w->ctl_lock);
+    w->train_time += dt;
+    ngp_worker_stats *ws = &w->stats;
+    ws->step = s->meta.training_step;
+    ws->steps_this_run++;
+    ws->skipped_steps = s->skipped_steps;
+    if (!st.skipped) ws->loss_ema = ws->loss_ema < 0.0f ? st.loss : 0.9f * ws->loss_ema + 0.1f * st.loss;
+    if (dt > 0.0) {
+      double rate = (double)st.n_samples_used / dt;
+      ws->samples_per_s = ws->samples_per_s <= 0.0 ? rate : 0.8 * ws->samples_per_s + 0.2 * rate;
+    }
+    if ((w->max_steps >= 0 && ws->steps_this_run >= w->max_steps) ||
+        (w->max_seconds >= 0.0 && w->train_time >= w->max_seconds)) {
+      w->want_training = false;
+      snprintf(ws->message, sizeof ws->message, "training paused after %ld steps (T to go on)", ws->steps_this_run);
+      ws->message_serial++;
+    }
+    bool due = ngp_app_now() - w->last_publish >= PUBLISH_INTERVAL_S;
+    pthread_mutex_unlock(&w->ctl_lock);
+    if (due) publish(w);
+    pthread_mutex_lock(&w->ctl_lock);
+  }
+  w->stats.stepping = false;
+  pthread_mutex_unlock(&w->ctl_lock);
+  return NULL;
+}
+
+bool ngp_worker_start(ngp_worker *w, ngp_session *s, bool train, long max_steps, double max_seconds) {
+  memset(w, 0, sizeof *w);
+  w->s = s;
+  if (!buffer_alloc(&w->front, &s->nerf)) return false;
+  if (!buffer_alloc(&w->pending, &s->nerf)) {
+    buffer_free(&w->front);
+    return false;
+  }
+  /* The session's current weights are the first picture (no EMA sync before the first step). */
+  memcpy(w->front.weights, s->nerf.inference, s->nerf.n_params * sizeof(float));
+  memcpy(w->front.bitfield, s->nerf.occ.bitfield, bitfield_bytes(&s->nerf));
+  w->front.generation = w->published = 1;
+  w->front.step = s->meta.training_step;
+  /* The render copy: layout shared with the session (never changed after opening), its own
+   * weights and bitfield; the arrays only the trainer uses are not reachable from it. */
+  w->view = s->nerf;
+  w->view.params = NULL;
+  w->view.inference = w->front.weights;
+  w->view.occ.bitfield = w->front.bitfield;
+  w->view.occ.density = NULL;
+  w->view.occ.tmp = NULL;
+  w->view.occ.batch_pos = NULL;
+  w->view.occ.batch_raw = NULL;
+  w->view.occ.batch_idx = NULL;
+  w->view.n_threads = s->threads;
+  /* --n-steps 0 or --train-seconds 0: no step at all (the thread checks limits after a step). */
+  w->want_training = train && s->trainer != NULL && max_steps != 0 && max_seconds != 0.0;
+  w->max_steps = max_steps;
+  w->max_seconds = max_seconds;
+  w->stats.can_train = ngp_session_can_train(s);
+  w->stats.step = s->meta.training_step;
+  w->stats.loss_ema = -1.0f;
+  w->last_publish = ngp_app_now();
+  pthread_mutex_init(&w->ctl_lock, NULL);
+  pthread_mutex_init(&w->buf_lock, NULL);
+  pthread_cond_init(&w->ctl_cv, NULL);
+  if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+    pthread_mutex_destroy(&w->ctl_lock);
+    pthread_mutex_destroy(&w->buf_lock);
+    pthread_cond_destroy(&w->ctl_cv);
+    buffer_free(&w->front);
+    buffer_free(&w->pending);
+    return false;
+  }
+  w->started = true;
+  return true;
+}
+
+void ngp_worker_stop(ngp_worker *w) {
+  if (!w->started) return;
+  pthread_mutex_lock(&w->ctl_lock);
+  w->quit = true;
+  pthread_cond_signal(&w->ctl_cv);
+  pthread_mutex_unlock(&w->ctl_lock);
+  pthread_join(w->thread, NULL);
+  pthread_mutex_destroy(&w->ctl_lock);
+  pthread_mutex_destroy(&w->buf_lock);
+  pthread_cond_destroy(&w->ctl_cv);
+  buffer_free(&w->front);
+  buffer_free(&w->pending);
+  w->started = false;
+}
+
+void ngp_worker_set_training(ngp_worker *w, bool on) {
+  pthread_mutex_lock(&w->ctl_lock);
+  w->want_training = on && w->stats.can_train;
+  if (w->want_training && w->max_steps >= 0 && w->stats.steps_this_run >= w->max_steps) w->max_steps = -1;
+  if (w->want_training && w->max_seconds >= 0.0 && w->train_time >= w->max_seconds) w->max_seconds = -1.0;
+  pthread_cond_signal(&w->ctl_cv);
+  pthread_mutex_unlock(&w->ctl_lock);
+}
+
+void ngp_worker_request_save(ngp_worker *w, const char *path) {
+  pthread_mutex_lock(&w->ctl_lock);
+  snprintf(w->save_path, sizeof w->save_path, "%s", path);
+  w->save_requested = true;
+  pthread_cond_signal(&w->ctl_cv);
+  pthread_mutex_unlock(&w->ctl_lock);
+}
+
+bool ngp_worker_stats_get(ngp_worker *w, ngp_worker_stats *out) {
+  if (pthread_mutex_trylock(&w->ctl_lock) != 0) return false;
+  *out = w->stats;
+  out->training = w->want_training && w->stats.can_train;
+  pthread_mutex_unlock(&w->ctl_lock);
+  return true;
+}
+
+void ngp_worker_acquire(void *user, ngp_render_model *m) {
+  ngp_worker *w = user;
+  if (pthread_mutex_trylock(&w->buf_lock) == 0) {
+    if (w->pending.generation > w->front.generation) {
+      ngp_model_buffer t = w->front;
+      w->front = w->pending;
+      w->pending = t;
+    }
+    pthread_mutex_unlock(&w->buf_lock);
+  }
+  w->view.inference = w->front.weights;
+  w->view.occ.bitfield = w->front.bitfield;
+  m->nerf = &w->view;
+  m->weights = w->front.weights;
+  m->generation = w->front.generation;
+}
+
+bool ngp_worker_newer_pending(ngp_worker *w) {
+  if (pthread_mutex_trylock(&w->buf_lock) != 0) return false;
+  bool newer = w->pending.generation > w->front.generation;
+  pthread_mutex_unlock(&w->buf_lock);
+  return newer;
+}

@@ -1,0 +1,432 @@
+/* test_viewer_window.c: the viewer in a real window (run under Xvfb with Mesa's software GL by
+ * xvfb-run.sh; CTest label `viewer`).
+ *  - no display: ngp_viewer_open says why and opens nothing;
+ *  - a snapshot: frames until refinement completes, then the framebuffer read back equals the
+ *    headless ngp_nerf_render of the same camera at the same size (PSNR >= 40 dB);
+ *  - input through the handlers the GLFW callbacks call: orbit keeps the distance to the pivot,
+ *    zoom changes it, pan and fly move camera and pivot together, ] and [ take training views
+ *    exactly, Shift+R resets, - lowers the render scale, Esc closes;
+ *  - an empty window takes a dropped snapshot; Ctrl+S saves one (atomically, by the training
+ *    thread), P a screenshot;
+ *  - live training: frames keep coming while steps run in the background, new weights reach the
+ *    screen, and --save-snapshot is written on close.
+ * Every test closes its window; under ASan, LeakSanitizer checks that nothing of ours leaks.
+ *
+ * Environment: NGP_VIEWER_TEST_SNAPSHOT (a trained snapshot), NGP_VIEWER_TEST_SCENE (its scene),
+ * NGP_TEST_TMPDIR (scratch). */
+#define _GNU_SOURCE /* dl_iterate_phdr, RTLD_NOLOAD, RTLD_NODELETE (glibc) */
+#include "testutil.h"
+
+#include <dlfcn.h>
+#include <link.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define GLFW_INCLUDE_NONE /* key and button names only */
+#include <GLFW/glfw3.h>
+
+#include "cli.h"
+#include "display.h"
+#include "fs.h"
+#include "nerf.h"
+#include "snapshot.h"
+#include "viewer.h"
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static const char *env_path(const char *name) {
+  const char *p = getenv(name);
+  if (!p || !*p) fail_msg("%s is not set (run through CTest)", name);
+  return p;
+}
+
+/* Parses a command line as instant-ngp does; argv must outlive the cli. */
+static void parse(int argc, char **argv, ngp_cli *cli) {
+  char msg[512];
+  if (ngp_cli_parse(argc, argv, cli, msg, sizeof msg) != NGP_EXIT_OK) fail_msg("%s", msg);
+}
+
+/* GLFW and Mesa load libraries at run time (the DRI driver, X extensions) and unload them when
+ * the window closes. Allocations they keep until exit then belong to "<unknown module>" in
+ * LeakSanitizer's report, which no suppression can name. Pinning every library loaded so far
+ * (RTLD_NOLOAD | RTLD_NODELETE: no new load, never unloaded) keeps their names for lsan.supp; it
+ * changes nothing else. */
+static int pin_library(struct dl_phdr_info *info, size_t size, void *user) {
+  (void)size;
+  (void)user;
+  if (info->dlpi_name && info->dlpi_name[0]) {
+    void *h = dlopen(info->dlpi_name, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+    if (h) dlclose(h);
+  }
+  return 0;
+}
+
+static ngp_viewer *open_viewer(const ngp_cli *cli, int w, int h) {
+  ngp_viewer_opts o;
+  ngp_viewer_opts_default(&o, cli);
+  o.width = w;
+  o.height = h;
+  o.swap_interval = 0;
+  o.idle_wait = false;
+  ngp_viewer *v = NULL;
+  char why[512] = "";
+  int rc = ngp_viewer_open(&v, cli, &o, why, sizeof why);
+  if (rc != NGP_EXIT_OK) fail_msg("ngp_viewer_open: %d %s", rc, why);
+  dl_iterate_phdr(pin_library, NULL);
+  return v;
+}
+
+/* Frames until the picture is refined (or fails after `seconds`). */
+static void frames_until_refined(ngp_viewer *v, double seconds) {
+  double t0 = now_s();
+  int frames = 0;
+  while (!ngp_viewer_refined(v)) {
+    assert_true(ngp_viewer_frame(v));
+    frames++;
+    if (now_s() - t0 > seconds) fail_msg("not refined after %d frames in %.0f s", frames, seconds);
+  }
+  assert_true(ngp_viewer_frame(v)); /* one more: the refined image is on screen */
+}
+
+static void frames_for(ngp_viewer *v, double seconds) {
+  double t0 = now_s();
+  while (now_s() - t0 < seconds)
+    assert_true(ngp_viewer_frame(v));
+}
+
+static void col(const float *m, int c, float out[3]) {
+  for (int r = 0; r < 3; r++)
+    out[r] = m[r * 4 + c];
+}
+
+static float dist3(const float a[3], const float b[3]) {
+  float s = 0.0f;
+  for (int k = 0; k < 3; k++)
+    s += (a[k] - b[k]) * (a[k] - b[k]);
+  return sqrtf(s);
+}
+
+static double psnr_u8(const uint8_t *a, const uint8_t *b, size_t n) {
+  double se = 0.0;
+  for (size_t i = 0; i < n; i++) {
+    double d = ((double)a[i] - (double)b[i]) / 255.0;
+    se += d * d;
+  }
+  return se == 0.0 ? (double)INFINITY : -10.0 * log10(se / (double)n);
+}
+
+static void test_no_display(void **state) {
+  (void)state;
+  char *saved = getenv("DISPLAY") ? ngp_strdup(getenv("DISPLAY")) : NULL;
+  char *saved_wl = getenv("WAYLAND_DISPLAY") ? ngp_strdup(getenv("WAYLAND_DISPLAY")) : NULL;
+  unsetenv("DISPLAY");
+  unsetenv("WAYLAND_DISPLAY");
+  ngp_cli cli;
+  char *argv[] = {"instant-ngp", NULL};
+  parse(1, argv, &cli);
+  ngp_viewer *v = (ngp_viewer *)&cli;
+  char why[256] = "";
+  assert_int_equal(ngp_viewer_open(&v, &cli, NULL, why, sizeof why), NGP_GUI_UNAVAILABLE);
+  assert_null(v);
+  assert_contains(why, "DISPLAY and WAYLAND_DISPLAY are not set");
+  if (saved) setenv("DISPLAY", saved, 1);
+  if (saved_wl) setenv("WAYLAND_DISPLAY", saved_wl, 1);
+  free(saved);
+  free(saved_wl);
+}
+
+static void test_snapshot_matches_headless(void **state) {
+  (void)state;
+  const char *snap = env_path("NGP_VIEWER_TEST_SNAPSHOT");
+  ngp_cli cli;
+  char *argv[] = {"instant-ngp", "--load-snapshot", (char *)snap, "--threads", "2", NULL};
+  parse(5, argv, &cli);
+  ngp_viewer *v = open_viewer(&cli, 96, 72); /* not square: the aspect must come out right */
+  ngp_viewer_set_overlay(v, false);
+  frames_until_refined(v, 300.0);
+  int w, h;
+  ngp_viewer_framebuffer_size(v, &w, &h);
+  assert_int_equal(w, 96);
+  assert_int_equal(h, 72);
+  uint8_t *shown = malloc((size_t)w * h * 3), *ref = malloc((size_t)w * h * 3);
+  float *rgb = malloc((size_t)w * h * 3 * sizeof(float));
+  assert_non_null(shown);
+  assert_non_null(ref);
+  assert_non_null(rgb);
+  ngp_viewer_read_pixels(v, shown);
+  /* The same camera, rendered headless from the snapshot loaded on its own. */
+  ngp_nerf n;
+  ngp_snapshot_meta meta;
+  ngp_error err;
+  if (ngp_snapshot_load(snap, &n, &meta, 2, &err) != NGP_OK) fail_msg("%s", err.msg);
+  ngp_render_opts o;
+  float focal[2], principal[2];
+  ngp_viewer_render_setup(v, w, h, &o, focal, principal);
+  ngp_nerf_render(&n, n.inference, ngp_viewer_camera(v)->xform, focal, principal, NULL, &o, rgb);
+  size_t not_bg = 0;
+  for (size_t i = 0; i < (size_t)w * h * 3; i++)
+    ref[i] = ngp_display_to_u8(rgb[i]);
+  for (size_t i = 0; i < (size_t)w * h; i++)
+    not_bg += ref[i * 3] < 250 || ref[i * 3 + 1] < 250 || ref[i * 3 + 2] < 250;
+  double psnr = psnr_u8(shown, ref, (size_t)w * h * 3);
+  printf("window vs headless render: PSNR %.2f dB, %zu of %d pixels not background\n", psnr, not_bg, w * h);
+  assert_true(not_bg > (size_t)(w * h) / 50); /* the model shows something: the comparison means something */
+  assert_true(psnr >= 40.0);
+  ngp_nerf_free(&n);
+  free(shown);
+  free(ref);
+  free(rgb);
+  assert_int_equal(ngp_viewer_close(v), NGP_EXIT_OK);
+}
+
+static void test_camera_input(void **state) {
+  (void)state;
+  const char *snap = env_path("NGP_VIEWER_TEST_SNAPSHOT"), *scene = env_path("NGP_VIEWER_TEST_SCENE");
+  ngp_cli cli;
+  char *argv[] = {"instant-ngp", (char *)scene, "--load-snapshot", (char *)snap, "--threads", "2", NULL};
+  parse(6, argv, &cli);
+  ngp_viewer *v = open_viewer(&cli, 80, 60);
+  assert_true(ngp_viewer_n_training_views(v) >= 3);
+  const ngp_camera *cam = ngp_viewer_camera(v);
+  /* It starts at the first training view, exactly. */
+  assert_memory_equal(cam->xform, ngp_viewer_training_view(v, 0), 12 * sizeof(float));
+  frames_for(v, 0.6);
+  /* The title names the program first, then the scene and the step. */
+  assert_true(strncmp(ngp_viewer_title(v), "instant-ngp - scene - step 20", 29) == 0);
+
+  /* Orbit (left drag): the camera moves about the pivot at the same distance. */
+  float p0[3], p1[3], pivot[3];
+  memcpy(pivot, cam->pivot, sizeof pivot);
+  float d0 = cam->distance;
+  col(cam->xform, 3, p0);
+  ngp_viewer_on_cursor(v, 40.0, 30.0);
+  ngp_viewer_on_mouse_button(v, GLFW_MOUSE_BUTTON_LEFT, GLFW_PRESS, 0);
+  ngp_viewer_on_cursor(v, 55.0, 30.0);
+  assert_true(ngp_viewer_frame(v));
+  ngp_viewer_on_cursor(v, 70.0, 42.0);
+  ngp_viewer_on_mouse_button(v, GLFW_MOUSE_BUTTON_LEFT, GLFW_RELEASE, 0);
+  assert_true(ngp_viewer_frame(v));
+  col(cam->xform, 3, p1);
+  assert_true(dist3(p0, p1) > 0.05f * d0);
+  assert_float_equal(cam->distance, d0, 0.0);
+  assert_float_equal(dist3(p1, pivot), d0, 1e-4 * d0);
+  for (int k = 0; k < 3; k++)
+    assert_float_equal(cam->pivot[k], pivot[k], 0.0);
+  /* Moving the cursor without a button does nothing. */
+  ngp_camera before = *cam;
+  ngp_viewer_on_cursor(v, 10.0, 10.0);
+  assert_memory_equal(&before, cam, sizeof before);
+
+  /* Zoom (wheel): closer by 1.1 per step, same pivot. */
+  ngp_viewer_on_scroll(v, 0.0, 3.0);
+  assert_true(ngp_viewer_frame(v));
+  assert_float_equal(cam->distance, d0 / powf(1.1f, 3.0f), 1e-5 * d0);
+  col(cam->xform, 3, p1);
+  assert_float_equal(dist3(p1, pivot), cam->distance, 1e-4 * d0);
+  ngp_viewer_on_scroll(v, 0.0, -1.0);
+  assert_float_equal(cam->distance, d0 / powf(1.1f, 2.0f), 1e-5 * d0);
+
+  /* Pan (right drag): pivot and camera move together; the distance stays. */
+  float d1 = cam->distance;
+  memcpy(pivot, cam->pivot, sizeof pivot);
+  col(cam->xform, 3, p0);
+  ngp_viewer_on_mouse_button(v, GLFW_MOUSE_BUTTON_RIGHT, GLFW_PRESS, 0);
+  ngp_viewer_on_cursor(v, 30.0, 25.0);
+  ngp_viewer_on_mouse_button(v, GLFW_MOUSE_BUTTON_RIGHT, GLFW_RELEASE, 0);
+  col(cam->xform, 3, p1);
+  assert_true(dist3(pivot, cam->pivot) > 0.0f);
+  assert_float_equal(dist3(p0, p1), dist3(pivot, cam->pivot), 1e-5);
+  assert_float_equal(cam->distance, d1, 0.0);
+
+  /* Fly (W held): forward along the view, pivot along. */
+  float f[3];
+  col(cam->xform, 2, f);
+  col(cam->xform, 3, p0);
+  ngp_viewer_on_key(v, GLFW_KEY_W, GLFW_PRESS, 0);
+  frames_for(v, 0.2);
+  ngp_viewer_on_key(v, GLFW_KEY_W, GLFW_RELEASE, 0);
+  col(cam->xform, 3, p1);
+  float moved = 0.0f;
+  for (int k = 0; k < 3; k++)
+    moved += (p1[k] - p0[k]) * f[k];
+  assert_true(moved > 0.0f);
+  assert_float_equal(dist3(p0, p1), moved, 1e-4);
+  col(cam->xform, 3, p0);
+  assert_true(ngp_viewer_frame(v)); /* released: no more motion */
+  col(cam->xform, 3, p1);
+  assert_memory_equal(p0, p1, sizeof p0);
+
+  /* ] and [: training views, exactly; Shift for the last and the first. */
+  ngp_viewer_on_key(v, GLFW_KEY_RIGHT_BRACKET, GLFW_PRESS, 0);
+  assert_true(ngp_viewer_frame(v));
+  assert_memory_equal(cam->xform, ngp_viewer_training_view(v, 1), 12 * sizeof(float));
+  ngp_viewer_on_key(v, GLFW_KEY_RIGHT_BRACKET, GLFW_PRESS, 0);
+  assert_memory_equal(cam->xform, ngp_viewer_training_view(v, 2), 12 * sizeof(float));
+  ngp_viewer_on_key(v, GLFW_KEY_LEFT_BRACKET, GLFW_PRESS, 0);
+  assert_memory_equal(cam->xform, ngp_viewer_training_view(v, 1), 12 * sizeof(float));
+  int last = ngp_viewer_n_training_views(v) - 1;
+  ngp_viewer_on_key(v, GLFW_KEY_RIGHT_BRACKET, GLFW_PRESS, GLFW_MOD_SHIFT);
+  assert_memory_equal(cam->xform, ngp_viewer_training_view(v, last), 12 * sizeof(float));
+  ngp_viewer_on_key(v, GLFW_KEY_RIGHT_BRACKET, GLFW_PRESS, 0); /* stays at the last */
+  assert_memory_equal(cam->xform, ngp_viewer_training_view(v, last), 12 * sizeof(float));
+  ngp_viewer_on_key(v, GLFW_KEY_LEFT_BRACKET, GLFW_PRESS, GLFW_MOD_SHIFT);
+  assert_memory_equal(cam->xform, ngp_viewer_training_view(v, 0), 12 * sizeof(float));
+
+  /* Shift+R resets after moving around; plain R does not. */
+  ngp_viewer_on_scroll(v, 0.0, 1.0);
+  ngp_viewer_on_key(v, GLFW_KEY_R, GLFW_PRESS, 0);
+  assert_false(!memcmp(cam->xform, ngp_viewer_training_view(v, 0), 12 * sizeof(float)));
+  ngp_viewer_on_key(v, GLFW_KEY_R, GLFW_PRESS, GLFW_MOD_SHIFT);
+  assert_memory_equal(cam->xform, ngp_viewer_training_view(v, 0), 12 * sizeof(float));
+
+  /* - halves the render scale: the refined image is half the window. */
+  ngp_viewer_on_key(v, GLFW_KEY_MINUS, GLFW_PRESS, 0);
+  frames_until_refined(v, 120.0);
+  ngp_viewer_stats st;
+  ngp_viewer_get_stats(v, &st);
+  assert_int_equal(st.render_w, 40);
+  assert_int_equal(st.render_h, 30);
+  ngp_viewer_on_key(v, GLFW_KEY_EQUAL, GLFW_PRESS, GLFW_MOD_SHIFT); /* + */
+  frames_until_refined(v, 120.0);
+  ngp_viewer_get_stats(v, &st);
+  assert_int_equal(st.render_w, 80);
+
+  /* Esc: the next frame reports the window closing. */
+  ngp_viewer_on_key(v, GLFW_KEY_ESCAPE, GLFW_PRESS, 0);
+  assert_false(ngp_viewer_frame(v));
+  assert_int_equal(ngp_viewer_close(v), NGP_EXIT_OK);
+}
+
+static void wait_for_file(ngp_viewer *v, const char *path, double seconds) {
+  double t0 = now_s();
+  while (!ngp_path_exists(path)) {
+    assert_true(ngp_viewer_frame(v));
+    if (now_s() - t0 > seconds) fail_msg("%s did not appear within %.0f s", path, seconds);
+  }
+}
+
+static void test_drop_save_screenshot(void **state) {
+  (void)state;
+  const char *snap = env_path("NGP_VIEWER_TEST_SNAPSHOT");
+  char *dir = ngp_test_tmpdir("viewer_drop");
+  char *saved = ngp_test_path(dir, "saved.ngp"), *shots = ngp_test_path(dir, "shots");
+  char *shot = ngp_test_path(shots, "screenshot_0000.png");
+  ngp_cli cli;
+  char *argv[] = {"instant-ngp", "--save-snapshot", saved, "--screenshot-dir", shots, "--threads", "2", NULL};
+  parse(7, argv, &cli);
+  ngp_viewer *v = open_viewer(&cli, 64, 48); /* an empty window: drop something on it */
+  assert_false(ngp_viewer_has_model(v));
+  frames_for(v, 0.1);
+  ngp_viewer_on_key(v, GLFW_KEY_P, GLFW_PRESS, 0); /* nothing to save yet: no file, no crash */
+  ngp_viewer_on_key(v, GLFW_KEY_S, GLFW_PRESS, GLFW_MOD_CONTROL);
+  const char *drop[] = {"/nonexistent/thing.txt"};
+  ngp_viewer_on_drop(v, 1, drop); /* neither a scene nor a snapshot: a message, nothing loaded */
+  assert_true(ngp_viewer_frame(v));
+  assert_false(ngp_viewer_has_model(v));
+  drop[0] = snap;
+  ngp_viewer_on_drop(v, 1, drop);
+  assert_true(ngp_viewer_frame(v));
+  assert_true(ngp_viewer_has_model(v));
+  frames_until_refined(v, 120.0);
+  /* Ctrl+S: saved by the training thread, atomically; the file loads. */
+  ngp_viewer_on_key(v, GLFW_KEY_S, GLFW_PRESS, GLFW_MOD_CONTROL);
+  ngp_viewer_on_key(v, GLFW_KEY_S, GLFW_RELEASE, GLFW_MOD_CONTROL);
+  wait_for_file(v, saved, 60.0);
+  frames_for(v, 0.2);
+  ngp_nerf n;
+  ngp_snapshot_meta meta;
+  ngp_error err;
+  if (ngp_snapshot_load(saved, &n, &meta, 1, &err) != NGP_OK) fail_msg("%s", err.msg);
+  ngp_nerf_free(&n);
+  /* Ctrl+S must not have flown the camera backwards. */
+  ngp_camera c0 = *ngp_viewer_camera(v);
+  assert_true(ngp_viewer_frame(v));
+  assert_memory_equal(&c0, ngp_viewer_camera(v), sizeof c0);
+  /* P: a PNG of the image on screen. */
+  ngp_viewer_on_key(v, GLFW_KEY_P, GLFW_PRESS, 0);
+  assert_true(ngp_path_exists(shot));
+  ngp_image img;
+  if (ngp_image_load(shot, &img, &err) != NGP_OK) fail_msg("%s", err.msg);
+  assert_int_equal(img.width, 64);
+  assert_int_equal(img.height, 48);
+  ngp_image_free(&img);
+  assert_int_equal(ngp_viewer_close(v), NGP_EXIT_OK);
+  free(shot);
+  free(shots);
+  free(saved);
+  free(dir);
+}
+
+static void test_live_training(void **state) {
+  (void)state;
+  const char *scene = env_path("NGP_VIEWER_TEST_SCENE");
+  char *dir = ngp_test_tmpdir("viewer_train");
+  char *out = ngp_test_path(dir, "trained.ngp");
+  ngp_cli cli;
+  char *argv[] = {"instant-ngp", (char *)scene, "--batch-size", "4096", "--threads", "2", "--save-snapshot", out, NULL};
+  parse(8, argv, &cli);
+  ngp_viewer *v = open_viewer(&cli, 64, 64);
+  ngp_viewer_stats st;
+  double t0 = now_s();
+  long frames = 0;
+  /* Orbit all along: every frame sees a new camera while the steps run. */
+  ngp_viewer_on_cursor(v, 0.0, 32.0);
+  ngp_viewer_on_mouse_button(v, GLFW_MOUSE_BUTTON_LEFT, GLFW_PRESS, 0);
+  for (;;) {
+    ngp_viewer_on_cursor(v, (double)(frames % 64), 32.0);
+    assert_true(ngp_viewer_frame(v));
+    frames++;
+    ngp_viewer_get_stats(v, &st);
+    if (st.steps_this_run >= 4 && st.model_generation >= 2) break;
+    if (now_s() - t0 > 300.0)
+      fail_msg("after 300 s: %ld steps, model generation %llu", st.steps_this_run,
+               (unsigned long long)st.model_generation);
+  }
+  ngp_viewer_on_mouse_button(v, GLFW_MOUSE_BUTTON_LEFT, GLFW_RELEASE, 0);
+  printf("live training: %ld steps, %ld frames in %.1f s\n", st.steps_this_run, frames, now_s() - t0);
+  assert_true(st.training);
+  /* The frame loop does not wait for steps: more frames than steps went by. */
+  assert_true(frames > st.steps_this_run);
+  /* T pauses at once; the training thread finishes its step, then no more steps come. */
+  ngp_viewer_on_key(v, GLFW_KEY_T, GLFW_PRESS, 0);
+  ngp_viewer_on_key(v, GLFW_KEY_T, GLFW_RELEASE, 0);
+  assert_true(ngp_viewer_frame(v));
+  ngp_viewer_get_stats(v, &st);
+  assert_false(st.training);
+  t0 = now_s();
+  while (st.stepping) {
+    assert_true(ngp_viewer_frame(v));
+    ngp_viewer_get_stats(v, &st);
+    if (now_s() - t0 > 300.0) fail_msg("the training thread is still stepping 300 s after T");
+  }
+  long paused_at = st.steps_this_run;
+  frames_for(v, 0.5);
+  ngp_viewer_get_stats(v, &st);
+  assert_int_equal(st.steps_this_run, paused_at);
+  assert_int_equal(ngp_viewer_close(v), NGP_EXIT_OK); /* saves --save-snapshot */
+  ngp_nerf n;
+  ngp_snapshot_meta meta;
+  ngp_error err;
+  if (ngp_snapshot_load(out, &n, &meta, 1, &err) != NGP_OK) fail_msg("%s", err.msg);
+  assert_true(meta.training_step >= 4);
+  ngp_nerf_free(&n);
+  free(out);
+  free(dir);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_no_display),    cmocka_unit_test(test_snapshot_matches_headless),
+      cmocka_unit_test(test_camera_input),  cmocka_unit_test(test_drop_save_screenshot),
+      cmocka_unit_test(test_live_training),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
