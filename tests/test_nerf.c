@@ -59,30 +59,12 @@ static void test_reference_image(void **state) {
   assert_float_equal(out[0], 1.055f * powf(128.0f / 255.0f, 1.0f / 2.4f) - 0.055f, 1e-5);
 }
 
-/* A small config: the engine's structure with a table small enough for a unit test. */
-static const char *k_small_cfg =
-    "{\"loss\": {\"otype\": \"Huber\"},"
-    " \"optimizer\": {\"otype\": \"Ema\", \"decay\": 0.95, \"nested\": {\"otype\": \"Adam\", \"learning_rate\": 1e-2,"
-    "   \"beta1\": 0.9, \"beta2\": 0.99, \"epsilon\": 1e-15, \"l2_reg\": 1e-6}},"
-    " \"encoding\": {\"otype\": \"HashGrid\", \"n_levels\": 8, \"n_features_per_level\": 2, \"log2_hashmap_size\": 15,"
-    "   \"base_resolution\": 16},"
-    " \"network\": {\"otype\": \"FullyFusedMLP\", \"n_neurons\": 32, \"n_hidden_layers\": 1},"
-    " \"dir_encoding\": {\"otype\": \"SphericalHarmonics\", \"degree\": 4},"
-    " \"rgb_network\": {\"otype\": \"FullyFusedMLP\", \"n_neurons\": 32, \"n_hidden_layers\": 1}}";
-
-static void small_nerf(ngp_nerf *n, int aabb_scale) {
-  ngp_config cfg;
-  ngp_error err;
-  assert_int_equal(ngp_config_parse(k_small_cfg, strlen(k_small_cfg), "small", &cfg, &err), NGP_OK);
-  if (ngp_nerf_init(n, &cfg, aabb_scale, 42, 2, &err) != NGP_OK) fail_msg("%s", err.msg);
-}
-
 static void test_snapshot_round_trip_and_rejects(void **state) {
   (void)state;
   char *dir = ngp_test_tmpdir("nerf_snapshot");
   char *path = ngp_test_path(dir, "model.ngp");
   ngp_nerf n;
-  small_nerf(&n, 2);
+  ngp_test_small_nerf(&n, 2, 2);
   for (size_t i = 0; i < n.n_params; i++) n.inference[i] = (float)((i * 7919) % 1000) / 1000.0f - 0.5f;
   for (size_t i = 0; i < (size_t)n.occ.n_cascades * NGP_GRID_CELLS; i++) n.occ.density[i] = (i % 3 == 0) ? 0.5f : 0.0f;
   ngp_occupancy_update(&n.occ, 0, 0, 1.0f, 0, NULL, NULL, 2); /* bitfield from those densities */
@@ -160,24 +142,12 @@ enum { E2E_STEPS = 160, E2E_RECORD_EVERY = 20 };
 
 static void test_train_end_to_end(void **state) {
   (void)state;
-  char *dir = ngp_test_tmpdir("nerf_e2e");
-  ngp_synth_options so;
-  ngp_synth_options_default(&so);
-  so.width = so.height = 48;
-  so.n_train = 24;
-  so.n_test = 4;
-  so.seed = 3;
-  ngp_error err;
-  assert_int_equal(ngp_synth_write_scene(dir, &so, &err), NGP_OK);
   ngp_scene scene, test;
-  ngp_scene_options lo;
-  ngp_scene_options_default(&lo);
-  char *train_json = ngp_test_path(dir, "transforms_train.json"), *test_json = ngp_test_path(dir, "transforms_test.json");
-  assert_int_equal(ngp_scene_load(train_json, &lo, &scene, &err), NGP_OK);
-  assert_int_equal(ngp_scene_load(test_json, &lo, &test, &err), NGP_OK);
+  char *dir = ngp_test_synth_scene("nerf_e2e", 48, 24, 4, 3, &scene, &test);
+  ngp_error err;
 
   ngp_nerf n;
-  small_nerf(&n, scene.aabb_scale);
+  ngp_test_small_nerf(&n, scene.aabb_scale, 2);
   ngp_train_opts to;
   ngp_train_opts_default(&to);
   to.target_samples = 1 << 13;
@@ -247,15 +217,13 @@ static void test_train_end_to_end(void **state) {
   ngp_nerf_free(&n);
   ngp_scene_free(&scene);
   ngp_scene_free(&test);
-  free(train_json);
-  free(test_json);
   free(dir);
 }
 
 /* A fixed seed and thread count give a repeatable run: bit-identical weights after training. */
 static void train_briefly(const ngp_scene *scene, uint64_t seed, float *out, size_t *n_out) {
   ngp_nerf n;
-  small_nerf(&n, scene->aabb_scale);
+  ngp_test_small_nerf(&n, scene->aabb_scale, 2);
   ngp_train_opts to;
   ngp_train_opts_default(&to);
   to.target_samples = 1 << 12;
@@ -275,19 +243,10 @@ static void train_briefly(const ngp_scene *scene, uint64_t seed, float *out, siz
 
 static void test_repeatable(void **state) {
   (void)state;
-  char *dir = ngp_test_tmpdir("nerf_repeat");
-  ngp_synth_options so;
-  ngp_synth_options_default(&so);
-  so.width = so.height = 32;
-  so.n_train = 8;
-  so.n_test = 1;
-  ngp_error err;
-  assert_int_equal(ngp_synth_write_scene(dir, &so, &err), NGP_OK);
   ngp_scene scene;
-  char *json = ngp_test_path(dir, "transforms_train.json");
-  assert_int_equal(ngp_scene_load(json, NULL, &scene, &err), NGP_OK);
+  char *dir = ngp_test_synth_scene("nerf_repeat", 32, 8, 1, -1, &scene, NULL);
   ngp_nerf probe;
-  small_nerf(&probe, scene.aabb_scale);
+  ngp_test_small_nerf(&probe, scene.aabb_scale, 2);
   size_t np = probe.n_params, n1 = 0, n2 = 0, n3 = 0;
   ngp_nerf_free(&probe);
   float *a = malloc(np * sizeof(float)), *b = malloc(np * sizeof(float)), *c = malloc(np * sizeof(float));
@@ -302,7 +261,6 @@ static void test_repeatable(void **state) {
   free(b);
   free(c);
   ngp_scene_free(&scene);
-  free(json);
   free(dir);
 }
 
@@ -310,19 +268,11 @@ static void test_repeatable(void **state) {
  * (weights, EMA); once the weight is finite again training goes on. */
 static void test_nonfinite_step_skipped(void **state) {
   (void)state;
-  char *dir = ngp_test_tmpdir("nerf_nonfinite");
-  ngp_synth_options so;
-  ngp_synth_options_default(&so);
-  so.width = so.height = 32;
-  so.n_train = 6;
-  so.n_test = 1;
-  ngp_error err;
-  assert_int_equal(ngp_synth_write_scene(dir, &so, &err), NGP_OK);
   ngp_scene scene;
-  char *json = ngp_test_path(dir, "transforms_train.json");
-  assert_int_equal(ngp_scene_load(json, NULL, &scene, &err), NGP_OK);
+  char *dir = ngp_test_synth_scene("nerf_nonfinite", 32, 6, 1, -1, &scene, NULL);
+  ngp_error err;
   ngp_nerf n;
-  small_nerf(&n, scene.aabb_scale);
+  ngp_test_small_nerf(&n, scene.aabb_scale, 2);
   ngp_train_opts to;
   ngp_train_opts_default(&to);
   to.target_samples = 1 << 12;
@@ -362,7 +312,6 @@ static void test_nonfinite_step_skipped(void **state) {
   ngp_trainer_destroy(tr);
   ngp_nerf_free(&n);
   ngp_scene_free(&scene);
-  free(json);
   free(dir);
 }
 

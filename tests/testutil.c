@@ -102,3 +102,39 @@ void ngp_test_assert_contains(const char *haystack, const char *needle, const ch
     _fail(file, line);
   }
 }
+
+const char *const ngp_test_small_config =
+    "{\"loss\": {\"otype\": \"Huber\"},"
+    " \"optimizer\": {\"otype\": \"Ema\", \"decay\": 0.95, \"nested\": {\"otype\": \"Adam\", \"learning_rate\": 1e-2,"
+    "   \"beta1\": 0.9, \"beta2\": 0.99, \"epsilon\": 1e-15, \"l2_reg\": 1e-6}},"
+    " \"encoding\": {\"otype\": \"HashGrid\", \"n_levels\": 8, \"n_features_per_level\": 2, \"log2_hashmap_size\": 15,"
+    "   \"base_resolution\": 16},"
+    " \"network\": {\"otype\": \"FullyFusedMLP\", \"n_neurons\": 32, \"n_hidden_layers\": 1},"
+    " \"dir_encoding\": {\"otype\": \"SphericalHarmonics\", \"degree\": 4},"
+    " \"rgb_network\": {\"otype\": \"FullyFusedMLP\", \"n_neurons\": 32, \"n_hidden_layers\": 1}}";
+
+void ngp_test_small_nerf(ngp_nerf *n, int aabb_scale, int n_threads) {
+  ngp_config cfg;
+  ngp_error err;
+  assert_int_equal(ngp_config_parse(ngp_test_small_config, strlen(ngp_test_small_config), "small", &cfg, &err), NGP_OK);
+  if (ngp_nerf_init(n, &cfg, aabb_scale, 42, n_threads, &err) != NGP_OK) fail_msg("%s", err.msg);
+}
+
+char *ngp_test_synth_scene(const char *name, int size, int n_train, int n_test, int seed, ngp_scene *train,
+                           ngp_scene *test) {
+  char *dir = ngp_test_tmpdir(name);
+  ngp_synth_options so;
+  ngp_synth_options_default(&so);
+  so.width = so.height = size;
+  so.n_train = n_train;
+  so.n_test = n_test;
+  if (seed >= 0) so.seed = (uint32_t)seed;
+  ngp_error err;
+  if (ngp_synth_write_scene(dir, &so, &err) != NGP_OK) fail_msg("%s", err.msg);
+  char *train_json = ngp_test_path(dir, "transforms_train.json"), *test_json = ngp_test_path(dir, "transforms_test.json");
+  if (ngp_scene_load(train_json, NULL, train, &err) != NGP_OK) fail_msg("%s", err.msg);
+  if (test && ngp_scene_load(test_json, NULL, test, &err) != NGP_OK) fail_msg("%s", err.msg);
+  free(train_json);
+  free(test_json);
+  return dir;
+}

@@ -12,6 +12,7 @@
 // clang-format on
 
 #include "ngp/ngp.h"
+#include "nerf.h"
 
 /* A fresh, empty folder $NGP_TEST_TMPDIR/<name> (default /tmp/ngp-tests/<name>); malloc'd path. */
 char *ngp_test_tmpdir(const char *name);
@@ -35,4 +36,15 @@ const char *ngp_test_log_text(void); /* all captured messages, one per line */
 #define assert_contains(haystack, needle) ngp_test_assert_contains((haystack), (needle), __FILE__, __LINE__)
 void ngp_test_assert_contains(const char *haystack, const char *needle, const char *file, int line);
 
+/* A NeRF of the engine's structure at unit-test size (hash grid L=8, F=2, T=2^15; MLPs 32 wide,
+ * one hidden layer; SH degree 4), initialised with seed 42 on n_threads threads. */
+extern const char *const ngp_test_small_config;
+void ngp_test_small_nerf(ngp_nerf *n, int aabb_scale, int n_threads);
+
+/* Generates a synthetic scene (ngp-synth's generator, size x size pixels, n_train and n_test
+ * views; seed < 0 keeps the generator's default) into the fresh folder ngp_test_tmpdir(name) and
+ * loads its training split into *train and, when test is not NULL, its test split into *test.
+ * Returns the folder (malloc'd). */
+char *ngp_test_synth_scene(const char *name, int size, int n_train, int n_test, int seed, ngp_scene *train,
+                           ngp_scene *test);
 #endif

@@ -19,23 +19,6 @@
 
 enum { STEPS = 300 };
 
-static const char *k_small_cfg =
-    "{\"loss\": {\"otype\": \"Huber\"},"
-    " \"optimizer\": {\"otype\": \"Ema\", \"decay\": 0.95, \"nested\": {\"otype\": \"Adam\", \"learning_rate\": 1e-2,"
-    "   \"beta1\": 0.9, \"beta2\": 0.99, \"epsilon\": 1e-15, \"l2_reg\": 1e-6}},"
-    " \"encoding\": {\"otype\": \"HashGrid\", \"n_levels\": 8, \"n_features_per_level\": 2, \"log2_hashmap_size\": 15,"
-    "   \"base_resolution\": 16},"
-    " \"network\": {\"otype\": \"FullyFusedMLP\", \"n_neurons\": 32, \"n_hidden_layers\": 1},"
-    " \"dir_encoding\": {\"otype\": \"SphericalHarmonics\", \"degree\": 4},"
-    " \"rgb_network\": {\"otype\": \"FullyFusedMLP\", \"n_neurons\": 32, \"n_hidden_layers\": 1}}";
-
-static void small_nerf(ngp_nerf *n, int aabb_scale) {
-  ngp_config cfg;
-  ngp_error err;
-  assert_int_equal(ngp_config_parse(k_small_cfg, strlen(k_small_cfg), "small", &cfg, &err), NGP_OK);
-  if (ngp_nerf_init(n, &cfg, aabb_scale, 42, 0, &err) != NGP_OK) fail_msg("%s", err.msg);
-}
-
 static void options(ngp_train_opts *to) {
   ngp_train_opts_default(to);
   to->target_samples = 1 << 13;
@@ -45,27 +28,16 @@ static void options(ngp_train_opts *to) {
 
 static void test_parity_and_snapshot(void **state) {
   (void)state;
-  char *dir = ngp_test_tmpdir("gpu_train");
-  ngp_synth_options so;
-  ngp_synth_options_default(&so);
-  so.width = so.height = 48;
-  so.n_train = 24;
-  so.n_test = 4;
-  so.seed = 3;
-  ngp_error err;
-  assert_int_equal(ngp_synth_write_scene(dir, &so, &err), NGP_OK);
-  char *train_json = ngp_test_path(dir, "transforms_train.json"),
-       *test_json = ngp_test_path(dir, "transforms_test.json");
   ngp_scene scene, test;
-  assert_int_equal(ngp_scene_load(train_json, NULL, &scene, &err), NGP_OK);
-  assert_int_equal(ngp_scene_load(test_json, NULL, &test, &err), NGP_OK);
+  char *dir = ngp_test_synth_scene("gpu_train", 48, 24, 4, 3, &scene, &test);
+  ngp_error err;
   const float white[3] = {1, 1, 1};
   ngp_train_opts to;
   options(&to);
 
   /* CPU */
   ngp_nerf cn;
-  small_nerf(&cn, scene.aabb_scale);
+  ngp_test_small_nerf(&cn, scene.aabb_scale, 0);
   ngp_trainer *ct;
   assert_int_equal(ngp_trainer_create(&ct, &cn, &scene, &to, &err), NGP_OK);
   ngp_step_stats st;
@@ -80,7 +52,7 @@ static void test_parity_and_snapshot(void **state) {
 
   /* CUDA */
   ngp_nerf gn;
-  small_nerf(&gn, scene.aabb_scale);
+  ngp_test_small_nerf(&gn, scene.aabb_scale, 0);
   ngp_cuda_trainer *gt;
   if (ngp_cuda_trainer_create(&gt, &gn, &scene, &to, &err) != NGP_OK) fail_msg("%s", err.msg);
   double gpu_loss = 0.0;
@@ -124,7 +96,7 @@ static void test_parity_and_snapshot(void **state) {
   ngp_nerf_free(&cn);
   ngp_scene_free(&scene);
   ngp_scene_free(&test);
-  free(path), free(train_json), free(test_json), free(dir);
+  free(path), free(dir);
 }
 
 static void test_unsupported_config(void **state) {
