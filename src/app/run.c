@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "cli.h"
 #include "eval.h"
 #include "fs.h"
@@ -32,13 +33,13 @@ static void format_duration(double s, char *buf, size_t n) {
 static long train(ngp_session *s, long n_steps, double seconds, bool *failed) {
   int threads = s->threads;
   bool tty = isatty(STDERR_FILENO);
-  double t0 = ngp_app_now(), last_print = t0;
+  double t0 = ngp_seconds(), last_print = t0;
   uint64_t samples = 0;
   ngp_step_stats st = {0};
   float loss_ema = -1.0f;
   long done = 0;
   for (long i = 0;; i++) {
-    double el = ngp_app_now() - t0;
+    double el = ngp_seconds() - t0;
     if ((n_steps >= 0 && i >= n_steps) || (seconds >= 0.0 && el >= seconds) || ngp_app_interrupted()) break;
     if (!ngp_session_step(s, &st)) {
       *failed = true;
@@ -47,7 +48,7 @@ static long train(ngp_session *s, long n_steps, double seconds, bool *failed) {
     done++;
     samples += st.n_samples_used;
     if (!st.skipped) loss_ema = loss_ema < 0.0f ? st.loss : 0.9f * loss_ema + 0.1f * st.loss;
-    double now = ngp_app_now();
+    double now = ngp_seconds();
     el = now - t0;
     bool last = (n_steps >= 0 && i + 1 >= n_steps) || (seconds >= 0.0 && el >= seconds);
     if (tty ? (now - last_print > 0.25 || last) : (now - last_print > 10.0 || last)) {
@@ -67,7 +68,7 @@ static long train(ngp_session *s, long n_steps, double seconds, bool *failed) {
     }
   }
   if (tty) fprintf(stderr, "\n");
-  double el = ngp_app_now() - t0;
+  double el = ngp_seconds() - t0;
   printf("trained %ld steps in %.1f s (%.2fM samples/s on %d thread%s, final loss %.5f)\n", done, el,
          el > 0 ? (double)samples / el / 1e6 : 0.0, threads, threads == 1 ? "" : "s", (double)loss_ema);
   if (s->skipped_steps)
@@ -113,9 +114,9 @@ static int screenshots(const ngp_cli *cli, ngp_session *s) {
       return ngp_app_fail("out of memory for a screenshot");
     }
     ngp_render_opts o = {w, h, {bg[0], bg[1], bg[2]}, 1e-4f, spp, (uint64_t)i};
-    double t0 = ngp_app_now();
+    double t0 = ngp_seconds();
     bool rendered = ngp_session_render(s, f->xform, focal, f->principal, &f->lens, &o, rgb);
-    double t_render = ngp_app_now() - t0;
+    double t_render = ngp_seconds() - t0;
     if (!rendered) {
       free(rgb);
       free(px);
@@ -168,8 +169,10 @@ int ngp_cli_run(const ngp_cli *cli) {
     return ngp_app_fail("training failed: every step had a non-finite loss or gradient (check the scene's poses and "
                         "the config's learning rate); no snapshot was written");
   }
-  if (cli->save_snapshot) rc = ngp_session_save(&s, cli->save_snapshot);
-  ngp_session_sync(&s);
+  if (cli->save_snapshot)
+    rc = ngp_session_save(&s, cli->save_snapshot); /* syncs the EMA weights first */
+  else
+    ngp_session_sync(&s);
   if (rc == NGP_EXIT_OK && cli->test_transforms) {
     ngp_error err;
     ngp_scene views;
@@ -181,7 +184,7 @@ int ngp_cli_run(const ngp_cli *cli) {
       goto done;
     }
     ngp_eval_result res;
-    double t0 = ngp_app_now();
+    double t0 = ngp_seconds();
     ngp_status st = ngp_eval_views(&s.nerf, s.nerf.inference, &views, s.bg, s.spp, &res, &err);
     ngp_scene_free(&views);
     if (st != NGP_OK) {
@@ -189,7 +192,7 @@ int ngp_cli_run(const ngp_cli *cli) {
       goto done;
     }
     printf("test views: %d from %s, background %g,%g,%g, %d spp, %.1f s\n", res.n_views, cli->test_transforms,
-           (double)s.bg[0], (double)s.bg[1], (double)s.bg[2], s.spp, ngp_app_now() - t0);
+           (double)s.bg[0], (double)s.bg[1], (double)s.bg[2], s.spp, ngp_seconds() - t0);
     printf("PSNR=%.3f [%.3f %.3f] SSIM=%.4f\n", res.psnr_mean, res.psnr_min, res.psnr_max, res.ssim_mean);
   }
   if (rc == NGP_EXIT_OK && cli->screenshot_transforms) {

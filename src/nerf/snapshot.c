@@ -15,7 +15,7 @@
 
 static const char k_magic[8] = {'N', 'G', 'P', 'S', 'N', 'A', 'P', '\0'};
 
-static uint64_t fnv1a(const uint8_t *p, size_t n) {
+uint64_t ngp_snapshot_checksum(const uint8_t *p, size_t n) {
   uint64_t h = 0xcbf29ce484222325ull;
   for (size_t i = 0; i < n; i++) {
     h ^= p[i];
@@ -132,7 +132,7 @@ ngp_status ngp_snapshot_save(const char *path, const ngp_nerf *n, const float *w
     free(b.p);
     return ngp_error_set(err, NGP_ERR_NOMEM, "%s: out of memory serialising the snapshot", path);
   }
-  put_u64(&b, fnv1a(b.p, b.len));
+  put_u64(&b, ngp_snapshot_checksum(b.p, b.len));
   ngp_status st = b.failed ? ngp_error_set(err, NGP_ERR_NOMEM, "%s: out of memory", path)
                            : ngp_write_file_atomic(path, b.p, b.len, err);
   free(b.p);
@@ -231,7 +231,7 @@ ngp_status ngp_snapshot_load(const char *path, ngp_nerf *n, ngp_snapshot_meta *m
                        path, version, NGP_SNAPSHOT_VERSION);
     goto done;
   }
-  if (get_u64(p + len - 8) != fnv1a(p, len - 8)) {
+  if (get_u64(p + len - 8) != ngp_snapshot_checksum(p, len - 8)) {
     st = ngp_error_set(err, NGP_ERR_PARSE, "%s: checksum mismatch: the snapshot is truncated or corrupted", path);
     goto done;
   }

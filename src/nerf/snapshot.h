@@ -27,6 +27,8 @@ ngp_status ngp_snapshot_save(const char *path, const ngp_nerf *n, const float *w
                              ngp_error *err);
 /* Creates *n from a snapshot (weights into both params and inference). */
 ngp_status ngp_snapshot_load(const char *path, ngp_nerf *n, ngp_snapshot_meta *meta, int n_threads, ngp_error *err);
+/* FNV-1a 64 of n bytes: the checksum a snapshot ends with (over every byte before it). */
+uint64_t ngp_snapshot_checksum(const uint8_t *p, size_t n);
 /* True if the file starts with the snapshot magic. */
 bool ngp_snapshot_is(const char *path);
 

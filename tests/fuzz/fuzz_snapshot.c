@@ -21,15 +21,6 @@
 
 #include "snapshot.h"
 
-static uint64_t fnv1a(const uint8_t *p, size_t n) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (size_t i = 0; i < n; i++) {
-    h ^= p[i];
-    h *= 0x100000001b3ull;
-  }
-  return h;
-}
-
 static uint32_t get_u32(const uint8_t *p) {
   return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
@@ -66,7 +57,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     file = calloc(file_len, 1);
     FUZZ_CHECK(file != NULL);
     if (len) memcpy(file, body, len);
-    uint64_t h = fnv1a(file, len + grid);
+    uint64_t h = ngp_snapshot_checksum(file, len + grid);
     for (int i = 0; i < 8; i++)
       file[len + grid + (size_t)i] = (uint8_t)(h >> (8 * i));
   }

@@ -46,15 +46,6 @@ static int die(const char *fmt, ...) {
   return 2;
 }
 
-static uint64_t fnv1a(const uint8_t *p, size_t n) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (size_t i = 0; i < n; i++) {
-    h ^= p[i];
-    h *= 0x100000001b3ull;
-  }
-  return h;
-}
-
 static uint32_t get_u32(const uint8_t *p) {
   return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
@@ -65,7 +56,7 @@ static void put_u32(uint8_t *p, uint32_t v) {
 }
 
 static void seal(uint8_t *p, size_t len) {
-  uint64_t h = fnv1a(p, len - 8);
+  uint64_t h = ngp_snapshot_checksum(p, len - 8);
   for (int i = 0; i < 8; i++)
     p[len - 8 + (size_t)i] = (uint8_t)(h >> (8 * i));
 }
