@@ -7,9 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "fs.h"
 #include "mlp.h"
 #include "ngp/ngp.h"
@@ -20,12 +20,6 @@
 
 extern const char ngp_default_config_json[];
 extern const size_t ngp_default_config_json_len;
-
-double ngp_app_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static volatile sig_atomic_t g_interrupt = 0;
 
@@ -126,7 +120,7 @@ int ngp_session_open(ngp_session *s, const ngp_cli *cli, bool train) {
   ngp_scene_options so;
   ngp_scene_options_default(&so);
   so.n_threads = s->threads;
-  double t0 = ngp_app_now();
+  double t0 = ngp_seconds();
   int rc = NGP_EXIT_OK;
   if (ngp_scene_load(cli->scene, &so, &s->scene, &err) != NGP_OK) {
     rc = ngp_app_fail(err.msg);
@@ -135,7 +129,7 @@ int ngp_session_open(ngp_session *s, const ngp_cli *cli, bool train) {
   s->have_scene = true;
   printf("scene: %s: %d frames (%d skipped), %dx%d, aabb_scale %d, loaded in %.1f s\n", cli->scene, s->scene.n_frames,
          s->scene.n_skipped, s->scene.frames[0].image.width, s->scene.frames[0].image.height, s->scene.aabb_scale,
-         ngp_app_now() - t0);
+         ngp_seconds() - t0);
   for (int i = 0; i < s->scene.n_sources; i++) printf("  loaded:     %s\n", s->scene.sources[i]);
   for (int i = 0; i < s->scene.n_ignored; i++) printf("  not loaded: %s\n", s->scene.ignored[i]);
   if (!s->have_model) {

@@ -56,8 +56,6 @@ void ngp_app_catch_interrupts(void);
 /* The signal that asked to stop (SIGINT, SIGTERM), or 0. */
 int ngp_app_interrupted(void);
 
-/* Monotonic seconds. */
-double ngp_app_now(void);
 /* Prints "instant-ngp: error: MSG" on stderr and returns NGP_EXIT_FAILURE. */
 int ngp_app_fail(const char *msg);
 

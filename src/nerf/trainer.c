@@ -9,10 +9,10 @@
  * needs stay bounded whatever the batch size. Gradients accumulate over chunks. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
-#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "march.h"
 #include "nerf.h"
 #include "ngp_math.h"
@@ -66,12 +66,6 @@ void ngp_train_opts_default(ngp_train_opts *o) {
   o->random_bg = true;
   o->near_distance = 0.1f;
   o->grid_sample_fraction = 0.125f; /* CPU: see README, "How the engine works" */
-}
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 /* A uniform float in [0,1) from a counter-based hash, so any ray's randomness is reproducible
@@ -386,7 +380,7 @@ void ngp_trainer_step(ngp_trainer *t, ngp_step_stats *stats) {
   const int T = t->n_threads;
   double tm[7];
   double tf = 0.0, tc = 0.0, tb = 0.0;
-  tm[0] = now_s();
+  tm[0] = ngp_seconds();
   /* 1. Sample rays, then march them in rounds: each round takes the next SEG samples of every
    * live ray, hash-encodes them and runs the density MLP (no activations kept), and follows each
    * ray's transmittance; a ray stops when it leaves the box or its transmittance falls below
@@ -484,7 +478,7 @@ void ngp_trainer_step(ngp_trainer *t, ngp_step_stats *stats) {
     t->ray_used[sg->ray] += k;
   }
 
-  tm[1] = now_s();
+  tm[1] = ngp_seconds();
   /* 2. Forward and backward, a chunk of whole rays at a time. */
   double loss_sum = 0.0;
   uint32_t used_sum = 0;
@@ -493,7 +487,7 @@ void ngp_trainer_step(ngp_trainer *t, ngp_step_stats *stats) {
     uint32_t s0 = t->ray_off[r0];
     while (r1 < n_rays && (t->ray_off[r1 + 1] - s0 <= CHUNK_SAMPLES || r1 == r0)) r1++;
     int S = (int)(t->ray_off[r1] - s0);
-    double c0 = now_s();
+    double c0 = ngp_seconds();
     if (S > 0) {
       float *pos = t->pos + (size_t)s0 * 3;
       for (int r = r0; r < r1; r++)
@@ -511,11 +505,11 @@ void ngp_trainer_step(ngp_trainer *t, ngp_step_stats *stats) {
       }
       ngp_mlp_forward(&n->rgb_mlp, n->params + n->off_rgb, S, t->rgb_in, t->rgb_out, t->rgb_acts, T);
     }
-    double c1 = now_s();
+    double c1 = ngp_seconds();
     /* composite + loss, and their backward (rays without samples see only the background) */
     chunk_job cj = {t, r0, s0};
     ngp_parallel_for(r1 - r0, T, composite_rays, &cj);
-    double c2 = now_s();
+    double c2 = ngp_seconds();
     if (S > 0) {
       /* backward, in exact reverse order: colour MLP -> (SH has no parameters) -> density MLP -> hash grid */
       ngp_mlp_backward(&n->rgb_mlp, n->params + n->off_rgb, S, t->rgb_in, t->rgb_acts, t->d_rgb_out,
@@ -527,7 +521,7 @@ void ngp_trainer_step(ngp_trainer *t, ngp_step_stats *stats) {
                        t->dens_acts, t->d_dens, t->grads + n->off_density, t->d_enc, T);
       ngp_hashgrid_backward(&n->grid, S, t->x, t->d_enc, t->grads + n->off_grid, &t->touched, T);
     }
-    double c3 = now_s();
+    double c3 = ngp_seconds();
     tf += c1 - c0;
     tc += c2 - c1;
     tb += c3 - c2;
@@ -538,7 +532,7 @@ void ngp_trainer_step(ngp_trainer *t, ngp_step_stats *stats) {
     r0 = r1;
   }
 
-  tm[2] = now_s();
+  tm[2] = ngp_seconds();
   /* 3. Optimizer: Adam on what the batch touched, decay, EMA; gradients are consumed. A step
    * whose loss or gradients are not finite is skipped whole: one NaN would otherwise spread
    * through Adam's moments into every weight it touches, for good. */
@@ -552,7 +546,7 @@ void ngp_trainer_step(ngp_trainer *t, ngp_step_stats *stats) {
   }
   ngp_touched_clear(&t->touched);
 
-  tm[3] = now_s();
+  tm[3] = ngp_seconds();
   /* 4. Occupancy grid, on instant-ngp's schedule (scaled sample counts on request). */
   if (ngp_occupancy_update_due(t->step)) {
     uint32_t cells = NGP_GRID_CELLS * (uint32_t)n->occ.n_cascades;
@@ -562,7 +556,7 @@ void ngp_trainer_step(ngp_trainer *t, ngp_step_stats *stats) {
                          t->o.seed ^ ngp_mix64((uint64_t)t->step + 7), density_cb, n, T);
   }
 
-  tm[4] = now_s();
+  tm[4] = ngp_seconds();
   /* 5. Rays for the next step, so that the samples used approach the target. */
   if (used_sum > 0) {
     double rays = ceil((double)t->n_rays * (double)t->o.target_samples / (double)used_sum / 256.0) * 256.0;

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "ngp/synth.h"
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
@@ -83,12 +84,6 @@ static const int_opt k_int_opts[] = {
 };
 #define N_INT_OPTS ((int)(sizeof k_int_opts / sizeof k_int_opts[0]))
 
-static double now_seconds(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 int main(int argc, char **argv) {
   ngp_synth_options opts;
   ngp_synth_options_default(&opts);
@@ -159,13 +154,13 @@ int main(int argc, char **argv) {
   }
   if (!out) return usage("--out DIR is required");
 
-  double t0 = now_seconds();
+  double t0 = ngp_seconds();
   ngp_error err;
   if (ngp_synth_write_scene(out, &opts, &err) != NGP_OK) {
     fprintf(stderr, "ngp-synth: %s\n", err.msg);
     return EXIT_FAIL;
   }
-  double dt = now_seconds() - t0;
+  double dt = ngp_seconds() - t0;
   if (!quiet)
     printf("ngp-synth: wrote %d train + %d test views (%dx%d, %d spp) to %s in %.2f s\n", opts.n_train, opts.n_test,
            opts.width, opts.height, opts.spp, out, dt);

@@ -2,19 +2,13 @@
  * itself is ngp_nerf_render_pixels, which renders a range of pixels and stops handing out tiles
  * when asked; this file decides which image to render next and how large. */
 #define _POSIX_C_SOURCE 200809L
+#include "clock.h"
 #include "progressive.h"
 
 #include <limits.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 void ngp_progressive_init(ngp_progressive *p, const float bg[3]) {
   memset(p, 0, sizeof *p);
@@ -109,13 +103,13 @@ typedef struct {
 static bool within_budget(void *user) {
   budget_ctx *b = user;
   if (atomic_fetch_add(&b->calls, 1) == 0) return true;
-  return now_s() < b->deadline;
+  return ngp_seconds() < b->deadline;
 }
 
 ngp_shown_change ngp_progressive_step(ngp_progressive *p, const ngp_progressive_view *view, ngp_render_model *m,
                                       ngp_progressive_acquire_fn acquire, void *user, double budget_s, int *row_begin,
                                       int *row_end) {
-  double t_start = now_s(), deadline = t_start + budget_s;
+  double t_start = ngp_seconds(), deadline = t_start + budget_s;
   bool shown_new = false;
   int rb = INT_MAX, re = 0;
   double render_s = 0.0;
@@ -126,7 +120,7 @@ ngp_shown_change ngp_progressive_step(ngp_progressive *p, const ngp_progressive_
       if (!finish) p->pass_active = false;
     }
     if (!p->pass_active) {
-      if (!first && now_s() >= deadline) break;
+      if (!first && ngp_seconds() >= deadline) break;
       bool shown_current = p->shown_valid && view_equal(&p->shown_view, view);
       if (!shown_current) {
         acquire(user, m);
@@ -154,10 +148,10 @@ ngp_shown_change ngp_progressive_step(ngp_progressive *p, const ngp_progressive_
     budget_ctx b = {deadline, 0};
     atomic_init(&b.calls, 0);
     float *dst = p->pass_refresh ? p->shown_rgb : p->pass_rgb;
-    double t0 = now_s();
+    double t0 = ngp_seconds();
     p->pass_next = ngp_nerf_render_pixels(m->nerf, m->weights, p->pass_view.cam.xform, focal, principal, NULL, &o,
                                           p->pass_next, n_pix, within_budget, &b, dst);
-    double dt = now_s() - t0;
+    double dt = ngp_seconds() - t0;
     render_s += dt;
     int done = p->pass_next - before;
     p->pixels_rendered += done;
@@ -188,7 +182,7 @@ ngp_shown_change ngp_progressive_step(ngp_progressive *p, const ngp_progressive_
       p->shown_generation = p->pass_generation;
       shown_new = true;
     }
-    if (now_s() >= deadline) break;
+    if (ngp_seconds() >= deadline) break;
   }
   p->last_render_s = render_s;
   if (shown_new) return NGP_SHOWN_NEW;

@@ -6,6 +6,7 @@
  * upload of what changed (display.h); drawing; swap. The frame never waits on the training
  * thread: weights and statistics are taken with trylocks when they are free. */
 #define _POSIX_C_SOURCE 200809L
+#include "clock.h"
 #include "viewer.h"
 
 #include <math.h>
@@ -87,7 +88,7 @@ static void set_message(ngp_viewer *v, double seconds, const char *prefix, const
   memcpy(v->message, prefix, a);
   memcpy(v->message + a, text, b);
   v->message[a + b] = '\0';
-  v->message_until = ngp_app_now() + seconds;
+  v->message_until = ngp_seconds() + seconds;
 }
 
 /* ---- Session: open, close, training views ---------------------------------------------------- */
@@ -427,7 +428,7 @@ int ngp_viewer_open(ngp_viewer **out, const ngp_cli *cli, const ngp_viewer_opts 
   } else {
     set_message(v, 1e9, "drop a scene folder, a transforms .json or a snapshot here", "");
   }
-  v->last_frame = ngp_app_now();
+  v->last_frame = ngp_seconds();
   *out = v;
   return NGP_EXIT_OK;
 }
@@ -488,7 +489,7 @@ static void update_title(ngp_viewer *v) {
 }
 
 bool ngp_viewer_frame(ngp_viewer *v) {
-  double t0 = ngp_app_now();
+  double t0 = ngp_seconds();
   /* Idle (nothing to render): sleep until an event, or 50 ms to look for new weights. While the
    * picture only follows training (refresh), frames come at the target rate, not faster; input
    * wakes the loop at once either way. */
@@ -500,7 +501,7 @@ bool ngp_viewer_frame(ngp_viewer *v) {
     glfwPollEvents();
   if (glfwWindowShouldClose(v->win) || v->should_close || ngp_app_interrupted()) return false;
   if (v->n_drops) load_drops(v);
-  double now = ngp_app_now(), dt = now - v->last_frame;
+  double now = ngp_seconds(), dt = now - v->last_frame;
   v->last_frame = now;
   if (dt > 0.25) dt = 0.25; /* after a stall, do not jump */
   float fwd = (float)v->fly[FLY_W] - (float)v->fly[FLY_S], right = (float)v->fly[FLY_D] - (float)v->fly[FLY_A],
@@ -519,14 +520,14 @@ bool ngp_viewer_frame(ngp_viewer *v) {
   /* Rendering gets the frame time that the rest of the frame (measured) leaves. */
   double budget = v->opts.frame_time_s - v->overhead_s;
   if (budget < 0.25 * v->opts.frame_time_s) budget = 0.25 * v->opts.frame_time_s;
-  double r0 = ngp_app_now(), render_s = 0.0;
+  double r0 = ngp_seconds(), render_s = 0.0;
   bool refined = true;
   if (v->have_worker && v->fb_w > 0 && v->fb_h > 0) {
     ngp_progressive_view pv = {v->cam, v->fb_w, v->fb_h, v->final_div};
     int rb = 0, re = 0;
     ngp_shown_change ch =
         ngp_progressive_step(&v->prog, &pv, &v->model, ngp_worker_acquire, &v->worker, budget, &rb, &re);
-    render_s = ngp_app_now() - r0;
+    render_s = ngp_seconds() - r0;
     if (ch == NGP_SHOWN_NEW)
       ngp_display_upload(&v->disp, v->prog.shown_rgb, v->prog.shown_w, v->prog.shown_h, 0, v->prog.shown_h);
     else if (ch == NGP_SHOWN_ROWS)
@@ -534,16 +535,16 @@ bool ngp_viewer_frame(ngp_viewer *v) {
     refined = ngp_progressive_refined(&v->prog, &pv, v->model.generation) && !ngp_worker_newer_pending(&v->worker);
     v->background = ngp_progressive_refreshing(&v->prog);
   }
-  if (v->overlay) build_overlay(v, ngp_app_now());
-  if (ngp_app_now() - v->last_title > 0.5) {
+  if (v->overlay) build_overlay(v, ngp_seconds());
+  if (ngp_seconds() - v->last_title > 0.5) {
     update_title(v);
-    v->last_title = ngp_app_now();
+    v->last_title = ngp_seconds();
   }
-  double td0 = ngp_app_now();
+  double td0 = ngp_seconds();
   ngp_display_draw(&v->disp, v->fb_w, v->fb_h, v->overlay);
-  double td1 = ngp_app_now();
+  double td1 = ngp_seconds();
   glfwSwapBuffers(v->win);
-  double t1 = ngp_app_now();
+  double t1 = ngp_seconds();
   if (v->profile) /* NGP_VIEWER_PROFILE=1: where each frame's time goes, one line per frame */
     fprintf(stderr,
             "frame: events %.1f ms, render %.1f ms (budget %.1f), upload+overlay %.1f ms, draw %.1f ms, "

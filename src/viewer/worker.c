@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
+
 static size_t bitfield_bytes(const ngp_nerf *n) { return (size_t)n->occ.n_cascades * (NGP_GRID_CELLS / 8); }
 
 static void buffer_free(ngp_model_buffer *b) {
@@ -33,7 +35,7 @@ static void publish(ngp_worker *w) {
   w->pending.generation = ++w->published;
   w->pending.step = s->meta.training_step;
   pthread_mutex_unlock(&w->buf_lock);
-  w->last_publish = ngp_app_now();
+  w->last_publish = ngp_seconds();
   w->dirty = false;
 }
 
@@ -73,9 +75,9 @@ static void *worker_main(void *arg) {
     w->stats.stepping = true;
     pthread_mutex_unlock(&w->ctl_lock);
 
-    double t0 = ngp_app_now();
+    double t0 = ngp_seconds();
     ngp_session_step(s, &st);
-    double dt = ngp_app_now() - t0;
+    double dt = ngp_seconds() - t0;
     w->dirty = true;
 
     pthread_mutex_lock(&w->ctl_lock);
@@ -95,7 +97,7 @@ static void *worker_main(void *arg) {
       snprintf(ws->message, sizeof ws->message, "training paused after %ld steps (T to go on)", ws->steps_this_run);
       ws->message_serial++;
     }
-    bool due = ngp_app_now() - w->last_publish >= PUBLISH_INTERVAL_S;
+    bool due = ngp_seconds() - w->last_publish >= PUBLISH_INTERVAL_S;
     pthread_mutex_unlock(&w->ctl_lock);
     if (due) publish(w);
     pthread_mutex_lock(&w->ctl_lock);
@@ -137,7 +139,7 @@ bool ngp_worker_start(ngp_worker *w, ngp_session *s, bool train, long max_steps,
   w->stats.can_train = ngp_session_can_train(s);
   w->stats.step = s->meta.training_step;
   w->stats.loss_ema = -1.0f;
-  w->last_publish = ngp_app_now();
+  w->last_publish = ngp_seconds();
   pthread_mutex_init(&w->ctl_lock, NULL);
   pthread_mutex_init(&w->buf_lock, NULL);
   pthread_cond_init(&w->ctl_cv, NULL);

@@ -26,6 +26,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "clock.h"
 #include "eval.h"
 #include "mlp.h"
 #include "nerf.h"
@@ -34,12 +35,6 @@
 #ifdef NGP_HAVE_CUDA
 #include "ngp_cuda.h"
 #endif
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
@@ -170,9 +165,9 @@ static int run_cuda(args *a, ngp_nerf *nerf, const ngp_scene *scene, const ngp_s
     for (int i = 0; i < warmup; i++)
       if (ngp_cuda_trainer_step(tr, &st, &err) != NGP_OK) return fprintf(stderr, "%s\n", err.msg), 1;
     for (int i = 0; i < steps; i++) {
-      double t0 = now();
+      double t0 = ngp_seconds();
       if (ngp_cuda_trainer_step(tr, &st, &err) != NGP_OK) return fprintf(stderr, "%s\n", err.msg), 1;
-      double dt = now() - t0;
+      double dt = ngp_seconds() - t0;
       double dev_t = st.t_march + st.t_forward + st.t_composite + st.t_backward + st.t_optimizer + st.t_grid;
       rate[i] = (double)st.n_samples_used / dt;
       rate_nogrid[i] = (double)st.n_samples_used / (dt - st.t_grid);
@@ -204,20 +199,20 @@ static int run_cuda(args *a, ngp_nerf *nerf, const ngp_scene *scene, const ngp_s
     while (tok) {
       double target = atof(tok) * 60.0;
       while (trained < target) {
-        double t0 = now();
+        double t0 = ngp_seconds();
         for (int k = 0; k < 8; k++, steps++)
           if (ngp_cuda_trainer_step(tr, NULL, &err) != NGP_OK) return fprintf(stderr, "%s\n", err.msg), 1;
         if (ngp_cuda_sync(&err) != NGP_OK) return fprintf(stderr, "%s\n", err.msg), 1;
-        trained += now() - t0;
+        trained += ngp_seconds() - t0;
       }
       if (ngp_cuda_trainer_sync_inference(tr, &err) != NGP_OK) return fprintf(stderr, "%s\n", err.msg), 1;
       ngp_eval_result res;
-      double t0 = now();
+      double t0 = ngp_seconds();
       if (eval_cuda(nerf, &val, a->bg, &res)) return 1;
       printf("after %.1f s (%d steps): PSNR %.3f [%.3f %.3f] SSIM %.4f on %d views, bg %g,%g,%g (GPU render, eval "
              "%.1f s)\n",
              trained, steps, res.psnr_mean, res.psnr_min, res.psnr_max, res.ssim_mean, res.n_views, (double)a->bg[0],
-             (double)a->bg[1], (double)a->bg[2], now() - t0);
+             (double)a->bg[1], (double)a->bg[2], ngp_seconds() - t0);
       fflush(stdout);
       tok = strtok_r(NULL, ",", &save);
     }
@@ -238,10 +233,10 @@ static int run_cuda(args *a, ngp_nerf *nerf, const ngp_scene *scene, const ngp_s
       return fprintf(stderr, "%s\n", err.msg), 1;
     for (int i = 0; i < a->repeat; i++) {
       o.seed = (uint64_t)i + 1;
-      double t0 = now();
+      double t0 = ngp_seconds();
       if (ngp_cuda_render(nerf, nerf->inference, f->xform, focal, f->principal, &f->lens, &o, rgb, &err) != NGP_OK)
         return fprintf(stderr, "%s\n", err.msg), 1;
-      times[i] = now() - t0;
+      times[i] = ngp_seconds() - t0;
     }
     printf("render %dx%d of frame 0 after %d steps on the GPU: median %.2f ms over %d repeats (including the copy of "
            "the image to the host)\n",
@@ -309,9 +304,9 @@ int main(int argc, char **argv) {
     ngp_step_stats st;
     for (int i = 0; i < a.warmup; i++) ngp_trainer_step(tr, &st);
     for (int i = 0; i < steps; i++) {
-      double t0 = now();
+      double t0 = ngp_seconds();
       ngp_trainer_step(tr, &st);
-      double dt = now() - t0;
+      double dt = ngp_seconds() - t0;
       rate[i] = (double)st.n_samples_used / dt;
       rate_nogrid[i] = (double)st.n_samples_used / (dt - st.t_grid);
       ph[0] += st.t_march;
@@ -342,17 +337,17 @@ int main(int argc, char **argv) {
     while (tok) {
       double target = atof(tok) * 60.0;
       while (trained < target) {
-        double t0 = now();
+        double t0 = ngp_seconds();
         ngp_trainer_step(tr, &st);
-        trained += now() - t0;
+        trained += ngp_seconds() - t0;
       }
       ngp_trainer_sync_inference(tr);
       ngp_eval_result res;
-      double t0 = now();
+      double t0 = ngp_seconds();
       ngp_eval_views(&nerf, nerf.inference, &val, a.bg, 1, &res, &err);
       printf("after %.1f min (%d steps): PSNR %.3f [%.3f %.3f] SSIM %.4f on %d views, bg %g,%g,%g (eval %.1f s)\n",
              trained / 60.0, st.step + 1, res.psnr_mean, res.psnr_min, res.psnr_max, res.ssim_mean, res.n_views,
-             (double)a.bg[0], (double)a.bg[1], (double)a.bg[2], now() - t0);
+             (double)a.bg[0], (double)a.bg[1], (double)a.bg[2], ngp_seconds() - t0);
       fflush(stdout);
       tok = strtok_r(NULL, ",", &save);
     }
@@ -369,9 +364,9 @@ int main(int argc, char **argv) {
     double *times = malloc((size_t)a.repeat * sizeof *times);
     for (int i = 0; i < a.repeat; i++) {
       ngp_render_opts o = {a.width, a.height, {1, 1, 1}, 0.01f, 1, (uint64_t)i};
-      double t0 = now();
+      double t0 = ngp_seconds();
       ngp_nerf_render(&nerf, nerf.inference, f->xform, focal, f->principal, &f->lens, &o, rgb);
-      times[i] = now() - t0;
+      times[i] = ngp_seconds() - t0;
     }
     printf("render %dx%d of frame 0 after %d steps: median %.3f s over %d repeats\n", a.width, a.height, steps,
            median(times, a.repeat), a.repeat);

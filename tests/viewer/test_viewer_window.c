@@ -15,6 +15,7 @@
  * Environment: NGP_VIEWER_TEST_SNAPSHOT (a trained snapshot), NGP_VIEWER_TEST_SCENE (its scene),
  * NGP_TEST_TMPDIR (scratch). */
 #define _GNU_SOURCE /* dl_iterate_phdr, RTLD_NOLOAD, RTLD_NODELETE (glibc) */
+#include "clock.h"
 #include "testutil.h"
 
 #include <dlfcn.h>
@@ -35,12 +36,6 @@
 #include "nerf.h"
 #include "snapshot.h"
 #include "viewer.h"
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static const char *env_path(const char *name) {
   const char *p = getenv(name);
@@ -86,19 +81,19 @@ static ngp_viewer *open_viewer(const ngp_cli *cli, int w, int h) {
 
 /* Frames until the picture is refined (or fails after `seconds`). */
 static void frames_until_refined(ngp_viewer *v, double seconds) {
-  double t0 = now_s();
+  double t0 = ngp_seconds();
   int frames = 0;
   while (!ngp_viewer_refined(v)) {
     assert_true(ngp_viewer_frame(v));
     frames++;
-    if (now_s() - t0 > seconds) fail_msg("not refined after %d frames in %.0f s", frames, seconds);
+    if (ngp_seconds() - t0 > seconds) fail_msg("not refined after %d frames in %.0f s", frames, seconds);
   }
   assert_true(ngp_viewer_frame(v)); /* one more: the refined image is on screen */
 }
 
 static void frames_for(ngp_viewer *v, double seconds) {
-  double t0 = now_s();
-  while (now_s() - t0 < seconds)
+  double t0 = ngp_seconds();
+  while (ngp_seconds() - t0 < seconds)
     assert_true(ngp_viewer_frame(v));
 }
 
@@ -306,10 +301,10 @@ static void test_camera_input(void **state) {
 }
 
 static void wait_for_file(ngp_viewer *v, const char *path, double seconds) {
-  double t0 = now_s();
+  double t0 = ngp_seconds();
   while (!ngp_path_exists(path)) {
     assert_true(ngp_viewer_frame(v));
-    if (now_s() - t0 > seconds) fail_msg("%s did not appear within %.0f s", path, seconds);
+    if (ngp_seconds() - t0 > seconds) fail_msg("%s did not appear within %.0f s", path, seconds);
   }
 }
 
@@ -375,7 +370,7 @@ static void test_live_training(void **state) {
   parse(8, argv, &cli);
   ngp_viewer *v = open_viewer(&cli, 64, 64);
   ngp_viewer_stats st;
-  double t0 = now_s();
+  double t0 = ngp_seconds();
   long frames = 0;
   /* Orbit all along: every frame sees a new camera while the steps run. */
   ngp_viewer_on_cursor(v, 0.0, 32.0);
@@ -386,12 +381,12 @@ static void test_live_training(void **state) {
     frames++;
     ngp_viewer_get_stats(v, &st);
     if (st.steps_this_run >= 4 && st.model_generation >= 2) break;
-    if (now_s() - t0 > 300.0)
+    if (ngp_seconds() - t0 > 300.0)
       fail_msg("after 300 s: %ld steps, model generation %llu", st.steps_this_run,
                (unsigned long long)st.model_generation);
   }
   ngp_viewer_on_mouse_button(v, GLFW_MOUSE_BUTTON_LEFT, GLFW_RELEASE, 0);
-  printf("live training: %ld steps, %ld frames in %.1f s\n", st.steps_this_run, frames, now_s() - t0);
+  printf("live training: %ld steps, %ld frames in %.1f s\n", st.steps_this_run, frames, ngp_seconds() - t0);
   assert_true(st.training);
   /* The frame loop does not wait for steps: more frames than steps went by. */
   assert_true(frames > st.steps_this_run);
@@ -401,11 +396,11 @@ static void test_live_training(void **state) {
   assert_true(ngp_viewer_frame(v));
   ngp_viewer_get_stats(v, &st);
   assert_false(st.training);
-  t0 = now_s();
+  t0 = ngp_seconds();
   while (st.stepping) {
     assert_true(ngp_viewer_frame(v));
     ngp_viewer_get_stats(v, &st);
-    if (now_s() - t0 > 300.0) fail_msg("the training thread is still stepping 300 s after T");
+    if (ngp_seconds() - t0 > 300.0) fail_msg("the training thread is still stepping 300 s after T");
   }
   long paused_at = st.steps_this_run;
   frames_for(v, 0.5);

@@ -19,14 +19,9 @@
 #define GLFW_INCLUDE_NONE /* key and button names only */
 #include <GLFW/glfw3.h>
 
+#include "clock.h"
 #include "cli.h"
 #include "viewer.h"
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
@@ -115,14 +110,14 @@ int main(int argc, char **argv) {
   ngp_viewer_on_cursor(v, x, 300.0);
   ngp_viewer_on_mouse_button(v, GLFW_MOUSE_BUTTON_LEFT, GLFW_PRESS, 0);
   /* Warm-up: orbiting already, so the throughput estimate settles. */
-  double t0 = now_s();
+  double t0 = ngp_seconds();
   for (;;) {
     x += orbit_px;
     ngp_viewer_on_cursor(v, x, 300.0);
     if (!ngp_viewer_frame(v)) break;
     ngp_viewer_get_stats(v, &st);
-    if (now_s() - t0 >= warmup && (!train || st.steps_this_run >= 1)) break;
-    if (now_s() - t0 > warmup + 600.0) {
+    if (ngp_seconds() - t0 >= warmup && (!train || st.steps_this_run >= 1)) break;
+    if (ngp_seconds() - t0 > warmup + 600.0) {
       fprintf(stderr, "ngp-viewer-bench: no training step within 10 minutes\n");
       break;
     }
@@ -132,12 +127,12 @@ int main(int argc, char **argv) {
   double *dt = malloc(cap * sizeof *dt);
   long px_sum = 0;
   int min_w = 1 << 30, max_w = 0;
-  double start = now_s(), last = start;
+  double start = ngp_seconds(), last = start;
   while (last - start < seconds && n < cap) {
     x += orbit_px;
     ngp_viewer_on_cursor(v, x, 300.0);
     if (!ngp_viewer_frame(v)) break;
-    double t = now_s();
+    double t = ngp_seconds();
     dt[n++] = t - last;
     last = t;
     ngp_viewer_get_stats(v, &st);
