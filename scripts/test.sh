@@ -4,6 +4,8 @@
 # unit and CLI tests there, fuzzes each loader for a minute (scripts/fuzz.sh), then runs every test
 # of the first build (GPU tests skip without a device; viewer tests run under Xvfb). Real-scene
 # tests read ../shared/data when it exists (NGP_TEST_DATA_DIR overrides).
+# Both builds are presets of CMakePresets.json (ci and asan) that inherit the options the Nix
+# package builds with (package-cuda and package-cpu): one list, so CI builds what the package does.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
@@ -12,15 +14,13 @@ if [ -x /usr/local/cuda/bin/nvcc ]; then export PATH="/usr/local/cuda/bin:$PATH"
 data_args=()
 if [ -n "${NGP_TEST_DATA_DIR:-}" ]; then data_args=(-DNGP_TEST_DATA_DIR="$NGP_TEST_DATA_DIR"); fi
 
-echo "== build (warnings as errors)"
+echo "== build (preset ci: warnings as errors)"
 # The CUDA backend builds when nvcc is present (NGP_CUDA=AUTO), for sm_90 (H100) only, to keep CI
 # short; the portable default list is what packages use.
-cmake -S . -B build/ci -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNGP_WARNINGS_AS_ERRORS=ON -DCMAKE_CUDA_ARCHITECTURES=90 \
-  "${data_args[@]}" >/dev/null
+cmake --preset ci "${data_args[@]}" >/dev/null
 cmake --build build/ci -j"$jobs"
-echo "== build (ASan + UBSan)"
-cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNGP_SANITIZE=ON -DNGP_WARNINGS_AS_ERRORS=ON -DNGP_CUDA=OFF \
-  "${data_args[@]}" >/dev/null
+echo "== build (preset asan: ASan + UBSan)"
+cmake --preset asan "${data_args[@]}" >/dev/null
 cmake --build build/asan -j"$jobs"
 
 echo "== tests under ASan + UBSan"

@@ -55,6 +55,23 @@ let
   cccl = cudaPackages.cccl or cudaPackages.cuda_cccl;
   # Tests and the scene generator run programs just built: not when cross-compiling.
   canRunHostPrograms = effectiveStdenv.buildPlatform.canExecute effectiveStdenv.hostPlatform;
+
+  # The CMake options live in one place, CMakePresets.json: this package builds with its
+  # package-cpu or package-cuda preset, and CI's presets (ci, asan) inherit those, so the plain
+  # CMake build that CI runs is this build. Here, a preset's cacheVariables with those it inherits
+  # (CMake's rule: its own first, then its parents' in the order listed).
+  presets = (lib.importJSON ../../CMakePresets.json).configurePresets;
+  presetVariables =
+    name:
+    let
+      preset =
+        lib.findFirst (p: p.name == name)
+          (throw "CMakePresets.json: no configure preset named ${name}")
+          presets;
+    in
+    lib.foldl' (acc: parent: presetVariables parent // acc) { } (lib.toList (preset.inherits or [ ]))
+    // preset.cacheVariables or { };
+  onOff = b: if b then "ON" else "OFF";
 in
 effectiveStdenv.mkDerivation (finalAttrs: {
   pname = "instant-ngp";
@@ -68,6 +85,7 @@ effectiveStdenv.mkDerivation (finalAttrs: {
     root = ../..;
     fileset = lib.fileset.unions [
       ../../CMakeLists.txt
+      ../../CMakePresets.json
       ../../LICENSE
       ../../README.md
       ../../cmake
@@ -123,21 +141,28 @@ effectiveStdenv.mkDerivation (finalAttrs: {
     mesa.llvmpipeHook
   ];
 
-  cmakeFlags = [
-    # Never AUTO here: the result must not depend on what the build machine has.
-    (lib.cmakeFeature "NGP_CUDA" (if cudaSupport then "ON" else "OFF"))
-    (lib.cmakeBool "NGP_BUILD_TESTS" finalAttrs.doCheck)
-    (lib.cmakeBool "NGP_BUILD_VIEWER" withViewer)
-    # Newer compilers than CI's warn about new things; warnings are CI's business, not users'.
-    (lib.cmakeBool "NGP_WARNINGS_AS_ERRORS" false)
-    (lib.cmakeBool "BUILD_SHARED_LIBS" (!effectiveStdenv.hostPlatform.isStatic))
-    # The real scenes (NGP_TEST_DATA_DIR, default ../shared/data) are absent in the sandbox: the
-    # `data`-labelled tests report themselves skipped.
-  ]
-  ++ lib.optionals cudaSupport [
-    # From nixpkgs' config.cudaCapabilities, e.g. "75;86"; never detected from the build machine.
-    (lib.cmakeFeature "CMAKE_CUDA_ARCHITECTURES" cudaPackages.flags.cmakeCudaArchitecturesString)
-  ];
+  # The preset's options, and over them only what this expression decides: whether tests and the
+  # viewer are built (doCheck, withViewer), static or shared, and the CUDA architectures. The real
+  # scenes (NGP_TEST_DATA_DIR, default ../shared/data) are absent in the sandbox: the
+  # `data`-labelled tests report themselves skipped.
+  cmakeFlags = lib.mapAttrsToList (
+    name: value:
+    if builtins.isString value then
+      "-D${name}=${value}"
+    else
+      throw "CMakePresets.json: cacheVariables.${name}: write the value as a string"
+  ) (
+    presetVariables (if cudaSupport then "package-cuda" else "package-cpu")
+    // {
+      NGP_BUILD_TESTS = onOff finalAttrs.doCheck;
+      NGP_BUILD_VIEWER = onOff withViewer;
+      BUILD_SHARED_LIBS = onOff (!effectiveStdenv.hostPlatform.isStatic);
+    }
+    // lib.optionalAttrs cudaSupport {
+      # From nixpkgs' config.cudaCapabilities, e.g. "75;86"; never detected from the build machine.
+      CMAKE_CUDA_ARCHITECTURES = cudaPackages.flags.cmakeCudaArchitecturesString;
+    }
+  );
 
   doCheck = canRunHostPrograms;
   # The cmocka, CLI and viewer tests. `gpu` tests need a device, which the sandbox never has: they

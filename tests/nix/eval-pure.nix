@@ -42,6 +42,13 @@ let
     };
   };
   x86 = "x86_64-linux";
+  presetNamed =
+    name:
+    builtins.head (
+      builtins.filter (p: p.name == name)
+        (builtins.fromJSON (builtins.readFile (root + "/CMakePresets.json"))).configurePresets
+    );
+  testScript = builtins.readFile (root + "/scripts/test.sh");
   vmMachine = cpu.tests.vm-headless.testModule.nodes.machine;
 
   overlaid = stubPkgs { overlays = [ flakeOutputs.overlays.default ]; };
@@ -58,17 +65,28 @@ let
     "cpu: plain stdenv" = cpu.stdenvName == "stdenv";
     "cpu: MIT, free" = cpu.meta.license.free && cpu.meta.license.shortName == "MIT";
     "cpu: mainProgram instant-ngp" = cpu.meta.mainProgram == "instant-ngp";
-    "cpu: NGP_CUDA=OFF" = hasFlag cpu "-DNGP_CUDA:STRING=OFF";
+    "cpu: flags are the package-cpu preset's" =
+      cpu.cmakeFlags == [
+        "-DBUILD_SHARED_LIBS=ON"
+        "-DNGP_BUILD_TESTS=ON"
+        "-DNGP_BUILD_VIEWER=ON"
+        "-DNGP_CUDA=OFF"
+        "-DNGP_WARNINGS_AS_ERRORS=OFF"
+      ];
+    "cpu: flags follow CMakePresets.json" =
+      lib.all (name: lib.any (lib.hasInfix "-D${name}=") cpu.cmakeFlags) (
+        builtins.attrNames (presetNamed "package").cacheVariables
+      );
     "cpu: no CUDA architectures" = !lib.any (lib.hasInfix "CUDA_ARCH") cpu.cmakeFlags;
-    "cpu: tests built and run" = cpu.doCheck && hasFlag cpu "-DNGP_BUILD_TESTS:BOOL=TRUE";
+    "cpu: tests built and run" = cpu.doCheck && hasFlag cpu "-DNGP_BUILD_TESTS=ON";
     "cpu: ctest excludes gpu" = lib.hasInfix "--label-exclude '^(gpu|nix)$'" cpu.checkPhase;
     "cpu: no nvcc" = !builtins.elem "cuda_nvcc" (names cpu.nativeBuildInputs);
     "cpu: viewer on, tested under Xvfb with llvmpipe" =
-      hasFlag cpu "-DNGP_BUILD_VIEWER:BOOL=TRUE"
+      hasFlag cpu "-DNGP_BUILD_VIEWER=ON"
       && names cpu.buildInputs == [ "stb" "glfw3" "libepoxy" ]
       && names cpu.nativeCheckInputs == [ "xvfb" "mesa-llvmpipe-hook" ];
     "cpu: viewer can be left out" =
-      hasFlag (cpu.override { withViewer = false; }) "-DNGP_BUILD_VIEWER:BOOL=FALSE";
+      hasFlag (cpu.override { withViewer = false; }) "-DNGP_BUILD_VIEWER=OFF";
     "cpu: cmocka only for checks" =
       names cpu.checkInputs == [ "cmocka" ] && !builtins.elem "cmocka" (names cpu.buildInputs);
     "cpu: cjson propagated (ngp.pc requires it)" = names cpu.propagatedBuildInputs == [ "cjson" ];
@@ -84,6 +102,15 @@ let
       lib.hasInfix "project(instant-ngp VERSION ${cpu.version} " (
         builtins.readFile (root + "/CMakeLists.txt")
       );
+
+    # --- CMakePresets.json: CI's builds inherit the package's options ---
+    "presets: ci inherits the package's options" = (presetNamed "ci").inherits == "package";
+    "presets: asan inherits the CPU package's" = (presetNamed "asan").inherits == "package-cpu";
+    "presets: the package never leaves CUDA to AUTO" =
+      (presetNamed "package-cpu").cacheVariables.NGP_CUDA == "OFF"
+      && (presetNamed "package-cuda").cacheVariables.NGP_CUDA == "ON";
+    "presets: scripts/test.sh builds with ci and asan" =
+      lib.hasInfix "cmake --preset ci " testScript && lib.hasInfix "cmake --preset asan " testScript;
 
     # --- the fox and the data output ---
     "fox: unfree" = !nur.instant-ngp-fox.meta.license.free;
@@ -102,9 +129,15 @@ let
 
     # --- CUDA variant ---
     "cuda: backendStdenv" = cuda.stdenvName == "cudaPackages.backendStdenv";
-    "cuda: NGP_CUDA=ON" = hasFlag cuda "-DNGP_CUDA:STRING=ON";
-    "cuda: architectures from cudaPackages.flags" =
-      hasFlag cuda "-DCMAKE_CUDA_ARCHITECTURES:STRING=75;86";
+    "cuda: flags are the package-cuda preset's, with nixpkgs' architectures" =
+      cuda.cmakeFlags == [
+        "-DBUILD_SHARED_LIBS=ON"
+        "-DCMAKE_CUDA_ARCHITECTURES=75;86"
+        "-DNGP_BUILD_TESTS=ON"
+        "-DNGP_BUILD_VIEWER=ON"
+        "-DNGP_CUDA=ON"
+        "-DNGP_WARNINGS_AS_ERRORS=OFF"
+      ];
     "cuda: nvcc and autoAddDriverRunpath native" =
       builtins.elem "cuda_nvcc" (names cuda.nativeBuildInputs)
       && builtins.elem "autoAddDriverRunpath" (names cuda.nativeBuildInputs);
@@ -160,7 +193,7 @@ let
     "flake: the data builds as flake pkgs allow the fox" =
       succeeds flakeOutputs.packages.${x86}.instant-ngp.data.outPath;
     "flake: pkgsCuda.instant-ngp is the CUDA build" =
-      hasFlag flakeOutputs.legacyPackages.${x86}.pkgsCuda.instant-ngp "-DNGP_CUDA:STRING=ON";
+      hasFlag flakeOutputs.legacyPackages.${x86}.pkgsCuda.instant-ngp "-DNGP_CUDA=ON";
     "flake: checks" =
       builtins.attrNames flakeOutputs.checks.${x86} == [
         "formatting"

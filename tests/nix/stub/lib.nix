@@ -11,6 +11,16 @@ let
       filter
       isAttrs
       ;
+    inherit (builtins) foldl';
+    importJSON = path: builtins.fromJSON (builtins.readFile path);
+    findFirst =
+      pred: default: list:
+      let
+        found = builtins.filter pred list;
+      in
+      if found == [ ] then default else builtins.head found;
+    mapAttrsToList = f: attrs: map (name: f name attrs.${name}) (builtins.attrNames attrs);
+    optionalAttrs = cond: attrs: if cond then attrs else { };
     optionals = cond: xs: if cond then xs else [ ];
     optional = cond: x: if cond then [ x ] else [ ];
     optionalString = cond: s: if cond then s else "";
