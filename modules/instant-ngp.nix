@@ -39,7 +39,7 @@ in
 {
   options.programs.instant-ngp = {
     enable = lib.mkEnableOption ''
-      instant-ngp, a NeRF trainer (and, when it lands, viewer). Also enables `hardware.graphics`,
+      instant-ngp, a NeRF trainer and viewer. Also enables `hardware.graphics`,
       which creates /run/opengl-driver/lib, where NixOS puts the GPU drivers that the CUDA build
       and the viewer load at run time'';
 

@@ -5,8 +5,6 @@
 # (`PSNR=<mean> [min max] SSIM=...`) reaches PSNR_FLOOR dB. The floors the Nix checks pass are set
 # well below what the engine reaches: they catch a broken package, not a regression of the method
 # (the engine's own end-to-end test pins that).
-# A build that cannot train yet says "not available": then only loading is checked, and the log
-# says so.
 set -euo pipefail
 program=$1 scene=$2 floor=$3
 shift 3

@@ -25,9 +25,12 @@ fetchFromGitHub {
     rm -rf "$out"
     mv "$keep/fox" "$out"
   '';
-  # TODO(verify-hash): computed offline with `nix hash path` over a copy of data/nerf/fox from this
-  # commit plus the repository's LICENSE.txt (the layout postFetch makes), NOT from a fetch. If Nix
-  # reports a hash mismatch, put the "got:" value here.
+  # TODO(verify-hash): not yet checked by a fetch (the machines this was written on reach no
+  # GitHub). Computed with `nix-hash --type sha256` over the layout postFetch makes, from a copy
+  # of data/nerf/fox at this commit plus the root LICENSE.txt (the 2022-2025 text). In that copy
+  # transforms.json has upstream's size (42,644 bytes, 67 frames) and its text where compared, and
+  # there are 50 photos: 17 frames name a photo the repository lacks (NVlabs/instant-ngp issue
+  # 1592); the engine skips those. If Nix reports a hash mismatch, put its "got:" value here.
   hash = "sha256-DGKFVsEJ50iWTuYOKWAbusclf3+QPiBlRT/37cJ5nF0=";
 
   meta = {
