@@ -28,7 +28,10 @@ pkgs.testers.runNixOSTest {
       enable = true;
       package = withViewer;
     };
-    environment.systemPackages = [ pkgs.imagemagick ];
+    environment.systemPackages = [
+      pkgs.imagemagick
+      pkgs.xdotool
+    ];
     virtualisation = {
       memorySize = 2048;
       cores = 2;
@@ -56,12 +59,18 @@ pkgs.testers.runNixOSTest {
         machine.sleep(5)
         machine.screenshot("viewer")
 
-    with subtest("the window is not blank"):
-        machine.succeed("DISPLAY=:0 import -window root /tmp/screen.png")
-        spread = float(
-            machine.succeed("magick /tmp/screen.png -colorspace Gray -format '%[fx:standard_deviation]' info:")
-        )
-        assert spread > 0.02, f"the screen is nearly uniform (standard deviation {spread:.4f})"
+    with subtest("the window (not the desktop around it) shows an image"):
+        window = machine.succeed("DISPLAY=:0 xdotool search --onlyvisible --name '^instant-ngp' | head -n 1").strip()
+        assert window, "no visible window named instant-ngp"
+        machine.succeed(f"DISPLAY=:0 import -window {window} /tmp/window.png")
+        machine.copy_from_vm("/tmp/window.png")
+        stats = machine.succeed(
+            "magick /tmp/window.png -colorspace Gray -format '%[fx:standard_deviation] %[fx:mean]' info:"
+        ).split()
+        spread, mean = float(stats[0]), float(stats[1])
+        print(f"window: grey standard deviation {spread:.4f}, mean {mean:.4f}")
+        assert spread > 0.02, f"the window is nearly uniform (standard deviation {spread:.4f})"
+        assert 0.02 < mean < 0.99, f"the window is nearly all black or all white (mean {mean:.4f})"
 
     with subtest("the overlay is readable"):
         machine.wait_for_text("(?i)instant-ngp|step|loss")

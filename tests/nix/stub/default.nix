@@ -183,6 +183,7 @@ let
     "nixfmt-tree"
     "pkg-config"
     "stb"
+    "xdotool"
     "xvfb"
   ] leaf;
 
