@@ -169,7 +169,7 @@ effectiveStdenv.mkDerivation (finalAttrs: {
   # run in passthru.gpuCheck. `nix` is tests/nix/check-nix.sh, which is not in this source.
   checkPhase = ''
     runHook preCheck
-    ctest --output-on-failure --label-exclude '^(gpu|nix)$'
+    ctest --output-on-failure -j "$NIX_BUILD_CORES" --label-exclude '^(gpu|nix)$'
     runHook postCheck
   '';
 
