@@ -96,7 +96,7 @@
       );
 
       # `nix flake check`: the package build (its doCheck runs the cmocka and CLI tests), its
-      # sandbox tests, the headless VM test and formatting. GPU checks stay out: no CI builder has
+      # sandbox tests, the headless VM test, the module's options evaluated, and formatting. GPU checks stay out: no CI builder has
       # a GPU (they are instant-ngp.gpuCheck, built on a machine with the `cuda` feature).
       checks = forAllSystems (
         system:
@@ -110,6 +110,11 @@
           instant-ngp-pkg-config = instant-ngp.tests.pkg-config;
           instant-ngp-train-cpu = instant-ngp.tests.train-cpu;
           vm-headless = instant-ngp.tests.vm-headless;
+          module-eval = pkgs.callPackage ./tests/nix/module-eval.nix {
+            inherit (nixpkgs.lib) nixosSystem;
+            inherit instant-ngp;
+            hostSystem = system;
+          };
           formatting =
             pkgs.runCommand "some-pkgs-nixfmt"
               {

@@ -201,6 +201,7 @@ let
         "instant-ngp-pkg-config"
         "instant-ngp-train-cpu"
         "instant-ngp-version"
+        "module-eval"
         "vm-headless"
       ];
     "flake: no GPU check in checks" =
