@@ -48,6 +48,15 @@ void ngp_cli_print_help(const char *argv0);
 int ngp_cli_info(const ngp_cli *cli);
 /* Training, snapshots, test views and screenshots. Returns an exit code. */
 int ngp_cli_run(const ngp_cli *cli);
+/* What follows training, headless (ngp_cli_run) or in the viewer (once its training thread is
+ * joined): saves --save-snapshot atomically with the EMA weights synced (else only syncs them),
+ * then prints the --test-transforms evaluation ("PSNR=...") and writes --screenshot-transforms
+ * into --screenshot-dir. After SIGINT or SIGTERM it only saves the snapshot (not for a fresh model
+ * that has not trained a step) and returns NGP_EXIT_INTERRUPTED (130); when every one of the
+ * `steps` trained in this session was skipped as non-finite it saves nothing and fails. Returns an
+ * exit code. */
+struct ngp_session;
+int ngp_cli_finish(const ngp_cli *cli, struct ngp_session *s, long steps);
 /* Finds a config: the path as given, else NAME in the config folders (NGP_CONFIG_DIR, then the
  * installed share/instant-ngp/configs/nerf beside the executable). malloc'd; NULL if not found. */
 char *ngp_cli_find_config(const char *name);

@@ -1,5 +1,6 @@
 /* gui.c: the command line's way into the viewer (src/viewer): a window when a display works,
- * else one line saying why and, unless --gui insisted, headless training (main.c). */
+ * else one line saying why and, unless --gui insisted, headless training (main.c). When the
+ * window closes, what a headless run does after training (ngp_cli_finish, run.c). */
 #include <stdio.h>
 
 #include "cli.h"
@@ -24,7 +25,8 @@ int ngp_gui_run(const ngp_cli *cli) {
   ngp_app_catch_interrupts();
   while (ngp_viewer_frame(v)) {
   }
-  return ngp_viewer_close(v);
+  /* On close, as after a headless run: --save-snapshot, --test-transforms, screenshots. */
+  return ngp_viewer_close(v, ngp_cli_finish);
 }
 
 void ngp_gui_print_controls(void) { ngp_viewer_print_controls(); }

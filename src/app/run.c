@@ -1,6 +1,7 @@
 /* run.c: what `instant-ngp` does without --info: load a scene and/or a snapshot, train for the
  * steps or the time asked, save a snapshot, evaluate on test views, write screenshots. Progress
- * goes to stderr: one updating line on a terminal, plain periodic lines otherwise. */
+ * goes to stderr: one updating line on a terminal, plain periodic lines otherwise. What follows the
+ * training (ngp_cli_finish) is shared with the viewer, which calls it when its window closes. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <signal.h>
@@ -141,6 +142,52 @@ static int screenshots(const ngp_cli *cli, ngp_session *s) {
   return rc;
 }
 
+/* --test-transforms: PSNR and SSIM of the session's inference weights on the test views. */
+static int test_views(const ngp_cli *cli, ngp_session *s) {
+  ngp_error err;
+  ngp_scene views;
+  ngp_scene_options so;
+  ngp_scene_options_default(&so);
+  so.n_threads = s->threads;
+  if (ngp_scene_load(cli->test_transforms, &so, &views, &err) != NGP_OK) return ngp_app_fail(err.msg);
+  ngp_eval_result res;
+  double t0 = ngp_seconds();
+  ngp_status st = ngp_eval_views(&s->nerf, s->nerf.inference, &views, s->bg, s->spp, &res, &err);
+  ngp_scene_free(&views);
+  if (st != NGP_OK) return ngp_app_fail(err.msg);
+  printf("test views: %d from %s, background %g,%g,%g, %d spp, %.1f s\n", res.n_views, cli->test_transforms,
+         (double)s->bg[0], (double)s->bg[1], (double)s->bg[2], s->spp, ngp_seconds() - t0);
+  printf("PSNR=%.3f [%.3f %.3f] SSIM=%.4f\n", res.psnr_mean, res.psnr_min, res.psnr_max, res.ssim_mean);
+  return NGP_EXIT_OK;
+}
+
+int ngp_cli_finish(const ngp_cli *cli, ngp_session *s, long steps) {
+  int rc = NGP_EXIT_OK;
+  int sig = ngp_app_interrupted();
+  if (sig) {
+    printf("interrupted by %s after %ld step%s\n", sig == SIGINT ? "SIGINT" : "SIGTERM", steps, steps == 1 ? "" : "s");
+    /* A fresh model interrupted before its first step holds nothing worth writing over a file. */
+    if (cli->save_snapshot && (steps > 0 || cli->load_snapshot))
+      rc = ngp_session_save(s, cli->save_snapshot);
+    else if (cli->save_snapshot)
+      printf("nothing trained yet: %s not written\n", cli->save_snapshot);
+    return rc == NGP_EXIT_OK ? NGP_EXIT_INTERRUPTED : rc;
+  }
+  if (steps > 0 && s->skipped_steps == steps)
+    return ngp_app_fail("training failed: every step had a non-finite loss or gradient (check the scene's poses and "
+                        "the config's learning rate); no snapshot was written");
+  if (cli->save_snapshot)
+    rc = ngp_session_save(s, cli->save_snapshot); /* syncs the EMA weights first */
+  else
+    ngp_session_sync(s);
+  if (rc == NGP_EXIT_OK && cli->test_transforms) rc = test_views(cli, s);
+  if (rc == NGP_EXIT_OK && cli->screenshot_transforms) {
+    if (!cli->screenshot_dir) return ngp_app_fail("--screenshot-transforms needs --screenshot-dir");
+    rc = screenshots(cli, s);
+  }
+  return rc;
+}
+
 int ngp_cli_run(const ngp_cli *cli) {
   long n_steps = cli->n_steps;
   double seconds = cli->train_seconds;
@@ -151,58 +198,7 @@ int ngp_cli_run(const ngp_cli *cli) {
   if (rc != NGP_EXIT_OK) return rc;
   bool failed = false;
   long done = ngp_session_can_train(&s) ? train(&s, n_steps, seconds, &failed) : 0;
-  if (failed) {
-    ngp_session_close(&s);
-    return NGP_EXIT_FAILURE;
-  }
-  int sig = ngp_app_interrupted();
-  if (sig) {
-    printf("interrupted by %s after %ld step%s\n", sig == SIGINT ? "SIGINT" : "SIGTERM", done, done == 1 ? "" : "s");
-    /* A fresh model interrupted before its first step holds nothing worth writing over a file. */
-    if (cli->save_snapshot && (done > 0 || cli->load_snapshot)) rc = ngp_session_save(&s, cli->save_snapshot);
-    else if (cli->save_snapshot) printf("nothing trained yet: %s not written\n", cli->save_snapshot);
-    ngp_session_close(&s);
-    return rc == NGP_EXIT_OK ? NGP_EXIT_INTERRUPTED : rc;
-  }
-  if (done > 0 && s.skipped_steps == done) {
-    ngp_session_close(&s);
-    return ngp_app_fail("training failed: every step had a non-finite loss or gradient (check the scene's poses and "
-                        "the config's learning rate); no snapshot was written");
-  }
-  if (cli->save_snapshot)
-    rc = ngp_session_save(&s, cli->save_snapshot); /* syncs the EMA weights first */
-  else
-    ngp_session_sync(&s);
-  if (rc == NGP_EXIT_OK && cli->test_transforms) {
-    ngp_error err;
-    ngp_scene views;
-    ngp_scene_options so;
-    ngp_scene_options_default(&so);
-    so.n_threads = s.threads;
-    if (ngp_scene_load(cli->test_transforms, &so, &views, &err) != NGP_OK) {
-      rc = ngp_app_fail(err.msg);
-      goto done;
-    }
-    ngp_eval_result res;
-    double t0 = ngp_seconds();
-    ngp_status st = ngp_eval_views(&s.nerf, s.nerf.inference, &views, s.bg, s.spp, &res, &err);
-    ngp_scene_free(&views);
-    if (st != NGP_OK) {
-      rc = ngp_app_fail(err.msg);
-      goto done;
-    }
-    printf("test views: %d from %s, background %g,%g,%g, %d spp, %.1f s\n", res.n_views, cli->test_transforms,
-           (double)s.bg[0], (double)s.bg[1], (double)s.bg[2], s.spp, ngp_seconds() - t0);
-    printf("PSNR=%.3f [%.3f %.3f] SSIM=%.4f\n", res.psnr_mean, res.psnr_min, res.psnr_max, res.ssim_mean);
-  }
-  if (rc == NGP_EXIT_OK && cli->screenshot_transforms) {
-    if (!cli->screenshot_dir) {
-      rc = ngp_app_fail("--screenshot-transforms needs --screenshot-dir");
-      goto done;
-    }
-    rc = screenshots(cli, &s);
-  }
-done:
+  rc = failed ? NGP_EXIT_FAILURE : ngp_cli_finish(cli, &s, done);
   ngp_session_close(&s);
   return rc;
 }

@@ -422,7 +422,7 @@ int ngp_viewer_open(ngp_viewer **out, const ngp_cli *cli, const ngp_viewer_opts 
   if (cli->scene || cli->load_snapshot) {
     int rc = open_session(v);
     if (rc != NGP_EXIT_OK) {
-      ngp_viewer_close(v);
+      ngp_viewer_close(v, NULL);
       return rc;
     }
   } else {
@@ -561,14 +561,20 @@ bool ngp_viewer_frame(ngp_viewer *v) {
   return true;
 }
 
-int ngp_viewer_close(ngp_viewer *v) {
+int ngp_viewer_close(ngp_viewer *v, ngp_viewer_finish_fn finish) {
   if (!v) return NGP_EXIT_OK;
-  int rc = NGP_EXIT_OK;
+  int rc = ngp_app_interrupted() ? NGP_EXIT_INTERRUPTED : NGP_EXIT_OK;
+  long steps = 0;
   if (v->have_worker) {
-    ngp_worker_stop(&v->worker);
+    ngp_worker_stop(&v->worker); /* joined: the session is this thread's again */
+    steps = v->worker.stats.steps_this_run;
     v->have_worker = false;
   }
-  if (v->have_session && v->cli.save_snapshot) rc = ngp_session_save(&v->session, v->cli.save_snapshot);
+  if (v->have_session && finish) {
+    /* Test views and screenshots can take a while: the window goes at once, as asked. */
+    glfwHideWindow(v->win);
+    rc = finish(&v->cli, &v->session, steps);
+  }
   close_session(v);
   glfwMakeContextCurrent(v->win);
   ngp_display_free(&v->disp);
@@ -579,7 +585,6 @@ int ngp_viewer_close(ngp_viewer *v) {
   free(v->own_scene);
   free(v->own_snapshot);
   free(v);
-  if (rc == NGP_EXIT_OK && ngp_app_interrupted()) rc = NGP_EXIT_INTERRUPTED;
   return rc;
 }
 

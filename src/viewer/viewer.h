@@ -6,7 +6,7 @@
  *   char why[256];
  *   int rc = ngp_viewer_open(&v, &cli, &opts, why, sizeof why);  // NGP_GUI_UNAVAILABLE: no window
  *   while (ngp_viewer_frame(v)) {}
- *   rc = ngp_viewer_close(v);
+ *   rc = ngp_viewer_close(v, ngp_cli_finish);  // save, test views, screenshots (cli.h); or NULL
  *
  * Threads: the calling thread owns the window, GL and the camera, and renders (budgeted,
  * progressive: progressive.h); a worker thread owns the session and trains (worker.h). */
@@ -42,9 +42,16 @@ int ngp_viewer_open(ngp_viewer **out, const ngp_cli *cli, const ngp_viewer_opts 
 /* One frame: input, camera, at most one frame time of rendering, upload, drawing, swap. Returns
  * false once the window should close (Esc, Ctrl+Q, the close button, an interrupt). */
 bool ngp_viewer_frame(ngp_viewer *v);
-/* Stops training, saves --save-snapshot if given (as run.py does after its GUI loop), closes the
- * window and frees everything. Returns the exit code. */
-int ngp_viewer_close(ngp_viewer *v);
+/* What to do with the session once its training thread has stopped: `cli` is the command line
+ * with the scene and snapshot last loaded (drops included), `steps` the steps trained since then.
+ * Returns an exit code. The application passes ngp_cli_finish (cli.h). */
+typedef int (*ngp_viewer_finish_fn)(const ngp_cli *cli, struct ngp_session *s, long steps);
+/* Stops training (joins the training thread), hides the window, calls `finish` on the session if
+ * there is one and `finish` is not NULL (ngp_cli_finish saves --save-snapshot, evaluates
+ * --test-transforms and writes screenshots, as headless runs and run.py after its GUI loop do),
+ * then closes the window and frees everything. Returns finish's exit code; else 0, or 130 after
+ * an interrupt. */
+int ngp_viewer_close(ngp_viewer *v, ngp_viewer_finish_fn finish);
 
 /* Input, as GLFW reports it (GLFW_KEY_*, GLFW_PRESS/RELEASE/REPEAT, GLFW_MOD_*, window
  * coordinates). The GLFW callbacks call these; so do tests. */

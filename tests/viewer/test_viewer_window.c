@@ -179,7 +179,7 @@ static void test_snapshot_matches_headless(void **state) {
   free(shown);
   free(ref);
   free(rgb);
-  assert_int_equal(ngp_viewer_close(v), NGP_EXIT_OK);
+  assert_int_equal(ngp_viewer_close(v, NULL), NGP_EXIT_OK);
 }
 
 static void test_camera_input(void **state) {
@@ -297,7 +297,7 @@ static void test_camera_input(void **state) {
   /* Esc: the next frame reports the window closing. */
   ngp_viewer_on_key(v, GLFW_KEY_ESCAPE, GLFW_PRESS, 0);
   assert_false(ngp_viewer_frame(v));
-  assert_int_equal(ngp_viewer_close(v), NGP_EXIT_OK);
+  assert_int_equal(ngp_viewer_close(v, NULL), NGP_EXIT_OK);
 }
 
 static void wait_for_file(ngp_viewer *v, const char *path, double seconds) {
@@ -353,7 +353,7 @@ static void test_drop_save_screenshot(void **state) {
   assert_int_equal(img.width, 64);
   assert_int_equal(img.height, 48);
   ngp_image_free(&img);
-  assert_int_equal(ngp_viewer_close(v), NGP_EXIT_OK);
+  assert_int_equal(ngp_viewer_close(v, NULL), NGP_EXIT_OK);
   free(shot);
   free(shots);
   free(saved);
@@ -406,7 +406,7 @@ static void test_live_training(void **state) {
   frames_for(v, 0.5);
   ngp_viewer_get_stats(v, &st);
   assert_int_equal(st.steps_this_run, paused_at);
-  assert_int_equal(ngp_viewer_close(v), NGP_EXIT_OK); /* saves --save-snapshot */
+  assert_int_equal(ngp_viewer_close(v, ngp_cli_finish), NGP_EXIT_OK); /* saves --save-snapshot */
   ngp_nerf n;
   ngp_snapshot_meta meta;
   ngp_error err;

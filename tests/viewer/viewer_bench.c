@@ -158,5 +158,5 @@ int main(int argc, char **argv) {
   printf("training meanwhile: %ld steps (step %d, %.2fM samples/s, loss %.5f)\n", st.steps_this_run - steps0, st.step,
          st.samples_per_s / 1e6, (double)st.loss_ema);
   free(dt);
-  return ngp_viewer_close(v) == NGP_EXIT_OK ? 0 : 1;
+  return ngp_viewer_close(v, NULL) == NGP_EXIT_OK ? 0 : 1;
 }
