@@ -36,6 +36,7 @@
   cmocka,
   glfw3,
   libepoxy,
+  libx11,
   xvfb,
   mesa,
   addDriverRunpath,
@@ -133,7 +134,9 @@ effectiveStdenv.mkDerivation (finalAttrs: {
   # linking, so whoever uses the dev output needs cjson too.
   propagatedBuildInputs = [ cjson ];
 
-  checkInputs = [ cmocka ];
+  # libx11: ngp-test-xwindow, the X client with which the viewer_gui_finish_* tests close the
+  # window as its close button does (GLFW links libX11 but does not propagate its headers).
+  checkInputs = [ cmocka ] ++ lib.optionals withViewer [ libx11 ];
   # The viewer's tests (CTest label `viewer`) open a window on a private Xvfb server rendered by
   # Mesa's llvmpipe: llvmpipeHook points libglvnd at mesa's drivers (no GPU in the sandbox).
   nativeCheckInputs = lib.optionals withViewer [

@@ -87,8 +87,11 @@ let
       && names cpu.nativeCheckInputs == [ "xvfb" "mesa-llvmpipe-hook" ];
     "cpu: viewer can be left out" =
       hasFlag (cpu.override { withViewer = false; }) "-DNGP_BUILD_VIEWER=OFF";
-    "cpu: cmocka only for checks" =
-      names cpu.checkInputs == [ "cmocka" ] && !builtins.elem "cmocka" (names cpu.buildInputs);
+    "cpu: cmocka and libx11 only for checks" =
+      names cpu.checkInputs == [ "cmocka" "libx11" ]
+      && !lib.any (n: builtins.elem n (names cpu.buildInputs)) [ "cmocka" "libx11" ];
+    "cpu: no libx11 without the viewer" =
+      names (cpu.override { withViewer = false; }).checkInputs == [ "cmocka" ];
     "cpu: cjson propagated (ngp.pc requires it)" = names cpu.propagatedBuildInputs == [ "cjson" ];
     "cpu: evaluates without any unfree permission" = succeeds cpu.outPath;
     "cpu: every output evaluates without unfree permission" = succeeds (

@@ -179,6 +179,7 @@ let
     "glfw3"
     "imagemagick"
     "libepoxy"
+    "libx11"
     "nixfmt"
     "nixfmt-tree"
     "pkg-config"
