@@ -258,7 +258,11 @@ void ngp_viewer_on_key(ngp_viewer *v, int key, int action, int mods) {
       bool on = !v->wstats.training;
       ngp_worker_set_training(&v->worker, on);
       v->wstats.training = on && v->wstats.can_train;
-      if (!v->wstats.can_train) set_message(v, 4.0, "no training: this session has no scene to train on", "");
+      if (!v->wstats.can_train)
+        set_message(v, 4.0,
+                    v->wstats.failed ? "no training: a step failed (see the terminal)"
+                                     : "no training: this session has no scene to train on",
+                    "");
     }
     break;
   case GLFW_KEY_LEFT_BRACKET: go_to_view(v, shift ? 0 : v->current_view - 1); break;
@@ -455,7 +459,9 @@ static void build_overlay(ngp_viewer *v, double now) {
   if (v->have_session) {
     const ngp_worker_stats *w = &v->wstats;
     ADD("backend %s, %d threads, %s\n", v->session.backend == NGP_BACKEND_CUDA ? "cuda" : "cpu", v->session.threads,
-        !w->can_train ? "no training (snapshot only)" : (w->training ? "training" : "paused (T)"));
+        w->failed       ? "training failed (see the terminal)"
+        : !w->can_train ? "no training (snapshot only)"
+                        : (w->training ? "training" : "paused (T)"));
     if (w->loss_ema >= 0.0f)
       ADD("step %d  loss %.5f  psnr~%.2f  %.2fM samples/s\n", w->step, (double)w->loss_ema,
           w->loss_ema > 0.0f ? -10.0 * log10((double)w->loss_ema) : 0.0, w->samples_per_s / 1e6);
@@ -565,12 +571,16 @@ int ngp_viewer_close(ngp_viewer *v, ngp_viewer_finish_fn finish) {
   if (!v) return NGP_EXIT_OK;
   int rc = ngp_app_interrupted() ? NGP_EXIT_INTERRUPTED : NGP_EXIT_OK;
   long steps = 0;
+  bool failed = false;
   if (v->have_worker) {
     ngp_worker_stop(&v->worker); /* joined: the session is this thread's again */
     steps = v->worker.stats.steps_this_run;
+    failed = v->worker.stats.failed;
     v->have_worker = false;
   }
-  if (v->have_session && finish) {
+  if (failed) /* as a headless run whose step failed: nothing saved or evaluated */
+    rc = NGP_EXIT_FAILURE;
+  else if (v->have_session && finish) {
     /* Test views and screenshots can take a while: the window goes at once, as asked. */
     glfwHideWindow(v->win);
     rc = finish(&v->cli, &v->session, steps);

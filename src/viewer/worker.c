@@ -48,7 +48,7 @@ static void *worker_main(void *arg) {
   ngp_step_stats st;
   pthread_mutex_lock(&w->ctl_lock);
   for (;;) {
-    bool can_train = ngp_session_can_train(s);
+    bool can_train = ngp_session_can_train(s) && !w->stats.failed;
     while (!w->quit && !w->save_requested && !(w->want_training && can_train)) {
       if (w->dirty) { /* training paused: show its last weights */
         pthread_mutex_unlock(&w->ctl_lock);
@@ -76,11 +76,20 @@ static void *worker_main(void *arg) {
     pthread_mutex_unlock(&w->ctl_lock);
 
     double t0 = ngp_seconds();
-    ngp_session_step(s, &st);
+    bool ok = ngp_session_step(s, &st); /* prints the error when it fails */
     double dt = ngp_seconds() - t0;
     w->dirty = true;
 
     pthread_mutex_lock(&w->ctl_lock);
+    if (!ok) { /* as a headless run: no more steps; closing the window saves nothing, exit 1 */
+      w->want_training = false;
+      w->stats.failed = true;
+      w->stats.can_train = false;
+      snprintf(w->stats.message, sizeof w->stats.message, "training failed at step %d (see the terminal)",
+               s->meta.training_step + 1);
+      w->stats.message_serial++;
+      continue;
+    }
     w->train_time += dt;
     ngp_worker_stats *ws = &w->stats;
     ws->step = s->meta.training_step;

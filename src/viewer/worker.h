@@ -31,7 +31,8 @@ typedef struct ngp_model_buffer {
 typedef struct ngp_worker_stats {
   bool training;  /* training is on (steps run until it is turned off) */
   bool stepping;  /* the thread is in a step now */
-  bool can_train; /* the session has a scene and a trainer */
+  bool can_train; /* the session has a scene and a trainer, and no step has failed */
+  bool failed;    /* a step failed (a CUDA error, printed on stderr): training is over, as headless */
   int step;       /* training step (counting the snapshot's) */
   long steps_this_run;
   float loss_ema;       /* smoothed as the headless progress line does; < 0: no step yet */
