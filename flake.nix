@@ -78,10 +78,9 @@
           pkgsCuda = packagesOf pkgsCudaFor.${system};
           # What CI builds: ci.buildOutputsLinkFarm (see ci/ci.nix).
           ci = import ./ci/ci.nix { inherit pkgs; };
-          # VM tests, including the pending viewer test (not in checks; see tests/nix/viewer.nix).
+          # The NixOS VM tests, also in checks: nix build .#legacyPackages.x86_64-linux.tests.vm-viewer
           tests = {
-            vm-headless = instant-ngp.tests.vm-headless;
-            vm-viewer = pkgs.callPackage ./tests/nix/viewer.nix { inherit instant-ngp; };
+            inherit (instant-ngp.tests) vm-headless vm-viewer;
           };
         }
       );
@@ -95,9 +94,10 @@
         ours // { default = ours.instant-ngp; }
       );
 
-      # `nix flake check`: the package build (its doCheck runs the cmocka and CLI tests), its
-      # sandbox tests, the headless VM test, the module's options evaluated, and formatting. GPU checks stay out: no CI builder has
-      # a GPU (they are instant-ngp.gpuCheck, built on a machine with the `cuda` feature).
+      # `nix flake check`: the package build (its doCheck runs the cmocka, CLI and viewer tests),
+      # its sandbox tests, the two NixOS VM tests, the module's options evaluated, and formatting.
+      # GPU checks stay out: no CI builder has a GPU (they are pkgsCuda.instant-ngp.gpuCheck, built
+      # on a machine with the `cuda` feature).
       checks = forAllSystems (
         system:
         let
@@ -110,6 +110,7 @@
           instant-ngp-pkg-config = instant-ngp.tests.pkg-config;
           instant-ngp-train-cpu = instant-ngp.tests.train-cpu;
           vm-headless = instant-ngp.tests.vm-headless;
+          vm-viewer = instant-ngp.tests.vm-viewer;
           module-eval = pkgs.callPackage ./tests/nix/module-eval.nix {
             inherit (nixpkgs.lib) nixosSystem;
             inherit instant-ngp;
@@ -118,6 +119,8 @@
           formatting =
             pkgs.runCommand "some-pkgs-nixfmt"
               {
+                __structuredAttrs = true;
+                strictDeps = true;
                 nativeBuildInputs = [ pkgs.nixfmt ];
               }
               ''

@@ -28,13 +28,20 @@ let
   ];
   # NixOS' own default system features. Defining nix.settings.system-features at all (as the
   # nvidia-gpu preset of nix-required-mounts does) replaces that default instead of adding to it
-  # on some releases (nixpkgs issue 380601), so they are listed again here.
+  # on some releases (nixpkgs issue 380601), so they are listed again here: the four, and, on a
+  # platform with gcc.arch, gccarch-<arch> and the architectures it can run (as NixOS does).
+  hostPlatform = pkgs.stdenv.hostPlatform;
   defaultFeatures = [
     "nixos-test"
     "benchmark"
     "big-parallel"
     "kvm"
-  ];
+  ]
+  ++ lib.optionals (hostPlatform ? gcc.arch) (
+    map (arch: "gccarch-${arch}") (
+      [ hostPlatform.gcc.arch ] ++ lib.systems.architectures.inferiors.${hostPlatform.gcc.arch} or [ ]
+    )
+  );
 in
 {
   options.programs.instant-ngp = {
@@ -60,7 +67,8 @@ in
       as `instant-ngp.gpuCheck`) on this machine. It enables `programs.nix-required-mounts` with
       its `nvidia-gpu` preset, which mounts the driver and the /dev/nvidia* nodes into the sandbox
       of those derivations only, and advertises the system features `cuda`, `gpu`, `nvidia-gpu`
-      and `opengl` (plus NixOS' defaults: `nixos-test`, `benchmark`, `big-parallel`, `kvm`).
+      and `opengl` (plus NixOS' defaults: `nixos-test`, `benchmark`, `big-parallel`, `kvm`, and
+      the `gccarch-*` features of `nixpkgs.hostPlatform.gcc.arch` when it is set).
       The NVIDIA driver itself is configured as usual (`services.xserver.videoDrivers = [ "nvidia" ]`,
       `hardware.nvidia.open`).
 

@@ -170,6 +170,14 @@ effectiveStdenv.mkDerivation (finalAttrs: {
   doCheck = canRunHostPrograms;
   # The cmocka, CLI and viewer tests. `gpu` tests need a device, which the sandbox never has: they
   # run in passthru.gpuCheck. `nix` is tests/nix/check-nix.sh, which is not in this source.
+  # Xvfb's GLX vendor is Mesa. libglvnd's libGLX loads libGLX_mesa.so.0 by name, from its RUNPATH
+  # (/run/opengl-driver/lib, absent in the sandbox) or LD_LIBRARY_PATH; llvmpipeHook sets up EGL
+  # and the DRI drivers, not that. So the viewer's tests point GLX at mesa themselves.
+  preCheck = lib.optionalString withViewer ''
+    export LD_LIBRARY_PATH="${lib.getLib mesa}/lib''${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    export __GLX_VENDOR_LIBRARY_NAME=mesa
+  '';
+
   checkPhase = ''
     runHook preCheck
     ctest --output-on-failure -j "$NIX_BUILD_CORES" --label-exclude '^(gpu|nix)$'
@@ -194,6 +202,10 @@ effectiveStdenv.mkDerivation (finalAttrs: {
   '';
 
   passthru = {
+    # Whether $scenes/nerf/synthetic exists: ngp-synth runs during the build, so not when
+    # cross-compiling (the wrapper and ./data.nix then do without it).
+    hasSyntheticScene = canRunHostPrograms;
+
     # NVIDIA's fox scene, unfree (redistributable): see the header and ./fox.nix.
     fox = callPackage ./fox.nix { };
 
@@ -256,10 +268,19 @@ effectiveStdenv.mkDerivation (finalAttrs: {
               --backend cpu --config small.json --n-steps 200 --batch-size 8192
             touch "$out"
           '';
-      # NixOS VM test: the module on a machine without a GPU, CPU training on a generated scene.
+      # NixOS VM tests: the module on a machine without a GPU, CPU training on a generated scene;
+      # and X with Mesa's software GL, the viewer on a snapshot, its window checked not blank.
       vm-headless = callPackage ../../tests/nix/headless.nix {
         instant-ngp = finalAttrs.finalPackage;
       };
+      vm-viewer = callPackage ../../tests/nix/viewer.nix {
+        instant-ngp = finalAttrs.finalPackage;
+      };
+    }
+    # The CUDA variant's GPU tests, for tools that walk passthru.tests (the flake's checks list
+    # what they take by name and leave this out: no CI builder has a GPU).
+    // lib.optionalAttrs cudaSupport {
+      gpu = finalAttrs.passthru.gpuCheck;
     };
   };
 

@@ -4,7 +4,10 @@
 #   1. every tracked (or new, not ignored) .nix file parses: nix-instantiate --parse;
 #   2. tests/nix/eval-pure.nix evaluates them against the stand-ins in tests/nix/stub and lists
 #      the properties that do not hold (outputs, flags, licences, flake and CI structure);
-#   3. the shell scripts the package runs parse: bash -n.
+#   3. the shell scripts the package runs parse: bash -n;
+#   4. the package's bin/instant-ngp wrapper (default-scene-wrapper.sh), substituted as the package
+#      does, over a stand-in program: arguments pass through untouched; none trains on the scene;
+#      none without the scene (a cross build) exits 2 naming it, without running the program.
 # Works with Debian 12's Nix 2.8, which cannot evaluate nixpkgs itself (that needs Nix >= 2.18):
 # building, nixfmt and the NixOS tests run in CI (`nix flake check`).
 set -euo pipefail
@@ -55,5 +58,30 @@ for s in pkgs/instant-ngp/*.sh tests/nix/*.sh; do
     failed=1
   fi
 done
+
+# 4. The wrapper, as postInstall substitutes it (every @var@), around a program printing its arguments.
+wrapper() { # SCENE -> $tmp/instant-ngp
+  sed -e "s|@shell@|$(command -v bash)|g" -e "s|@scene@|$1|g" -e "s|@program@|$tmp/program|g" \
+    pkgs/instant-ngp/default-scene-wrapper.sh >"$tmp/instant-ngp"
+  chmod +x "$tmp/instant-ngp"
+}
+printf '#!/bin/sh\necho "$*"\n' >"$tmp/program"
+chmod +x "$tmp/program"
+mkdir -p "$tmp/scene"
+wrapper "$tmp/scene"
+got=$("$tmp/instant-ngp" --scene a --n-steps 1 2>/dev/null)
+[ "$got" = "--scene a --n-steps 1" ] || { echo "FAIL: wrapper with arguments ran: $got"; failed=1; }
+got=$("$tmp/instant-ngp" 2>"$tmp/err")
+want="--scene $tmp/scene --test-transforms $tmp/scene/transforms_test.json --config small.json"
+want="$want --batch-size 16384 --train-seconds 60"
+[ "$got" = "$want" ] || { echo "FAIL: wrapper without arguments ran: $got"; failed=1; }
+grep -q "training for 60 s on the package's synthetic scene ($tmp/scene)" "$tmp/err" ||
+  { echo "FAIL: wrapper without arguments said: $(cat "$tmp/err")"; failed=1; }
+wrapper "$tmp/missing"
+rc=0
+got=$("$tmp/instant-ngp" 2>"$tmp/err") || rc=$?
+{ [ "$rc" -eq 2 ] && [ -z "$got" ] && grep -q "no generated scene ($tmp/missing)" "$tmp/err"; } ||
+  { echo "FAIL: wrapper without a scene: exit $rc, ran '$got', said: $(cat "$tmp/err")"; failed=1; }
+[ "$failed" -ne 0 ] || echo "default-scene-wrapper.sh: arguments, the default scene and its absence as expected"
 
 exit "$failed"

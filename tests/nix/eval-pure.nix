@@ -27,6 +27,15 @@ let
   nurCuda = import (root + "/default.nix") { pkgs = pkgsCuda; };
   cpu = nur.instant-ngp;
   cuda = nurCuda.instant-ngp;
+  # As when cross-compiling: the build platform cannot run the host's programs.
+  cross = nurFox.instant-ngp.override {
+    stdenv = pkgsFox.stdenv // {
+      buildPlatform = pkgsFox.stdenv.buildPlatform // {
+        canExecute = _: false;
+      };
+    };
+  };
+  crossData = cross.data;
 
   ci = import (root + "/ci/ci.nix") { inherit pkgs; };
   ciFox = import (root + "/ci/ci.nix") { pkgs = pkgsFox; };
@@ -129,6 +138,27 @@ let
     "data: links fox and synthetic" =
       lib.hasInfix "$data/nerf/fox" nurFox.instant-ngp.data.installPhase
       && lib.hasInfix "$data/nerf/synthetic" nurFox.instant-ngp.data.installPhase;
+    # Cross-compiled: ngp-synth cannot run, so no scene, no tests, and no link to a missing folder.
+    "cross: no generated scene, no tests, data links the fox only" =
+      !cross.hasSyntheticScene
+      && !cross.doCheck
+      && !lib.hasInfix "ngp-synth" cross.postInstall
+      && lib.hasInfix "$data/nerf/fox" crossData.installPhase
+      && !lib.hasInfix "nerf/synthetic" crossData.installPhase;
+    "cpu: GLX pointed at mesa for the viewer's tests" =
+      lib.hasInfix "export __GLX_VENDOR_LIBRARY_NAME=mesa" cpu.preCheck
+      && lib.hasInfix "stub-mesa/lib" cpu.preCheck
+      && (cpu.override { withViewer = false; }).preCheck == "";
+    "cpu: passthru.tests has both VM tests and no GPU check" =
+      builtins.attrNames cpu.tests == [
+        "pkg-config"
+        "train-cpu"
+        "version"
+        "vm-headless"
+        "vm-viewer"
+      ];
+    "cuda: passthru.tests.gpu is gpuCheck" =
+      cuda.tests.gpu.requiredSystemFeatures == [ "cuda" ];
 
     # --- CUDA variant ---
     "cuda: backendStdenv" = cuda.stdenvName == "cudaPackages.backendStdenv";
@@ -158,13 +188,6 @@ let
     "gpuCheck: broken without cudaSupport" = cpu.gpuCheck.meta.broken && !cuda.gpuCheck.meta.broken;
 
     # --- tests ---
-    "tests: passthru.tests present" =
-      builtins.attrNames cpu.tests == [
-        "pkg-config"
-        "train-cpu"
-        "version"
-        "vm-headless"
-      ];
     "vm-headless: imports the module" = builtins.all builtins.pathExists vmMachine.imports;
     "vm-headless: module enabled" = vmMachine.programs.instant-ngp.enable;
 
@@ -206,6 +229,7 @@ let
         "instant-ngp-version"
         "module-eval"
         "vm-headless"
+        "vm-viewer"
       ];
     "flake: no GPU check in checks" =
       !lib.any (c: c ? requiredSystemFeatures) (builtins.attrValues flakeOutputs.checks.${x86});
@@ -216,8 +240,13 @@ let
       ];
     "flake: nixosModules.default imports the module" =
       flakeOutputs.nixosModules.default.imports == [ (root + "/modules/instant-ngp.nix") ];
-    "flake: vm-viewer reachable, not in checks" =
-      flakeOutputs.legacyPackages.${x86}.tests.vm-viewer.testModule.name == "instant-ngp-viewer";
+    "flake: both VM tests in checks and legacyPackages" =
+      flakeOutputs.checks.${x86}.vm-viewer.testModule.name == "instant-ngp-viewer"
+      && flakeOutputs.checks.${x86}.vm-headless == cpu.tests.vm-headless
+      && flakeOutputs.legacyPackages.${x86}.tests.vm-viewer.testModule.name == "instant-ngp-viewer";
+    "flake: formatting check is strictDeps with structured attrs" =
+      flakeOutputs.checks.${x86}.formatting.strictDeps
+      && flakeOutputs.checks.${x86}.formatting.__structuredAttrs;
     "overlay: adds instant-ngp, not the special attributes" =
       overlaid ? instant-ngp
       && overlaid ? instant-ngp-fox

@@ -34,6 +34,15 @@ let
     };
   };
   builder = evalWith { programs.instant-ngp.gpuBuilder.enable = true; };
+  # An x86_64 machine built for Haswell: NixOS advertises gccarch-haswell and the architectures
+  # below it. (Only evaluated, lazily, by the x86_64-linux property below.)
+  builderHaswell = evalWith {
+    programs.instant-ngp.gpuBuilder.enable = true;
+    nixpkgs.hostPlatform = lib.mkForce {
+      system = hostSystem;
+      gcc.arch = "haswell";
+    };
+  };
   builderWithDriver = evalWith {
     programs.instant-ngp.gpuBuilder.enable = true;
     services.xserver.videoDrivers = [ "nvidia" ];
@@ -62,6 +71,13 @@ let
         "benchmark"
         "big-parallel"
         "kvm"
+      ];
+    "gpuBuilder: keeps the gccarch features of the host's gcc.arch" =
+      hostSystem != "x86_64-linux"
+      || lib.all (f: lib.elem f builderHaswell.nix.settings.system-features) [
+        "cuda"
+        "gccarch-haswell"
+        "gccarch-sandybridge"
       ];
     "gpuBuilder: the sandbox hook is set" = builder.nix.settings ? pre-build-hook;
     "gpuBuilder: warns without the NVIDIA driver" = ourWarning builder;

@@ -1,6 +1,5 @@
-# Not yet run: this project's development machines have no NixOS VM host. It is not in the
-# flake's checks; it is reachable as legacyPackages.<system>.tests.vm-viewer, and goes into checks
-# once it has passed once.
+# Not yet run: this project's development machines have no NixOS VM host. In the flake's checks
+# (vm-viewer) and the package's passthru.tests, as the headless one (./headless.nix).
 #
 # NixOS VM test, graphical: X with Mesa's software GL (llvmpipe; a VM has no GPU), the viewer
 # started on a snapshot trained in the VM, then a screenshot that must not be blank. OCR looks for

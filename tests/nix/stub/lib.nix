@@ -53,6 +53,7 @@ let
     isDerivation = x: builtins.isAttrs x && x.type or null == "derivation";
     getName = x: x.pname or (builtins.parseDrvName x.name).name;
     getExe = x: "${x}/bin/${x.meta.mainProgram}";
+    getLib = x: x.lib or x.out or x;
     cmakeFeature = feature: value: "-D${feature}:STRING=${value}";
     cmakeBool = condition: flag: "-D${condition}:BOOL=${if flag then "TRUE" else "FALSE"}";
     hasInfix =
