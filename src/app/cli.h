@@ -52,9 +52,9 @@ int ngp_cli_run(const ngp_cli *cli);
  * joined): saves --save-snapshot atomically with the EMA weights synced (else only syncs them),
  * then prints the --test-transforms evaluation ("PSNR=...") and writes --screenshot-transforms
  * into --screenshot-dir. After SIGINT or SIGTERM it only saves the snapshot (not for a fresh model
- * that has not trained a step) and returns NGP_EXIT_INTERRUPTED (130); when every one of the
- * `steps` trained in this session was skipped as non-finite it saves nothing and fails. Returns an
- * exit code. */
+ * that has not trained a step) and returns NGP_EXIT_INTERRUPTED (130); after a failed step
+ * (s->step_failed), or when every one of the `steps` trained in this session was skipped as
+ * non-finite, it saves nothing and fails. Returns an exit code. */
 struct ngp_session;
 int ngp_cli_finish(const ngp_cli *cli, struct ngp_session *s, long steps);
 /* Finds a config: the path as given, else NAME in the config folders (NGP_CONFIG_DIR, then the

@@ -30,8 +30,8 @@ static void format_duration(double s, char *buf, size_t n) {
 
 /* Trains until the step count or the time budget is reached, or an interrupt arrives, printing
  * progress. Steps with a non-finite loss or gradient are skipped by the trainer and counted here.
- * Returns the steps done. */
-static long train(ngp_session *s, long n_steps, double seconds, bool *failed) {
+ * Stops at a failed step (s->step_failed). Returns the steps done. */
+static long train(ngp_session *s, long n_steps, double seconds) {
   int threads = s->threads;
   bool tty = isatty(STDERR_FILENO);
   double t0 = ngp_seconds(), last_print = t0;
@@ -42,10 +42,7 @@ static long train(ngp_session *s, long n_steps, double seconds, bool *failed) {
   for (long i = 0;; i++) {
     double el = ngp_seconds() - t0;
     if ((n_steps >= 0 && i >= n_steps) || (seconds >= 0.0 && el >= seconds) || ngp_app_interrupted()) break;
-    if (!ngp_session_step(s, &st)) {
-      *failed = true;
-      break;
-    }
+    if (!ngp_session_step(s, &st)) break;
     done++;
     samples += st.n_samples_used;
     if (!st.skipped) loss_ema = loss_ema < 0.0f ? st.loss : 0.9f * loss_ema + 0.1f * st.loss;
@@ -162,6 +159,7 @@ static int test_views(const ngp_cli *cli, ngp_session *s) {
 }
 
 int ngp_cli_finish(const ngp_cli *cli, ngp_session *s, long steps) {
+  if (s->step_failed) return NGP_EXIT_FAILURE; /* the error is printed; the weights are suspect */
   int rc = NGP_EXIT_OK;
   int sig = ngp_app_interrupted();
   if (sig) {
@@ -196,9 +194,8 @@ int ngp_cli_run(const ngp_cli *cli) {
   ngp_app_catch_interrupts();
   int rc = ngp_session_open(&s, cli, n_steps != 0 || seconds > 0.0);
   if (rc != NGP_EXIT_OK) return rc;
-  bool failed = false;
-  long done = ngp_session_can_train(&s) ? train(&s, n_steps, seconds, &failed) : 0;
-  rc = failed ? NGP_EXIT_FAILURE : ngp_cli_finish(cli, &s, done);
+  long done = ngp_session_can_train(&s) ? train(&s, n_steps, seconds) : 0;
+  rc = ngp_cli_finish(cli, &s, done);
   ngp_session_close(&s);
   return rc;
 }

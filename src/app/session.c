@@ -174,7 +174,7 @@ fail:
   return rc;
 }
 
-bool ngp_session_can_train(const ngp_session *s) { return s->trainer || s->cuda_trainer; }
+bool ngp_session_can_train(const ngp_session *s) { return (s->trainer || s->cuda_trainer) && !s->step_failed; }
 
 bool ngp_session_step(ngp_session *s, ngp_step_stats *st) {
 #ifdef NGP_HAVE_CUDA
@@ -182,6 +182,7 @@ bool ngp_session_step(ngp_session *s, ngp_step_stats *st) {
     ngp_error err;
     if (ngp_cuda_trainer_step(s->cuda_trainer, st, &err) != NGP_OK) {
       ngp_app_fail(err.msg);
+      s->step_failed = true;
       return false;
     }
   } else

@@ -27,16 +27,20 @@ typedef struct ngp_session {
   char config_label[1200];
   /* Steps whose loss or gradients were not finite: skipped, not applied (trainer counts them). */
   int skipped_steps;
+  /* A step failed on the backend (printed then): training is over for this session, and
+   * ngp_cli_finish saves and evaluates nothing. */
+  bool step_failed;
 } ngp_session;
 
 /* Loads the snapshot and/or scene the command line names. With `train` false the scene's images
  * are not loaded unless the command line asks for steps. Prints what it loaded and the backend
  * it chose. Returns an exit code; on failure the session holds nothing. */
 int ngp_session_open(ngp_session *s, const ngp_cli *cli, bool train);
-/* Whether there is a scene and a trainer for it (on either backend). */
+/* Whether there is a scene and a trainer for it (on either backend), and no step has failed. */
 bool ngp_session_can_train(const ngp_session *s);
 /* One training step on the session's backend (requires ngp_session_can_train). Returns false
- * after printing the error when the backend failed (CUDA: out of device memory, a lost device). */
+ * after printing the error when the backend failed (CUDA: out of device memory, a lost device),
+ * and sets step_failed. */
 bool ngp_session_step(ngp_session *s, ngp_step_stats *st);
 /* Renders a camera with the session's backend and its inference weights (ngp_nerf_render's
  * arguments). Returns false after printing the error when the backend failed. */

@@ -571,16 +571,12 @@ int ngp_viewer_close(ngp_viewer *v, ngp_viewer_finish_fn finish) {
   if (!v) return NGP_EXIT_OK;
   int rc = ngp_app_interrupted() ? NGP_EXIT_INTERRUPTED : NGP_EXIT_OK;
   long steps = 0;
-  bool failed = false;
   if (v->have_worker) {
     ngp_worker_stop(&v->worker); /* joined: the session is this thread's again */
     steps = v->worker.stats.steps_this_run;
-    failed = v->worker.stats.failed;
     v->have_worker = false;
   }
-  if (failed) /* as a headless run whose step failed: nothing saved or evaluated */
-    rc = NGP_EXIT_FAILURE;
-  else if (v->have_session && finish) {
+  if (v->have_session && finish) {
     /* Test views and screenshots can take a while: the window goes at once, as asked. */
     glfwHideWindow(v->win);
     rc = finish(&v->cli, &v->session, steps);

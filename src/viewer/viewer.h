@@ -49,9 +49,8 @@ typedef int (*ngp_viewer_finish_fn)(const ngp_cli *cli, struct ngp_session *s, l
 /* Stops training (joins the training thread), hides the window, calls `finish` on the session if
  * there is one and `finish` is not NULL (ngp_cli_finish saves --save-snapshot, evaluates
  * --test-transforms and writes screenshots, as headless runs and run.py after its GUI loop do),
- * then closes the window and frees everything. Returns finish's exit code; 1 without calling
- * `finish` when a training step failed (a CUDA error: the headless run exits 1 too); else 0, or
- * 130 after an interrupt. */
+ * then closes the window and frees everything. Returns finish's exit code (ngp_cli_finish: 1
+ * after a failed training step, as headless); else 0, or 130 after an interrupt. */
 int ngp_viewer_close(ngp_viewer *v, ngp_viewer_finish_fn finish);
 
 /* Input, as GLFW reports it (GLFW_KEY_*, GLFW_PRESS/RELEASE/REPEAT, GLFW_MOD_*, window

@@ -48,7 +48,7 @@ static void *worker_main(void *arg) {
   ngp_step_stats st;
   pthread_mutex_lock(&w->ctl_lock);
   for (;;) {
-    bool can_train = ngp_session_can_train(s) && !w->stats.failed;
+    bool can_train = ngp_session_can_train(s); /* false once a step has failed */
     while (!w->quit && !w->save_requested && !(w->want_training && can_train)) {
       if (w->dirty) { /* training paused: show its last weights */
         pthread_mutex_unlock(&w->ctl_lock);
@@ -81,7 +81,7 @@ static void *worker_main(void *arg) {
     w->dirty = true;
 
     pthread_mutex_lock(&w->ctl_lock);
-    if (!ok) { /* as a headless run: no more steps; closing the window saves nothing, exit 1 */
+    if (!ok) { /* as headless: no more steps (s->step_failed); on close ngp_cli_finish exits 1 */
       w->want_training = false;
       w->stats.failed = true;
       w->stats.can_train = false;
