@@ -168,8 +168,6 @@ effectiveStdenv.mkDerivation (finalAttrs: {
   );
 
   doCheck = canRunHostPrograms;
-  # The cmocka, CLI and viewer tests. `gpu` tests need a device, which the sandbox never has: they
-  # run in passthru.gpuCheck. `nix` is tests/nix/check-nix.sh, which is not in this source.
   # Xvfb's GLX vendor is Mesa. libglvnd's libGLX loads libGLX_mesa.so.0 by name, from its RUNPATH
   # (/run/opengl-driver/lib, absent in the sandbox) or LD_LIBRARY_PATH; llvmpipeHook sets up EGL
   # and the DRI drivers, not that. So the viewer's tests point GLX at mesa themselves.
@@ -178,6 +176,8 @@ effectiveStdenv.mkDerivation (finalAttrs: {
     export __GLX_VENDOR_LIBRARY_NAME=mesa
   '';
 
+  # The cmocka, CLI and viewer tests. `gpu` tests need a device, which the sandbox never has: they
+  # run in passthru.gpuCheck. `nix` is tests/nix/check-nix.sh, which is not in this source.
   checkPhase = ''
     runHook preCheck
     ctest --output-on-failure -j "$NIX_BUILD_CORES" --label-exclude '^(gpu|nix)$'
