@@ -4,6 +4,7 @@
 #include "ngp/image.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,13 +21,20 @@ static ngp_status read_all(const char *path, char **buf, size_t *len, ngp_error 
   return ngp_read_file(path, max_bytes, buf, len, err);
 }
 
-/* stb_image 2.27 (the version Debian 12 ships) builds a JPEG Huffman table without checking that
- * the 16 code counts of a DHT segment add up to at most 256, and then writes past the table's
- * 257-entry size list (found by tests/fuzz/fuzz_image; upstream later added a "bad size list"
- * check). So, before stb sees a JPEG, its marker segments are walked the way stb walks them
- * (scanning past entropy-coded data and junk to the next marker, reading past the end of the
- * file as zeros, as stbi__get8 does) and a DHT table with more than 256 codes is refused.
- * Anything else malformed is left to stb's own checks. */
+/* stb_image 2.27 (the version Debian 12 ships) has two Huffman-table bugs that fuzz_image found:
+ * - it builds a table without checking that the 16 code counts of a DHT segment add up to at most
+ *   256, and then writes past the table's 257-entry size list (upstream later added a "bad size
+ *   list" check);
+ * - a scan may name a table no DHT segment has defined, and stb then decodes with the table's
+ *   uninitialised memory, indexing its 256 symbols out of bounds.
+ * So, before stb sees a JPEG, its marker segments are walked the way stb walks them (scanning past
+ * entropy-coded data and junk to the next marker, reading past the end of the file as zeros, as
+ * stbi__get8 does); a DHT table with more than 256 codes is refused, and so is a scan that decodes
+ * with a table not defined before it. Which tables a scan decodes with follows stb: a baseline scan
+ * uses its components' DC and AC tables; a progressive DC scan (Ss = 0) only the DC table, and only
+ * on its first pass (Ah = 0); a progressive AC scan (Ss > 0) only the AC table. Anything else
+ * malformed is left to stb's own checks (stb_impl.c also zeroes stb's allocations, so a gap in this
+ * walk reads zeros, never stale memory). */
 static uint8_t jpeg_byte(const uint8_t *p, size_t len, size_t i) { return i < len ? p[i] : 0; }
 
 static ngp_status check_jpeg_tables(const char *path, const uint8_t *p, size_t len, ngp_error *err) {
@@ -35,6 +43,8 @@ static ngp_status check_jpeg_tables(const char *path, const uint8_t *p, size_t l
     i++;
   if (i == 0 || i >= len || p[i] != 0xD8) return NGP_OK; /* not a JPEG to stb (stbi__jpeg_test) */
   i++;
+  unsigned defined = 0; /* bit 4 * class + slot: Huffman tables a DHT segment has defined so far */
+  bool have_frame = false, progressive = false;
   while (i < len) {
     if (p[i] != 0xFF) { /* entropy-coded data after a scan header, or padding stb scans past */
       i++;
@@ -60,8 +70,36 @@ static ngp_status check_jpeg_tables(const char *path, const uint8_t *p, size_t l
                                "%s: corrupt JPEG: a Huffman table lists %u codes, at most 256 are possible; the file "
                                "is damaged, re-export it",
                                path, n);
+        unsigned q = jpeg_byte(p, len, k); /* table class (0 DC, 1 AC) and slot; stb refuses others */
+        if ((q >> 4) <= 1 && (q & 15) <= 3) defined |= 1u << ((q >> 4) * 4 + (q & 15));
         k += 17 + n;
         left -= 17 + (long)n;
+      }
+    }
+    if ((marker == 0xC0 || marker == 0xC1 || marker == 0xC2) && !have_frame) { /* stb's SOFs; the first counts */
+      have_frame = true;
+      progressive = marker == 0xC2;
+    }
+    if (marker == 0xDA) { /* SOS: Ns, Ns x (component, DC/AC table), Ss, Se, Ah/Al */
+      unsigned ns = jpeg_byte(p, len, i + 2);
+      if (ns >= 1 && ns <= 4 && seg == 6 + 2 * ns) { /* otherwise stb refuses the scan header itself */
+        unsigned ss = jpeg_byte(p, len, i + 3 + 2 * ns), ah = jpeg_byte(p, len, i + 5 + 2 * ns) >> 4;
+        bool dc = !progressive || (ss == 0 && ah == 0), ac = !progressive || ss > 0;
+        for (unsigned c = 0; c < ns; c++) {
+          unsigned q = jpeg_byte(p, len, i + 4 + 2 * c), td = q >> 4, ta = q & 15;
+          const char *cls = NULL;
+          unsigned slot = 0;
+          if (dc && td <= 3 && !(defined & (1u << td)))
+            cls = "DC", slot = td;
+          else if (ac && ta <= 3 && !(defined & (1u << (4 + ta))))
+            cls = "AC", slot = ta;
+          if (cls)
+            return ngp_error_set(err, NGP_ERR_PARSE,
+                                 "%s: corrupt JPEG: a scan decodes with %s Huffman table %u, which no DHT segment "
+                                 "before it defines; the file is damaged (or a frame stripped of its tables, as in "
+                                 "motion JPEG), re-export it",
+                                 path, cls, slot);
+        }
       }
     }
     if (seg < 2 || seg > len - i) break; /* stb fails here, or reads nothing but zeros after it */

@@ -68,9 +68,9 @@ ngp_cli_test(cat_per_frame_sizes CMD "${NGP_BIN}|--info|${BAD}/per_frame_sizes" 
 
 # ---- Images: valid variants are converted to 8-bit RGBA; broken ones named -------------------------------
 ngp_cli_test(cat_png_variants CMD "${NGP_BIN}|--info|${BAD}/png_variants" CODE 0
-             OUT "frames: +9 used, 0 skipped.*images: +16x16 grey \\(8 frames differ in size\\).*with transparency")
+             OUT "frames: +10 used, 0 skipped.*images: +16x16 grey \\(8 frames differ in size\\).*with transparency")
 foreach(_v "grey1;4x3 grey" "grey16;4x3 grey" "grey_alpha;4x3 grey\\+alpha" "rgb16;4x3 RGB," "palette;4x3 RGB,"
-           "palette_trns;4x3 RGBA" "rgba;4x3 RGBA" "grey_jpeg;16x16 grey")
+           "palette_trns;4x3 RGBA" "rgba;4x3 RGBA" "grey_jpeg;16x16 grey" "progressive_jpeg;16x16 grey")
   list(GET _v 0 _name)
   list(GET _v 1 _expect)
   ngp_cli_test(cat_png_${_name} CMD "${NGP_BIN}|--info|${BAD}/png_variants/${_name}.json" CODE 0
@@ -84,6 +84,10 @@ ngp_cli_test(cat_jpeg_headers_only CMD "${NGP_BIN}|--info|${BAD}/jpeg_headers_on
 # scenes name them in tests/fuzz/regressions/image/.
 ngp_cli_test(cat_fuzz_jpeg_dht CMD "${NGP_BIN}|--info|${BAD}/fuzz_jpeg_dht" CODE 1
              ERR "fuzz_jpeg_dht/transforms.json: frames\\[0\\]: [^\n]*jpeg_dht_over_256_codes.jpg: corrupt JPEG: a Huffman table lists [0-9]+ codes, at most 256")
+ngp_cli_test(cat_fuzz_jpeg_no_tables CMD "${NGP_BIN}|--info|${BAD}/fuzz_jpeg_no_tables" CODE 1
+             ERR "fuzz_jpeg_no_tables/transforms.json: frames\\[0\\]: [^\n]*jpeg_scan_without_huffman_tables.jpg: corrupt JPEG: a scan decodes with DC Huffman table 0, which no DHT segment before it defines")
+ngp_cli_test(cat_fuzz_jpeg_progressive_table_late CMD "${NGP_BIN}|--info|${BAD}/fuzz_jpeg_progressive_table_late" CODE 1
+             ERR "fuzz_jpeg_progressive_table_late/transforms.json: frames\\[0\\]: [^\n]*jpeg_progressive_ac_table_after_scan.jpg: corrupt JPEG: a scan decodes with AC Huffman table 0")
 ngp_cli_test(cat_fuzz_pnm_overflow CMD "${NGP_BIN}|--info|${BAD}/fuzz_pnm_overflow" CODE 1
              ERR "fuzz_pnm_overflow/transforms.json: frames\\[0\\]: [^\n]*pnm_width_overflow.ppm: corrupt PNM header: the width has more than 9 digits")
 ngp_cli_test(cat_fuzz_pnm_16bit CMD "${NGP_BIN}|--info|${BAD}/fuzz_pnm_16bit" CODE 1

@@ -15,6 +15,10 @@ Pixel values, which tests/test_scene.c checks: every image is 4x3, and v(x, y) =
   png_variants/rgba.png       8-bit RGBA (v, 2v, 255 - v, 128)
   png_variants/grey.jpg       16x16 baseline grey JPEG, four flat 8x8 blocks of 40, 90, 160, 220
                               (top left, top right, bottom left, bottom right)
+  png_variants/progressive.jpg  the same image as a progressive JPEG (a DC scan, then an AC scan)
+  ../../fuzz/regressions/image/jpeg_scan_without_huffman_tables.jpg  grey.jpg without its tables
+  ../../fuzz/regressions/image/jpeg_progressive_ac_table_after_scan.jpg  progressive.jpg with the
+                              AC table after the scan that needs it
   truncated_jpeg/train/r_0.jpg  grey.jpg cut in the middle of its scan data (no end marker)
   jpeg_headers_only/train/r_0.jpg  grey.jpg cut right after its frame header (SOF0)
   size_mismatch/train/r_0.png, shared_focal_sizes/train/{a,b}.png, per_frame_sizes/train/{a,b}.png,
@@ -105,29 +109,50 @@ class Bits:
         return bytes(self.out)
 
 
-def jpeg_grey(blocks):
-    """A 16x16 greyscale baseline JPEG of four flat 8x8 blocks: DC coefficients only, quantiser 1,
-    a DC Huffman table with 4-bit codes for categories 0..11 and an AC table holding only EOB."""
+def jpeg_grey(blocks, progressive=False, ac_table_last=False, tables=True):
+    """A 16x16 greyscale JPEG of four flat 8x8 blocks: DC coefficients only, quantiser 1, a DC
+    Huffman table with 4-bit codes for categories 0..11 and an AC table holding only EOB.
+
+    Baseline (SOF0): both tables, then one scan. Progressive (SOF2): the DC table, a DC scan
+    (Ss = Se = 0), then the AC table and an AC scan (Ss = 1, Se = 63) of one EOB per block: each table
+    defined just before the first scan that needs it, as progressive encoders do. ac_table_last puts
+    the AC table after the AC scan instead; tables=False leaves both out (the two are broken files:
+    a scan naming a Huffman table nothing has defined)."""
     def seg(marker, data):
         return struct.pack(">BBH", 0xFF, marker, len(data) + 2) + data
+    dht_dc = seg(0xC4, b"\x00" + bytes([0, 0, 0, 12] + [0] * 12) + bytes(range(12)))
+    dht_ac = seg(0xC4, b"\x10" + bytes([1] + [0] * 15) + b"\x00")
+    if not tables:
+        dht_dc = dht_ac = b""
+
+    def dc_bits():
+        bits = Bits()
+        pred = 0
+        for p in blocks:
+            dc = 8 * (p - 128)  # a flat block's DC coefficient with the JPEG DCT's scaling
+            d = dc - pred
+            pred = dc
+            s = abs(d).bit_length()
+            bits.put(s, 4)
+            if s:
+                bits.put(d if d > 0 else d + (1 << s) - 1, s)
+            if not progressive:
+                bits.put(0, 1)  # EOB
+        return bits.flush()
+
     out = b"\xff\xd8"
     out += seg(0xDB, b"\x00" + bytes([1] * 64))
-    out += seg(0xC0, struct.pack(">BHHB", 8, 16, 16, 1) + bytes([1, 0x11, 0]))
-    out += seg(0xC4, b"\x00" + bytes([0, 0, 0, 12] + [0] * 12) + bytes(range(12)))
-    out += seg(0xC4, b"\x10" + bytes([1] + [0] * 15) + b"\x00")
-    out += seg(0xDA, bytes([1, 1, 0x00, 0, 63, 0]))
-    bits = Bits()
-    pred = 0
-    for p in blocks:
-        dc = 8 * (p - 128)  # a flat block's DC coefficient with the JPEG DCT's scaling
-        d = dc - pred
-        pred = dc
-        s = abs(d).bit_length()
-        bits.put(s, 4)
-        if s:
-            bits.put(d if d > 0 else d + (1 << s) - 1, s)
-        bits.put(0, 1)  # EOB
-    return out + bits.flush() + b"\xff\xd9"
+    out += seg(0xC2 if progressive else 0xC0, struct.pack(">BHHB", 8, 16, 16, 1) + bytes([1, 0x11, 0]))
+    if not progressive:
+        return out + dht_dc + dht_ac + seg(0xDA, bytes([1, 1, 0x00, 0, 63, 0])) + dc_bits() + b"\xff\xd9"
+    out += dht_dc + seg(0xDA, bytes([1, 1, 0x00, 0, 0, 0])) + dc_bits()
+    ac_scan = seg(0xDA, bytes([1, 1, 0x00, 1, 63, 0]))
+    eobs = Bits()
+    for _ in blocks:
+        eobs.put(0, 1)  # EOB: an end-of-band run of 1
+    ac_scan += eobs.flush()
+    out += ac_scan + dht_ac if ac_table_last else dht_ac + ac_scan
+    return out + b"\xff\xd9"
 
 
 def main():
@@ -135,6 +160,15 @@ def main():
         write(os.path.join("png_variants", name), data)
     jpg = jpeg_grey([40, 90, 160, 220])
     write("png_variants/grey.jpg", jpg)
+    blocks = [40, 90, 160, 220]
+    write("png_variants/progressive.jpg", jpeg_grey(blocks, progressive=True))
+    # Scans naming Huffman tables never defined: stb 2.27 decoded them with uninitialised memory
+    # (fuzz_image found it; tests/fuzz/README.md says how to replay it against an unguarded stb).
+    regress = os.path.join(HERE, "..", "..", "fuzz", "regressions", "image")
+    with open(os.path.join(regress, "jpeg_scan_without_huffman_tables.jpg"), "wb") as f:
+        f.write(jpeg_grey(blocks, tables=False))
+    with open(os.path.join(regress, "jpeg_progressive_ac_table_after_scan.jpg"), "wb") as f:
+        f.write(jpeg_grey(blocks, progressive=True, ac_table_last=True))
     write("truncated_jpeg/train/r_0.jpg", jpg[:len(jpg) - 4])
     sof_end = jpg.index(b"\xff\xc0") + 2 + 11
     write("jpeg_headers_only/train/r_0.jpg", jpg[:sof_end])
