@@ -410,6 +410,13 @@ static void test_bad_images(void **state) {
   ngp_test_write_text(img, "this is not an image\n");
   assert_int_equal(load(path, &s, &err), NGP_ERR_PARSE);
   assert_contains(err.msg, "r_0.png: not a readable image");
+  /* A valid 1x1 GIF: a format stb_impl.c leaves out (GIF, PSD, PIC, HDR), named as such. */
+  static const unsigned char gif[] = {'G', 'I', 'F', '8', '9', 'a', 1, 0, 1, 0, 0x80, 0, 0, 0, 0, 0, 0xff,
+                                      0xff, 0xff, ',', 0, 0, 0, 0, 1, 0, 1, 0, 0, 2, 2, 'D', 1, 0, ';'};
+  ngp_test_write_bytes(img, gif, sizeof gif);
+  assert_int_equal(load(path, &s, &err), NGP_ERR_PARSE);
+  assert_contains(err.msg, "r_0.png: not a readable image");
+  assert_contains(err.msg, "expected PNG, JPEG, BMP, TGA or PNM");
   /* An empty file. */
   ngp_test_write_bytes(img, "", 0);
   assert_int_not_equal(load(path, &s, &err), NGP_OK);

@@ -198,7 +198,7 @@ ngp_status ngp_image_info(const char *path, int *width, int *height, int *channe
   int ok = len <= (size_t)INT32_MAX && stbi_info_from_memory((const stbi_uc *)buf, (int)len, &w, &h, &c);
   free(buf);
   if (!ok)
-    return ngp_error_set(err, NGP_ERR_PARSE, "%s: not a readable image (%s); expected PNG, JPEG, BMP, TGA, GIF, PSD, PIC or PNM",
+    return ngp_error_set(err, NGP_ERR_PARSE, "%s: not a readable image (%s); expected PNG, JPEG, BMP, TGA or PNM",
                          path, stbi_failure_reason() ? stbi_failure_reason() : "unknown format");
   st = check_size(path, w, h, err);
   if (st != NGP_OK) return st;
@@ -225,7 +225,7 @@ ngp_status ngp_image_load(const char *path, ngp_image *out, ngp_error *err) {
   int w = 0, h = 0, c = 0;
   if (!stbi_info_from_memory((const stbi_uc *)buf, (int)len, &w, &h, &c)) {
     free(buf);
-    return ngp_error_set(err, NGP_ERR_PARSE, "%s: not a readable image (%s); expected PNG, JPEG, BMP, TGA, GIF, PSD, PIC or PNM",
+    return ngp_error_set(err, NGP_ERR_PARSE, "%s: not a readable image (%s); expected PNG, JPEG, BMP, TGA or PNM",
                          path, stbi_failure_reason() ? stbi_failure_reason() : "unknown format");
   }
   st = check_size(path, w, h, err);

@@ -8,6 +8,14 @@
  * table decodes every code as symbol 0 without consuming bits, which ends each block at once. */
 #include <stdlib.h>
 
+/* Only the formats a scene can sensibly hold are compiled: PNG and JPEG (what NeRF datasets use),
+ * and the uncompressed BMP, TGA and PNM. GIF, PSD, PIC and HDR are left out: no scene uses them,
+ * and each decoder is code that reads untrusted files (stb_image 2.27's have known bugs). */
+#define STBI_NO_GIF
+#define STBI_NO_PSD
+#define STBI_NO_PIC
+#define STBI_NO_HDR
+
 #define STBI_MALLOC(sz) calloc(1, (sz))
 #define STBI_REALLOC(p, newsz) realloc((p), (newsz))
 #define STBI_FREE(p) free(p)

@@ -20,8 +20,9 @@
 #include "parallel.h"
 
 /* Extensions tried, in instant-ngp's order, when file_path names no existing file
- * (NeRF-synthetic writes "./train/r_0"). EXR is not supported by this build. */
-static const char *const k_image_exts[] = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tga", ".pic", ".pnm", ".psd"};
+ * (NeRF-synthetic writes "./train/r_0"), less those stb_impl.c does not compile (GIF, PIC, PSD).
+ * EXR is not supported by this build. */
+static const char *const k_image_exts[] = {".png", ".jpg", ".jpeg", ".bmp", ".tga", ".pnm"};
 
 /* Focal length as written for one axis, before the image size is known. */
 typedef enum { FOCAL_NONE = 0, FOCAL_ANGLE, FOCAL_PIXELS, FOCAL_DEGREES } focal_kind;

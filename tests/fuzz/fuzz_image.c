@@ -1,5 +1,6 @@
 /* fuzz_image.c: libFuzzer target for image decoding (ngp_image_info and ngp_image_load: stb_image
- * behind our size checks; PNG of every colour type and depth, JPEG, BMP, TGA, GIF, PSD, PIC, PNM).
+ * behind our size checks; PNG of every colour type and depth, JPEG, BMP, TGA, PNM:
+ * the formats stb_impl.c compiles).
  *
  * The input is the file. Images the header says are larger than 2^22 pixels are only inspected,
  * not decoded: a legitimately huge image would spend the fuzzer's time on pixels, not on parsing

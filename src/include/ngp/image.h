@@ -1,4 +1,4 @@
-/* ngp/image.h: 8-bit RGBA images, read with stb_image (PNG, JPEG, BMP, TGA, ...; grey, grey+alpha,
+/* ngp/image.h: 8-bit RGBA images, read with stb_image (PNG, JPEG, BMP, TGA, PNM; grey, grey+alpha,
  * RGB, RGBA, 16-bit and palette PNGs are all converted to 8-bit RGBA) and written as PNG. */
 #ifndef NGP_IMAGE_H
 #define NGP_IMAGE_H
