@@ -749,6 +749,17 @@ static void test_png_empty_first_idat(void **state) {
   assert_memory_equal(a.rgba, b.rgba, 4 * 3 * 4);
   ngp_image_free(&a);
   ngp_image_free(&b);
+  /* The same with the file ending inside the empty IDAT's CRC (a fuzz_image crash input): the
+   * header still reads, the decoder reports the truncation. */
+  char *cut = ngp_test_path(ngp_test_source_dir(), "tests/fuzz/regressions/image/png_empty_idat_crc_cut_off.png");
+  int w = 0, h = 0, c = 0;
+  assert_int_equal(ngp_image_info(cut, &w, &h, &c, &err), NGP_OK);
+  assert_int_equal(w, 8196);
+  assert_int_equal(h, 3);
+  assert_int_not_equal(ngp_image_load(cut, &b, &err), NGP_OK);
+  assert_contains(err.msg, "png_empty_idat_crc_cut_off.png: cannot decode the image");
+  assert_null(b.rgba);
+  free(cut);
   free(path);
   free(tmp);
   free(patched);

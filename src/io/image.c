@@ -154,16 +154,18 @@ static void drop_leading_empty_idat(char *buf, size_t *len) {
   static const char k_png[8] = {'\x89', 'P', 'N', 'G', '\r', '\n', '\x1a', '\n'};
   if (*len < 8 || memcmp(buf, k_png, 8) != 0) return;
   size_t i = 8;
-  while (*len - i >= 12) { /* length, type, data, CRC */
+  while (*len - i >= 8) { /* length and type; then data and CRC, which stb reads as zeros if cut off */
     const uint8_t *c = (const uint8_t *)buf + i;
     uint32_t n = (uint32_t)c[0] << 24 | (uint32_t)c[1] << 16 | (uint32_t)c[2] << 8 | c[3];
+    size_t left = *len - i;
     if (memcmp(c + 4, "IDAT", 4) == 0) {
       if (n != 0) return;
-      memmove(buf + i, buf + i + 12, *len - i - 12);
-      *len -= 12;
+      size_t drop = left < 12 ? left : 12; /* an empty IDAT whose CRC the file cuts off goes too */
+      memmove(buf + i, buf + i + drop, left - drop);
+      *len -= drop;
       continue;
     }
-    if (memcmp(c + 4, "IEND", 4) == 0 || n > *len - i - 12) return;
+    if (memcmp(c + 4, "IEND", 4) == 0 || left < 12 || n > left - 12) return;
     i += 12 + (size_t)n;
   }
 }
