@@ -24,6 +24,7 @@ Pixel values, which tests/test_scene.c checks: every image is 4x3, and v(x, y) =
   size_mismatch/train/r_0.png, shared_focal_sizes/train/{a,b}.png, per_frame_sizes/train/{a,b}.png,
   overflow_position/train/r_0.png, no_transforms/images/r_0.png:
                               8-bit RGB images of the sizes those cases need (4x3, b.png 8x6)
+  ../../fuzz/corpus/image/*.bmp, *.tga, *.ppm, *.pgm: fuzz seeds in the other formats (4x3)
 """
 import os
 import shutil
@@ -155,6 +156,39 @@ def jpeg_grey(blocks, progressive=False, ac_table_last=False, tables=True):
     return out + b"\xff\xd9"
 
 
+def other_format_seeds():
+    """Fuzz seeds for the other formats stb_impl.c compiles, 4x3 each: BMP (24-bit, 32-bit with
+    bit fields, 8-bit palette), TGA (24-bit, run-length 32-bit, colour-mapped), PNM (P6, P5)."""
+    px = [(v(x, y), 255 - 10 * x, 7) for y in range(H) for x in range(W)]
+
+    def bmp(bits, compression, extra, pixels, colours=0):
+        info = struct.pack("<IiiHHIIiiII", 40, W, H, 1, bits, compression, len(pixels), 2835, 2835, colours, 0)
+        offset = 14 + len(info) + len(extra)
+        return b"BM" + struct.pack("<IHHI", offset + len(pixels), 0, 0, offset) + info + extra + pixels
+
+    rows = reversed(range(H))  # BMP stores rows bottom up, each padded to 4 bytes
+    rgb24 = b"".join(b"".join(bytes([b, g, r]) for r, g, b in px[y * W:(y + 1) * W]) for y in rows)
+    rgba32 = b"".join(bytes([b, g, r, 128]) for y in reversed(range(H)) for r, g, b in px[y * W:(y + 1) * W])
+    pal8 = bytes(v(x, y) for y in reversed(range(H)) for x in range(W))
+
+    def tga(kind, cmap, bits, descriptor, body):
+        first, length, depth = cmap
+        return struct.pack("<BBBHHBHHHHBB", 0, 1 if length else 0, kind, first, length, depth, 0, 0, W, H, bits,
+                           descriptor) + body
+
+    return {
+        "rgb24.bmp": bmp(24, 0, b"", rgb24),
+        "rgba32.bmp": bmp(32, 3, struct.pack("<III", 0xFF0000, 0xFF00, 0xFF), rgba32),
+        "pal8.bmp": bmp(8, 0, b"".join(bytes([i, i, i, 0]) for i in range(256)), pal8, 256),
+        "rgb24.tga": tga(2, (0, 0, 0), 24, 0, b"".join(bytes([b, g, r]) for r, g, b in px)),
+        "rle32.tga": tga(10, (0, 0, 0), 32, 8, b"".join(bytes([0, b, g, r, 200]) for r, g, b in px)),
+        "cmap.tga": tga(1, (0, 4, 24), 8, 0, bytes([0, 0, 255, 0, 255, 0, 255, 0, 0, 255, 255, 255])
+                        + bytes((x + y) % 4 for y in range(H) for x in range(W))),
+        "rgb.ppm": b"P6\n4 3\n255\n" + b"".join(bytes(p) for p in px),
+        "grey.pgm": b"P5\n# a comment\n4 3\n255\n" + bytes(p[0] for p in px),
+    }
+
+
 def main():
     for name, data in variants().items():
         write(os.path.join("png_variants", name), data)
@@ -185,6 +219,9 @@ def main():
         if name.endswith((".png", ".jpg")):
             shutil.copy(os.path.join(HERE, "png_variants", name), os.path.join(FUZZ, name))
     shutil.copy(os.path.join(HERE, "truncated_jpeg/train/r_0.jpg"), os.path.join(FUZZ, "truncated.jpg"))
+    for name, data in other_format_seeds().items():
+        with open(os.path.join(FUZZ, name), "wb") as f:
+            f.write(data)
 
 
 if __name__ == "__main__":
