@@ -783,6 +783,19 @@ static void test_fuzz_image_regressions(void **state) {
       {"jpeg_progressive_ac_table_after_scan.jpg", "a scan decodes with AC Huffman table 0, which no DHT segment"},
   };
   char *dir = ngp_test_path(ngp_test_source_dir(), "tests/fuzz/regressions/image");
+  /* A JPEG whose scan runs into a marker mid-block: stb's bit reader shifts zeros by 32 or more
+   * (see src/CMakeLists.txt); the header reads, the decoder refuses it. */
+  {
+    char *path = ngp_test_path(dir, "jpeg_bit_reader_past_marker.jpg");
+    ngp_image img;
+    ngp_error err;
+    int w = 0, h = 0, c = 0;
+    assert_int_equal(ngp_image_info(path, &w, &h, &c, &err), NGP_OK);
+    assert_int_not_equal(ngp_image_load(path, &img, &err), NGP_OK);
+    assert_contains(err.msg, "jpeg_bit_reader_past_marker.jpg: cannot decode the image");
+    assert_null(img.rgba);
+    free(path);
+  }
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
     char *path = ngp_test_path(dir, cases[i].file);
     ngp_image img;
