@@ -177,6 +177,12 @@ static ngp_status check_before_stb(const char *path, const char *buf, size_t len
   return st;
 }
 
+/* A file whose header stb cannot read: stb's reason and the formats stb_impl.c compiles. */
+static ngp_status unreadable(const char *path, ngp_error *err) {
+  return ngp_error_set(err, NGP_ERR_PARSE, "%s: not a readable image (%s); expected PNG, JPEG, BMP, TGA or PNM", path,
+                       stbi_failure_reason() ? stbi_failure_reason() : "unknown format");
+}
+
 static ngp_status check_size(const char *path, int w, int h, ngp_error *err) {
   if (w <= 0 || h <= 0)
     return ngp_error_set(err, NGP_ERR_PARSE, "%s: image has an invalid size %dx%d", path, w, h);
@@ -199,9 +205,7 @@ ngp_status ngp_image_info(const char *path, int *width, int *height, int *channe
   int w = 0, h = 0, c = 0;
   int ok = len <= (size_t)INT32_MAX && stbi_info_from_memory((const stbi_uc *)buf, (int)len, &w, &h, &c);
   free(buf);
-  if (!ok)
-    return ngp_error_set(err, NGP_ERR_PARSE, "%s: not a readable image (%s); expected PNG, JPEG, BMP, TGA or PNM",
-                         path, stbi_failure_reason() ? stbi_failure_reason() : "unknown format");
+  if (!ok) return unreadable(path, err);
   st = check_size(path, w, h, err);
   if (st != NGP_OK) return st;
   if (width) *width = w;
@@ -227,8 +231,7 @@ ngp_status ngp_image_load(const char *path, ngp_image *out, ngp_error *err) {
   int w = 0, h = 0, c = 0;
   if (!stbi_info_from_memory((const stbi_uc *)buf, (int)len, &w, &h, &c)) {
     free(buf);
-    return ngp_error_set(err, NGP_ERR_PARSE, "%s: not a readable image (%s); expected PNG, JPEG, BMP, TGA or PNM",
-                         path, stbi_failure_reason() ? stbi_failure_reason() : "unknown format");
+    return unreadable(path, err);
   }
   st = check_size(path, w, h, err);
   if (st != NGP_OK) {
