@@ -91,8 +91,8 @@ static void test_snapshot_round_trip_and_rejects(void **state) {
   ngp_lens lens = {NGP_LENS_PINHOLE, {0}};
   ngp_render_opts o = {16, 12, {1, 1, 1}, 1e-4f, 1, 0};
   float a[16 * 12 * 3], b[16 * 12 * 3];
-  ngp_nerf_render(&n, n.inference, xf, focal, pp, &lens, &o, a);
-  ngp_nerf_render(&m, m.inference, xf, focal, pp, &lens, &o, b);
+  assert_int_equal(ngp_nerf_render(&n, n.inference, xf, focal, pp, &lens, &o, a, NULL), NGP_OK);
+  assert_int_equal(ngp_nerf_render(&m, m.inference, xf, focal, pp, &lens, &o, b, NULL), NGP_OK);
   assert_memory_equal(a, b, sizeof a);
   ngp_nerf_free(&m);
 
@@ -159,12 +159,12 @@ static void test_train_end_to_end(void **state) {
   const float white[3] = {1, 1, 1};
   ngp_eval_result before;
   ngp_trainer_sync_inference(tr);
-  assert_int_equal(ngp_eval_views(&n, n.inference, &test, white, 1, &before, &err), NGP_OK);
+  assert_int_equal(ngp_test_eval_views(&n, &test, white, 1, &before, &err), NGP_OK);
   float losses[E2E_STEPS / E2E_RECORD_EVERY];
   ngp_step_stats st;
   double window = 0.0;
   for (int i = 0; i < E2E_STEPS; i++) {
-    ngp_trainer_step(tr, &st);
+    assert_int_equal(ngp_trainer_step(tr, &st, NULL), NGP_OK);
     assert_true(isfinite(st.loss));
     window += (double)st.loss;
     if ((i + 1) % E2E_RECORD_EVERY == 0) {
@@ -174,7 +174,7 @@ static void test_train_end_to_end(void **state) {
   }
   ngp_trainer_sync_inference(tr);
   ngp_eval_result after;
-  assert_int_equal(ngp_eval_views(&n, n.inference, &test, white, 1, &after, &err), NGP_OK);
+  assert_int_equal(ngp_test_eval_views(&n, &test, white, 1, &after, &err), NGP_OK);
   print_message("held-out PSNR %.2f dB before, %.2f dB after %d steps (SSIM %.3f)\n", before.psnr_mean,
                 after.psnr_mean, E2E_STEPS, after.ssim_mean);
   /* The floor: measured 22.6 dB on the reference machine (2 threads, AVX2); a broken gradient,
@@ -233,7 +233,7 @@ static void train_briefly(const ngp_scene *scene, uint64_t seed, float *out, siz
   ngp_error err;
   assert_int_equal(ngp_trainer_create(&tr, &n, scene, &to, &err), NGP_OK);
   ngp_step_stats st;
-  for (int i = 0; i < 12; i++) ngp_trainer_step(tr, &st);
+  for (int i = 0; i < 12; i++) assert_int_equal(ngp_trainer_step(tr, &st, NULL), NGP_OK);
   ngp_trainer_sync_inference(tr);
   memcpy(out, n.inference, n.n_params * sizeof(float));
   *n_out = n.n_params;
@@ -281,7 +281,7 @@ static void test_nonfinite_step_skipped(void **state) {
   assert_int_equal(ngp_trainer_create(&tr, &n, &scene, &to, &err), NGP_OK);
   ngp_step_stats st;
   for (int i = 0; i < 3; i++) {
-    ngp_trainer_step(tr, &st);
+    assert_int_equal(ngp_trainer_step(tr, &st, NULL), NGP_OK);
     assert_false(st.skipped);
   }
   size_t bytes = n.n_params * sizeof(float);
@@ -293,7 +293,7 @@ static void test_nonfinite_step_skipped(void **state) {
   ngp_trainer_sync_inference(tr);
   memcpy(params, n.params, bytes);
   memcpy(ema, n.inference, bytes);
-  ngp_trainer_step(tr, &st);
+  assert_int_equal(ngp_trainer_step(tr, &st, NULL), NGP_OK);
   /* The hidden ReLU maps NaN to 0, so the loss stays finite: the gradients give it away. */
   assert_true(st.skipped);
   assert_int_equal(ngp_trainer_skipped_steps(tr), 1);
@@ -301,7 +301,7 @@ static void test_nonfinite_step_skipped(void **state) {
   ngp_trainer_sync_inference(tr);
   assert_memory_equal(ema, n.inference, bytes);
   n.params[poisoned] = keep;
-  ngp_trainer_step(tr, &st);
+  assert_int_equal(ngp_trainer_step(tr, &st, NULL), NGP_OK);
   assert_false(st.skipped);
   assert_true(isfinite(st.loss));
   assert_int_equal(ngp_trainer_skipped_steps(tr), 1);

@@ -138,3 +138,16 @@ char *ngp_test_synth_scene(const char *name, int size, int n_train, int n_test, 
   free(test_json);
   return dir;
 }
+
+ngp_status ngp_test_eval_views(ngp_nerf *n, const ngp_scene *views, const float bg[3], int spp, ngp_eval_result *res,
+                               ngp_error *err) {
+  ngp_backend_opts o;
+  ngp_backend_opts_default(&o);
+  o.n_threads = n->n_threads;
+  ngp_backend *b;
+  ngp_status st = ngp_backend_create(&ngp_backend_cpu_type, n, NULL, &o, &b, err);
+  if (st != NGP_OK) return st;
+  st = ngp_eval_views(b, views, bg, spp, res, err);
+  ngp_backend_destroy(b);
+  return st;
+}

@@ -12,6 +12,7 @@
 // clang-format on
 
 #include "ngp/ngp.h"
+#include "eval.h"
 #include "nerf.h"
 
 /* A fresh, empty folder $NGP_TEST_TMPDIR/<name> (default /tmp/ngp-tests/<name>); malloc'd path. */
@@ -47,4 +48,7 @@ void ngp_test_small_nerf(ngp_nerf *n, int aabb_scale, int n_threads);
  * Returns the folder (malloc'd). */
 char *ngp_test_synth_scene(const char *name, int size, int n_train, int n_test, int seed, ngp_scene *train,
                            ngp_scene *test);
+/* ngp_eval_views on the CPU backend over n (its inference weights), created and destroyed here. */
+ngp_status ngp_test_eval_views(ngp_nerf *n, const ngp_scene *views, const float bg[3], int spp, ngp_eval_result *res,
+                               ngp_error *err);
 #endif

@@ -57,9 +57,6 @@ int ngp_cli_run(const ngp_cli *cli);
  * non-finite, it saves nothing and fails. Returns an exit code. */
 struct ngp_session;
 int ngp_cli_finish(const ngp_cli *cli, struct ngp_session *s, long steps);
-/* Finds a config: the path as given, else NAME in the config folders (NGP_CONFIG_DIR, then the
- * installed share/instant-ngp/configs/nerf beside the executable). malloc'd; NULL if not found. */
-char *ngp_cli_find_config(const char *name);
 
 /* The viewer (src/viewer, built with NGP_BUILD_VIEWER, which defines NGP_HAVE_VIEWER): a window
  * that trains and renders live. Returns an exit code, or NGP_GUI_UNAVAILABLE after printing one

@@ -3,17 +3,35 @@
  * window closes, what a headless run does after training (ngp_cli_finish, run.c). */
 #include <stdio.h>
 
+#include "app.h"
 #include "cli.h"
-#include "session.h"
 #include "viewer.h"
+
+/* The viewer's finish: ngp_cli_finish with the scene and snapshot last loaded (drops included). */
+static int finish(void *user, const ngp_session_opts *so, ngp_session *s, long steps) {
+  ngp_cli cli = *(const ngp_cli *)user;
+  cli.scene = so->scene;
+  cli.load_snapshot = so->snapshot;
+  return ngp_cli_finish(&cli, s, steps);
+}
 
 int ngp_gui_run(const ngp_cli *cli) {
   ngp_viewer_opts opts;
-  ngp_viewer_opts_default(&opts, cli);
+  ngp_viewer_opts_default(&opts);
+  /* run.py opens its window at --width x --height. */
+  if (cli->width > 0) opts.width = cli->width;
+  if (cli->height > 0) opts.height = cli->height;
+  opts.save_snapshot = cli->save_snapshot;
+  opts.screenshot_dir = cli->screenshot_dir;
+  opts.n_steps = cli->n_steps;
+  opts.train_seconds = cli->train_seconds;
+  opts.interrupted = ngp_app_interrupted;
+  ngp_session_opts so;
+  ngp_app_session_opts(cli, true, &so);
   char why[512];
   ngp_viewer *v = NULL;
-  int rc = ngp_viewer_open(&v, cli, &opts, why, sizeof why);
-  if (rc == NGP_GUI_UNAVAILABLE) {
+  int rc = ngp_viewer_open(&v, &so, &opts, why, sizeof why);
+  if (rc == NGP_VIEWER_UNAVAILABLE) {
     if (cli->gui == 1) {
       fprintf(stderr, "instant-ngp: error: --gui: %s\n", why);
       return NGP_EXIT_FAILURE;
@@ -21,12 +39,12 @@ int ngp_gui_run(const ngp_cli *cli) {
     fprintf(stderr, "instant-ngp: %s; running headless (--no-gui to skip this check)\n", why);
     return NGP_GUI_UNAVAILABLE;
   }
-  if (rc != NGP_EXIT_OK) return rc;
+  if (rc != NGP_VIEWER_OK) return rc;
   ngp_app_catch_interrupts();
   while (ngp_viewer_frame(v)) {
   }
   /* On close, as after a headless run: --save-snapshot, --test-transforms, screenshots. */
-  return ngp_viewer_close(v, ngp_cli_finish);
+  return ngp_viewer_close(v, finish, (void *)cli);
 }
 
 void ngp_gui_print_controls(void) { ngp_viewer_print_controls(); }

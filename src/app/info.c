@@ -9,41 +9,15 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "nerf.h"
-#include "snapshot.h"
 #include "fs.h"
+#include "nerf.h"
 #include "ngp/ngp.h"
+#include "session.h"
+#include "snapshot.h"
 
 /* configs/nerf/base.json, compiled in (cmake/embed.cmake): the default when no --config is given. */
 extern const char ngp_default_config_json[];
 extern const size_t ngp_default_config_json_len;
-
-char *ngp_cli_find_config(const char *name) {
-  if (ngp_path_is_file(name)) return ngp_strdup(name);
-  if (name[0] == '/') return NULL;
-  const char *env = getenv("NGP_CONFIG_DIR");
-  if (env && env[0]) {
-    char *p = ngp_path_join(env, name);
-    if (p && ngp_path_is_file(p)) return p;
-    free(p);
-  }
-  /* <prefix>/bin/instant-ngp -> <prefix>/share/instant-ngp/configs/nerf (the build tree mirrors it). */
-  char exe[4096];
-  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  if (n > 0) {
-    exe[n] = '\0';
-    char *bin = ngp_path_dirname(exe);
-    char *prefix = bin ? ngp_path_dirname(bin) : NULL;
-    char *dir = prefix ? ngp_path_join(prefix, "share/instant-ngp/configs/nerf") : NULL;
-    char *p = dir ? ngp_path_join(dir, name) : NULL;
-    free(bin);
-    free(prefix);
-    free(dir);
-    if (p && ngp_path_is_file(p)) return p;
-    free(p);
-  }
-  return NULL;
-}
 
 static void print_range(const char *label, const ngp_scene *s, int axis) {
   float lo = INFINITY, hi = -INFINITY;
@@ -154,7 +128,7 @@ int ngp_cli_info(const ngp_cli *cli) {
              meta.training_step, n.n_params);
     ngp_nerf_free(&n);
   } else if (cli->config) {
-    cfg_path = ngp_cli_find_config(cli->config);
+    cfg_path = ngp_config_find(cli->config);
     if (!cfg_path) {
       fprintf(stderr, "instant-ngp: error: %s: config not found (looked as given, in $NGP_CONFIG_DIR and in the installed "
                       "configs/nerf folder)\n", cli->config);

@@ -10,14 +10,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "app.h"
 #include "clock.h"
 #include "cli.h"
-#include "eval.h"
 #include "fs.h"
-#include "nerf.h"
 #include "ngp/ngp.h"
-#include "session.h"
-#include "snapshot.h"
 
 static void format_duration(double s, char *buf, size_t n) {
   if (s < 60.0)
@@ -42,7 +39,11 @@ static long train(ngp_session *s, long n_steps, double seconds) {
   for (long i = 0;; i++) {
     double el = ngp_seconds() - t0;
     if ((n_steps >= 0 && i >= n_steps) || (seconds >= 0.0 && el >= seconds) || ngp_app_interrupted()) break;
-    if (!ngp_session_step(s, &st)) break;
+    ngp_error err;
+    if (ngp_session_step(s, &st, &err) != NGP_OK) {
+      ngp_app_fail(err.msg); /* s->step_failed: ngp_cli_finish saves nothing */
+      break;
+    }
     done++;
     samples += st.n_samples_used;
     if (!st.skipped) loss_ema = loss_ema < 0.0f ? st.loss : 0.9f * loss_ema + 0.1f * st.loss;
@@ -76,86 +77,9 @@ static long train(ngp_session *s, long n_steps, double seconds) {
   return done;
 }
 
-static void screenshot_name(const char *dir, const char *file_path, char *out, size_t n) {
-  const char *base = ngp_path_basename(file_path);
-  bool has_ext = ngp_path_extension(base)[0] != '\0';
-  snprintf(out, n, "%s/%s%s", dir, base, has_ext ? "" : ".png");
-}
-
-static int screenshots(const ngp_cli *cli, ngp_session *s) {
-  const float *bg = s->bg;
-  int spp = s->spp;
-  ngp_scene cams;
+static int save(ngp_session *s, const char *path) {
   ngp_error err;
-  ngp_scene_options so;
-  ngp_scene_options_default(&so);
-  so.load_images = false;
-  so.keep_missing = true;
-  so.n_threads = cli->threads;
-  if (ngp_scene_load(cli->screenshot_transforms, &so, &cams, &err) != NGP_OK) return ngp_app_fail(err.msg);
-  if (ngp_mkdir_p(cli->screenshot_dir, &err) != NGP_OK) {
-    ngp_scene_free(&cams);
-    return ngp_app_fail(err.msg);
-  }
-  int rc = NGP_EXIT_OK;
-  for (int i = 0; i < cams.n_frames && rc == NGP_EXIT_OK; i++) {
-    const ngp_frame *f = &cams.frames[i];
-    int w = cli->width ? cli->width : f->image.width, h = cli->height ? cli->height : f->image.height;
-    /* A different size keeps the field of view: focal lengths scale with the size. */
-    float focal[2] = {f->focal[0] * (float)w / (float)f->image.width, f->focal[1] * (float)h / (float)f->image.height};
-    float *rgb = malloc((size_t)w * (size_t)h * 3 * sizeof(float));
-    uint8_t *px = malloc((size_t)w * (size_t)h * 4);
-    if (!rgb || !px) {
-      free(rgb);
-      free(px);
-      ngp_scene_free(&cams);
-      return ngp_app_fail("out of memory for a screenshot");
-    }
-    ngp_render_opts o = {w, h, {bg[0], bg[1], bg[2]}, 1e-4f, spp, (uint64_t)i};
-    double t0 = ngp_seconds();
-    bool rendered = ngp_session_render(s, f->xform, focal, f->principal, &f->lens, &o, rgb);
-    double t_render = ngp_seconds() - t0;
-    if (!rendered) {
-      free(rgb);
-      free(px);
-      ngp_scene_free(&cams);
-      return NGP_EXIT_FAILURE;
-    }
-    for (size_t p = 0; p < (size_t)w * (size_t)h; p++) {
-      for (int c = 0; c < 3; c++) px[p * 4 + c] = (uint8_t)lrintf(rgb[p * 3 + c] * 255.0f);
-      px[p * 4 + 3] = 255;
-    }
-    char path[4200];
-    screenshot_name(cli->screenshot_dir, f->file_path, path, sizeof path);
-    ngp_image img = {w, h, 4, px};
-    if (ngp_image_write_png(path, &img, &err) != NGP_OK)
-      rc = ngp_app_fail(err.msg);
-    else
-      printf("screenshot: %s (%dx%d, rendered in %.3f s)\n", path, w, h, t_render);
-    free(rgb);
-    free(px);
-  }
-  ngp_scene_free(&cams);
-  return rc;
-}
-
-/* --test-transforms: PSNR and SSIM of the session's inference weights on the test views. */
-static int test_views(const ngp_cli *cli, ngp_session *s) {
-  ngp_error err;
-  ngp_scene views;
-  ngp_scene_options so;
-  ngp_scene_options_default(&so);
-  so.n_threads = s->threads;
-  if (ngp_scene_load(cli->test_transforms, &so, &views, &err) != NGP_OK) return ngp_app_fail(err.msg);
-  ngp_eval_result res;
-  double t0 = ngp_seconds();
-  ngp_status st = ngp_eval_views(&s->nerf, s->nerf.inference, &views, s->bg, s->spp, &res, &err);
-  ngp_scene_free(&views);
-  if (st != NGP_OK) return ngp_app_fail(err.msg);
-  printf("test views: %d from %s, background %g,%g,%g, %d spp, %.1f s\n", res.n_views, cli->test_transforms,
-         (double)s->bg[0], (double)s->bg[1], (double)s->bg[2], s->spp, ngp_seconds() - t0);
-  printf("PSNR=%.3f [%.3f %.3f] SSIM=%.4f\n", res.psnr_mean, res.psnr_min, res.psnr_max, res.ssim_mean);
-  return NGP_EXIT_OK;
+  return ngp_session_save(s, path, &err) == NGP_OK ? NGP_EXIT_OK : ngp_app_fail(err.msg);
 }
 
 int ngp_cli_finish(const ngp_cli *cli, ngp_session *s, long steps) {
@@ -166,7 +90,7 @@ int ngp_cli_finish(const ngp_cli *cli, ngp_session *s, long steps) {
     printf("interrupted by %s after %ld step%s\n", sig == SIGINT ? "SIGINT" : "SIGTERM", steps, steps == 1 ? "" : "s");
     /* A fresh model interrupted before its first step holds nothing worth writing over a file. */
     if (cli->save_snapshot && (steps > 0 || cli->load_snapshot))
-      rc = ngp_session_save(s, cli->save_snapshot);
+      rc = save(s, cli->save_snapshot);
     else if (cli->save_snapshot)
       printf("nothing trained yet: %s not written\n", cli->save_snapshot);
     return rc == NGP_EXIT_OK ? NGP_EXIT_INTERRUPTED : rc;
@@ -174,16 +98,22 @@ int ngp_cli_finish(const ngp_cli *cli, ngp_session *s, long steps) {
   if (steps > 0 && s->skipped_steps == steps)
     return ngp_app_fail("training failed: every step had a non-finite loss or gradient (check the scene's poses and "
                         "the config's learning rate); no snapshot was written");
-  if (cli->save_snapshot)
-    rc = ngp_session_save(s, cli->save_snapshot); /* syncs the EMA weights first */
-  else
-    ngp_session_sync(s);
-  if (rc == NGP_EXIT_OK && cli->test_transforms) rc = test_views(cli, s);
-  if (rc == NGP_EXIT_OK && cli->screenshot_transforms) {
-    if (!cli->screenshot_dir) return ngp_app_fail("--screenshot-transforms needs --screenshot-dir");
-    rc = screenshots(cli, s);
+  if (cli->save_snapshot) rc = save(s, cli->save_snapshot); /* syncs the EMA weights first */
+  if (rc != NGP_EXIT_OK) return rc;
+  /* Renders from here on see the final weights, on the session's backend. */
+  ngp_error err;
+  if (ngp_session_refresh(s, &err) != NGP_OK) return ngp_app_fail(err.msg);
+  if (cli->test_transforms) {
+    ngp_eval_result res;
+    if (ngp_session_evaluate(s, cli->test_transforms, &res, &err) != NGP_OK) return ngp_app_fail(err.msg);
   }
-  return rc;
+  if (cli->screenshot_transforms) {
+    if (!cli->screenshot_dir) return ngp_app_fail("--screenshot-transforms needs --screenshot-dir");
+    if (ngp_session_screenshots(s, cli->screenshot_transforms, cli->screenshot_dir, cli->width, cli->height, &err) !=
+        NGP_OK)
+      return ngp_app_fail(err.msg);
+  }
+  return NGP_EXIT_OK;
 }
 
 int ngp_cli_run(const ngp_cli *cli) {
@@ -192,10 +122,12 @@ int ngp_cli_run(const ngp_cli *cli) {
   if (n_steps < 0 && seconds < 0.0) n_steps = cli->load_snapshot ? 0 : 35000; /* run.py's defaults */
   ngp_session s;
   ngp_app_catch_interrupts();
-  int rc = ngp_session_open(&s, cli, n_steps != 0 || seconds > 0.0);
-  if (rc != NGP_EXIT_OK) return rc;
+  ngp_session_opts so;
+  ngp_app_session_opts(cli, n_steps != 0 || seconds > 0.0, &so);
+  ngp_error err;
+  if (ngp_session_open(&s, &so, &err) != NGP_OK) return ngp_app_fail(err.msg);
   long done = ngp_session_can_train(&s) ? train(&s, n_steps, seconds) : 0;
-  rc = ngp_cli_finish(cli, &s, done);
+  int rc = ngp_cli_finish(cli, &s, done);
   ngp_session_close(&s);
   return rc;
 }

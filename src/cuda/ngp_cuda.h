@@ -1,32 +1,16 @@
-/* ngp_cuda.h: the CUDA backend's C API (present when the library is built with NGP_HAVE_CUDA).
- * Plain C, includable from the application; the same model (ngp_nerf), options and statistics as
- * the CPU trainer, so choosing a backend is a few lines:
- *
- *   #ifdef NGP_HAVE_CUDA
- *   #include "ngp_cuda.h"
- *   #endif
- *   ...
- *   int dev = -1;                       // -1: the first usable device
- *   char why[512];
- *   if (ngp_cuda_select_device(&dev, why, sizeof why) != NGP_OK) {
- *     fprintf(stderr, "instant-ngp: using the CPU: %s\n", why);   // --backend auto
- *   } else {
- *     ngp_cuda_trainer *t;
- *     if (ngp_cuda_trainer_create(&t, &nerf, &scene, &opts, &err) != NGP_OK) { puts(err.msg); ... }
- *     while (...) if (ngp_cuda_trainer_step(t, &stats, &err) != NGP_OK) { puts(err.msg); ... }
- *     ngp_cuda_trainer_sync_inference(t, &err);   // nerf.inference, nerf.params, nerf.occ filled
- *     ngp_snapshot_save(path, &nerf, nerf.inference, &meta, &err);   // the CPU snapshot code
- *     ngp_cuda_render(&nerf, nerf.inference, xform, focal, principal, &lens, &ro, rgb, &err);
- *     ngp_cuda_trainer_destroy(t);
- *   }
+/* ngp_cuda.h: the CUDA backend's own C API (present when the library is built with NGP_HAVE_CUDA):
+ * device selection, the trainer and the renderer that the CUDA backend (backend_cuda.c) puts
+ * behind the engine's backend interface (engine/backend.h), and device memory for the tests.
+ * Nothing above the engine calls these: the application, the viewer and the benchmark go through
+ * the interface (the doctor may still probe devices).
  *
  * Snapshots are interchangeable with the CPU backend's: the device keeps the fp32 master weights,
  * the EMA and the occupancy densities in the CPU layout ([density MLP | colour MLP | hash grid],
  * Morton-ordered cascades), and sync_inference copies them back into the ngp_nerf.
  *
- * Threads: one trainer or renderer per thread at a time; the render cache (see ngp_cuda_render)
- * is process-wide. Every failure is one line in err->msg (or `why`) saying what was looked for
- * and the fix. */
+ * Threads: one trainer per thread at a time; a renderer's render calls on one thread, its
+ * publish on another only when it was created concurrent. Every failure is one line in err->msg
+ * (or `why`) saying what was looked for and the fix. */
 #ifndef NGP_CUDA_H
 #define NGP_CUDA_H
 
@@ -96,29 +80,43 @@ ngp_status ngp_cuda_trainer_create(ngp_cuda_trainer **t, ngp_nerf *n, const ngp_
 ngp_status ngp_cuda_trainer_step(ngp_cuda_trainer *t, ngp_step_stats *stats, ngp_error *err);
 int ngp_cuda_trainer_steps_done(const ngp_cuda_trainer *t);
 /* Downloads the EMA weights into n->inference, the training weights into n->params and the
- * occupancy grid (densities, bitfield, mean, counts) into n->occ, so the CPU code (snapshots,
- * ngp_nerf_render, evaluation) sees the trained model. Also invalidates the render cache. */
+ * occupancy grid (densities, bitfield, mean, counts) into n->occ, so the CPU code (snapshots)
+ * sees the trained model. */
 ngp_status ngp_cuda_trainer_sync_inference(ngp_cuda_trainer *t, ngp_error *err);
 void ngp_cuda_trainer_destroy(ngp_cuda_trainer *t);
 
+/* The debiased EMA weights (the training weights before the first step) into weights [n_params]
+ * and the occupancy bitfield into bitfield, both device memory, and waits for them. */
+ngp_status ngp_cuda_trainer_export_model(ngp_cuda_trainer *t, float *weights, uint8_t *bitfield, ngp_error *err);
+
 /* ---- Rendering ---------------------------------------------------------------------------------
- * The semantics of ngp_nerf_render (same arguments plus err): rgb [H][W][3] on the host, sRGB in
- * [0,1], background o->bg, a pixel done when its transmittance falls below o->min_transmittance,
- * o->spp jittered starts averaged, the same jitter sequence from o->seed.
- *
- * The model (weights: n_params floats on the host, normally n->inference; n->occ's densities and
- * bitfield) is uploaded on first use into a process-wide cache and re-uploaded when anything in
- * its key changes: the ngp_nerf and weights pointers, the parameter count, a generation counter,
- * and a checksum of 4096 weights and of the bitfield sampled at fixed strides (so a model loaded
- * into a freed-and-reused allocation is noticed). The generation counter moves with
- * ngp_cuda_trainer_sync_inference and ngp_cuda_render_invalidate: call the latter after changing
- * weights in place by other means. */
-ngp_status ngp_cuda_render(const ngp_nerf *n, const float *weights, const float *xform, const float focal[2],
-                           const float principal[2], const ngp_lens *lens, const ngp_render_opts *o, float *rgb,
-                           ngp_error *err);
-void ngp_cuda_render_invalidate(void);
-/* Frees the render cache's device memory (it is rebuilt on the next render). */
-void ngp_cuda_render_release(void);
+ * The semantics of ngp_nerf_render: rgb [H][W][3] on the host, sRGB in [0,1], background o->bg, a
+ * pixel done when its transmittance falls below o->min_transmittance, o->spp jittered starts
+ * averaged, the same jitter sequence from o->seed. A renderer owns its model on the device (fp32
+ * weights, their fp16 copy, the bitfield) and its work buffers; nothing is cached process-wide. */
+typedef struct ngp_cuda_renderer ngp_cuda_renderer;
+
+/* A renderer for models of n's layout (n must outlive it; its weights are loaded separately).
+ * concurrent: a second weights/bitfield pair takes publish's handover while renders go on. */
+ngp_status ngp_cuda_renderer_create(ngp_cuda_renderer **r, const ngp_nerf *n, bool concurrent, ngp_error *err);
+void ngp_cuda_renderer_destroy(ngp_cuda_renderer *r);
+/* Loads weights [n_params] and bitfield (host or device memory) as what renders use, generation
+ * `generation`. Not while another thread renders or publishes. */
+ngp_status ngp_cuda_renderer_load(ngp_cuda_renderer *r, const float *weights, const uint8_t *bitfield,
+                                  uint64_t generation, ngp_error *err);
+/* The trainer's current EMA weights and bitfield as generation `generation`: straight into what
+ * renders use, or (concurrent) into the handover pair that acquire takes. */
+ngp_status ngp_cuda_renderer_publish(ngp_cuda_renderer *r, ngp_cuda_trainer *t, uint64_t generation, ngp_error *err);
+/* Render side: takes the handover pair if it is newer (never blocks); returns the generation used. */
+uint64_t ngp_cuda_renderer_acquire(ngp_cuda_renderer *r);
+bool ngp_cuda_renderer_newer_pending(ngp_cuda_renderer *r);
+/* Renders pixels [pixel_begin, pixel_end) into those of rgb (the whole image: 0 and W*H), in waves
+ * of rays; before each wave but the first keep_going(user) is asked (NULL: always go on); *next:
+ * the end of what was rendered. */
+ngp_status ngp_cuda_renderer_render(ngp_cuda_renderer *r, const float *xform, const float focal[2],
+                                    const float principal[2], const ngp_lens *lens, const ngp_render_opts *o,
+                                    uint64_t pixel_begin, uint64_t pixel_end, bool (*keep_going)(void *), void *user,
+                                    uint64_t *next, float *rgb, ngp_error *err);
 
 /* ---- Device memory for tests and tools (C callers cannot include the CUDA runtime) ------------- */
 /* cudaMalloc with the backend's out-of-memory message ("what" names the buffer). */

@@ -5,8 +5,12 @@
  * round, and each ray composites its segment and either finishes (its pixel written) or joins the
  * next round's live list. The host reads one count per round to size the next one.
  *
- * The model lives in a process-wide cache (see ngp_cuda.h for when it is re-uploaded); the work
- * buffers are sized for the largest image rendered so far.
+ * A renderer (ngp_cuda_renderer) belongs to one CUDA backend instance and owns its model on the
+ * device: fp32 weights (the hash grid is read from them), their fp16 copy for the MLPs, and the
+ * occupancy bitfield, loaded from the host or copied on the device from the trainer's EMA. With
+ * `concurrent` (the viewer) a second weights/bitfield pair takes the trainer's handover while
+ * renders use the first; acquire swaps them. The work buffers are sized for the largest image
+ * rendered so far.
  * UNVERIFIED on a device: never run; the round sizing (m up to 16 samples per ray, 4M samples per
  * round) is a guess at what keeps a 1080p view under 30 ms on an H100. */
 #include <math.h>
@@ -27,23 +31,26 @@ enum { SEG_MAX = 16, MAX_RBUFS = 40 };
 /* Samples evaluated per round at most (network inputs and outputs of about 170 bytes each). */
 static const uint32_t ROUND_SAMPLES = 1u << 22;
 
-typedef struct render_cache {
-  /* key */
-  bool valid;
-  int device;
-  const ngp_nerf *n;
-  const float *weights;
-  size_t n_params;
-  uint64_t generation, checksum;
+#include <pthread.h>
+
+struct ngp_cuda_renderer {
+  const ngp_nerf *n; /* the layout (and the host model, for loads from the host) */
   /* model */
   ngp_cuda_grid grid;
   ngp_cuda_mlp dmlp, rmlp;
   ngp_cuda_march mp;
   int pd0, prgb, nd, sh_degree;
-  size_t n_half_d;
-  float *params;
+  size_t n_half_d, n_half;
+  float *params; /* front: what renders use */
   ngp_half *w16;
   uint8_t *bitfield;
+  uint64_t generation;
+  /* concurrent only: the handover pair, under lock */
+  bool concurrent;
+  pthread_mutex_t lock;
+  float *p_params;
+  uint8_t *p_bitfield;
+  uint64_t p_generation;
   /* work buffers for up to cap_rays rays and cap_samples samples (cap_rays <= cap_samples), with
    * the network input widths they were sized for */
   uint32_t cap_rays, cap_samples;
@@ -55,12 +62,9 @@ typedef struct render_cache {
   ngp_half *enc, *rgb_in;
   uint32_t *h_counts; /* pinned */
   cudaStream_t stream;
-} render_cache;
+};
 
-static render_cache g_rc;
-static uint64_t g_generation = 1;
-
-void ngp_cuda_render_invalidate(void) { g_generation++; }
+typedef ngp_cuda_renderer render_cache;
 
 static void free_work(render_cache *c) {
   void *bufs[] = {c->origin,     c->dir, c->t_cur,   c->t_exit,  c->T,       c->col,       c->out,
@@ -76,102 +80,130 @@ static void free_work(render_cache *c) {
   c->cap_rays = c->cap_samples = 0;
 }
 
-static void free_model(render_cache *c) {
+void ngp_cuda_renderer_destroy(ngp_cuda_renderer *c) {
+  if (!c) return;
+  if (c->stream) (void)cudaStreamSynchronize(c->stream);
+  free_work(c);
   ngp_cuda_free(c->params);
   ngp_cuda_free(c->w16);
   ngp_cuda_free(c->bitfield);
-  c->params = NULL;
-  c->w16 = NULL;
-  c->bitfield = NULL;
-  c->valid = false;
-}
-
-void ngp_cuda_render_release(void) {
-  render_cache *c = &g_rc;
-  if (c->stream) (void)cudaStreamSynchronize(c->stream);
-  free_work(c);
-  free_model(c);
+  ngp_cuda_free(c->p_params);
+  ngp_cuda_free(c->p_bitfield);
   if (c->h_counts) (void)cudaFreeHost(c->h_counts);
   if (c->stream) (void)cudaStreamDestroy(c->stream);
-  memset(c, 0, sizeof *c);
+  if (c->concurrent) pthread_mutex_destroy(&c->lock);
+  free(c);
 }
 
-/* FNV-1a over 4096 weights and 4096 bitfield bytes at fixed strides: notices a different model in
- * a reused allocation without reading all of it. */
-static uint64_t model_checksum(const ngp_nerf *n, const float *w) {
-  uint64_t h = 1469598103934665603ull;
-  const size_t np = n->n_params, step_w = np / 4096 > 0 ? np / 4096 : 1;
-  for (size_t i = 0; i < np; i += step_w) {
-    uint32_t u;
-    memcpy(&u, &w[i], sizeof u);
-    h = (h ^ u) * 1099511628211ull;
-  }
-  const size_t nb = (size_t)n->occ.n_cascades * NGP_NERF_GRID_CELLS / 8, step_b = nb / 4096 > 0 ? nb / 4096 : 1;
-  for (size_t i = 0; i < nb; i += step_b)
-    h = (h ^ n->occ.bitfield[i]) * 1099511628211ull;
-  return h;
-}
+static size_t bitfield_bytes(const ngp_nerf *n) { return (size_t)n->occ.n_cascades * NGP_NERF_GRID_CELLS / 8; }
 
-static ngp_status upload_model(render_cache *c, const ngp_nerf *n, const float *weights, ngp_error *err) {
-  int dev = 0;
-  if (cudaGetDevice(&dev) != cudaSuccess || !c->valid) {
-    /* First use (or no runtime at all): make sure there is a usable device, with its message. */
-    (void)cudaGetLastError();
-    char why[1024];
-    if (ngp_cuda_select_device(&dev, why, sizeof why) != NGP_OK)
-      return ngp_error_set(err, NGP_ERR_UNSUPPORTED, "%s", why);
-  }
-  if (!weights || n->n_params == 0)
-    return ngp_error_set(err, NGP_ERR_INVALID, "render: no weights given (pass n->inference after training)");
-  const uint64_t sum = model_checksum(n, weights);
-  if (c->valid && c->device == dev && c->n == n && c->weights == weights && c->n_params == n->n_params &&
-      c->generation == g_generation && c->checksum == sum)
-    return NGP_OK;
-  if (c->valid && c->device != dev) {
-    free_work(c);
-    free_model(c);
-  }
-  free_model(c);
+ngp_status ngp_cuda_renderer_create(ngp_cuda_renderer **out, const ngp_nerf *n, bool concurrent, ngp_error *err) {
+  *out = NULL;
+  render_cache *c = (render_cache *)calloc(1, sizeof *c);
+  if (!c) return ngp_error_set(err, NGP_ERR_NOMEM, "out of memory for the renderer");
+  c->n = n;
   ngp_status st;
-  if ((st = ngp_cuda_grid_from(&c->grid, &n->grid, err)) != NGP_OK) return st;
-  if ((st = ngp_cuda_mlp_from(&c->dmlp, &n->density_mlp, "network", err)) != NGP_OK) return st;
-  if ((st = ngp_cuda_mlp_from(&c->rmlp, &n->rgb_mlp, "rgb_network", err)) != NGP_OK) return st;
+  if ((st = ngp_cuda_grid_from(&c->grid, &n->grid, err)) != NGP_OK ||
+      (st = ngp_cuda_mlp_from(&c->dmlp, &n->density_mlp, "network", err)) != NGP_OK ||
+      (st = ngp_cuda_mlp_from(&c->rmlp, &n->rgb_mlp, "rgb_network", err)) != NGP_OK) {
+    free(c);
+    return st;
+  }
   c->pd0 = c->dmlp.pdims[0];
   c->prgb = c->rmlp.pdims[0];
   c->nd = n->density_mlp.n_out;
   c->sh_degree = n->cfg.sh_degree;
   c->n_half_d = ngp_cuda_mlp_half_count(&c->dmlp);
+  c->n_half = c->n_half_d + ngp_cuda_mlp_half_count(&c->rmlp);
   for (int i = 0; i < 3; i++) {
     c->mp.aabb_min[i] = n->aabb_min[i];
     c->mp.aabb_max[i] = n->aabb_max[i];
   }
   c->mp.cone_angle = n->cone_angle;
   c->mp.max_mip = n->occ.n_cascades - 1;
-  if (!c->stream) NGP_CUDA_TRY(cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking), err);
-  if (!c->h_counts) NGP_CUDA_TRY(cudaMallocHost((void **)&c->h_counts, 2 * sizeof(uint32_t)), err);
-  const size_t bf = (size_t)n->occ.n_cascades * NGP_NERF_GRID_CELLS / 8;
-  if ((st = ngp_cuda_alloc((void **)&c->params, n->n_params * sizeof(float), "the render weights", err)) != NGP_OK ||
-      (st = ngp_cuda_alloc((void **)&c->w16, (c->n_half_d + ngp_cuda_mlp_half_count(&c->rmlp)) * 2,
-                           "the render fp16 weights", err)) != NGP_OK ||
-      (st = ngp_cuda_alloc((void **)&c->bitfield, bf, "the render occupancy bitfield", err)) != NGP_OK) {
-    free_model(c);
+  c->concurrent = concurrent;
+  if (concurrent) pthread_mutex_init(&c->lock, NULL);
+  const size_t bf = bitfield_bytes(n);
+  if (cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking) != cudaSuccess) c->stream = NULL;
+  if (!c->stream || cudaMallocHost((void **)&c->h_counts, 2 * sizeof(uint32_t)) != cudaSuccess) {
+    c->h_counts = NULL;
+    st = ngp_error_set(err, NGP_ERR_UNSUPPORTED, "render: could not create a stream: %s",
+                       cudaGetErrorString(cudaGetLastError()));
+  }
+  if (st == NGP_OK) st = ngp_cuda_alloc((void **)&c->params, n->n_params * sizeof(float), "the render weights", err);
+  if (st == NGP_OK) st = ngp_cuda_alloc((void **)&c->w16, c->n_half * 2, "the render fp16 weights", err);
+  if (st == NGP_OK) st = ngp_cuda_alloc((void **)&c->bitfield, bf, "the render occupancy bitfield", err);
+  if (st == NGP_OK && concurrent)
+    st = ngp_cuda_alloc((void **)&c->p_params, n->n_params * sizeof(float), "the render handover weights", err);
+  if (st == NGP_OK && concurrent)
+    st = ngp_cuda_alloc((void **)&c->p_bitfield, bf, "the render handover bitfield", err);
+  if (st != NGP_OK) {
+    ngp_cuda_renderer_destroy(c);
     return st;
   }
-  NGP_CUDA_TRY(cudaMemcpy(c->params, weights, n->n_params * sizeof(float), cudaMemcpyHostToDevice), err);
-  NGP_CUDA_TRY(cudaMemcpy(c->bitfield, n->occ.bitfield, bf, cudaMemcpyHostToDevice), err);
-  c->mp.bitfield = c->bitfield;
-  ngp_mlp_weights_to_half_cuda(&c->dmlp, c->params + n->off_density, c->w16, c->stream);
-  ngp_mlp_weights_to_half_cuda(&c->rmlp, c->params + n->off_rgb, c->w16 + c->n_half_d, c->stream);
+  *out = c;
+  return NGP_OK;
+}
+
+/* The fp16 copy of the front weights, on the render stream, waited for. */
+static ngp_status front_to_half(render_cache *c, ngp_error *err) {
+  ngp_mlp_weights_to_half_cuda(&c->dmlp, c->params + c->n->off_density, c->w16, c->stream);
+  ngp_mlp_weights_to_half_cuda(&c->rmlp, c->params + c->n->off_rgb, c->w16 + c->n_half_d, c->stream);
   NGP_CUDA_CHECK_LAUNCH(err);
   NGP_CUDA_TRY(cudaStreamSynchronize(c->stream), err);
-  c->valid = true;
-  c->device = dev;
-  c->n = n;
-  c->weights = weights;
-  c->n_params = n->n_params;
-  c->generation = g_generation;
-  c->checksum = sum;
+  c->mp.bitfield = c->bitfield;
   return NGP_OK;
+}
+
+ngp_status ngp_cuda_renderer_load(ngp_cuda_renderer *c, const float *weights, const uint8_t *bitfield,
+                                  uint64_t generation, ngp_error *err) {
+  if (!weights || !bitfield) return ngp_error_set(err, NGP_ERR_INVALID, "render: no weights to load");
+  const cudaMemcpyKind k = cudaMemcpyDefault; /* host or device pointers alike (unified addressing) */
+  NGP_CUDA_TRY(cudaMemcpyAsync(c->params, weights, c->n->n_params * sizeof(float), k, c->stream), err);
+  NGP_CUDA_TRY(cudaMemcpyAsync(c->bitfield, bitfield, bitfield_bytes(c->n), k, c->stream), err);
+  ngp_status st = front_to_half(c, err);
+  if (st == NGP_OK) c->generation = generation;
+  return st;
+}
+
+ngp_status ngp_cuda_renderer_publish(ngp_cuda_renderer *c, ngp_cuda_trainer *t, uint64_t generation, ngp_error *err) {
+  if (!c->concurrent) {
+    ngp_status st = ngp_cuda_trainer_export_model(t, c->params, c->bitfield, err);
+    if (st == NGP_OK) st = front_to_half(c, err);
+    if (st == NGP_OK) c->generation = generation;
+    return st;
+  }
+  pthread_mutex_lock(&c->lock);
+  ngp_status st = ngp_cuda_trainer_export_model(t, c->p_params, c->p_bitfield, err);
+  if (st == NGP_OK) c->p_generation = generation;
+  pthread_mutex_unlock(&c->lock);
+  return st;
+}
+
+uint64_t ngp_cuda_renderer_acquire(ngp_cuda_renderer *c) {
+  if (!c->concurrent || pthread_mutex_trylock(&c->lock) != 0) return c->generation;
+  if (c->p_generation > c->generation) {
+    float *w = c->params;
+    uint8_t *b = c->bitfield;
+    c->params = c->p_params;
+    c->bitfield = c->p_bitfield;
+    c->p_params = w;
+    c->p_bitfield = b;
+    ngp_error err;
+    if (front_to_half(c, &err) == NGP_OK)
+      c->generation = c->p_generation;
+    else
+      fprintf(stderr, "instant-ngp: error: %s\n", err.msg);
+  }
+  pthread_mutex_unlock(&c->lock);
+  return c->generation;
+}
+
+bool ngp_cuda_renderer_newer_pending(ngp_cuda_renderer *c) {
+  if (!c->concurrent || pthread_mutex_trylock(&c->lock) != 0) return false;
+  bool newer = c->p_generation > c->generation;
+  pthread_mutex_unlock(&c->lock);
+  return newer;
 }
 
 static ngp_status ensure_work(render_cache *c, uint32_t rays, ngp_error *err) {
@@ -282,15 +314,19 @@ __global__ void render_scale_kernel(float *out, size_t n, float s) {
   if (i < n) out[i] *= s;
 }
 
-ngp_status ngp_cuda_render(const ngp_nerf *n, const float *weights, const float *xform, const float focal[2],
-                           const float principal[2], const ngp_lens *lens, const ngp_render_opts *o, float *rgb,
-                           ngp_error *err) {
-  render_cache *c = &g_rc;
+ngp_status ngp_cuda_renderer_render(ngp_cuda_renderer *c, const float *xform, const float focal[2],
+                                    const float principal[2], const ngp_lens *lens, const ngp_render_opts *o,
+                                    uint64_t pixel_begin, uint64_t pixel_end, bool (*keep_going)(void *), void *user,
+                                    uint64_t *next, float *rgb, ngp_error *err) {
+  const ngp_nerf *n = c->n;
   ngp_status st;
   if (o->width < 1 || o->height < 1)
     return ngp_error_set(err, NGP_ERR_INVALID, "render: image size %dx%d", o->width, o->height);
-  if ((st = upload_model(c, n, weights, err)) != NGP_OK) return st;
-  const uint64_t n_pix = (uint64_t)o->width * (uint64_t)o->height;
+  const uint64_t n_all = (uint64_t)o->width * (uint64_t)o->height;
+  if (pixel_end > n_all) pixel_end = n_all;
+  *next = pixel_begin;
+  if (pixel_end <= pixel_begin) return NGP_OK;
+  const uint64_t n_pix = pixel_end - pixel_begin;
   if ((st = ensure_work(c, (uint32_t)(n_pix < (1u << 22) ? n_pix : (1u << 22)), err)) != NGP_OK) return st;
   const uint32_t wave = n_pix < c->cap_rays ? (uint32_t)n_pix : c->cap_rays; /* rays in flight at most */
   cudaStream_t s = c->stream;
@@ -306,8 +342,10 @@ ngp_status ngp_cuda_render(const ngp_nerf *n, const float *weights, const float 
   const float4 lp = lens ? make_float4(lens->params[0], lens->params[1], lens->params[2], lens->params[3])
                          : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
   const int spp = o->spp > 0 ? o->spp : 1;
-  for (uint64_t p0 = 0; p0 < n_pix; p0 += wave) {
-    const uint32_t nw = (uint32_t)(n_pix - p0 < wave ? n_pix - p0 : wave);
+  for (uint64_t p0 = pixel_begin; p0 < pixel_end; p0 += wave) {
+    /* Each wave asks first (the first always goes, so every call makes progress). */
+    if (p0 > pixel_begin && keep_going && !keep_going(user)) break;
+    const uint32_t nw = (uint32_t)(pixel_end - p0 < wave ? pixel_end - p0 : wave);
     NGP_CUDA_TRY(cudaMemsetAsync(c->out, 0, (size_t)nw * 3 * sizeof(float), s), err);
     for (int sidx = 0; sidx < spp; sidx++) {
       NGP_CUDA_TRY(cudaMemsetAsync(c->counts, 0, 2 * sizeof(uint32_t), s), err);
@@ -350,6 +388,7 @@ ngp_status ngp_cuda_render(const ngp_nerf *n, const float *weights, const float 
                                                                                1.0f / (float)spp);
     NGP_CUDA_CHECK_LAUNCH(err);
     NGP_CUDA_TRY(cudaMemcpyAsync(rgb + p0 * 3, c->out, (size_t)nw * 3 * sizeof(float), cudaMemcpyDeviceToHost, s), err);
+    *next = p0 + nw;
   }
   NGP_CUDA_TRY(cudaStreamSynchronize(s), err);
   return NGP_OK;

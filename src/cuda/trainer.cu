@@ -551,6 +551,22 @@ ngp_status ngp_cuda_trainer_sync_inference(ngp_cuda_trainer *t, ngp_error *err) 
   n->occ.mean = t->h_dsc->p.grid_mean;
   n->occ.n_occupied = t->h_dsc->p.n_occupied;
   n->occ.n_updates = t->occ_updates;
-  ngp_cuda_render_invalidate();
+  return NGP_OK;
+}
+
+ngp_status ngp_cuda_trainer_export_model(ngp_cuda_trainer *t, float *weights, uint8_t *bitfield, ngp_error *err) {
+  const ngp_nerf *n = t->n;
+  const size_t np = n->n_params, cells = (size_t)n->occ.n_cascades * NGP_NERF_GRID_CELLS;
+  const ngp_optimizer_config *oc = &n->cfg.optimizer;
+  if (t->ema && t->opt_step > 0) {
+    /* The debiased EMA, as sync_inference reads it. */
+    const float debias = (float)(1.0 / (1.0 - pow((double)oc->ema_decay, (double)t->opt_step)));
+    ngp_ema_read_cuda(t->ema, debias, np, weights, t->stream);
+    NGP_CUDA_CHECK_LAUNCH(err);
+  } else {
+    NGP_CUDA_TRY(cudaMemcpyAsync(weights, t->params, np * sizeof(float), cudaMemcpyDeviceToDevice, t->stream), err);
+  }
+  NGP_CUDA_TRY(cudaMemcpyAsync(bitfield, t->bitfield, cells / 8, cudaMemcpyDeviceToDevice, t->stream), err);
+  NGP_CUDA_TRY(cudaStreamSynchronize(t->stream), err);
   return NGP_OK;
 }

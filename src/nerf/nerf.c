@@ -3,6 +3,7 @@
 #include "nerf.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -128,6 +129,7 @@ typedef struct {
   int S;
   const float *pos;
   float *out;
+  atomic_int failed; /* a chunk's scratch could not be allocated */
 } density_job;
 
 enum { DENSITY_CHUNK = 4096 };
@@ -137,15 +139,23 @@ static void density_chunk(int i, int thread, void *user) {
   density_job *j = user;
   int s0 = i * DENSITY_CHUNK, cnt = j->S - s0 < DENSITY_CHUNK ? j->S - s0 : DENSITY_CHUNK;
   eval_scratch s;
-  if (!scratch_alloc(&s, j->n, cnt)) abort();
+  if (!scratch_alloc(&s, j->n, cnt)) {
+    scratch_free(&s);
+    atomic_store(&j->failed, 1);
+    return;
+  }
   eval_density(j->n, j->w, cnt, j->pos + (size_t)s0 * 3, &s);
   for (int k = 0; k < cnt; k++) j->out[s0 + k] = s.dens[(size_t)k * j->n->density_mlp.n_out];
   scratch_free(&s);
 }
 
-void ngp_nerf_density(const ngp_nerf *n, const float *weights, int S, const float *pos, float *raw_density) {
-  density_job j = {n, weights, S, pos, raw_density};
+ngp_status ngp_nerf_density(const ngp_nerf *n, const float *weights, int S, const float *pos, float *raw_density,
+                            ngp_error *err) {
+  density_job j = {n, weights, S, pos, raw_density, 0};
   ngp_parallel_for((S + DENSITY_CHUNK - 1) / DENSITY_CHUNK, n->n_threads, density_chunk, &j);
+  if (atomic_load(&j.failed))
+    return ngp_error_set(err, NGP_ERR_NOMEM, "out of memory for density queries (%d positions)", S);
+  return NGP_OK;
 }
 
 /* ---- Rendering --------------------------------------------------------------------------------- */
@@ -164,6 +174,7 @@ typedef struct {
   const ngp_render_opts *o;
   float *rgb;
   int sample_index;
+  atomic_int *failed; /* set when a tile's buffers could not be allocated */
 } render_job;
 
 typedef struct {
@@ -174,8 +185,8 @@ typedef struct {
 } ray_state;
 
 /* Renders the cnt pixels from p0 on (row-major) for sample j->sample_index, adding each clamped
- * colour to j->rgb. */
-static void render_rays(const render_job *j, int p0, int cnt) {
+ * colour to j->rgb. Returns false (nothing added) when its buffers cannot be allocated. */
+static bool render_rays(const render_job *j, int p0, int cnt) {
   const ngp_nerf *n = j->n;
   const ngp_render_opts *o = j->o;
   int batch_cap = cnt * CHUNK;
@@ -188,8 +199,20 @@ static void render_rays(const render_job *j, int p0, int cnt) {
   int *bray = malloc((size_t)cnt * sizeof(int)), *boff = malloc((size_t)cnt * sizeof(int)),
       *blen = malloc((size_t)cnt * sizeof(int));
   eval_scratch s;
-  if (!rs || !bpos || !bdir || !brgb || !bden || !bdt || !bray || !boff || !blen || !scratch_alloc(&s, n, batch_cap))
-    abort();
+  bool ok = scratch_alloc(&s, n, batch_cap);
+  if (!rs || !bpos || !bdir || !brgb || !bden || !bdt || !bray || !boff || !blen || !ok) {
+    scratch_free(&s);
+    free(rs);
+    free(bpos);
+    free(bdir);
+    free(brgb);
+    free(bden);
+    free(bdt);
+    free(bray);
+    free(boff);
+    free(blen);
+    return false;
+  }
   for (int r = 0; r < cnt; r++) {
     ray_state *q = &rs[r];
     int p = p0 + r, px = p % o->width, py = p / o->width;
@@ -251,6 +274,7 @@ static void render_rays(const render_job *j, int p0, int cnt) {
   free(bray);
   free(boff);
   free(blen);
+  return true;
 }
 
 static void render_tile(int tile, int thread, void *user) {
@@ -258,20 +282,28 @@ static void render_tile(int tile, int thread, void *user) {
   render_job *j = user;
   int n_pix = j->o->width * j->o->height;
   int p0 = tile * TILE_RAYS, cnt = n_pix - p0 < TILE_RAYS ? n_pix - p0 : TILE_RAYS;
-  render_rays(j, p0, cnt);
+  if (!render_rays(j, p0, cnt)) atomic_store(j->failed, 1);
 }
 
-void ngp_nerf_render(const ngp_nerf *n, const float *weights, const float *xform, const float focal[2],
-                     const float principal[2], const ngp_lens *lens, const ngp_render_opts *o, float *rgb) {
+static ngp_status render_oom(const ngp_render_opts *o, ngp_error *err) {
+  return ngp_error_set(err, NGP_ERR_NOMEM, "out of memory rendering a %dx%d image", o->width, o->height);
+}
+
+ngp_status ngp_nerf_render(const ngp_nerf *n, const float *weights, const float *xform, const float focal[2],
+                           const float principal[2], const ngp_lens *lens, const ngp_render_opts *o, float *rgb,
+                           ngp_error *err) {
   int n_pix = o->width * o->height;
   memset(rgb, 0, (size_t)n_pix * 3 * sizeof(float));
   int spp = o->spp > 0 ? o->spp : 1;
+  atomic_int failed = 0;
   for (int sidx = 0; sidx < spp; sidx++) {
-    render_job j = {n, weights, xform, focal, principal, lens, o, rgb, sidx};
+    render_job j = {n, weights, xform, focal, principal, lens, o, rgb, sidx, &failed};
     ngp_parallel_for((n_pix + TILE_RAYS - 1) / TILE_RAYS, n->n_threads, render_tile, &j);
   }
+  if (atomic_load(&failed)) return render_oom(o, err);
   if (spp > 1)
     for (int i = 0; i < n_pix * 3; i++) rgb[i] /= (float)spp;
+  return NGP_OK;
 }
 
 /* Pixel ranges (progressive rendering in the viewer): the same rays, jitter and sample order as
@@ -306,29 +338,37 @@ static void render_region_tile(int tile, int thread, void *user) {
   /* Samples in the order ngp_nerf_render adds them, then the same division: equal bits. */
   for (int sidx = 0; sidx < spp; sidx++) {
     j.sample_index = sidx;
-    render_rays(&j, p0, cnt);
+    if (!render_rays(&j, p0, cnt)) {
+      atomic_store(j.failed, 1);
+      return;
+    }
   }
   if (spp > 1)
     for (int i = 0; i < cnt * 3; i++) out[i] /= (float)spp;
   r->done[tile] = 1;
 }
 
-int ngp_nerf_render_pixels(const ngp_nerf *n, const float *weights, const float *xform, const float focal[2],
-                           const float principal[2], const ngp_lens *lens, const ngp_render_opts *o, int pixel_begin,
-                           int pixel_end, ngp_render_continue_fn keep_going, void *user, float *rgb) {
+ngp_status ngp_nerf_render_pixels(const ngp_nerf *n, const float *weights, const float *xform, const float focal[2],
+                                  const float principal[2], const ngp_lens *lens, const ngp_render_opts *o,
+                                  int pixel_begin, int pixel_end, ngp_render_continue_fn keep_going, void *user,
+                                  int *next, float *rgb, ngp_error *err) {
   int n_pix = o->width * o->height;
   if (pixel_begin < 0) pixel_begin = 0;
   if (pixel_end > n_pix) pixel_end = n_pix;
-  if (pixel_end <= pixel_begin) return pixel_begin;
+  *next = pixel_begin;
+  if (pixel_end <= pixel_begin) return NGP_OK;
   int n_tiles = (pixel_end - pixel_begin + REGION_TILE_RAYS - 1) / REGION_TILE_RAYS;
   unsigned char *done = calloc((size_t)n_tiles, 1);
-  if (!done) abort();
-  region_job r = {{n, weights, xform, focal, principal, lens, o, rgb, 0}, pixel_begin, pixel_end, keep_going, user,
-                  done};
+  if (!done) return render_oom(o, err);
+  atomic_int failed = 0;
+  region_job r = {{n, weights, xform, focal, principal, lens, o, rgb, 0, &failed}, pixel_begin, pixel_end, keep_going,
+                  user, done};
   ngp_parallel_for(n_tiles, n->n_threads, render_region_tile, &r);
   int t = 0;
   while (t < n_tiles && done[t]) t++;
   free(done);
+  if (atomic_load(&failed)) return render_oom(o, err);
   int end = pixel_begin + t * REGION_TILE_RAYS;
-  return end < pixel_end ? end : pixel_end;
+  *next = end < pixel_end ? end : pixel_end;
+  return NGP_OK;
 }

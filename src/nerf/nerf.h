@@ -39,8 +39,10 @@ void ngp_nerf_free(ngp_nerf *n);
 void ngp_nerf_warp_positions(const ngp_nerf *n, int S, const float *pos, float *x);
 
 /* Raw density (before exp) at S positions in ngp units, with the given weights. Scratch is
- * allocated per call (used for grid updates and tests, not the training hot path). */
-void ngp_nerf_density(const ngp_nerf *n, const float *weights, int S, const float *pos, float *raw_density);
+ * allocated per call (used for grid updates and tests, not the training hot path); NGP_ERR_NOMEM
+ * when it cannot be. */
+ngp_status ngp_nerf_density(const ngp_nerf *n, const float *weights, int S, const float *pos, float *raw_density,
+                            ngp_error *err);
 
 /* Rendering options. */
 typedef struct ngp_render_opts {
@@ -52,20 +54,24 @@ typedef struct ngp_render_opts {
 } ngp_render_opts;
 
 /* Renders a camera (xform: camera-to-world in ngp units) into rgb [H][W][3], sRGB in [0,1],
- * with the weights given (normally n->inference). */
-void ngp_nerf_render(const ngp_nerf *n, const float *weights, const float *xform, const float focal[2],
-                     const float principal[2], const ngp_lens *lens, const ngp_render_opts *o, float *rgb);
+ * with the weights given (normally n->inference). NGP_ERR_NOMEM when a tile's buffers cannot be
+ * allocated (rgb then holds no valid image). */
+ngp_status ngp_nerf_render(const ngp_nerf *n, const float *weights, const float *xform, const float focal[2],
+                           const float principal[2], const ngp_lens *lens, const ngp_render_opts *o, float *rgb,
+                           ngp_error *err);
 
 /* Renders pixels [pixel_begin, pixel_end) (row-major: p = y * width + x) of the image that
  * ngp_nerf_render gives for the same arguments, bit for bit, into those pixels of rgb [H][W][3];
  * other pixels are untouched. Work goes in tiles, in order; before each tile keep_going(user) is
  * asked (NULL: always go on; it is called from several threads at once) and the tile is skipped
  * when it returns false, so a caller can bound the time of a call (the viewer's progressive
- * rendering). Returns p such that [pixel_begin, p) is rendered; continue from there. */
+ * rendering). *next gets p such that [pixel_begin, p) is rendered; continue from there.
+ * NGP_ERR_NOMEM as ngp_nerf_render. */
 typedef bool (*ngp_render_continue_fn)(void *user);
-int ngp_nerf_render_pixels(const ngp_nerf *n, const float *weights, const float *xform, const float focal[2],
-                           const float principal[2], const ngp_lens *lens, const ngp_render_opts *o, int pixel_begin,
-                           int pixel_end, ngp_render_continue_fn keep_going, void *user, float *rgb);
+ngp_status ngp_nerf_render_pixels(const ngp_nerf *n, const float *weights, const float *xform, const float focal[2],
+                                  const float principal[2], const ngp_lens *lens, const ngp_render_opts *o,
+                                  int pixel_begin, int pixel_end, ngp_render_continue_fn keep_going, void *user,
+                                  int *next, float *rgb, ngp_error *err);
 
 /* ---- Training ---------------------------------------------------------------------------------- */
 typedef struct ngp_trainer ngp_trainer;
@@ -96,8 +102,9 @@ typedef struct ngp_step_stats {
 ngp_status ngp_trainer_create(ngp_trainer **t, ngp_nerf *n, const ngp_scene *scene, const ngp_train_opts *o,
                               ngp_error *err);
 void ngp_trainer_destroy(ngp_trainer *t);
-/* One training step: rays, marching, forward, loss, backward, optimizer, occupancy grid. */
-void ngp_trainer_step(ngp_trainer *t, ngp_step_stats *stats);
+/* One training step: rays, marching, forward, loss, backward, optimizer, occupancy grid.
+ * NGP_ERR_NOMEM (nothing applied, the step not counted) when a buffer cannot grow. */
+ngp_status ngp_trainer_step(ngp_trainer *t, ngp_step_stats *stats, ngp_error *err);
 int ngp_trainer_steps_done(const ngp_trainer *t);
 /* Steps skipped because their loss or a gradient was NaN or infinite (weights, Adam state and EMA
  * left as they were; the occupancy grid still updates on its schedule). */

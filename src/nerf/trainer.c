@@ -370,27 +370,39 @@ static void composite_rays(int i, int thread, void *user) {
 }
 
 /* ---- The step --------------------------------------------------------------------------------- */
+typedef struct {
+  ngp_nerf *n;
+  bool failed; /* a density query ran out of memory */
+} grid_query;
+
 static void density_cb(int S, const float *pos, float *raw, void *user) {
-  ngp_nerf *n = user;
-  ngp_nerf_density(n, n->params, S, pos, raw);
+  grid_query *q = user;
+  if (!q->failed && ngp_nerf_density(q->n, q->n->params, S, pos, raw, NULL) != NGP_OK) q->failed = true;
 }
 
-void ngp_trainer_step(ngp_trainer *t, ngp_step_stats *stats) {
+static ngp_status grow_segs(ngp_trainer *t, size_t need, ngp_error *err) {
+  if (need <= t->cap_segs) return NGP_OK;
+  size_t cap = t->cap_segs ? t->cap_segs : 1 << 16;
+  while (cap < need) cap *= 2;
+  struct seg *g = realloc(t->segs, cap * sizeof *g);
+  if (!g) return ngp_error_set(err, NGP_ERR_NOMEM, "out of memory for %zu ray segments of a training step", cap);
+  t->segs = g;
+  t->cap_segs = cap;
+  return NGP_OK;
+}
+
+/* Stage 1, march: sample rays, then march them in rounds: each round takes the next SEG samples of
+ * every live ray, hash-encodes them and runs the density MLP (no activations kept), and follows
+ * each ray's transmittance; a ray stops when it leaves the box or its transmittance falls below
+ * 1e-4. This is instant-ngp's compaction without marching or encoding what lies behind opaque
+ * surfaces. *marched_total: samples marched. */
+static ngp_status march_batch(ngp_trainer *t, uint64_t *marched_total, ngp_error *err) {
   ngp_nerf *n = t->n;
-  const int T = t->n_threads;
-  double tm[7];
-  double tf = 0.0, tc = 0.0, tb = 0.0;
-  tm[0] = ngp_seconds();
-  /* 1. Sample rays, then march them in rounds: each round takes the next SEG samples of every
-   * live ray, hash-encodes them and runs the density MLP (no activations kept), and follows each
-   * ray's transmittance; a ray stops when it leaves the box or its transmittance falls below
-   * 1e-4. This is instant-ngp's compaction without marching or encoding what lies behind opaque
-   * surfaces. The kept samples and their encodings are then gathered contiguously per ray. */
-  int nd = n->density_mlp.n_out, ni = n->rgb_mlp.n_in;
+  const int T = t->n_threads, nd = n->density_mlp.n_out;
   round_job rj = {t, 0, 0};
   ngp_parallel_for((t->n_rays + 63) / 64, T, setup_rays, &rj);
   uint32_t arena_used = 0;
-  uint64_t marched_total = 0;
+  *marched_total = 0;
   t->n_segs = 0;
   /* Rays go in groups of GROUP, each group marched to completion before the next, so that when
    * the arena is full (early in training, when nothing is pruned and rays are long) whole rays are
@@ -421,23 +433,17 @@ void ngp_trainer_step(ngp_trainer *t, ngp_step_stats *stats) {
         full = true;
         break;
       }
-      if (t->n_segs + (size_t)n_live > t->cap_segs) {
-        size_t cap = t->cap_segs ? t->cap_segs : 1 << 16;
-        while (cap < t->n_segs + (size_t)n_live) cap *= 2;
-        struct seg *g = realloc(t->segs, cap * sizeof *g);
-        if (!g) abort();
-        t->segs = g;
-        t->cap_segs = cap;
-      }
+      ngp_status st = grow_segs(t, t->n_segs + (size_t)n_live, err);
+      if (st != NGP_OK) return st;
       rj.base = arena_used;
       rj.n_live = n_live;
       ngp_parallel_for((n_live + 63) / 64, T, march_round, &rj);
       uint32_t S_round = (uint32_t)n_live * SEG;
-      for (int li = 0; li < n_live; li++) marched_total += t->segs[t->n_segs + (size_t)li].kept;
+      for (int li = 0; li < n_live; li++) *marched_total += t->segs[t->n_segs + (size_t)li].kept;
       /* Densities of the round, in chunks that fit the scratch buffers. */
       for (uint32_t c0 = 0; c0 < S_round; c0 += CHUNK_SAMPLES) {
         int S = (int)(S_round - c0 < CHUNK_SAMPLES ? S_round - c0 : CHUNK_SAMPLES);
-          ngp_nerf_warp_positions(n, S, t->a_pos + (size_t)(arena_used + c0) * 3, t->x);
+        ngp_nerf_warp_positions(n, S, t->a_pos + (size_t)(arena_used + c0) * 3, t->x);
         float *enc = t->a_enc + (size_t)(arena_used + c0) * (size_t)n->enc_dims;
         ngp_hashgrid_forward(&n->grid, n->params + n->off_grid, S, t->x, enc, T);
         ngp_mlp_forward(&n->density_mlp, n->params + n->off_density, S, enc, t->dens, NULL, T);
@@ -449,9 +455,15 @@ void ngp_trainer_step(ngp_trainer *t, ngp_step_stats *stats) {
     }
     g0 = g1;
   }
-  if (started > 0) t->marched_per_ray = (float)marched_total / (float)started;
-  /* Gather: offsets per ray (rays that would overflow the buffers are dropped), then each round's
-   * kept samples in round order, so every ray's samples are contiguous and in order. */
+  if (started > 0) t->marched_per_ray = (float)*marched_total / (float)started;
+  return NGP_OK;
+}
+
+/* Stage 2, gather: offsets per ray (rays that would overflow the buffers are dropped), then each
+ * round's kept samples in round order, so every ray's samples are contiguous and in order.
+ * Returns the rays kept (a prefix). */
+static int gather_samples(ngp_trainer *t) {
+  ngp_nerf *n = t->n;
   uint32_t total = 0;
   int n_rays = t->n_rays;
   for (int i = 0; i < t->n_rays; i++) {
@@ -477,54 +489,113 @@ void ngp_trainer_step(ngp_trainer *t, ngp_step_stats *stats) {
            (size_t)k * (size_t)n->enc_dims * sizeof(float));
     t->ray_used[sg->ray] += k;
   }
+  return n_rays;
+}
+
+/* Stage 3, train a chunk: rays [r0, r1) (their S samples from s0 on) forward through the density
+ * MLP, SH and the colour MLP, composited with their loss, then backward in exact reverse order;
+ * gradients accumulate in t->grads. Adds wall seconds per phase to tm[0..2]. */
+static void train_chunk(ngp_trainer *t, int r0, int r1, double tm[3]) {
+  ngp_nerf *n = t->n;
+  const int T = t->n_threads, nd = n->density_mlp.n_out, ni = n->rgb_mlp.n_in;
+  uint32_t s0 = t->ray_off[r0];
+  int S = (int)(t->ray_off[r1] - s0);
+  double c0 = ngp_seconds();
+  if (S > 0) {
+    float *pos = t->pos + (size_t)s0 * 3;
+    for (int r = r0; r < r1; r++)
+      for (uint32_t q = t->ray_off[r]; q < t->ray_off[r + 1]; q++)
+        memcpy(t->dir + (size_t)(q - s0) * 3, t->ray_d + r * 3, 3 * sizeof(float));
+    ngp_nerf_warp_positions(n, S, pos, t->x);
+    /* (hash encodings from the compaction pass) -> density MLP -> SH -> colour MLP */
+    const float *enc = t->enc_all + (size_t)s0 * (size_t)n->enc_dims;
+    ngp_mlp_forward(&n->density_mlp, n->params + n->off_density, S, enc, t->dens, t->dens_acts, T);
+    ngp_sh_forward(n->cfg.sh_degree, S, t->dir, t->sh);
+    for (int s = 0; s < S; s++) {
+      float *in = t->rgb_in + (size_t)s * ni;
+      memcpy(in, t->dens + (size_t)s * nd, (size_t)nd * sizeof(float));
+      memcpy(in + nd, t->sh + (size_t)s * n->sh_dims, (size_t)n->sh_dims * sizeof(float));
+      for (int k = nd + n->sh_dims; k < ni; k++) in[k] = 1.0f;
+    }
+    ngp_mlp_forward(&n->rgb_mlp, n->params + n->off_rgb, S, t->rgb_in, t->rgb_out, t->rgb_acts, T);
+  }
+  double c1 = ngp_seconds();
+  /* composite + loss, and their backward (rays without samples see only the background) */
+  chunk_job cj = {t, r0, s0};
+  ngp_parallel_for(r1 - r0, T, composite_rays, &cj);
+  double c2 = ngp_seconds();
+  if (S > 0) {
+    /* backward, in exact reverse order: colour MLP -> (SH has no parameters) -> density MLP -> hash grid */
+    ngp_mlp_backward(&n->rgb_mlp, n->params + n->off_rgb, S, t->rgb_in, t->rgb_acts, t->d_rgb_out,
+                     t->grads + n->off_rgb, t->d_rgb_in, T);
+    for (int s = 0; s < S; s++)
+      for (int k = 1; k < nd; k++) t->d_dens[(size_t)s * nd + k] = t->d_rgb_in[(size_t)s * ni + k];
+    for (int s = 0; s < S; s++) t->d_dens[(size_t)s * nd] += t->d_rgb_in[(size_t)s * ni];
+    ngp_mlp_backward(&n->density_mlp, n->params + n->off_density, S, t->enc_all + (size_t)s0 * (size_t)n->enc_dims,
+                     t->dens_acts, t->d_dens, t->grads + n->off_density, t->d_enc, T);
+    ngp_hashgrid_backward(&n->grid, S, t->x, t->d_enc, t->grads + n->off_grid, &t->touched, T);
+  }
+  double c3 = ngp_seconds();
+  tm[0] += c1 - c0;
+  tm[1] += c2 - c1;
+  tm[2] += c3 - c2;
+}
+
+/* Stage 4, optimize: Adam on what the batch touched, decay, EMA; gradients are consumed. A step
+ * whose loss or gradients are not finite is skipped whole: one NaN would otherwise spread through
+ * Adam's moments into every weight it touches, for good. Returns whether it was applied. */
+static bool optimize(ngp_trainer *t, double loss_sum) {
+  bool finite = isfinite(loss_sum) && grads_finite(t);
+  if (finite) {
+    ngp_optimizer_step(&t->opt, t->n->params, t->grads, &t->touched, 1.0f, t->n_threads);
+  } else {
+    discard_grads(t);
+    t->n_skipped++;
+  }
+  ngp_touched_clear(&t->touched);
+  return finite;
+}
+
+/* Stage 5, the occupancy grid, on instant-ngp's schedule (scaled sample counts on request). */
+static ngp_status update_grid(ngp_trainer *t, ngp_error *err) {
+  ngp_nerf *n = t->n;
+  if (!ngp_occupancy_update_due(t->step)) return NGP_OK;
+  uint32_t cells = NGP_GRID_CELLS * (uint32_t)n->occ.n_cascades;
+  float f = t->o.grid_sample_fraction;
+  uint32_t uni = t->step < 256 ? cells : cells / 4, non = t->step < 256 ? 0 : cells / 4;
+  grid_query q = {n, false};
+  ngp_occupancy_update(&n->occ, (uint32_t)((float)uni * f), (uint32_t)((float)non * f), 0.95f,
+                       t->o.seed ^ ngp_mix64((uint64_t)t->step + 7), density_cb, &q, t->n_threads);
+  if (q.failed) return ngp_error_set(err, NGP_ERR_NOMEM, "out of memory for the occupancy grid's density queries");
+  return NGP_OK;
+}
+
+/* Stage 6, rays for the next step, so that the samples used approach the target. */
+static void adapt_batch(ngp_trainer *t, uint32_t used_sum) {
+  if (used_sum == 0) return;
+  double rays = ceil((double)t->n_rays * (double)t->o.target_samples / (double)used_sum / 256.0) * 256.0;
+  if (rays > t->max_rays) rays = t->max_rays;
+  if (rays < MIN_RAYS) rays = MIN_RAYS;
+  t->n_rays = (int)rays;
+}
+
+ngp_status ngp_trainer_step(ngp_trainer *t, ngp_step_stats *stats, ngp_error *err) {
+  double tm[5], phase[3] = {0.0, 0.0, 0.0};
+  uint64_t marched_total = 0;
+  tm[0] = ngp_seconds();
+  ngp_status st = march_batch(t, &marched_total, err);
+  if (st != NGP_OK) return st;
+  const int n_rays = gather_samples(t);
 
   tm[1] = ngp_seconds();
-  /* 2. Forward and backward, a chunk of whole rays at a time. */
+  /* Forward and backward, a chunk of whole rays at a time. */
   double loss_sum = 0.0;
   uint32_t used_sum = 0;
   for (int r0 = 0; r0 < n_rays;) {
     int r1 = r0;
     uint32_t s0 = t->ray_off[r0];
     while (r1 < n_rays && (t->ray_off[r1 + 1] - s0 <= CHUNK_SAMPLES || r1 == r0)) r1++;
-    int S = (int)(t->ray_off[r1] - s0);
-    double c0 = ngp_seconds();
-    if (S > 0) {
-      float *pos = t->pos + (size_t)s0 * 3;
-      for (int r = r0; r < r1; r++)
-        for (uint32_t q = t->ray_off[r]; q < t->ray_off[r + 1]; q++) memcpy(t->dir + (size_t)(q - s0) * 3, t->ray_d + r * 3, 3 * sizeof(float));
-      ngp_nerf_warp_positions(n, S, pos, t->x);
-      /* (hash encodings from the compaction pass) -> density MLP -> SH -> colour MLP */
-      const float *enc = t->enc_all + (size_t)s0 * (size_t)n->enc_dims; /* from the compaction pass */
-      ngp_mlp_forward(&n->density_mlp, n->params + n->off_density, S, enc, t->dens, t->dens_acts, T);
-      ngp_sh_forward(n->cfg.sh_degree, S, t->dir, t->sh);
-      for (int s = 0; s < S; s++) {
-        float *in = t->rgb_in + (size_t)s * ni;
-        memcpy(in, t->dens + (size_t)s * nd, (size_t)nd * sizeof(float));
-        memcpy(in + nd, t->sh + (size_t)s * n->sh_dims, (size_t)n->sh_dims * sizeof(float));
-        for (int k = nd + n->sh_dims; k < ni; k++) in[k] = 1.0f;
-      }
-      ngp_mlp_forward(&n->rgb_mlp, n->params + n->off_rgb, S, t->rgb_in, t->rgb_out, t->rgb_acts, T);
-    }
-    double c1 = ngp_seconds();
-    /* composite + loss, and their backward (rays without samples see only the background) */
-    chunk_job cj = {t, r0, s0};
-    ngp_parallel_for(r1 - r0, T, composite_rays, &cj);
-    double c2 = ngp_seconds();
-    if (S > 0) {
-      /* backward, in exact reverse order: colour MLP -> (SH has no parameters) -> density MLP -> hash grid */
-      ngp_mlp_backward(&n->rgb_mlp, n->params + n->off_rgb, S, t->rgb_in, t->rgb_acts, t->d_rgb_out,
-                       t->grads + n->off_rgb, t->d_rgb_in, T);
-      for (int s = 0; s < S; s++)
-        for (int k = 1; k < nd; k++) t->d_dens[(size_t)s * nd + k] = t->d_rgb_in[(size_t)s * ni + k];
-      for (int s = 0; s < S; s++) t->d_dens[(size_t)s * nd] += t->d_rgb_in[(size_t)s * ni];
-      ngp_mlp_backward(&n->density_mlp, n->params + n->off_density, S, t->enc_all + (size_t)s0 * (size_t)n->enc_dims,
-                       t->dens_acts, t->d_dens, t->grads + n->off_density, t->d_enc, T);
-      ngp_hashgrid_backward(&n->grid, S, t->x, t->d_enc, t->grads + n->off_grid, &t->touched, T);
-    }
-    double c3 = ngp_seconds();
-    tf += c1 - c0;
-    tc += c2 - c1;
-    tb += c3 - c2;
+    train_chunk(t, r0, r1, phase);
     for (int r = r0; r < r1; r++) {
       loss_sum += (double)t->ray_loss[r];
       used_sum += t->ray_used[r];
@@ -533,37 +604,12 @@ void ngp_trainer_step(ngp_trainer *t, ngp_step_stats *stats) {
   }
 
   tm[2] = ngp_seconds();
-  /* 3. Optimizer: Adam on what the batch touched, decay, EMA; gradients are consumed. A step
-   * whose loss or gradients are not finite is skipped whole: one NaN would otherwise spread
-   * through Adam's moments into every weight it touches, for good. */
-  float lr = ngp_optimizer_learning_rate(&t->opt);
-  bool finite = isfinite(loss_sum) && grads_finite(t);
-  if (finite) {
-    ngp_optimizer_step(&t->opt, n->params, t->grads, &t->touched, 1.0f, T);
-  } else {
-    discard_grads(t);
-    t->n_skipped++;
-  }
-  ngp_touched_clear(&t->touched);
-
+  const float lr = ngp_optimizer_learning_rate(&t->opt);
+  const bool applied = optimize(t, loss_sum);
   tm[3] = ngp_seconds();
-  /* 4. Occupancy grid, on instant-ngp's schedule (scaled sample counts on request). */
-  if (ngp_occupancy_update_due(t->step)) {
-    uint32_t cells = NGP_GRID_CELLS * (uint32_t)n->occ.n_cascades;
-    float f = t->o.grid_sample_fraction;
-    uint32_t uni = t->step < 256 ? cells : cells / 4, non = t->step < 256 ? 0 : cells / 4;
-    ngp_occupancy_update(&n->occ, (uint32_t)((float)uni * f), (uint32_t)((float)non * f), 0.95f,
-                         t->o.seed ^ ngp_mix64((uint64_t)t->step + 7), density_cb, n, T);
-  }
-
+  if ((st = update_grid(t, err)) != NGP_OK) return st;
   tm[4] = ngp_seconds();
-  /* 5. Rays for the next step, so that the samples used approach the target. */
-  if (used_sum > 0) {
-    double rays = ceil((double)t->n_rays * (double)t->o.target_samples / (double)used_sum / 256.0) * 256.0;
-    if (rays > t->max_rays) rays = t->max_rays;
-    if (rays < MIN_RAYS) rays = MIN_RAYS;
-    t->n_rays = (int)rays;
-  }
+  adapt_batch(t, used_sum);
   if (stats) {
     stats->step = t->step;
     stats->loss = n_rays ? (float)(loss_sum / n_rays) : 0.0f;
@@ -571,13 +617,14 @@ void ngp_trainer_step(ngp_trainer *t, ngp_step_stats *stats) {
     stats->n_samples = (uint32_t)marched_total;
     stats->n_samples_used = used_sum;
     stats->learning_rate = lr;
-    stats->skipped = !finite;
+    stats->skipped = !applied;
     stats->t_march = tm[1] - tm[0];
-    stats->t_forward = tf;
-    stats->t_composite = tc;
-    stats->t_backward = tb;
+    stats->t_forward = phase[0];
+    stats->t_composite = phase[1];
+    stats->t_backward = phase[2];
     stats->t_optimizer = tm[3] - tm[2];
     stats->t_grid = tm[4] - tm[3];
   }
   t->step++;
+  return NGP_OK;
 }

@@ -10,7 +10,7 @@
  *   ngp_camera_pan(&cam, dx, dy, image_height);   // right drag: the pivot follows the cursor
  *   ngp_camera_zoom(&cam, wheel_steps);           // closer to / farther from the pivot
  *   ngp_camera_fly(&cam, forward, right, up, seconds); // W A S D, Space, C
- *   ngp_camera_intrinsics(&cam, w, h, focal, principal); // for ngp_nerf_render
+ *   ngp_camera_intrinsics(&cam, w, h, focal, principal); // for a render of the camera
  */
 #ifndef NGP_VIEWER_CAMERA_H
 #define NGP_VIEWER_CAMERA_H

@@ -1,12 +1,13 @@
 /* progressive.c: budgeted, progressive rendering for the viewer (see progressive.h). Rendering
- * itself is ngp_nerf_render_pixels, which renders a range of pixels and stops handing out tiles
- * when asked; this file decides which image to render next and how large. */
+ * itself is the backend's render_pixels (ngp_backend_render_pixels), which renders a range of
+ * pixels and stops handing out work when asked; this file decides which image to render next and how large. */
 #define _POSIX_C_SOURCE 200809L
 #include "clock.h"
 #include "progressive.h"
 
 #include <limits.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -149,8 +150,18 @@ ngp_shown_change ngp_progressive_step(ngp_progressive *p, const ngp_progressive_
     atomic_init(&b.calls, 0);
     float *dst = p->pass_refresh ? p->shown_rgb : p->pass_rgb;
     double t0 = ngp_seconds();
-    p->pass_next = ngp_nerf_render_pixels(m->nerf, m->weights, p->pass_view.cam.xform, focal, principal, NULL, &o,
-                                          p->pass_next, n_pix, within_budget, &b, dst);
+    ngp_render_camera cam = {p->pass_view.cam.xform, {focal[0], focal[1]}, {principal[0], principal[1]}, NULL};
+    ngp_error err;
+    int next = p->pass_next;
+    if (ngp_backend_render_pixels(m->backend, &cam, &o, p->pass_next, n_pix, within_budget, &b, &next, dst, &err) !=
+        NGP_OK) {
+      /* Nothing more of this pass: the caller shows the message; the next view tries again. */
+      snprintf(p->error, sizeof p->error, "%s", err.msg);
+      p->error_serial++;
+      p->pass_active = false;
+      break;
+    }
+    p->pass_next = next;
     double dt = ngp_seconds() - t0;
     render_s += dt;
     int done = p->pass_next - before;
@@ -199,4 +210,9 @@ bool ngp_progressive_refreshing(const ngp_progressive *p) { return p->pass_activ
 bool ngp_progressive_refined(const ngp_progressive *p, const ngp_progressive_view *view, uint64_t generation) {
   return !p->pass_active && p->shown_valid && view_equal(&p->shown_view, view) &&
          p->shown_div <= (view->final_div < 1 ? 1 : view->final_div) && p->shown_generation == generation;
+}
+
+void ngp_progressive_acquire_backend(void *user, ngp_render_model *m) {
+  (void)user;
+  if (m->backend) m->generation = ngp_backend_acquire(m->backend);
 }

@@ -18,21 +18,22 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "backend.h"
 #include "camera.h"
-#include "nerf.h"
 
 #define NGP_PROGRESSIVE_MAX_DIV 128
 
-/* The model a pass renders: the network layout (weights and bitfield pointers inside are not
- * used), the weights, and the occupancy bitfield, with a generation that grows with each handover. */
+/* The model a pass renders: a backend and the generation of weights it renders (backend.h: the
+ * one acquired last), which grows with each handover from training. */
 typedef struct ngp_render_model {
-  const ngp_nerf *nerf; /* layout and occupancy (nerf->occ.bitfield is the current bitfield) */
-  const float *weights;
+  ngp_backend *backend;
   uint64_t generation; /* 0: no model (nothing is rendered) */
 } ngp_render_model;
 
-/* Called when a pass starts: updates *m to the newest model available (may leave it as it is). */
+/* Called when a pass starts: updates *m to the newest model available (may leave it as it is);
+ * ngp_progressive_acquire_backend does it with ngp_backend_acquire (user: unused). */
 typedef void (*ngp_progressive_acquire_fn)(void *user, ngp_render_model *m);
+void ngp_progressive_acquire_backend(void *user, ngp_render_model *m);
 
 typedef struct ngp_progressive_view {
   ngp_camera cam;
@@ -71,6 +72,9 @@ typedef struct ngp_progressive {
   /* Statistics for the overlay. */
   double last_render_s; /* render time of the last step */
   long pixels_rendered; /* in all */
+  /* The last render failure (the backend's message), and how many there were. */
+  char error[1024];
+  uint64_t error_serial;
 } ngp_progressive;
 
 void ngp_progressive_init(ngp_progressive *p, const float bg[3]);

@@ -33,7 +33,7 @@ struct ngp_viewer {
   GLFWwindow *win;
   ngp_display disp;
   ngp_viewer_opts opts;
-  ngp_cli cli; /* the command line; scene and snapshot replaced by drops */
+  ngp_session_opts so; /* the session asked for; scene and snapshot replaced by drops */
   char *own_scene, *own_snapshot;
   char label[256]; /* scene or snapshot name for the title and the overlay */
   ngp_session session;
@@ -70,6 +70,8 @@ struct ngp_viewer {
   uint64_t seen_serial;
   char message[300];
   double message_until;
+  char backend_desc[512]; /* the session's backend, one line */
+  uint64_t seen_render_error;
   char title[300];
 };
 
@@ -118,12 +120,17 @@ static void go_to_view(ngp_viewer *v, int i) {
   v->current_view = i;
 }
 
+static int fail(const char *msg) {
+  fprintf(stderr, "instant-ngp: error: %s\n", msg);
+  return NGP_VIEWER_FAILED;
+}
+
 static int open_session(ngp_viewer *v) {
-  int rc = ngp_session_open(&v->session, &v->cli, true);
-  if (rc != NGP_EXIT_OK) return rc;
+  ngp_error err;
+  if (ngp_session_open(&v->session, &v->so, &err) != NGP_OK) return fail(err.msg);
   v->have_session = true;
   ngp_session *s = &v->session;
-  const char *name = v->cli.scene ? v->cli.scene : v->cli.load_snapshot;
+  const char *name = v->so.scene ? v->so.scene : v->so.snapshot;
   snprintf(v->label, sizeof v->label, "%s", name ? ngp_path_basename(name) : "");
   if (v->label[0] == '\0' && name) snprintf(v->label, sizeof v->label, "%s", name); /* "dir/" */
   ngp_camera_init_default(&v->cam);
@@ -134,7 +141,7 @@ static int open_session(ngp_viewer *v) {
     v->view_principal = malloc((size_t)n * 2 * sizeof(float));
     if (!v->view_xform || !v->view_rel_focal || !v->view_principal) {
       close_session(v);
-      return ngp_app_fail("out of memory for the training views");
+      return fail("out of memory for the training views");
     }
     for (int i = 0; i < n; i++) {
       const ngp_frame *f = &s->scene.frames[i];
@@ -149,14 +156,15 @@ static int open_session(ngp_viewer *v) {
   v->home = v->cam;
   /* Training starts at once on a fresh model; a loaded snapshot waits for T unless the command
    * line asks for steps (instant-ngp's GUI waits for --train). */
-  bool train = v->cli.load_snapshot == NULL || v->cli.n_steps > 0 || v->cli.train_seconds > 0.0;
-  if (!ngp_worker_start(&v->worker, s, train, v->cli.n_steps, v->cli.train_seconds)) {
+  bool train = v->so.snapshot == NULL || v->opts.n_steps > 0 || v->opts.train_seconds > 0.0;
+  if (!ngp_worker_start(&v->worker, s, train, v->opts.n_steps, v->opts.train_seconds)) {
     close_session(v);
-    return ngp_app_fail("out of memory for the viewer's copy of the weights");
+    return fail("the training thread could not be started");
   }
   v->have_worker = true;
+  ngp_backend_describe(s->backend, v->backend_desc, sizeof v->backend_desc);
   ngp_worker_acquire(&v->worker, &v->model);
-  return NGP_EXIT_OK;
+  return NGP_VIEWER_OK;
 }
 
 /* Dropped paths: a snapshot (by its magic), and a scene (a folder or a .json). */
@@ -178,10 +186,10 @@ static void load_drops(ngp_viewer *v) {
     free(v->own_snapshot);
     v->own_scene = ns;
     v->own_snapshot = nsn;
-    v->cli.scene = ns;
-    v->cli.load_snapshot = nsn;
+    v->so.scene = ns;
+    v->so.snapshot = nsn;
     printf("loading %s%s%s\n", ns ? ns : "", ns && nsn ? " with " : "", nsn ? nsn : "");
-    if (open_session(v) == NGP_EXIT_OK)
+    if (open_session(v) == NGP_VIEWER_OK)
       set_message(v, 4.0, "loaded ", v->label);
     else
       set_message(v, 8.0, "loading failed (see the terminal): ", scene ? scene : snapshot);
@@ -198,7 +206,7 @@ static void save_snapshot(ngp_viewer *v) {
     set_message(v, 4.0, "nothing to save: drop a scene or a snapshot first", "");
     return;
   }
-  const char *path = v->cli.save_snapshot ? v->cli.save_snapshot : "snapshot.ngp";
+  const char *path = v->opts.save_snapshot ? v->opts.save_snapshot : "snapshot.ngp";
   ngp_worker_request_save(&v->worker, path);
   set_message(v, 4.0, "saving ", path);
 }
@@ -208,7 +216,7 @@ static void save_screenshot(ngp_viewer *v) {
     set_message(v, 4.0, "no image to save yet", "");
     return;
   }
-  const char *dir = v->cli.screenshot_dir ? v->cli.screenshot_dir : ".";
+  const char *dir = v->opts.screenshot_dir ? v->opts.screenshot_dir : ".";
   char path[4200];
   for (int i = 0; i < 10000; i++) {
     snprintf(path, sizeof path, "%s/screenshot_%04d.png", dir, i);
@@ -351,35 +359,37 @@ static void cb_drop(GLFWwindow *w, int count, const char **paths) {
 
 /* ---- Open, frame, close ------------------------------------------------------------------------ */
 
-void ngp_viewer_opts_default(ngp_viewer_opts *o, const ngp_cli *cli) {
+void ngp_viewer_opts_default(ngp_viewer_opts *o) {
   memset(o, 0, sizeof *o);
-  /* run.py opens its window at --width x --height. */
-  o->width = cli && cli->width > 0 ? cli->width : 1280;
-  o->height = cli && cli->height > 0 ? cli->height : 720;
+  o->width = 1280;
+  o->height = 720;
+  o->n_steps = -1;
+  o->train_seconds = -1.0;
   o->swap_interval = 1;
   o->frame_time_s = 1.0 / 30.0;
   o->overlay = true;
   o->idle_wait = true;
 }
 
-int ngp_viewer_open(ngp_viewer **out, const ngp_cli *cli, const ngp_viewer_opts *opts, char *why, size_t why_size) {
+int ngp_viewer_open(ngp_viewer **out, const ngp_session_opts *so, const ngp_viewer_opts *opts, char *why,
+                    size_t why_size) {
   *out = NULL;
   const char *x11 = getenv("DISPLAY"), *wl = getenv("WAYLAND_DISPLAY");
   if ((!x11 || !*x11) && (!wl || !*wl)) {
     snprintf(why, why_size, "no display: DISPLAY and WAYLAND_DISPLAY are not set");
-    return NGP_GUI_UNAVAILABLE;
+    return NGP_VIEWER_UNAVAILABLE;
   }
   g_glfw_error[0] = '\0';
   glfwSetErrorCallback(on_glfw_error);
   if (!glfwInit()) {
     snprintf(why, why_size, "GLFW could not start: %s", g_glfw_error[0] ? g_glfw_error : "unknown error");
-    return NGP_GUI_UNAVAILABLE;
+    return NGP_VIEWER_UNAVAILABLE;
   }
   ngp_viewer_opts o;
   if (opts)
     o = *opts;
   else
-    ngp_viewer_opts_default(&o, cli);
+    ngp_viewer_opts_default(&o);
   glfwWindowHint(GLFW_CONTEXT_VERSION_MAJOR, 3);
   glfwWindowHint(GLFW_CONTEXT_VERSION_MINOR, 3);
   glfwWindowHint(GLFW_OPENGL_PROFILE, GLFW_OPENGL_CORE_PROFILE);
@@ -388,7 +398,7 @@ int ngp_viewer_open(ngp_viewer **out, const ngp_cli *cli, const ngp_viewer_opts 
   if (!win) {
     snprintf(why, why_size, "no OpenGL 3.3 core window: %s", g_glfw_error[0] ? g_glfw_error : "unknown error");
     glfwTerminate();
-    return NGP_GUI_UNAVAILABLE;
+    return NGP_VIEWER_UNAVAILABLE;
   }
   glfwMakeContextCurrent(win);
   glfwSwapInterval(o.swap_interval);
@@ -399,20 +409,19 @@ int ngp_viewer_open(ngp_viewer **out, const ngp_cli *cli, const ngp_viewer_opts 
     free(v);
     glfwDestroyWindow(win);
     glfwTerminate();
-    return NGP_GUI_UNAVAILABLE;
+    return NGP_VIEWER_UNAVAILABLE;
   }
   v->win = win;
   snprintf(v->title, sizeof v->title, "instant-ngp");
   v->opts = o;
-  v->cli = *cli;
+  v->so = *so;
+  v->so.concurrent_render = true; /* the worker trains while this thread renders */
   v->overlay = o.overlay;
   v->profile = getenv("NGP_VIEWER_PROFILE") != NULL;
   v->final_div = 1;
   ngp_camera_init_default(&v->cam);
   v->home = v->cam;
-  float bg[3] = {1.0f, 1.0f, 1.0f};
-  if (cli->has_background) memcpy(bg, cli->background, sizeof bg);
-  ngp_progressive_init(&v->prog, bg);
+  ngp_progressive_init(&v->prog, so->bg);
   glfwSetWindowUserPointer(win, v);
   glfwSetKeyCallback(win, cb_key);
   glfwSetMouseButtonCallback(win, cb_button);
@@ -423,10 +432,10 @@ int ngp_viewer_open(ngp_viewer **out, const ngp_cli *cli, const ngp_viewer_opts 
   glfwGetWindowSize(win, &v->win_w, &v->win_h);
   printf("viewer: %dx%d window, OpenGL %s (%s)\n", v->fb_w, v->fb_h, (const char *)glGetString(GL_VERSION),
          (const char *)glGetString(GL_RENDERER));
-  if (cli->scene || cli->load_snapshot) {
+  if (so->scene || so->snapshot) {
     int rc = open_session(v);
-    if (rc != NGP_EXIT_OK) {
-      ngp_viewer_close(v, NULL);
+    if (rc != NGP_VIEWER_OK) {
+      ngp_viewer_close(v, NULL, NULL);
       return rc;
     }
   } else {
@@ -434,7 +443,7 @@ int ngp_viewer_open(ngp_viewer **out, const ngp_cli *cli, const ngp_viewer_opts 
   }
   v->last_frame = ngp_seconds();
   *out = v;
-  return NGP_EXIT_OK;
+  return NGP_VIEWER_OK;
 }
 
 /* Frames per second over the frames that ended within the last second. */
@@ -458,7 +467,7 @@ static void build_overlay(ngp_viewer *v, double now) {
   ADD("instant-ngp %s  %s\n", ngp_version(), v->label);
   if (v->have_session) {
     const ngp_worker_stats *w = &v->wstats;
-    ADD("backend %s, %d threads, %s\n", v->session.backend == NGP_BACKEND_CUDA ? "cuda" : "cpu", v->session.threads,
+    ADD("backend %s (%s), %s\n", ngp_backend_name(v->session.backend), v->backend_desc,
         w->failed       ? "training failed (see the terminal)"
         : !w->can_train ? "no training (snapshot only)"
                         : (w->training ? "training" : "paused (T)"));
@@ -505,7 +514,7 @@ bool ngp_viewer_frame(ngp_viewer *v) {
     glfwWaitEventsTimeout(wait);
   else
     glfwPollEvents();
-  if (glfwWindowShouldClose(v->win) || v->should_close || ngp_app_interrupted()) return false;
+  if (glfwWindowShouldClose(v->win) || v->should_close || (v->opts.interrupted && v->opts.interrupted())) return false;
   if (v->n_drops) load_drops(v);
   double now = ngp_seconds(), dt = now - v->last_frame;
   v->last_frame = now;
@@ -540,6 +549,11 @@ bool ngp_viewer_frame(ngp_viewer *v) {
       ngp_display_upload(&v->disp, v->prog.shown_rgb, v->prog.shown_w, v->prog.shown_h, rb, re);
     refined = ngp_progressive_refined(&v->prog, &pv, v->model.generation) && !ngp_worker_newer_pending(&v->worker);
     v->background = ngp_progressive_refreshing(&v->prog);
+    if (v->prog.error_serial != v->seen_render_error) { /* a failed render: said once, shown a while */
+      if (v->seen_render_error == 0) fprintf(stderr, "instant-ngp: error: %s\n", v->prog.error);
+      v->seen_render_error = v->prog.error_serial;
+      set_message(v, 6.0, "render failed: ", v->prog.error);
+    }
   }
   if (v->overlay) build_overlay(v, ngp_seconds());
   if (ngp_seconds() - v->last_title > 0.5) {
@@ -567,9 +581,9 @@ bool ngp_viewer_frame(ngp_viewer *v) {
   return true;
 }
 
-int ngp_viewer_close(ngp_viewer *v, ngp_viewer_finish_fn finish) {
-  if (!v) return NGP_EXIT_OK;
-  int rc = ngp_app_interrupted() ? NGP_EXIT_INTERRUPTED : NGP_EXIT_OK;
+int ngp_viewer_close(ngp_viewer *v, ngp_viewer_finish_fn finish, void *user) {
+  if (!v) return NGP_VIEWER_OK;
+  int rc = v->opts.interrupted && v->opts.interrupted() ? NGP_VIEWER_INTERRUPTED : NGP_VIEWER_OK;
   long steps = 0;
   if (v->have_worker) {
     ngp_worker_stop(&v->worker); /* joined: the session is this thread's again */
@@ -579,7 +593,7 @@ int ngp_viewer_close(ngp_viewer *v, ngp_viewer_finish_fn finish) {
   if (v->have_session && finish) {
     /* Test views and screenshots can take a while: the window goes at once, as asked. */
     glfwHideWindow(v->win);
-    rc = finish(&v->cli, &v->session, steps);
+    rc = finish(user, &v->so, &v->session, steps);
   }
   close_session(v);
   glfwMakeContextCurrent(v->win);
@@ -652,6 +666,7 @@ void ngp_viewer_get_stats(ngp_viewer *v, ngp_viewer_stats *st) {
   st->training = v->wstats.training;
   st->stepping = v->wstats.stepping;
   st->model_generation = v->model.generation;
+  st->backend = v->have_session ? ngp_backend_name(v->session.backend) : NULL;
 }
 
 void ngp_viewer_print_controls(void) {

@@ -4,12 +4,14 @@
  *
  *   ngp_viewer *v;
  *   char why[256];
- *   int rc = ngp_viewer_open(&v, &cli, &opts, why, sizeof why);  // NGP_GUI_UNAVAILABLE: no window
+ *   int rc = ngp_viewer_open(&v, &session_opts, &opts, why, sizeof why);  // NGP_VIEWER_UNAVAILABLE
  *   while (ngp_viewer_frame(v)) {}
- *   rc = ngp_viewer_close(v, ngp_cli_finish);  // save, test views, screenshots (cli.h); or NULL
+ *   rc = ngp_viewer_close(v, finish, user);  // e.g. save, test views, screenshots; or NULL
  *
  * Threads: the calling thread owns the window, GL and the camera, and renders (budgeted,
- * progressive: progressive.h); a worker thread owns the session and trains (worker.h). */
+ * progressive: progressive.h); a worker thread owns the session and trains (worker.h). Both go
+ * through the session's backend (engine/backend.h): with --backend cuda the frames are rendered
+ * on the device. The viewer depends on the engine only, never on the command line (src/app). */
 #ifndef NGP_VIEWER_VIEWER_H
 #define NGP_VIEWER_VIEWER_H
 
@@ -18,8 +20,10 @@
 #include <stdint.h>
 
 #include "camera.h"
-#include "cli.h"
-#include "nerf.h"
+#include "session.h"
+
+/* Exit codes of open and close: the program's own (0, 1, 130), and "no window here". */
+enum { NGP_VIEWER_OK = 0, NGP_VIEWER_FAILED = 1, NGP_VIEWER_INTERRUPTED = 130, NGP_VIEWER_UNAVAILABLE = -1 };
 
 typedef struct ngp_viewer ngp_viewer;
 
@@ -30,28 +34,34 @@ typedef struct ngp_viewer_opts {
                           leave of it (default 1/30 s) */
   bool overlay;        /* the text overlay (Tab toggles it) */
   bool idle_wait;      /* sleep in glfwWaitEventsTimeout when nothing changes (default true) */
+  const char *save_snapshot;  /* where Ctrl+S saves (default snapshot.ngp) */
+  const char *screenshot_dir; /* where P saves (default .) */
+  long n_steps;               /* stop training after this many steps (< 0: no limit, the default) */
+  double train_seconds;       /* ... or after this much training time (< 0: no limit) */
+  int (*interrupted)(void);   /* polled each frame: non-zero closes the window, exit 130 (NULL: never) */
 } ngp_viewer_opts;
 
-void ngp_viewer_opts_default(ngp_viewer_opts *o, const ngp_cli *cli);
+void ngp_viewer_opts_default(ngp_viewer_opts *o);
 
-/* Opens the window, then the session the command line names (none: an empty window that takes a
- * dropped scene or snapshot). Returns NGP_EXIT_OK with *out set; NGP_GUI_UNAVAILABLE with `why`
- * filled when no window could be opened (no display, GLFW or GL failed; nothing printed); or an
- * exit code after the session printed its error. */
-int ngp_viewer_open(ngp_viewer **out, const ngp_cli *cli, const ngp_viewer_opts *opts, char *why, size_t why_size);
+/* Opens the window, then the session `so` names (no scene nor snapshot: an empty window that takes
+ * a dropped scene or snapshot; so->concurrent_render is set by the viewer). Returns NGP_VIEWER_OK
+ * with *out set; NGP_VIEWER_UNAVAILABLE with `why` filled when no window could be opened (no
+ * display, GLFW or GL failed; nothing printed); or NGP_VIEWER_FAILED after printing the session's
+ * error. */
+int ngp_viewer_open(ngp_viewer **out, const ngp_session_opts *so, const ngp_viewer_opts *opts, char *why,
+                    size_t why_size);
 /* One frame: input, camera, at most one frame time of rendering, upload, drawing, swap. Returns
  * false once the window should close (Esc, Ctrl+Q, the close button, an interrupt). */
 bool ngp_viewer_frame(ngp_viewer *v);
-/* What to do with the session once its training thread has stopped: `cli` is the command line
- * with the scene and snapshot last loaded (drops included), `steps` the steps trained since then.
- * Returns an exit code. The application passes ngp_cli_finish (cli.h). */
-typedef int (*ngp_viewer_finish_fn)(const ngp_cli *cli, struct ngp_session *s, long steps);
+/* What to do with the session once its training thread has stopped: `so` holds the scene and
+ * snapshot last loaded (drops included), `steps` the steps trained since then. Returns an exit
+ * code. The application saves --save-snapshot, evaluates --test-transforms and writes
+ * screenshots, as headless runs and run.py after its GUI loop do. */
+typedef int (*ngp_viewer_finish_fn)(void *user, const ngp_session_opts *so, ngp_session *s, long steps);
 /* Stops training (joins the training thread), hides the window, calls `finish` on the session if
- * there is one and `finish` is not NULL (ngp_cli_finish saves --save-snapshot, evaluates
- * --test-transforms and writes screenshots, as headless runs and run.py after its GUI loop do),
- * then closes the window and frees everything. Returns finish's exit code (ngp_cli_finish: 1
- * after a failed training step, as headless); else 0, or 130 after an interrupt. */
-int ngp_viewer_close(ngp_viewer *v, ngp_viewer_finish_fn finish);
+ * there is one and `finish` is not NULL, then closes the window and frees everything. Returns
+ * finish's exit code; else 0, or 130 after an interrupt. */
+int ngp_viewer_close(ngp_viewer *v, ngp_viewer_finish_fn finish, void *user);
 
 /* Input, as GLFW reports it (GLFW_KEY_*, GLFW_PRESS/RELEASE/REPEAT, GLFW_MOD_*, window
  * coordinates). The GLFW callbacks call these; so do tests. */
@@ -81,7 +91,7 @@ void ngp_viewer_framebuffer_size(const ngp_viewer *v, int *w, int *h);
  * first, w x h the framebuffer size (rgb must hold that many pixels). */
 void ngp_viewer_read_pixels(ngp_viewer *v, uint8_t *rgb);
 /* The render options and intrinsics the viewer uses for a w x h image of its camera, so a
- * headless ngp_nerf_render can reproduce the picture. */
+ * headless render can reproduce the picture. */
 void ngp_viewer_render_setup(const ngp_viewer *v, int w, int h, ngp_render_opts *o, float focal[2], float principal[2]);
 
 typedef struct ngp_viewer_stats {
@@ -94,6 +104,7 @@ typedef struct ngp_viewer_stats {
   bool training;             /* training is on (T) */
   bool stepping;             /* the training thread is in a step (it finishes one after T) */
   uint64_t model_generation; /* weights handed over to the renderer so far (1: the initial ones) */
+  const char *backend;       /* the session's backend ("cpu", "cuda", ...); NULL without a session */
 } ngp_viewer_stats;
 void ngp_viewer_get_stats(ngp_viewer *v, ngp_viewer_stats *st);
 

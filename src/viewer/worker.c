@@ -8,33 +8,10 @@
 
 #include "clock.h"
 
-static size_t bitfield_bytes(const ngp_nerf *n) { return (size_t)n->occ.n_cascades * (NGP_GRID_CELLS / 8); }
-
-static void buffer_free(ngp_model_buffer *b) {
-  free(b->weights);
-  free(b->bitfield);
-  memset(b, 0, sizeof *b);
-}
-
-static bool buffer_alloc(ngp_model_buffer *b, const ngp_nerf *n) {
-  memset(b, 0, sizeof *b);
-  b->weights = malloc(n->n_params * sizeof *b->weights);
-  b->bitfield = malloc(bitfield_bytes(n));
-  if (b->weights && b->bitfield) return true;
-  buffer_free(b);
-  return false;
-}
-
-/* Worker thread: EMA weights into the session's inference array, then into the mailbox. */
+/* Worker thread: the EMA weights to the renderer. */
 static void publish(ngp_worker *w) {
-  ngp_session *s = w->s;
-  ngp_session_sync(s);
-  pthread_mutex_lock(&w->buf_lock);
-  memcpy(w->pending.weights, s->nerf.inference, s->nerf.n_params * sizeof(float));
-  memcpy(w->pending.bitfield, s->nerf.occ.bitfield, bitfield_bytes(&s->nerf));
-  w->pending.generation = ++w->published;
-  w->pending.step = s->meta.training_step;
-  pthread_mutex_unlock(&w->buf_lock);
+  ngp_error err;
+  if (ngp_backend_publish(w->s->backend, &err) != NGP_OK) fprintf(stderr, "instant-ngp: error: %s\n", err.msg);
   w->last_publish = ngp_seconds();
   w->dirty = false;
 }
@@ -65,10 +42,12 @@ static void *worker_main(void *arg) {
       memcpy(path, w->save_path, sizeof path);
       w->save_requested = false;
       pthread_mutex_unlock(&w->ctl_lock);
-      int rc = ngp_session_save(s, path); /* prints "snapshot saved: ..." or the error */
+      ngp_error err;
+      ngp_status rc = ngp_session_save(s, path, &err); /* prints "snapshot saved: ..." */
+      if (rc != NGP_OK) fprintf(stderr, "instant-ngp: error: %s\n", err.msg);
       pthread_mutex_lock(&w->ctl_lock);
-      snprintf(w->stats.message, sizeof w->stats.message,
-               rc == NGP_EXIT_OK ? "saved %s" : "saving %s failed (see the terminal)", path);
+      snprintf(w->stats.message, sizeof w->stats.message, rc == NGP_OK ? "saved %s" : "saving %s failed (see the terminal)",
+               path);
       w->stats.message_serial++;
       continue;
     }
@@ -76,7 +55,9 @@ static void *worker_main(void *arg) {
     pthread_mutex_unlock(&w->ctl_lock);
 
     double t0 = ngp_seconds();
-    bool ok = ngp_session_step(s, &st); /* prints the error when it fails */
+    ngp_error err;
+    bool ok = ngp_session_step(s, &st, &err) == NGP_OK;
+    if (!ok) fprintf(stderr, "instant-ngp: error: %s\n", err.msg);
     double dt = ngp_seconds() - t0;
     w->dirty = true;
 
@@ -119,30 +100,8 @@ static void *worker_main(void *arg) {
 bool ngp_worker_start(ngp_worker *w, ngp_session *s, bool train, long max_steps, double max_seconds) {
   memset(w, 0, sizeof *w);
   w->s = s;
-  if (!buffer_alloc(&w->front, &s->nerf)) return false;
-  if (!buffer_alloc(&w->pending, &s->nerf)) {
-    buffer_free(&w->front);
-    return false;
-  }
-  /* The session's current weights are the first picture (no EMA sync before the first step). */
-  memcpy(w->front.weights, s->nerf.inference, s->nerf.n_params * sizeof(float));
-  memcpy(w->front.bitfield, s->nerf.occ.bitfield, bitfield_bytes(&s->nerf));
-  w->front.generation = w->published = 1;
-  w->front.step = s->meta.training_step;
-  /* The render copy: layout shared with the session (never changed after opening), its own
-   * weights and bitfield; the arrays only the trainer uses are not reachable from it. */
-  w->view = s->nerf;
-  w->view.params = NULL;
-  w->view.inference = w->front.weights;
-  w->view.occ.bitfield = w->front.bitfield;
-  w->view.occ.density = NULL;
-  w->view.occ.tmp = NULL;
-  w->view.occ.batch_pos = NULL;
-  w->view.occ.batch_raw = NULL;
-  w->view.occ.batch_idx = NULL;
-  w->view.n_threads = s->threads;
   /* --n-steps 0 or --train-seconds 0: no step at all (the thread checks limits after a step). */
-  w->want_training = train && s->trainer != NULL && max_steps != 0 && max_seconds != 0.0;
+  w->want_training = train && ngp_session_can_train(s) && max_steps != 0 && max_seconds != 0.0;
   w->max_steps = max_steps;
   w->max_seconds = max_seconds;
   w->stats.can_train = ngp_session_can_train(s);
@@ -150,14 +109,10 @@ bool ngp_worker_start(ngp_worker *w, ngp_session *s, bool train, long max_steps,
   w->stats.loss_ema = -1.0f;
   w->last_publish = ngp_seconds();
   pthread_mutex_init(&w->ctl_lock, NULL);
-  pthread_mutex_init(&w->buf_lock, NULL);
   pthread_cond_init(&w->ctl_cv, NULL);
   if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
     pthread_mutex_destroy(&w->ctl_lock);
-    pthread_mutex_destroy(&w->buf_lock);
     pthread_cond_destroy(&w->ctl_cv);
-    buffer_free(&w->front);
-    buffer_free(&w->pending);
     return false;
   }
   w->started = true;
@@ -172,10 +127,7 @@ void ngp_worker_stop(ngp_worker *w) {
   pthread_mutex_unlock(&w->ctl_lock);
   pthread_join(w->thread, NULL);
   pthread_mutex_destroy(&w->ctl_lock);
-  pthread_mutex_destroy(&w->buf_lock);
   pthread_cond_destroy(&w->ctl_cv);
-  buffer_free(&w->front);
-  buffer_free(&w->pending);
   w->started = false;
 }
 
@@ -206,24 +158,8 @@ bool ngp_worker_stats_get(ngp_worker *w, ngp_worker_stats *out) {
 
 void ngp_worker_acquire(void *user, ngp_render_model *m) {
   ngp_worker *w = user;
-  if (pthread_mutex_trylock(&w->buf_lock) == 0) {
-    if (w->pending.generation > w->front.generation) {
-      ngp_model_buffer t = w->front;
-      w->front = w->pending;
-      w->pending = t;
-    }
-    pthread_mutex_unlock(&w->buf_lock);
-  }
-  w->view.inference = w->front.weights;
-  w->view.occ.bitfield = w->front.bitfield;
-  m->nerf = &w->view;
-  m->weights = w->front.weights;
-  m->generation = w->front.generation;
+  m->backend = w->s->backend;
+  m->generation = ngp_backend_acquire(w->s->backend);
 }
 
-bool ngp_worker_newer_pending(ngp_worker *w) {
-  if (pthread_mutex_trylock(&w->buf_lock) != 0) return false;
-  bool newer = w->pending.generation > w->front.generation;
-  pthread_mutex_unlock(&w->buf_lock);
-  return newer;
-}
+bool ngp_worker_newer_pending(ngp_worker *w) { return ngp_backend_newer_pending(w->s->backend); }

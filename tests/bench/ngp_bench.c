@@ -1,23 +1,27 @@
-/* ngp_bench.c: the project's benchmark (not a test: it asserts nothing, it measures).
+/* ngp_bench.c: the project's benchmark (not a test: it asserts nothing, it measures). It runs an
+ * engine session (engine/session.h) as the program does, so every figure is the backend's own
+ * code path, on the CPU or a device alike.
  *
  *   ngp-bench throughput --scene S [--config C] [--threads N] [--steps N] [--warmup N] [--batch-size N]
  *       training throughput: median samples/s over steps after a warm-up (samples that went
- *       through encoding, both MLPs, compositing and their backward), samples per ray.
+ *       through encoding, both MLPs, compositing and their backward), samples per ray; each
+ *       measured step reads its statistics back (on a device: waits for it).
  *   ngp-bench curve --scene S --val V [--config C] [--threads N] [--minutes 1,2,5,10] [--background R,G,B]
  *       quality against training wall time: PSNR/SSIM on V at each checkpoint (evaluation time is
- *       not counted as training time).
+ *       not counted as training time; steps are timed in batches of 8, the device waited for).
  *   ngp-bench render --scene S [--steps N] [--width W] [--height H] [--repeat N]
- *       render time of a view after N training steps (median of repeats).
- * Every mode takes --backend cpu|cuda (default cpu). With cuda the same measurements run on the
- * GPU (src/cuda): throughput from the step statistics (each measured step waits for the device),
- * the curve's training time measured in batches of 8 steps with the device waited for, its views
- * rendered on the GPU (--minutes defaults to 0.25,1,5: 15, 60 and 300 s), and the render of a
- * view on the GPU after a warm-up render (the model upload is not timed), e.g. 1920x1080 of the
- * fox: `ngp-bench render --backend cuda --scene fox --steps 2000 --width 1920 --height 1080`.
- * The occupancy update uses instant-ngp's full sample counts on the GPU (--grid-fraction 1)
- * unless --grid-fraction is given.
- * Every mode ends with the peak resident memory (and, with cuda, the device memory in use). Quote
- * medians and the machine. */
+ *       render time of a view after N training steps (median of repeats, after a warm-up render;
+ *       including the copy of the image to the host).
+ * Every mode takes --backend cpu|cuda|auto or a registered name (default cpu) and
+ * --grid-fraction F (occupancy-update samples against instant-ngp's; default: the backend's, 0.125
+ * on the CPU, 1 on a GPU). On cuda --minutes defaults to 0.25,1,5 (15, 60 and 300 s), throughput
+ * to 100 steps and render to 2000, e.g. the 1920x1080 fox:
+ * `ngp-bench render --backend cuda --scene fox --steps 2000 --width 1920 --height 1080`.
+ * `--backend counting` (a test backend that forwards to the CPU one and counts its calls, see
+ * tests/counting_backend.c) prints the calls at the end: the CTest bench_through_backend checks
+ * that the benchmark goes through the backend.
+ * Every mode ends with the peak resident memory and the backend's description. Quote medians
+ * and the machine. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
@@ -27,14 +31,9 @@
 #include <time.h>
 
 #include "clock.h"
-#include "eval.h"
-#include "mlp.h"
-#include "nerf.h"
+#include "counting_backend.h"
 #include "ngp/ngp.h"
-#include "parallel.h"
-#ifdef NGP_HAVE_CUDA
-#include "ngp_cuda.h"
-#endif
+#include "session.h"
 
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
@@ -53,8 +52,8 @@ static void peak_rss(void) {
 }
 
 static int usage(void) {
-  fprintf(stderr, "usage: ngp-bench throughput|curve|render --scene S [--backend cpu|cuda] [options] (see the comment "
-                  "at the top of tests/bench/ngp_bench.c)\n");
+  fprintf(stderr, "usage: ngp-bench throughput|curve|render --scene S [--backend cpu|cuda|auto] [options] (see the "
+                  "comment at the top of tests/bench/ngp_bench.c)\n");
   return 2;
 }
 
@@ -64,21 +63,20 @@ typedef struct {
   long batch;
   float grid_fraction;
   char minutes[128];
+  bool minutes_given;
   float bg[3];
 } args;
 
 static int parse(int argc, char **argv, args *a) {
   memset(a, 0, sizeof *a);
   a->steps = -1;
-  a->warmup = 20;
+  a->warmup = -1;
   a->width = 400;
   a->height = 400;
   a->repeat = 5;
   a->grid_fraction = -1.0f;
   a->bg[0] = a->bg[1] = a->bg[2] = 1.0f;
-  snprintf(a->minutes, sizeof a->minutes, "1,2,5,10");
   a->backend = "cpu";
-  bool minutes_given = false;
   if (argc < 2) return usage();
   a->mode = argv[1];
   for (int i = 2; i < argc; i++) {
@@ -96,288 +94,160 @@ static int parse(int argc, char **argv, args *a) {
     else if (!strcmp(k, "--repeat")) a->repeat = atoi(v);
     else if (!strcmp(k, "--batch-size")) a->batch = atol(v);
     else if (!strcmp(k, "--grid-fraction")) a->grid_fraction = (float)atof(v);
-    else if (!strcmp(k, "--minutes")) snprintf(a->minutes, sizeof a->minutes, "%s", v), minutes_given = true;
+    else if (!strcmp(k, "--minutes")) snprintf(a->minutes, sizeof a->minutes, "%s", v), a->minutes_given = true;
     else if (!strcmp(k, "--backend")) a->backend = v;
     else if (!strcmp(k, "--background")) {
       if (sscanf(v, "%f,%f,%f", &a->bg[0], &a->bg[1], &a->bg[2]) != 3) return usage();
     } else return usage();
   }
-  if (strcmp(a->backend, "cpu") && strcmp(a->backend, "cuda")) return usage();
-  if (!strcmp(a->backend, "cuda") && !minutes_given) snprintf(a->minutes, sizeof a->minutes, "0.25,1,5");
+  if (a->repeat < 1 || a->width < 1 || a->height < 1) return usage();
   return a->scene ? 0 : usage();
 }
 
-#ifdef NGP_HAVE_CUDA
-/* The val views rendered on the GPU against their images over bg: PSNR and SSIM as ngp_eval_views. */
-static int eval_cuda(const ngp_nerf *n, const ngp_scene *views, const float bg[3], ngp_eval_result *res) {
-  memset(res, 0, sizeof *res);
-  res->psnr_min = HUGE_VAL;
-  res->psnr_max = -HUGE_VAL;
+static int fail(const ngp_error *err) {
+  fprintf(stderr, "ngp-bench: %s\n", err->msg);
+  return 1;
+}
+
+static int throughput(const args *a, ngp_session *s, bool device) {
   ngp_error err;
-  for (int i = 0; i < views->n_frames; i++) {
-    const ngp_frame *f = &views->frames[i];
-    size_t np = (size_t)f->image.width * (size_t)f->image.height;
-    float *img = malloc(np * 3 * sizeof(float)), *ref = malloc(np * 3 * sizeof(float));
-    if (!img || !ref) return fprintf(stderr, "out of memory\n"), 1;
-    ngp_render_opts o = {f->image.width, f->image.height, {bg[0], bg[1], bg[2]}, 1e-4f, 1, (uint64_t)i};
-    if (ngp_cuda_render(n, n->inference, f->xform, f->focal, f->principal, &f->lens, &o, img, &err) != NGP_OK)
-      return fprintf(stderr, "%s\n", err.msg), 1;
-    ngp_reference_image(&f->image, bg, ref);
-    double p = ngp_psnr(img, ref, np), s = ngp_ssim(img, ref, f->image.width, f->image.height);
-    free(img);
-    free(ref);
-    res->psnr_mean += p;
-    res->ssim_mean += s;
-    res->psnr_min = p < res->psnr_min ? p : res->psnr_min;
-    res->psnr_max = p > res->psnr_max ? p : res->psnr_max;
-    res->n_views++;
+  int steps = a->steps > 0 ? a->steps : (device ? 100 : 30);
+  int warmup = a->warmup >= 0 ? a->warmup : 20;
+  double *rate = malloc((size_t)steps * sizeof *rate), *spr = malloc((size_t)steps * sizeof *spr);
+  double *rate_nogrid = malloc((size_t)steps * sizeof *rate_nogrid);
+  if (!rate || !spr || !rate_nogrid) return fprintf(stderr, "ngp-bench: out of memory\n"), 1;
+  double ph[6] = {0};
+  ngp_step_stats st = {0};
+  for (int i = 0; i < warmup; i++)
+    if (ngp_session_step(s, &st, &err) != NGP_OK) return fail(&err);
+  for (int i = 0; i < steps; i++) {
+    double t0 = ngp_seconds();
+    if (ngp_session_step(s, &st, &err) != NGP_OK) return fail(&err);
+    double dt = ngp_seconds() - t0;
+    rate[i] = (double)st.n_samples_used / dt;
+    rate_nogrid[i] = (double)st.n_samples_used / (dt - st.t_grid);
+    ph[0] += st.t_march, ph[1] += st.t_forward, ph[2] += st.t_composite;
+    ph[3] += st.t_backward, ph[4] += st.t_optimizer, ph[5] += st.t_grid;
+    spr[i] = st.n_rays ? (double)st.n_samples_used / st.n_rays : 0.0;
   }
-  if (res->n_views) res->psnr_mean /= res->n_views, res->ssim_mean /= res->n_views;
+  printf("training throughput: median %.3f M samples/s over %d steps (after %d warm-up steps)\n",
+         median(rate, steps) / 1e6, steps, warmup);
+  printf("training step without the occupancy-grid update: median %.3f M samples/s\n", median(rate_nogrid, steps) / 1e6);
+  printf("mean ms per step: march %.3f, forward %.3f, composite %.3f, backward %.3f, optimizer %.3f, grid %.3f\n",
+         1e3 * ph[0] / steps, 1e3 * ph[1] / steps, 1e3 * ph[2] / steps, 1e3 * ph[3] / steps, 1e3 * ph[4] / steps,
+         1e3 * ph[5] / steps);
+  printf("samples per ray: median %.1f (used, i.e. before early termination); last step %u marched, %u used, %d rays\n",
+         median(spr, steps), st.n_samples, st.n_samples_used, st.n_rays);
+  free(rate);
+  free(spr);
+  free(rate_nogrid);
   return 0;
 }
 
-static void device_memory(void) {
-  size_t free_b = 0, total_b = 0;
-  ngp_cuda_memory_info(&free_b, &total_b);
-  printf("device memory in use: %.1f MiB of %.1f MiB\n", (double)(total_b - free_b) / 1048576.0,
-         (double)total_b / 1048576.0);
+static int curve(args *a, ngp_session *s, bool device) {
+  /* On a device a step returns before it is done: time batches of 8, waited for. */
+  const int batch = device ? 8 : 1;
+  if (!a->val) return usage();
+  ngp_error err;
+  ngp_scene val;
+  ngp_scene_options so;
+  ngp_scene_options_default(&so);
+  so.n_threads = s->threads;
+  if (ngp_scene_load(a->val, &so, &val, &err) != NGP_OK) return fail(&err);
+  double trained = 0.0;
+  char *save = NULL, *tok = strtok_r(a->minutes, ",", &save);
+  int rc = 0;
+  while (tok && rc == 0) {
+    double target = atof(tok) * 60.0;
+    while (trained < target && rc == 0) {
+      double t0 = ngp_seconds();
+      for (int k = 0; k < batch && rc == 0; k++)
+        if (ngp_session_step(s, NULL, &err) != NGP_OK) rc = fail(&err);
+      if (rc == 0 && ngp_backend_synchronize(s->backend, &err) != NGP_OK) rc = fail(&err);
+      trained += ngp_seconds() - t0;
+    }
+    if (rc) break;
+    ngp_eval_result res;
+    double t0 = ngp_seconds();
+    if (ngp_session_refresh(s, &err) != NGP_OK || ngp_eval_views(s->backend, &val, a->bg, 1, &res, &err) != NGP_OK) {
+      rc = fail(&err);
+      break;
+    }
+    printf("after %.1f s (%d steps): PSNR %.3f [%.3f %.3f] SSIM %.4f on %d views, bg %g,%g,%g (eval %.1f s)\n",
+           trained, s->meta.training_step, res.psnr_mean, res.psnr_min, res.psnr_max, res.ssim_mean, res.n_views,
+           (double)a->bg[0], (double)a->bg[1], (double)a->bg[2], ngp_seconds() - t0);
+    fflush(stdout);
+    tok = strtok_r(NULL, ",", &save);
+  }
+  ngp_scene_free(&val);
+  return rc;
 }
 
-static int run_cuda(args *a, ngp_nerf *nerf, const ngp_scene *scene, const ngp_scene_options *so, ngp_train_opts *to) {
+static int render(const args *a, ngp_session *s, bool device) {
   ngp_error err;
-  int dev = -1;
-  char why[1024], desc[512];
-  if (ngp_cuda_select_device(&dev, why, sizeof why) != NGP_OK) return fprintf(stderr, "ngp-bench: %s\n", why), 1;
-  ngp_cuda_device_describe(desc, sizeof desc);
-  if (a->grid_fraction < 0.0f) to->grid_sample_fraction = 1.0f;
-  ngp_cuda_trainer *tr;
-  if (ngp_cuda_trainer_create(&tr, nerf, scene, to, &err) != NGP_OK) return fprintf(stderr, "%s\n", err.msg), 1;
-  printf("scene %s: %d frames; backend cuda: %s; batch target %u samples, grid fraction %g\n", a->scene,
-         scene->n_frames, desc, to->target_samples, (double)to->grid_sample_fraction);
-  ngp_step_stats st;
-  memset(&st, 0, sizeof st);
-  if (!strcmp(a->mode, "throughput")) {
-    int steps = a->steps > 0 ? a->steps : 100;
-    int warmup = a->warmup > 0 ? a->warmup : 20;
-    double *rate = malloc((size_t)steps * sizeof *rate), *rate_nogrid = malloc((size_t)steps * sizeof *rate_nogrid);
-    double *spr = malloc((size_t)steps * sizeof *spr), *dev_rate = malloc((size_t)steps * sizeof *dev_rate);
-    double ph[6] = {0};
-    for (int i = 0; i < warmup; i++)
-      if (ngp_cuda_trainer_step(tr, &st, &err) != NGP_OK) return fprintf(stderr, "%s\n", err.msg), 1;
-    for (int i = 0; i < steps; i++) {
-      double t0 = ngp_seconds();
-      if (ngp_cuda_trainer_step(tr, &st, &err) != NGP_OK) return fprintf(stderr, "%s\n", err.msg), 1;
-      double dt = ngp_seconds() - t0;
-      double dev_t = st.t_march + st.t_forward + st.t_composite + st.t_backward + st.t_optimizer + st.t_grid;
-      rate[i] = (double)st.n_samples_used / dt;
-      rate_nogrid[i] = (double)st.n_samples_used / (dt - st.t_grid);
-      dev_rate[i] = dev_t > 0.0 ? (double)st.n_samples_used / dev_t : 0.0;
-      ph[0] += st.t_march, ph[1] += st.t_forward, ph[2] += st.t_composite;
-      ph[3] += st.t_backward, ph[4] += st.t_optimizer, ph[5] += st.t_grid;
-      spr[i] = st.n_rays ? (double)st.n_samples_used / st.n_rays : 0.0;
-    }
-    printf("training throughput: median %.3f M samples/s over %d steps (after %d warm-up steps; wall time per step, "
-           "each step waited for)\n",
-           median(rate, steps) / 1e6, steps, warmup);
-    printf("training step without the occupancy-grid update: median %.3f M samples/s\n",
-           median(rate_nogrid, steps) / 1e6);
-    printf("device time only (events): median %.3f M samples/s\n", median(dev_rate, steps) / 1e6);
-    printf("mean device ms per step: march+compaction %.3f, forward %.3f, composite %.3f, backward %.3f, optimizer "
-           "%.3f, grid %.3f\n",
-           1e3 * ph[0] / steps, 1e3 * ph[1] / steps, 1e3 * ph[2] / steps, 1e3 * ph[3] / steps, 1e3 * ph[4] / steps,
-           1e3 * ph[5] / steps);
-    printf("samples per ray: median %.1f (used); last step %u marched, %u used, %d rays\n", median(spr, steps),
-           st.n_samples, st.n_samples_used, st.n_rays);
-    free(rate), free(rate_nogrid), free(spr), free(dev_rate);
-  } else if (!strcmp(a->mode, "curve")) {
-    if (!a->val) return usage();
-    ngp_scene val;
-    if (ngp_scene_load(a->val, so, &val, &err) != NGP_OK) return fprintf(stderr, "%s\n", err.msg), 1;
-    double trained = 0.0;
-    int steps = 0;
-    char *save = NULL, *tok = strtok_r(a->minutes, ",", &save);
-    while (tok) {
-      double target = atof(tok) * 60.0;
-      while (trained < target) {
-        double t0 = ngp_seconds();
-        for (int k = 0; k < 8; k++, steps++)
-          if (ngp_cuda_trainer_step(tr, NULL, &err) != NGP_OK) return fprintf(stderr, "%s\n", err.msg), 1;
-        if (ngp_cuda_sync(&err) != NGP_OK) return fprintf(stderr, "%s\n", err.msg), 1;
-        trained += ngp_seconds() - t0;
-      }
-      if (ngp_cuda_trainer_sync_inference(tr, &err) != NGP_OK) return fprintf(stderr, "%s\n", err.msg), 1;
-      ngp_eval_result res;
-      double t0 = ngp_seconds();
-      if (eval_cuda(nerf, &val, a->bg, &res)) return 1;
-      printf("after %.1f s (%d steps): PSNR %.3f [%.3f %.3f] SSIM %.4f on %d views, bg %g,%g,%g (GPU render, eval "
-             "%.1f s)\n",
-             trained, steps, res.psnr_mean, res.psnr_min, res.psnr_max, res.ssim_mean, res.n_views, (double)a->bg[0],
-             (double)a->bg[1], (double)a->bg[2], ngp_seconds() - t0);
-      fflush(stdout);
-      tok = strtok_r(NULL, ",", &save);
-    }
-    ngp_scene_free(&val);
-  } else if (!strcmp(a->mode, "render")) {
-    int steps = a->steps >= 0 ? a->steps : 2000;
-    for (int i = 0; i < steps; i++)
-      if (ngp_cuda_trainer_step(tr, NULL, &err) != NGP_OK) return fprintf(stderr, "%s\n", err.msg), 1;
-    if (ngp_cuda_trainer_sync_inference(tr, &err) != NGP_OK) return fprintf(stderr, "%s\n", err.msg), 1;
-    const ngp_frame *f = &scene->frames[0];
-    float focal[2] = {f->focal[0] * (float)a->width / (float)f->image.width,
-                      f->focal[1] * (float)a->height / (float)f->image.height};
-    float *rgb = malloc((size_t)a->width * (size_t)a->height * 3 * sizeof(float));
-    double *times = malloc((size_t)a->repeat * sizeof *times);
-    ngp_render_opts o = {a->width, a->height, {1, 1, 1}, 0.01f, 1, 0};
-    /* Warm-up: uploads the model into the render cache and sizes the buffers. */
-    if (ngp_cuda_render(nerf, nerf->inference, f->xform, focal, f->principal, &f->lens, &o, rgb, &err) != NGP_OK)
-      return fprintf(stderr, "%s\n", err.msg), 1;
-    for (int i = 0; i < a->repeat; i++) {
-      o.seed = (uint64_t)i + 1;
-      double t0 = ngp_seconds();
-      if (ngp_cuda_render(nerf, nerf->inference, f->xform, focal, f->principal, &f->lens, &o, rgb, &err) != NGP_OK)
-        return fprintf(stderr, "%s\n", err.msg), 1;
-      times[i] = ngp_seconds() - t0;
-    }
-    printf("render %dx%d of frame 0 after %d steps on the GPU: median %.2f ms over %d repeats (including the copy of "
-           "the image to the host)\n",
-           a->width, a->height, steps, 1e3 * median(times, a->repeat), a->repeat);
-    free(rgb);
-    free(times);
-  } else {
-    return usage();
+  int steps = a->steps >= 0 ? a->steps : (device ? 2000 : 200);
+  for (int i = 0; i < steps; i++)
+    if (ngp_session_step(s, NULL, &err) != NGP_OK) return fail(&err);
+  if (ngp_session_refresh(s, &err) != NGP_OK) return fail(&err);
+  const ngp_frame *f = &s->scene.frames[0];
+  ngp_render_camera cam = {f->xform,
+                           {f->focal[0] * (float)a->width / (float)f->image.width,
+                            f->focal[1] * (float)a->height / (float)f->image.height},
+                           {f->principal[0], f->principal[1]},
+                           &f->lens};
+  float *rgb = malloc((size_t)a->width * (size_t)a->height * 3 * sizeof(float));
+  double *times = malloc((size_t)a->repeat * sizeof *times);
+  if (!rgb || !times) return fprintf(stderr, "ngp-bench: out of memory\n"), 1;
+  ngp_render_opts o = {a->width, a->height, {1, 1, 1}, 0.01f, 1, 0};
+  /* Warm-up: the renderer's buffers are sized (and on a device the kernels loaded). */
+  if (ngp_session_render(s, &cam, &o, rgb, &err) != NGP_OK) return fail(&err);
+  for (int i = 0; i < a->repeat; i++) {
+    o.seed = (uint64_t)i + 1;
+    double t0 = ngp_seconds();
+    if (ngp_session_render(s, &cam, &o, rgb, &err) != NGP_OK) return fail(&err);
+    times[i] = ngp_seconds() - t0;
   }
-  peak_rss();
-  device_memory();
-  ngp_cuda_trainer_destroy(tr);
-  ngp_cuda_render_release();
+  printf("render %dx%d of frame 0 after %d steps: median %.2f ms over %d repeats (including the copy to the host)\n",
+         a->width, a->height, steps, 1e3 * median(times, a->repeat), a->repeat);
+  free(rgb);
+  free(times);
   return 0;
 }
-#endif
 
 int main(int argc, char **argv) {
   args a;
   if (parse(argc, argv, &a)) return 2;
   ngp_error err;
-  int threads = a.threads > 0 ? a.threads : ngp_cpu_count();
-  ngp_config cfg;
-  if (a.config) {
-    if (ngp_config_load(a.config, &cfg, &err) != NGP_OK) return fprintf(stderr, "%s\n", err.msg), 1;
-  } else {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/configs/nerf/base.json", NGP_SOURCE_DIR);
-    if (ngp_config_load(path, &cfg, &err) != NGP_OK) return fprintf(stderr, "%s\n", err.msg), 1;
+  if (ngp_backend_register(&ngp_counting_backend_type, &err) != NGP_OK) return fail(&err);
+  ngp_session_opts so;
+  ngp_session_opts_default(&so);
+  so.scene = a.scene;
+  so.config = a.config;
+  so.backend = a.backend;
+  so.threads = a.threads;
+  so.batch_samples = a.batch;
+  so.grid_sample_fraction = a.grid_fraction;
+  memcpy(so.bg, a.bg, sizeof so.bg);
+  ngp_session s;
+  if (ngp_session_open(&s, &so, &err) != NGP_OK) return fail(&err);
+  const bool device = strcmp(ngp_backend_name(s.backend), "cpu") != 0 && strcmp(ngp_backend_name(s.backend), "counting") != 0;
+  if (!a.minutes_given) snprintf(a.minutes, sizeof a.minutes, "%s", device ? "0.25,1,5" : "1,2,5,10");
+  int rc;
+  if (!strcmp(a.mode, "throughput"))
+    rc = throughput(&a, &s, device);
+  else if (!strcmp(a.mode, "curve"))
+    rc = curve(&a, &s, device);
+  else if (!strcmp(a.mode, "render"))
+    rc = render(&a, &s, device);
+  else
+    rc = usage();
+  if (rc == 0) {
+    peak_rss();
+    char desc[512];
+    ngp_backend_describe(s.backend, desc, sizeof desc);
+    printf("backend %s: %s\n", ngp_backend_name(s.backend), desc);
+    if (!strcmp(ngp_backend_name(s.backend), "counting")) ngp_counting_backend_print(s.backend);
   }
-  ngp_scene scene;
-  ngp_scene_options so;
-  ngp_scene_options_default(&so);
-  so.n_threads = threads;
-  if (ngp_scene_load(a.scene, &so, &scene, &err) != NGP_OK) return fprintf(stderr, "%s\n", err.msg), 1;
-  ngp_nerf nerf;
-  if (ngp_nerf_init(&nerf, &cfg, scene.aabb_scale, 1337, threads, &err) != NGP_OK)
-    return fprintf(stderr, "%s\n", err.msg), 1;
-  ngp_train_opts to;
-  ngp_train_opts_default(&to);
-  to.n_threads = threads;
-  if (a.batch > 0) to.target_samples = (uint32_t)a.batch;
-  if (a.grid_fraction >= 0.0f) to.grid_sample_fraction = a.grid_fraction;
-  if (!strcmp(a.backend, "cuda")) {
-#ifdef NGP_HAVE_CUDA
-    int rc = run_cuda(&a, &nerf, &scene, &so, &to);
-    ngp_nerf_free(&nerf);
-    ngp_scene_free(&scene);
-    return rc;
-#else
-    fprintf(stderr, "ngp-bench: --backend cuda: this build has no CUDA backend (configure with -DNGP_CUDA=ON)\n");
-    return 2;
-#endif
-  }
-  ngp_trainer *tr;
-  if (ngp_trainer_create(&tr, &nerf, &scene, &to, &err) != NGP_OK) return fprintf(stderr, "%s\n", err.msg), 1;
-  printf("scene %s: %d frames; %d thread%s, SIMD %s, batch target %u samples\n", a.scene, scene.n_frames, threads,
-         threads == 1 ? "" : "s", ngp_simd_level(), to.target_samples);
-
-  if (!strcmp(a.mode, "throughput")) {
-    int steps = a.steps > 0 ? a.steps : 30;
-    double *rate = malloc((size_t)steps * sizeof *rate), *spr = malloc((size_t)steps * sizeof *spr);
-    double *rate_nogrid = malloc((size_t)steps * sizeof *rate_nogrid);
-    double ph[6] = {0};
-    ngp_step_stats st;
-    for (int i = 0; i < a.warmup; i++) ngp_trainer_step(tr, &st);
-    for (int i = 0; i < steps; i++) {
-      double t0 = ngp_seconds();
-      ngp_trainer_step(tr, &st);
-      double dt = ngp_seconds() - t0;
-      rate[i] = (double)st.n_samples_used / dt;
-      rate_nogrid[i] = (double)st.n_samples_used / (dt - st.t_grid);
-      ph[0] += st.t_march;
-      ph[1] += st.t_forward;
-      ph[2] += st.t_composite;
-      ph[3] += st.t_backward;
-      ph[4] += st.t_optimizer;
-      ph[5] += st.t_grid;
-      spr[i] = st.n_rays ? (double)st.n_samples_used / st.n_rays : 0.0;
-    }
-    printf("training throughput: median %.3f M samples/s over %d steps (after %d warm-up steps)\n",
-           median(rate, steps) / 1e6, steps, a.warmup);
-    printf("training step without the occupancy-grid update: median %.3f M samples/s\n", median(rate_nogrid, steps) / 1e6);
-    printf("mean seconds per step: march %.3f, forward %.3f, composite %.3f, backward %.3f, optimizer %.3f, grid %.3f\n",
-           ph[0] / steps, ph[1] / steps, ph[2] / steps, ph[3] / steps, ph[4] / steps, ph[5] / steps);
-    free(rate_nogrid);
-    printf("samples per ray: median %.1f (used, i.e. before early termination); last step %u marched, %u used, %d rays\n",
-           median(spr, steps), st.n_samples, st.n_samples_used, st.n_rays);
-    free(rate);
-    free(spr);
-  } else if (!strcmp(a.mode, "curve")) {
-    if (!a.val) return usage();
-    ngp_scene val;
-    if (ngp_scene_load(a.val, &so, &val, &err) != NGP_OK) return fprintf(stderr, "%s\n", err.msg), 1;
-    double trained = 0.0;
-    char *save = NULL, *tok = strtok_r(a.minutes, ",", &save);
-    ngp_step_stats st = {0};
-    while (tok) {
-      double target = atof(tok) * 60.0;
-      while (trained < target) {
-        double t0 = ngp_seconds();
-        ngp_trainer_step(tr, &st);
-        trained += ngp_seconds() - t0;
-      }
-      ngp_trainer_sync_inference(tr);
-      ngp_eval_result res;
-      double t0 = ngp_seconds();
-      ngp_eval_views(&nerf, nerf.inference, &val, a.bg, 1, &res, &err);
-      printf("after %.1f min (%d steps): PSNR %.3f [%.3f %.3f] SSIM %.4f on %d views, bg %g,%g,%g (eval %.1f s)\n",
-             trained / 60.0, st.step + 1, res.psnr_mean, res.psnr_min, res.psnr_max, res.ssim_mean, res.n_views,
-             (double)a.bg[0], (double)a.bg[1], (double)a.bg[2], ngp_seconds() - t0);
-      fflush(stdout);
-      tok = strtok_r(NULL, ",", &save);
-    }
-    ngp_scene_free(&val);
-  } else if (!strcmp(a.mode, "render")) {
-    int steps = a.steps >= 0 ? a.steps : 200;
-    ngp_step_stats st;
-    for (int i = 0; i < steps; i++) ngp_trainer_step(tr, &st);
-    ngp_trainer_sync_inference(tr);
-    const ngp_frame *f = &scene.frames[0];
-    float focal[2] = {f->focal[0] * (float)a.width / (float)f->image.width,
-                      f->focal[1] * (float)a.height / (float)f->image.height};
-    float *rgb = malloc((size_t)a.width * (size_t)a.height * 3 * sizeof(float));
-    double *times = malloc((size_t)a.repeat * sizeof *times);
-    for (int i = 0; i < a.repeat; i++) {
-      ngp_render_opts o = {a.width, a.height, {1, 1, 1}, 0.01f, 1, (uint64_t)i};
-      double t0 = ngp_seconds();
-      ngp_nerf_render(&nerf, nerf.inference, f->xform, focal, f->principal, &f->lens, &o, rgb);
-      times[i] = ngp_seconds() - t0;
-    }
-    printf("render %dx%d of frame 0 after %d steps: median %.3f s over %d repeats\n", a.width, a.height, steps,
-           median(times, a.repeat), a.repeat);
-    free(rgb);
-    free(times);
-  } else {
-    return usage();
-  }
-  peak_rss();
-  ngp_trainer_destroy(tr);
-  ngp_nerf_free(&nerf);
-  ngp_scene_free(&scene);
-  return 0;
+  ngp_session_close(&s);
+  return rc;
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend.h"
 #include "ngp_cuda.h"
 
 static void test_versions_and_architectures(void **state) {
@@ -79,11 +80,19 @@ static void test_trainer_without_device(void **state) {
   assert_int_equal(ngp_cuda_trainer_create(&t, &n, &scene, &o, &err), NGP_ERR_UNSUPPORTED);
   assert_null(t);
   assert_string_equal(err.msg, why);
-  float rgb[3];
-  ngp_render_opts ro = {1, 1, {0, 0, 0}, 0.01f, 1, 0};
-  const float xf[12] = {1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0}, f[2] = {1, 1}, pp[2] = {0.5f, 0.5f};
-  assert_int_not_equal(ngp_cuda_render(&n, NULL, xf, f, pp, NULL, &ro, rgb, &err), NGP_OK);
-  print_message("render without a device: %s\n", err.msg);
+  /* The backend: not available, says the same, and cannot be created. */
+  char why2[1024];
+  assert_false(ngp_backend_cuda_type.available(why2, sizeof why2));
+  assert_string_equal(why2, why);
+  const ngp_backend_type *type;
+  assert_int_equal(ngp_backend_choose("cuda", &type, why2, sizeof why2), NGP_ERR_UNSUPPORTED);
+  assert_string_equal(why2, why);
+  ngp_backend_opts bo;
+  ngp_backend_opts_default(&bo);
+  ngp_backend *b = NULL;
+  assert_int_equal(ngp_backend_create(&ngp_backend_cuda_type, &n, NULL, &bo, &b, &err), NGP_ERR_UNSUPPORTED);
+  assert_null(b);
+  assert_string_equal(err.msg, why);
 }
 
 int main(void) {

@@ -1,9 +1,9 @@
-/* test_gpu_render.c: ngp_cuda_render against ngp_nerf_render on a small model trained briefly on
+/* test_gpu_render.c: the CUDA backend's renders against ngp_nerf_render on a small model trained briefly on
  * the CPU (so the weights and the occupancy grid are not trivial), for one and two samples per
  * pixel and two termination thresholds: PSNR of the GPU image against the CPU one >= 40 dB. The
  * GPU evaluates the MLPs in fp16 (colour differences of ~1e-3, i.e. ~60 dB); 40 dB leaves room
- * for the few pixels whose marching differs by an ulp at a cell boundary. Also: the render cache
- * notices weights changed in place after ngp_cuda_render_invalidate. */
+ * for the few pixels whose marching differs by an ulp at a cell boundary. Also: the backend
+ * uses weights changed on the host once they are uploaded, and renders pixel ranges exactly. */
 #include "testutil.h"
 
 #include <math.h>
@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend.h"
 #include "eval.h"
 #include "gpu_test.h"
 #include "nerf.h"
@@ -51,39 +52,54 @@ static void test_render_matches_cpu(void **state) {
   assert_int_equal(ngp_trainer_create(&tr, &n, &scene, &to, &err), NGP_OK);
   ngp_step_stats st;
   for (int i = 0; i < 60; i++)
-    ngp_trainer_step(tr, &st);
+    assert_int_equal(ngp_trainer_step(tr, &st, NULL), NGP_OK);
   ngp_trainer_sync_inference(tr);
   print_message("trained 60 CPU steps: loss %.4f, %zu occupied cells\n", (double)st.loss, n.occ.n_occupied);
 
   const ngp_frame *f = &test.frames[0];
   enum { W = 64, H = 56 };
-  float focal[2] = {f->focal[0] * (float)W / (float)f->image.width, f->focal[1] * (float)H / (float)f->image.height};
+  ngp_render_camera cam = {f->xform,
+                           {f->focal[0] * (float)W / (float)f->image.width,
+                            f->focal[1] * (float)H / (float)f->image.height},
+                           {f->principal[0], f->principal[1]},
+                           &f->lens};
   static float cpu[W * H * 3], gpu[W * H * 3], again[W * H * 3];
+  ngp_backend_opts bo;
+  ngp_backend_opts_default(&bo);
+  ngp_backend *b;
+  if (ngp_backend_create(&ngp_backend_cuda_type, &n, NULL, &bo, &b, &err) != NGP_OK) fail_msg("%s", err.msg);
   const float min_t[2] = {1e-4f, 0.01f};
   for (int spp = 1; spp <= 2; spp++)
     for (int k = 0; k < 2; k++) {
       ngp_render_opts o = {W, H, {1.0f, 1.0f, 1.0f}, min_t[k], spp, 42};
-      ngp_nerf_render(&n, n.inference, f->xform, focal, f->principal, &f->lens, &o, cpu);
-      if (ngp_cuda_render(&n, n.inference, f->xform, focal, f->principal, &f->lens, &o, gpu, &err) != NGP_OK)
-        fail_msg("%s", err.msg);
+      assert_int_equal(
+          ngp_nerf_render(&n, n.inference, f->xform, cam.focal, cam.principal, &f->lens, &o, cpu, NULL), NGP_OK);
+      if (ngp_backend_render(b, &cam, &o, gpu, &err) != NGP_OK) fail_msg("%s", err.msg);
       double p = ngp_psnr(gpu, cpu, W * H);
       print_message("spp %d, min transmittance %g: GPU vs CPU render PSNR %.2f dB\n", spp, (double)min_t[k], p);
       assert_true(p >= 40.0);
     }
-  /* The cache: the same call again gives the same image; weights changed in place and announced
-   * are used. */
+  /* The same call again gives the same image; pixel ranges equal the whole image's pixels. */
   ngp_render_opts o = {W, H, {0.0f, 0.0f, 0.0f}, 1e-4f, 1, 7};
-  assert_int_equal(ngp_cuda_render(&n, n.inference, f->xform, focal, f->principal, &f->lens, &o, gpu, &err), NGP_OK);
-  assert_int_equal(ngp_cuda_render(&n, n.inference, f->xform, focal, f->principal, &f->lens, &o, again, &err), NGP_OK);
+  assert_int_equal(ngp_backend_render(b, &cam, &o, gpu, &err), NGP_OK);
+  assert_int_equal(ngp_backend_render(b, &cam, &o, again, &err), NGP_OK);
   assert_memory_equal(gpu, again, sizeof gpu);
+  memset(again, 0, sizeof again);
+  int next = 0;
+  assert_int_equal(ngp_backend_render_pixels(b, &cam, &o, 100, W * H, NULL, NULL, &next, again, &err), NGP_OK);
+  assert_int_equal(next, W * H);
+  assert_memory_equal(gpu + 300, again + 300, sizeof gpu - 300 * sizeof(float));
+  /* Weights changed on the host and uploaded are used: the backend owns its copy. */
   for (size_t i = n.off_rgb; i < n.off_grid; i++)
     n.inference[i] *= -1.0f; /* colours change */
-  ngp_cuda_render_invalidate();
-  assert_int_equal(ngp_cuda_render(&n, n.inference, f->xform, focal, f->principal, &f->lens, &o, again, &err), NGP_OK);
-  ngp_nerf_render(&n, n.inference, f->xform, focal, f->principal, &f->lens, &o, cpu);
+  assert_int_equal(ngp_backend_render(b, &cam, &o, again, &err), NGP_OK);
+  assert_memory_equal(gpu, again, sizeof gpu); /* not uploaded yet: the old model */
+  assert_int_equal(ngp_backend_upload(b, &err), NGP_OK);
+  assert_int_equal(ngp_backend_render(b, &cam, &o, again, &err), NGP_OK);
+  assert_int_equal(ngp_nerf_render(&n, n.inference, f->xform, cam.focal, cam.principal, &f->lens, &o, cpu, NULL), NGP_OK);
   assert_true(ngp_psnr(again, cpu, W * H) >= 40.0);
   assert_true(ngp_psnr(again, gpu, W * H) < 40.0);
-  ngp_cuda_render_release();
+  ngp_backend_destroy(b);
 
   ngp_trainer_destroy(tr);
   ngp_nerf_free(&n);

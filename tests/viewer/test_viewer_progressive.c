@@ -1,6 +1,6 @@
 /* test_viewer_progressive.c: the viewer's render path without a window.
  *  - ngp_nerf_render_pixels, in budget-cut pieces, gives ngp_nerf_render's image bit for bit
- *    (1 and 2 samples per pixel);
+ *    (1 and 2 samples per pixel), directly and through the CPU backend;
  *  - progressive scheduling: a new view is first shown at a reduced resolution, refinement
  *    reaches the full-resolution image, equal to ngp_nerf_render of that camera; newer weights
  *    are rendered over it in place (rows reported) and end equal to a fresh render; a moving
@@ -60,7 +60,7 @@ static void test_render_pixels_equals_render(void **state) {
     float *ref = malloc(W * H * 3 * sizeof(float)), *got = malloc(W * H * 3 * sizeof(float));
     assert_non_null(ref);
     assert_non_null(got);
-    ngp_nerf_render(&n, n.inference, cam.xform, focal, principal, NULL, &o, ref);
+    assert_int_equal(ngp_nerf_render(&n, n.inference, cam.xform, focal, principal, NULL, &o, ref, NULL), NGP_OK);
     /* Some variation, or the comparison proves little. */
     float lo = 1.0f, hi = 0.0f;
     for (int i = 0; i < W * H * 3; i++)
@@ -69,15 +69,37 @@ static void test_render_pixels_equals_render(void **state) {
     for (int i = 0; i < W * H * 3; i++)
       got[i] = -1.0f;
     /* Pieces from odd starting pixels. */
-    int p = ngp_nerf_render_pixels(&n, n.inference, cam.xform, focal, principal, NULL, &o, 0, 100, NULL, NULL, got);
+    int p = 0;
+    assert_int_equal(
+        ngp_nerf_render_pixels(&n, n.inference, cam.xform, focal, principal, NULL, &o, 0, 100, NULL, NULL, &p, got, NULL),
+        NGP_OK);
     assert_int_equal(p, 100);
     assert_true(got[100 * 3] == -1.0f); /* past the range: untouched */
     while (p < W * H) {
-      int q = ngp_nerf_render_pixels(&n, n.inference, cam.xform, focal, principal, NULL, &o, p, W * H, NULL, NULL, got);
+      int q = 0;
+      assert_int_equal(ngp_nerf_render_pixels(&n, n.inference, cam.xform, focal, principal, NULL, &o, p, W * H, NULL,
+                                              NULL, &q, got, NULL),
+                       NGP_OK);
       assert_true(q > p);
       p = q;
     }
     assert_memory_equal(got, ref, W * H * 3 * sizeof(float));
+    /* The same through the backend interface, in two pieces. */
+    ngp_backend_opts bo;
+    ngp_backend_opts_default(&bo);
+    ngp_backend *b;
+    ngp_error err;
+    assert_int_equal(ngp_backend_create(&ngp_backend_cpu_type, &n, NULL, &bo, &b, &err), NGP_OK);
+    ngp_render_camera rc = {cam.xform, {focal[0], focal[1]}, {principal[0], principal[1]}, NULL};
+    for (int i = 0; i < W * H * 3; i++)
+      got[i] = -1.0f;
+    int mid = 0, end = 0;
+    assert_int_equal(ngp_backend_render_pixels(b, &rc, &o, 0, 300, NULL, NULL, &mid, got, &err), NGP_OK);
+    assert_int_equal(mid, 300);
+    assert_int_equal(ngp_backend_render_pixels(b, &rc, &o, mid, W * H, NULL, NULL, &end, got, &err), NGP_OK);
+    assert_int_equal(end, W * H);
+    assert_memory_equal(got, ref, W * H * 3 * sizeof(float));
+    ngp_backend_destroy(b);
     free(ref);
     free(got);
   }
@@ -103,8 +125,10 @@ static void test_render_pixels_stops(void **state) {
   ngp_render_opts o = {W, H, {0.0f, 0.0f, 0.0f}, 1e-4f, 1, 0};
   float *img = calloc(W * H * 3, sizeof(float));
   g_calls = 0;
-  int p = ngp_nerf_render_pixels(&n, n.inference, cam.xform, focal, principal, NULL, &o, 10, W * H, stop_after_two,
-                                 NULL, img);
+  int p = 0;
+  assert_int_equal(ngp_nerf_render_pixels(&n, n.inference, cam.xform, focal, principal, NULL, &o, 10, W * H,
+                                          stop_after_two, NULL, &p, img, NULL),
+                   NGP_OK);
   assert_int_equal(p, 10 + 2 * 32); /* two tiles of 32 rays */
   free(img);
   ngp_nerf_free(&n);
@@ -134,7 +158,13 @@ static void test_progressive_refines_to_full_render(void **state) {
   p.pixels_per_s = 200.0; /* a slow machine: the first image is small */
   ngp_progressive_view v = {.width = W, .height = H, .final_div = 1};
   view_camera(&v.cam);
-  fake_source src = {{&a, a.inference, 1}, 0};
+  ngp_backend_opts bo;
+  ngp_backend_opts_default(&bo);
+  ngp_backend *ba, *bb;
+  ngp_error err;
+  assert_int_equal(ngp_backend_create(&ngp_backend_cpu_type, &a, NULL, &bo, &ba, &err), NGP_OK);
+  assert_int_equal(ngp_backend_create(&ngp_backend_cpu_type, &b, NULL, &bo, &bb, &err), NGP_OK);
+  fake_source src = {{ba, 1}, 0};
   ngp_render_model m = {0};
   int prev_div = 1 << 20, steps = 0, first_div = 0;
   while (!ngp_progressive_refined(&p, &v, m.generation)) {
@@ -154,13 +184,13 @@ static void test_progressive_refines_to_full_render(void **state) {
   float focal[2], principal[2];
   ngp_camera_intrinsics(&v.cam, W, H, focal, principal);
   float *ref = malloc(W * H * 3 * sizeof(float));
-  ngp_nerf_render(&a, a.inference, v.cam.xform, focal, principal, NULL, &o, ref);
+  assert_int_equal(ngp_nerf_render(&a, a.inference, v.cam.xform, focal, principal, NULL, &o, ref, NULL), NGP_OK);
   assert_memory_equal(p.shown_rgb, ref, W * H * 3 * sizeof(float));
   /* Nothing to do: a step changes nothing. */
   assert_int_equal(ngp_progressive_step(&p, &v, &m, fake_acquire, &src, 0.01, NULL, NULL), NGP_SHOWN_SAME);
 
   /* Newer weights: rendered over the full image in place, rows reported in order. */
-  src.next = (ngp_render_model){&b, b.inference, 2};
+  src.next = (ngp_render_model){bb, 2};
   int next_row = 0;
   while (!ngp_progressive_refined(&p, &v, 2)) {
     int rb = -1, re = -1;
@@ -174,7 +204,7 @@ static void test_progressive_refines_to_full_render(void **state) {
   }
   assert_int_equal(next_row, H);
   assert_int_equal(p.shown_div, 1);
-  ngp_nerf_render(&b, b.inference, v.cam.xform, focal, principal, NULL, &o, ref);
+  assert_int_equal(ngp_nerf_render(&b, b.inference, v.cam.xform, focal, principal, NULL, &o, ref, NULL), NGP_OK);
   assert_memory_equal(p.shown_rgb, ref, W * H * 3 * sizeof(float));
 
   /* The camera moves: the next image is coarse again, and of the new view. */
@@ -193,6 +223,8 @@ static void test_progressive_refines_to_full_render(void **state) {
   assert_int_equal(p.shown_h, H / 2);
   free(ref);
   ngp_progressive_free(&p);
+  ngp_backend_destroy(ba);
+  ngp_backend_destroy(bb);
   ngp_nerf_free(&a);
   ngp_nerf_free(&b);
 }
@@ -206,7 +238,12 @@ static void test_moving_level_follows_throughput(void **state) {
   ngp_progressive_init(&p, bg);
   ngp_progressive_view v = {.width = 800, .height = 800, .final_div = 1};
   view_camera(&v.cam);
-  fake_source src = {{&a, a.inference, 1}, 0};
+  ngp_backend_opts bo;
+  ngp_backend_opts_default(&bo);
+  ngp_backend *ba;
+  ngp_error err;
+  assert_int_equal(ngp_backend_create(&ngp_backend_cpu_type, &a, NULL, &bo, &ba, &err), NGP_OK);
+  fake_source src = {{ba, 1}, 0};
   ngp_render_model m = {0};
   /* 1e5 pixels/s and a 30 ms budget: at most 2400 pixels, so 800/d squared <= 2400: d >= 17. */
   p.pixels_per_s = 1e5;
@@ -214,6 +251,7 @@ static void test_moving_level_follows_throughput(void **state) {
   ngp_progressive_step(&p, &v, &m, fake_acquire, &src, 0.03, NULL, NULL);
   assert_int_equal(p.moving_div, 17);
   ngp_progressive_free(&p);
+  ngp_backend_destroy(ba);
   ngp_nerf_free(&a);
 }
 

@@ -9,7 +9,9 @@
  *  - an empty window takes a dropped snapshot; Ctrl+S saves one (atomically, by the training
  *    thread), P a screenshot;
  *  - live training: frames keep coming while steps run in the background, new weights reach the
- *    screen, and --save-snapshot is written on close.
+ *    screen, and the finish callback saves on close; on the counting backend (forwarding to the
+ *    CPU one), so the test also proves that the viewer's steps, handovers and frames go through
+ *    the backend interface.
  * Every test closes its window; under ASan, LeakSanitizer checks that nothing of ours leaks.
  *
  * Environment: NGP_VIEWER_TEST_SNAPSHOT (a trained snapshot), NGP_VIEWER_TEST_SCENE (its scene),
@@ -30,7 +32,7 @@
 #define GLFW_INCLUDE_NONE /* key and button names only */
 #include <GLFW/glfw3.h>
 
-#include "cli.h"
+#include "counting_backend.h"
 #include "display.h"
 #include "fs.h"
 #include "nerf.h"
@@ -43,10 +45,16 @@ static const char *env_path(const char *name) {
   return p;
 }
 
-/* Parses a command line as instant-ngp does; argv must outlive the cli. */
-static void parse(int argc, char **argv, ngp_cli *cli) {
-  char msg[512];
-  if (ngp_cli_parse(argc, argv, cli, msg, sizeof msg) != NGP_EXIT_OK) fail_msg("%s", msg);
+/* What a test opens: the session and the viewer's options (2 threads). */
+typedef struct {
+  ngp_session_opts so;
+  ngp_viewer_opts vo;
+} run_opts;
+
+static void run_opts_init(run_opts *r) {
+  ngp_session_opts_default(&r->so);
+  r->so.threads = 2;
+  ngp_viewer_opts_default(&r->vo);
 }
 
 /* GLFW and Mesa load libraries at run time (the DRI driver, X extensions) and unload them when
@@ -64,17 +72,16 @@ static int pin_library(struct dl_phdr_info *info, size_t size, void *user) {
   return 0;
 }
 
-static ngp_viewer *open_viewer(const ngp_cli *cli, int w, int h) {
-  ngp_viewer_opts o;
-  ngp_viewer_opts_default(&o, cli);
+static ngp_viewer *open_viewer(const run_opts *r, int w, int h) {
+  ngp_viewer_opts o = r->vo;
   o.width = w;
   o.height = h;
   o.swap_interval = 0;
   o.idle_wait = false;
   ngp_viewer *v = NULL;
   char why[512] = "";
-  int rc = ngp_viewer_open(&v, cli, &o, why, sizeof why);
-  if (rc != NGP_EXIT_OK) fail_msg("ngp_viewer_open: %d %s", rc, why);
+  int rc = ngp_viewer_open(&v, &r->so, &o, why, sizeof why);
+  if (rc != NGP_VIEWER_OK) fail_msg("ngp_viewer_open: %d %s", rc, why);
   dl_iterate_phdr(pin_library, NULL);
   return v;
 }
@@ -124,12 +131,11 @@ static void test_no_display(void **state) {
   char *saved_wl = getenv("WAYLAND_DISPLAY") ? ngp_strdup(getenv("WAYLAND_DISPLAY")) : NULL;
   unsetenv("DISPLAY");
   unsetenv("WAYLAND_DISPLAY");
-  ngp_cli cli;
-  char *argv[] = {"instant-ngp", NULL};
-  parse(1, argv, &cli);
-  ngp_viewer *v = (ngp_viewer *)&cli;
+  run_opts r;
+  run_opts_init(&r);
+  ngp_viewer *v = (ngp_viewer *)&r;
   char why[256] = "";
-  assert_int_equal(ngp_viewer_open(&v, &cli, NULL, why, sizeof why), NGP_GUI_UNAVAILABLE);
+  assert_int_equal(ngp_viewer_open(&v, &r.so, NULL, why, sizeof why), NGP_VIEWER_UNAVAILABLE);
   assert_null(v);
   assert_contains(why, "DISPLAY and WAYLAND_DISPLAY are not set");
   if (saved) setenv("DISPLAY", saved, 1);
@@ -141,10 +147,10 @@ static void test_no_display(void **state) {
 static void test_snapshot_matches_headless(void **state) {
   (void)state;
   const char *snap = env_path("NGP_VIEWER_TEST_SNAPSHOT");
-  ngp_cli cli;
-  char *argv[] = {"instant-ngp", "--load-snapshot", (char *)snap, "--threads", "2", NULL};
-  parse(5, argv, &cli);
-  ngp_viewer *v = open_viewer(&cli, 96, 72); /* not square: the aspect must come out right */
+  run_opts r;
+  run_opts_init(&r);
+  r.so.snapshot = snap;
+  ngp_viewer *v = open_viewer(&r, 96, 72); /* not square: the aspect must come out right */
   ngp_viewer_set_overlay(v, false);
   frames_until_refined(v, 300.0);
   int w, h;
@@ -165,7 +171,7 @@ static void test_snapshot_matches_headless(void **state) {
   ngp_render_opts o;
   float focal[2], principal[2];
   ngp_viewer_render_setup(v, w, h, &o, focal, principal);
-  ngp_nerf_render(&n, n.inference, ngp_viewer_camera(v)->xform, focal, principal, NULL, &o, rgb);
+  assert_int_equal(ngp_nerf_render(&n, n.inference, ngp_viewer_camera(v)->xform, focal, principal, NULL, &o, rgb, NULL), NGP_OK);
   size_t not_bg = 0;
   for (size_t i = 0; i < (size_t)w * h * 3; i++)
     ref[i] = ngp_display_to_u8(rgb[i]);
@@ -179,16 +185,17 @@ static void test_snapshot_matches_headless(void **state) {
   free(shown);
   free(ref);
   free(rgb);
-  assert_int_equal(ngp_viewer_close(v, NULL), NGP_EXIT_OK);
+  assert_int_equal(ngp_viewer_close(v, NULL, NULL), NGP_VIEWER_OK);
 }
 
 static void test_camera_input(void **state) {
   (void)state;
   const char *snap = env_path("NGP_VIEWER_TEST_SNAPSHOT"), *scene = env_path("NGP_VIEWER_TEST_SCENE");
-  ngp_cli cli;
-  char *argv[] = {"instant-ngp", (char *)scene, "--load-snapshot", (char *)snap, "--threads", "2", NULL};
-  parse(6, argv, &cli);
-  ngp_viewer *v = open_viewer(&cli, 80, 60);
+  run_opts r;
+  run_opts_init(&r);
+  r.so.scene = scene;
+  r.so.snapshot = snap;
+  ngp_viewer *v = open_viewer(&r, 80, 60);
   assert_true(ngp_viewer_n_training_views(v) >= 3);
   const ngp_camera *cam = ngp_viewer_camera(v);
   /* It starts at the first training view, exactly. */
@@ -297,7 +304,7 @@ static void test_camera_input(void **state) {
   /* Esc: the next frame reports the window closing. */
   ngp_viewer_on_key(v, GLFW_KEY_ESCAPE, GLFW_PRESS, 0);
   assert_false(ngp_viewer_frame(v));
-  assert_int_equal(ngp_viewer_close(v, NULL), NGP_EXIT_OK);
+  assert_int_equal(ngp_viewer_close(v, NULL, NULL), NGP_VIEWER_OK);
 }
 
 static void wait_for_file(ngp_viewer *v, const char *path, double seconds) {
@@ -314,10 +321,11 @@ static void test_drop_save_screenshot(void **state) {
   char *dir = ngp_test_tmpdir("viewer_drop");
   char *saved = ngp_test_path(dir, "saved.ngp"), *shots = ngp_test_path(dir, "shots");
   char *shot = ngp_test_path(shots, "screenshot_0000.png");
-  ngp_cli cli;
-  char *argv[] = {"instant-ngp", "--save-snapshot", saved, "--screenshot-dir", shots, "--threads", "2", NULL};
-  parse(7, argv, &cli);
-  ngp_viewer *v = open_viewer(&cli, 64, 48); /* an empty window: drop something on it */
+  run_opts r;
+  run_opts_init(&r);
+  r.vo.save_snapshot = saved;
+  r.vo.screenshot_dir = shots;
+  ngp_viewer *v = open_viewer(&r, 64, 48); /* an empty window: drop something on it */
   assert_false(ngp_viewer_has_model(v));
   frames_for(v, 0.1);
   ngp_viewer_on_key(v, GLFW_KEY_P, GLFW_PRESS, 0); /* nothing to save yet: no file, no crash */
@@ -353,11 +361,31 @@ static void test_drop_save_screenshot(void **state) {
   assert_int_equal(img.width, 64);
   assert_int_equal(img.height, 48);
   ngp_image_free(&img);
-  assert_int_equal(ngp_viewer_close(v, NULL), NGP_EXIT_OK);
+  assert_int_equal(ngp_viewer_close(v, NULL, NULL), NGP_VIEWER_OK);
   free(shot);
   free(shots);
   free(saved);
   free(dir);
+}
+
+typedef struct {
+  const char *out;
+  int called;
+  long steps, publishes, pixel_renders;
+} live_finish_ctx;
+
+/* The finish callback: the counting backend's calls so far, then a save, as the program's does. */
+static int live_finish(void *user, const ngp_session_opts *so, ngp_session *s, long steps) {
+  live_finish_ctx *c = user;
+  (void)so;
+  (void)steps;
+  c->called++;
+  c->steps = ngp_counting_backend_calls(s->backend, "train_step");
+  c->publishes = ngp_counting_backend_calls(s->backend, "publish");
+  c->pixel_renders = ngp_counting_backend_calls(s->backend, "render_pixels");
+  ngp_error err;
+  if (ngp_session_save(s, c->out, &err) != NGP_OK) fail_msg("%s", err.msg);
+  return 0;
 }
 
 static void test_live_training(void **state) {
@@ -365,10 +393,12 @@ static void test_live_training(void **state) {
   const char *scene = env_path("NGP_VIEWER_TEST_SCENE");
   char *dir = ngp_test_tmpdir("viewer_train");
   char *out = ngp_test_path(dir, "trained.ngp");
-  ngp_cli cli;
-  char *argv[] = {"instant-ngp", (char *)scene, "--batch-size", "4096", "--threads", "2", "--save-snapshot", out, NULL};
-  parse(8, argv, &cli);
-  ngp_viewer *v = open_viewer(&cli, 64, 64);
+  run_opts r;
+  run_opts_init(&r);
+  r.so.scene = scene;
+  r.so.batch_samples = 4096;
+  r.so.backend = "counting";
+  ngp_viewer *v = open_viewer(&r, 64, 64);
   ngp_viewer_stats st;
   double t0 = ngp_seconds();
   long frames = 0;
@@ -406,7 +436,14 @@ static void test_live_training(void **state) {
   frames_for(v, 0.5);
   ngp_viewer_get_stats(v, &st);
   assert_int_equal(st.steps_this_run, paused_at);
-  assert_int_equal(ngp_viewer_close(v, ngp_cli_finish), NGP_EXIT_OK); /* saves --save-snapshot */
+  assert_string_equal(st.backend, "counting");
+  live_finish_ctx fc = {out, 0, 0, 0, 0};
+  assert_int_equal(ngp_viewer_close(v, live_finish, &fc), NGP_VIEWER_OK); /* saves `out` */
+  assert_int_equal(fc.called, 1);
+  /* Everything went through the backend: steps, handovers to the renderer and the frames. */
+  assert_true(fc.steps >= 4);
+  assert_true(fc.publishes >= 1);
+  assert_true(fc.pixel_renders >= 1);
   ngp_nerf n;
   ngp_snapshot_meta meta;
   ngp_error err;
@@ -418,6 +455,11 @@ static void test_live_training(void **state) {
 }
 
 int main(void) {
+  ngp_error err;
+  if (ngp_backend_register(&ngp_counting_backend_type, &err) != NGP_OK) {
+    fprintf(stderr, "%s\n", err.msg);
+    return 1;
+  }
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_no_display),    cmocka_unit_test(test_snapshot_matches_headless),
       cmocka_unit_test(test_camera_input),  cmocka_unit_test(test_drop_save_screenshot),

@@ -20,7 +20,6 @@
 #include <GLFW/glfw3.h>
 
 #include "clock.h"
-#include "cli.h"
 #include "viewer.h"
 
 static int cmp_double(const void *a, const void *b) {
@@ -29,12 +28,12 @@ static int cmp_double(const void *a, const void *b) {
 }
 
 static void usage(void) {
-  fprintf(stderr, "usage: ngp-viewer-bench --scene PATH [--snapshot FILE] [--config FILE] [--threads N] [--width W]\n"
+  fprintf(stderr, "usage: ngp-viewer-bench --scene PATH [--snapshot FILE] [--config FILE] [--threads N] [--backend B] [--width W]\n"
                   "                        [--height H] [--seconds S] [--warmup S] [--orbit-px P] [--no-train]\n");
 }
 
 int main(int argc, char **argv) {
-  const char *scene = NULL, *snapshot = NULL, *config = NULL, *threads = "2";
+  const char *scene = NULL, *snapshot = NULL, *config = NULL, *threads = "2", *backend = "cpu";
   int width = 800, height = 800;
   double seconds = 30.0, warmup = 10.0, orbit_px = 4.0;
   bool train = true;
@@ -57,6 +56,8 @@ int main(int argc, char **argv) {
       config = val;
     else if (!strcmp(a, "--threads"))
       threads = val;
+    else if (!strcmp(a, "--backend"))
+      backend = val;
     else if (!strcmp(a, "--width"))
       width = atoi(val);
     else if (!strcmp(a, "--height"))
@@ -76,32 +77,24 @@ int main(int argc, char **argv) {
     usage();
     return 2;
   }
-  char *cargv[16];
-  int cargc = 0;
-  cargv[cargc++] = "instant-ngp";
-  if (scene) cargv[cargc++] = (char *)scene;
-  if (snapshot) cargv[cargc++] = "--load-snapshot", cargv[cargc++] = (char *)snapshot;
-  if (config) cargv[cargc++] = "--config", cargv[cargc++] = (char *)config;
-  cargv[cargc++] = "--threads";
-  cargv[cargc++] = (char *)threads;
-  cargv[cargc] = NULL;
-  ngp_cli cli;
-  char msg[512];
-  if (ngp_cli_parse(cargc, cargv, &cli, msg, sizeof msg) != NGP_EXIT_OK) {
-    fprintf(stderr, "ngp-viewer-bench: %s\n", msg);
-    return 2;
-  }
+  ngp_session_opts so;
+  ngp_session_opts_default(&so);
+  so.scene = scene;
+  so.snapshot = snapshot;
+  so.config = config;
+  so.threads = atoi(threads);
+  so.backend = backend;
   ngp_viewer_opts o;
-  ngp_viewer_opts_default(&o, &cli);
+  ngp_viewer_opts_default(&o);
   o.width = width;
   o.height = height;
   o.swap_interval = 0;
   o.idle_wait = false;
   ngp_viewer *v;
   char why[512];
-  int rc = ngp_viewer_open(&v, &cli, &o, why, sizeof why);
-  if (rc != NGP_EXIT_OK) {
-    fprintf(stderr, "ngp-viewer-bench: %s\n", rc == NGP_GUI_UNAVAILABLE ? why : "the session did not open");
+  int rc = ngp_viewer_open(&v, &so, &o, why, sizeof why);
+  if (rc != NGP_VIEWER_OK) {
+    fprintf(stderr, "ngp-viewer-bench: %s\n", rc == NGP_VIEWER_UNAVAILABLE ? why : "the session did not open");
     return 1;
   }
   ngp_viewer_set_training(v, train);
@@ -158,5 +151,5 @@ int main(int argc, char **argv) {
   printf("training meanwhile: %ld steps (step %d, %.2fM samples/s, loss %.5f)\n", st.steps_this_run - steps0, st.step,
          st.samples_per_s / 1e6, (double)st.loss_ema);
   free(dt);
-  return ngp_viewer_close(v, NULL) == NGP_EXIT_OK ? 0 : 1;
+  return ngp_viewer_close(v, NULL, NULL) == NGP_VIEWER_OK ? 0 : 1;
 }

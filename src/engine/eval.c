@@ -88,8 +88,8 @@ void ngp_reference_image(const ngp_image *img, const float bg[3], float *out) {
   }
 }
 
-ngp_status ngp_eval_views(const ngp_nerf *n, const float *weights, const ngp_scene *views, const float bg[3], int spp,
-                          ngp_eval_result *res, ngp_error *err) {
+ngp_status ngp_eval_views(ngp_backend *b, const ngp_scene *views, const float bg[3], int spp, ngp_eval_result *res,
+                          ngp_error *err) {
   memset(res, 0, sizeof *res);
   res->psnr_min = HUGE_VAL;
   res->psnr_max = -HUGE_VAL;
@@ -103,7 +103,13 @@ ngp_status ngp_eval_views(const ngp_nerf *n, const float *weights, const ngp_sce
       return ngp_error_set(err, NGP_ERR_NOMEM, "out of memory rendering %s", f->file_path);
     }
     ngp_render_opts o = {f->image.width, f->image.height, {bg[0], bg[1], bg[2]}, 1e-4f, spp, (uint64_t)i};
-    ngp_nerf_render(n, weights, f->xform, f->focal, f->principal, &f->lens, &o, img);
+    ngp_render_camera cam = {f->xform, {f->focal[0], f->focal[1]}, {f->principal[0], f->principal[1]}, &f->lens};
+    ngp_status st = ngp_backend_render(b, &cam, &o, img, err);
+    if (st != NGP_OK) {
+      free(img);
+      free(ref);
+      return st;
+    }
     ngp_reference_image(&f->image, bg, ref);
     double p = ngp_psnr(img, ref, np), s = ngp_ssim(img, ref, f->image.width, f->image.height);
     free(img);

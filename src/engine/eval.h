@@ -1,10 +1,10 @@
-/* eval.h (internal): image metrics and evaluation on held-out views, as instant-ngp's run.py
+/* engine/eval.h: image metrics and evaluation on held-out views, as instant-ngp's run.py
  * measures them (NGP-SPEC §8): renders and references in sRGB clipped to [0,1], PSNR per image
  * over the RGB channels then averaged, and SSIM on luminance with a 5-tap Gaussian. */
-#ifndef NGP_NERF_EVAL_H
-#define NGP_NERF_EVAL_H
+#ifndef NGP_ENGINE_EVAL_H
+#define NGP_ENGINE_EVAL_H
 
-#include "nerf.h"
+#include "backend.h"
 
 /* PSNR of two [n][3] images in [0,1]: -10 log10(MSE). Identical images give +inf. */
 double ngp_psnr(const float *a, const float *b, size_t n_pixels);
@@ -21,9 +21,10 @@ typedef struct ngp_eval_result {
   double psnr_mean, psnr_min, psnr_max, ssim_mean;
 } ngp_eval_result;
 
-/* Renders every frame of `views` (images loaded) at its own size and compares it with the
- * reference over bg. spp jittered samples per pixel. */
-ngp_status ngp_eval_views(const ngp_nerf *n, const float *weights, const ngp_scene *views, const float bg[3], int spp,
-                          ngp_eval_result *res, ngp_error *err);
+/* Renders every frame of `views` (images loaded) at its own size with the backend (the
+ * generation acquired last) and compares it with the reference over bg. spp jittered samples per
+ * pixel. */
+ngp_status ngp_eval_views(ngp_backend *b, const ngp_scene *views, const float bg[3], int spp, ngp_eval_result *res,
+                          ngp_error *err);
 
 #endif

@@ -1,0 +1,133 @@
+/* backend_cuda.c: the CUDA backend behind the engine's interface (engine/backend.h). An instance
+ * owns the model on the device: the trainer (ngp_cuda_trainer: weights, Adam, EMA, occupancy
+ * grid) when there is a scene, and a renderer (ngp_cuda_renderer) holding the weights renders
+ * use. publish copies the trainer's EMA into the renderer on the device (no round trip through
+ * the host); download brings everything to the host model for snapshots. Density queries are
+ * left to the interface's fallback (the CPU reference on the downloaded model). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "ngp_cuda.h"
+
+typedef struct cuda_backend {
+  ngp_backend base;
+  ngp_cuda_trainer *trainer; /* NULL without a scene */
+  ngp_cuda_renderer *renderer;
+  uint64_t published; /* generations made so far */
+} cuda_backend;
+
+static cuda_backend *cu(ngp_backend *b) { return (cuda_backend *)b->context; }
+
+static bool cuda_available(char *why, size_t n) {
+  int device = -1;
+  return ngp_cuda_select_device(&device, why, n) == NGP_OK;
+}
+
+static void cuda_describe(ngp_backend *b, char *out, size_t n) {
+  (void)b;
+  char desc[400];
+  size_t free_b = 0, total_b = 0;
+  ngp_cuda_device_describe(desc, sizeof desc);
+  ngp_cuda_memory_info(&free_b, &total_b);
+  snprintf(out, n, "%s; %.0f MiB of device memory in use", desc, (double)(total_b - free_b) / 1048576.0);
+}
+
+static void cuda_destroy(ngp_backend *b) {
+  cuda_backend *c = cu(b);
+  if (c->trainer) ngp_cuda_trainer_destroy(c->trainer);
+  ngp_cuda_renderer_destroy(c->renderer);
+  free(c);
+}
+
+static ngp_status cuda_train_step(ngp_backend *b, ngp_step_stats *st, ngp_error *err) {
+  return ngp_cuda_trainer_step(cu(b)->trainer, st, err);
+}
+
+static ngp_status cuda_download(ngp_backend *b, ngp_error *err) {
+  return cu(b)->trainer ? ngp_cuda_trainer_sync_inference(cu(b)->trainer, err) : NGP_OK;
+}
+
+static ngp_status cuda_upload(ngp_backend *b, ngp_error *err) {
+  cuda_backend *c = cu(b);
+  return ngp_cuda_renderer_load(c->renderer, b->model->inference, b->model->occ.bitfield, ++c->published, err);
+}
+
+static ngp_status cuda_publish(ngp_backend *b, ngp_error *err) {
+  cuda_backend *c = cu(b);
+  if (!c->trainer) return cuda_upload(b, err); /* nothing trains here: the host model is the newest */
+  return ngp_cuda_renderer_publish(c->renderer, c->trainer, ++c->published, err);
+}
+
+static uint64_t cuda_acquire(ngp_backend *b) { return ngp_cuda_renderer_acquire(cu(b)->renderer); }
+
+static bool cuda_newer_pending(ngp_backend *b) { return ngp_cuda_renderer_newer_pending(cu(b)->renderer); }
+
+static ngp_status cuda_render_pixels(ngp_backend *b, const ngp_render_camera *cam, const ngp_render_opts *o, int begin,
+                                     int end, ngp_render_continue_fn keep_going, void *user, int *next, float *rgb,
+                                     ngp_error *err) {
+  uint64_t done = (uint64_t)begin;
+  ngp_status st = ngp_cuda_renderer_render(cu(b)->renderer, cam->xform, cam->focal, cam->principal, cam->lens, o,
+                                           (uint64_t)begin, (uint64_t)end, keep_going, user, &done, rgb, err);
+  *next = (int)done;
+  return st;
+}
+
+static ngp_status cuda_render(ngp_backend *b, const ngp_render_camera *cam, const ngp_render_opts *o, float *rgb,
+                              ngp_error *err) {
+  int next = 0;
+  return cuda_render_pixels(b, cam, o, 0, o->width * o->height, NULL, NULL, &next, rgb, err);
+}
+
+static ngp_status cuda_synchronize(ngp_backend *b, ngp_error *err) {
+  (void)b;
+  return ngp_cuda_sync(err);
+}
+
+static const ngp_backend_i cuda_iface = {
+    .describe = cuda_describe,
+    .destroy = cuda_destroy,
+    .train_step = cuda_train_step,
+    .download = cuda_download,
+    .upload = cuda_upload,
+    .publish = cuda_publish,
+    .acquire = cuda_acquire,
+    .newer_pending = cuda_newer_pending,
+    .render = cuda_render,
+    .render_pixels = cuda_render_pixels,
+    .synchronize = cuda_synchronize,
+    .density = NULL,
+};
+
+static ngp_status cuda_create(ngp_nerf *n, const ngp_scene *scene, const ngp_backend_opts *o, ngp_backend **out,
+                              ngp_error *err) {
+  char why[1024];
+  int device = -1;
+  if (ngp_cuda_select_device(&device, why, sizeof why) != NGP_OK)
+    return ngp_error_set(err, NGP_ERR_UNSUPPORTED, "%s", why);
+  cuda_backend *c = calloc(1, sizeof *c);
+  if (!c) return ngp_error_set(err, NGP_ERR_NOMEM, "out of memory for the CUDA backend");
+  c->base.iface = &cuda_iface;
+  c->base.model = n;
+  c->base.scene = scene;
+  c->base.context = c;
+  if (o->n_threads > 0) n->n_threads = o->n_threads;
+  ngp_status st = ngp_cuda_renderer_create(&c->renderer, n, o->concurrent_render, err);
+  if (st == NGP_OK) st = ngp_cuda_renderer_load(c->renderer, n->inference, n->occ.bitfield, c->published = 1, err);
+  if (st == NGP_OK && scene) {
+    ngp_train_opts to = o->train;
+    to.n_threads = n->n_threads;
+    if (to.grid_sample_fraction < 0.0f) to.grid_sample_fraction = 1.0f; /* instant-ngp's counts: cheap on a GPU */
+    st = ngp_cuda_trainer_create(&c->trainer, n, scene, &to, err);
+    if (st != NGP_OK) c->trainer = NULL;
+  }
+  if (st != NGP_OK) {
+    cuda_destroy(&c->base);
+    return st;
+  }
+  *out = &c->base;
+  return NGP_OK;
+}
+
+const ngp_backend_type ngp_backend_cuda_type = {"cuda", cuda_available, cuda_create};

@@ -1,0 +1,173 @@
+/* engine/backend.h: the one interface between the engine and a device. Training, snapshots,
+ * screenshots, test views, the viewer and the benchmark all go through it; nothing above this
+ * header names a device's own functions.
+ *
+ * A backend instance owns one model on its device: created from a host model (ngp_nerf) and,
+ * to train, a scene; it trains, renders and answers density queries on the device, and brings
+ * its weights back to the host model when asked (snapshots). Two backends are built in:
+ *   cpu   the reference engine (src/nerf), always there;
+ *   cuda  src/cuda, in builds with the CUDA backend and where a usable device is present.
+ * Others (a test's, a future one) are added with ngp_backend_register.
+ *
+ *   const ngp_backend_type *type;
+ *   char why[1024];
+ *   if (ngp_backend_choose("auto", &type, why, sizeof why) != NGP_OK) fail(why);
+ *   printf("backend: %s (%s)\n", type->name, why);          // why: the sentence behind the choice
+ *   ngp_backend *b;
+ *   if (ngp_backend_create(type, &nerf, &scene, &opts, &b, &err) != NGP_OK) fail(err.msg);
+ *   while (...) if (ngp_backend_train_step(b, &stats, &err) != NGP_OK) fail(err.msg);
+ *   ngp_backend_publish(b, &err);                           // the trained weights to the renderer
+ *   ngp_backend_acquire(b);                                 // ... which now renders them
+ *   ngp_backend_render(b, &cam, &ro, rgb, &err);
+ *   ngp_backend_download(b, &err);                          // EMA weights + grid into nerf: save
+ *   ngp_backend_destroy(b);
+ *
+ * Rendering and training may run on two threads at once (the viewer): training calls train_step
+ * and publish; rendering calls acquire and the render functions; each side keeps its own buffers,
+ * and the handover is the generation that publish makes and acquire takes. Everything else
+ * (create, download, upload, destroy) is called while no other call on the instance runs. */
+#ifndef NGP_ENGINE_BACKEND_H
+#define NGP_ENGINE_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nerf.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A camera to render: camera-to-world in ngp units (3x4 row-major), intrinsics in pixels of the
+ * image being rendered, and the lens (NULL fields: pinhole). */
+typedef struct ngp_render_camera {
+  const float *xform; /* [12] */
+  float focal[2];
+  float principal[2];
+  const ngp_lens *lens; /* NULL: pinhole */
+} ngp_render_camera;
+
+typedef struct ngp_backend_opts {
+  int n_threads;        /* host threads (the CPU backend's compute; <= 0: all cores) */
+  /* Used when a scene is given; grid_sample_fraction < 0 (the default): the backend's own (the
+   * CPU's 0.125, instant-ngp's 1 on a GPU). */
+  ngp_train_opts train;
+  /* Renders run on another thread than training (the viewer): publish copies the weights into a
+   * second buffer instead of letting the renderer read the host model's. */
+  bool concurrent_render;
+} ngp_backend_opts;
+
+void ngp_backend_opts_default(ngp_backend_opts *o);
+
+typedef struct ngp_backend ngp_backend;
+
+/* The functions of an instance. Each says what it does in one line; "(optional)" ones may be
+ * NULL, and the ngp_backend_* wrapper below then does what the comment says instead. */
+typedef struct ngp_backend_i {
+  /* One line on the device: "2 threads, SIMD avx2", or the GPU's name, memory and driver. */
+  void (*describe)(ngp_backend *b, char *out, size_t n);
+  /* Frees everything the instance allocated (the host model and the scene stay the caller's). */
+  void (*destroy)(ngp_backend *b);
+  /* One training step; st (may be NULL) gets its numbers. Fails with NGP_ERR_INVALID without a
+   * scene, NGP_ERR_NOMEM when memory runs out, or a device error. (optional: no training) */
+  ngp_status (*train_step)(ngp_backend *b, ngp_step_stats *st, ngp_error *err);
+  /* The model on the device into the host model: EMA weights into nerf->inference, training
+   * weights into nerf->params, the occupancy grid into nerf->occ (for snapshots). (optional:
+   * the host model is always current) */
+  ngp_status (*download)(ngp_backend *b, ngp_error *err);
+  /* The host model onto the device, after the caller changed it (a snapshot loaded into it).
+   * (optional: the backend reads the host model directly) */
+  ngp_status (*upload)(ngp_backend *b, ngp_error *err);
+  /* Training side: the current EMA weights and occupancy grid become the next generation for
+   * the renderer. */
+  ngp_status (*publish)(ngp_backend *b, ngp_error *err);
+  /* Rendering side: switches to the newest published generation if one waits (never blocks on
+   * training) and returns the generation the render functions now use (1: the initial model). */
+  uint64_t (*acquire)(ngp_backend *b);
+  /* Whether a generation newer than the acquired one waits (never blocks; false when unsure). */
+  bool (*newer_pending)(ngp_backend *b);
+  /* Renders cam into rgb [H][W][3] (host memory), sRGB in [0,1], with the acquired generation. */
+  ngp_status (*render)(ngp_backend *b, const ngp_render_camera *cam, const ngp_render_opts *o, float *rgb,
+                       ngp_error *err);
+  /* Renders pixels [begin, end) (p = y * width + x) of the image render gives, equal to it, into
+   * those pixels of rgb; asks keep_going(user) (NULL: always) before each piece of work and stops
+   * when it says no; *next: the end of the rendered prefix. (optional: the whole image is
+   * rendered and the range copied) */
+  ngp_status (*render_pixels)(ngp_backend *b, const ngp_render_camera *cam, const ngp_render_opts *o, int begin,
+                              int end, ngp_render_continue_fn keep_going, void *user, int *next, float *rgb,
+                              ngp_error *err);
+  /* Waits until the device has done all the work queued on it (timing). (optional: calls return
+   * when their work is done) */
+  ngp_status (*synchronize)(ngp_backend *b, ngp_error *err);
+  /* Raw density (before the activation) at S positions pos [S][3] in ngp units, with the
+   * acquired generation's weights. (optional: the CPU reference on the host model, after a
+   * download) */
+  ngp_status (*density)(ngp_backend *b, int S, const float *pos, float *raw_density, ngp_error *err);
+} ngp_backend_i;
+
+struct ngp_backend {
+  const ngp_backend_i *iface;
+  const struct ngp_backend_type *type;
+  ngp_nerf *model;          /* the host model (the caller's) */
+  const ngp_scene *scene;   /* NULL: renders only */
+  void *context;            /* the backend's own state */
+};
+
+/* A kind of backend: how to find out whether it can run here, and how to make an instance. */
+typedef struct ngp_backend_type {
+  const char *name; /* "cpu", "cuda", ... as --backend takes it */
+  /* Whether it can run on this machine; when not, one line on why and the fix. */
+  bool (*available)(char *why, size_t n);
+  /* An instance over the host model n (and scene: may be NULL, then it renders only). n and
+   * scene must outlive it. */
+  ngp_status (*create)(ngp_nerf *n, const ngp_scene *scene, const ngp_backend_opts *o, ngp_backend **out,
+                       ngp_error *err);
+} ngp_backend_type;
+
+/* The built-in types ("cpu", and "cuda" in builds that have it), then the registered ones. */
+int ngp_backend_count(void);
+const ngp_backend_type *ngp_backend_get(int i);
+/* Adds a type (a test's forwarding backend, ...); fails when the name is taken or the table is
+ * full. The type must stay valid for the life of the program. */
+ngp_status ngp_backend_register(const ngp_backend_type *type, ngp_error *err);
+
+/* The one place a backend is chosen. want: "cpu", "cuda", "auto" (cuda when a usable device is
+ * there, else cpu) or a registered name. Returns NGP_OK with *out and, in why, the sentence that
+ * says why this one ("as asked", "auto: a usable device is present", "auto: no NVIDIA driver
+ * found ..."); NGP_ERR_UNSUPPORTED with why saying what is missing and the fix when the asked-for
+ * backend cannot run; NGP_ERR_INVALID for an unknown name (why lists the known ones). */
+ngp_status ngp_backend_choose(const char *want, const ngp_backend_type **out, char *why, size_t n);
+
+ngp_status ngp_backend_create(const ngp_backend_type *type, ngp_nerf *n, const ngp_scene *scene,
+                              const ngp_backend_opts *o, ngp_backend **out, ngp_error *err);
+void ngp_backend_destroy(ngp_backend *b);
+const char *ngp_backend_name(const ngp_backend *b);
+void ngp_backend_describe(ngp_backend *b, char *out, size_t n);
+/* Whether train_step can be called: the instance has a scene and a step function. */
+bool ngp_backend_can_train(const ngp_backend *b);
+ngp_status ngp_backend_train_step(ngp_backend *b, ngp_step_stats *st, ngp_error *err);
+ngp_status ngp_backend_download(ngp_backend *b, ngp_error *err);
+ngp_status ngp_backend_upload(ngp_backend *b, ngp_error *err);
+ngp_status ngp_backend_publish(ngp_backend *b, ngp_error *err);
+uint64_t ngp_backend_acquire(ngp_backend *b);
+bool ngp_backend_newer_pending(ngp_backend *b);
+ngp_status ngp_backend_render(ngp_backend *b, const ngp_render_camera *cam, const ngp_render_opts *o, float *rgb,
+                              ngp_error *err);
+ngp_status ngp_backend_render_pixels(ngp_backend *b, const ngp_render_camera *cam, const ngp_render_opts *o,
+                                     int begin, int end, ngp_render_continue_fn keep_going, void *user, int *next,
+                                     float *rgb, ngp_error *err);
+ngp_status ngp_backend_density(ngp_backend *b, int S, const float *pos, float *raw_density, ngp_error *err);
+ngp_status ngp_backend_synchronize(ngp_backend *b, ngp_error *err);
+
+/* The CPU backend's type (always built). */
+extern const ngp_backend_type ngp_backend_cpu_type;
+#ifdef NGP_HAVE_CUDA
+/* The CUDA backend's type (src/cuda/backend_cuda.c). */
+extern const ngp_backend_type ngp_backend_cuda_type;
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,88 @@
+/* engine/session.h: one run of the engine: a model (from a snapshot or a fresh config), the scene
+ * it trains on, the backend that holds it, and what is made from it (snapshots, test views,
+ * screenshots). The command line (src/app) and the viewer (src/viewer) both drive a session;
+ * neither names a backend's own functions.
+ *
+ * Errors come back as a status and one line in err (the callers print them). What the session
+ * loaded, chose and wrote is reported on stdout, one line each ("backend: ...", "scene: ...",
+ * "snapshot saved: ..."), as the program's output. */
+#ifndef NGP_ENGINE_SESSION_H
+#define NGP_ENGINE_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "backend.h"
+#include "eval.h"
+#include "nerf.h"
+#include "snapshot.h"
+
+typedef struct ngp_session_opts {
+  const char *scene;    /* scene folder or transforms .json; NULL: none (a snapshot renders alone) */
+  const char *snapshot; /* snapshot to start from; NULL: a fresh model from `config` */
+  const char *config;   /* config file, or a name in the config folders (ngp_config_find); NULL: base.json */
+  const char *backend;  /* "cpu", "cuda", "auto" (NULL) or a registered name (ngp_backend_choose) */
+  int threads;          /* <= 0: all cores */
+  uint64_t seed;        /* 1337 by default */
+  float bg[3];          /* sRGB background for renders and test references (white by default) */
+  int spp;              /* samples per pixel of renders (1) */
+  long batch_samples;   /* target samples per training step; <= 0: the default (2^18) */
+  float grid_sample_fraction; /* occupancy-update samples against instant-ngp's; < 0: the backend's */
+  bool train;           /* load the scene's images and make a trainer (false: the scene is ignored) */
+  bool concurrent_render; /* renders run on another thread than training (the viewer) */
+} ngp_session_opts;
+
+void ngp_session_opts_default(ngp_session_opts *o);
+
+typedef struct ngp_session {
+  ngp_session_opts opts; /* as opened (the strings are the caller's) */
+  int threads;
+  ngp_nerf nerf;
+  bool have_model;
+  ngp_scene scene;
+  bool have_scene;
+  ngp_backend *backend;
+  ngp_snapshot_meta meta;
+  char config_label[1200];
+  /* Steps whose loss or gradients were not finite: skipped, not applied. */
+  int skipped_steps;
+  /* A step failed on the backend: training is over for this session, and nothing trained in it
+   * is saved or evaluated. */
+  bool step_failed;
+} ngp_session;
+
+/* Loads the snapshot and/or scene, chooses the backend and creates it over the model. Prints what
+ * it loaded and the backend it chose, and why. On failure the session holds nothing. */
+ngp_status ngp_session_open(ngp_session *s, const ngp_session_opts *o, ngp_error *err);
+/* Whether there is a scene to train on and a backend that trains, and no step has failed. */
+bool ngp_session_can_train(const ngp_session *s);
+/* One training step (requires ngp_session_can_train); st may be NULL (then a device is not
+ * waited for, and skipped steps are not counted). On failure sets step_failed. */
+ngp_status ngp_session_step(ngp_session *s, ngp_step_stats *st, ngp_error *err);
+/* The backend's EMA weights and occupancy grid into the host model (nerf.inference, nerf.occ). */
+ngp_status ngp_session_sync(ngp_session *s, ngp_error *err);
+/* Hands the newest weights to the renderer and makes renders use them (publish + acquire): call
+ * it before rendering outputs, with no other thread using the session. */
+ngp_status ngp_session_refresh(ngp_session *s, ngp_error *err);
+/* Syncs, creates the parent folder and saves atomically; prints "snapshot saved: PATH (step N)". */
+ngp_status ngp_session_save(ngp_session *s, const char *path, ngp_error *err);
+/* Renders a camera with the backend (the generation acquired last). */
+ngp_status ngp_session_render(ngp_session *s, const ngp_render_camera *cam, const ngp_render_opts *o, float *rgb,
+                              ngp_error *err);
+/* PSNR and SSIM of the current weights on the views of a transforms file (images loaded), rendered
+ * by the backend at the session's background and spp; prints the two result lines. */
+ngp_status ngp_session_evaluate(ngp_session *s, const char *transforms, ngp_eval_result *res, ngp_error *err);
+/* Renders every frame of a transforms file (images not needed) into dir as PNG, at the frame's
+ * size or w x h when given (> 0; the field of view kept); prints a line per file. */
+ngp_status ngp_session_screenshots(ngp_session *s, const char *transforms, const char *dir, int w, int h,
+                                   ngp_error *err);
+void ngp_session_close(ngp_session *s);
+
+/* Finds a config: the path as given, else NAME in the config folders (NGP_CONFIG_DIR, then the
+ * installed share/instant-ngp/configs/nerf beside the executable). malloc'd; NULL if not found. */
+char *ngp_config_find(const char *name);
+/* configs/nerf/base.json, compiled into the library: the default config. */
+extern const char ngp_default_config_json[];
+extern const size_t ngp_default_config_json_len;
+
+#endif
