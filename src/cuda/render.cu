@@ -64,9 +64,9 @@ struct ngp_cuda_renderer {
   cudaStream_t stream;
 };
 
-typedef ngp_cuda_renderer render_cache;
+typedef ngp_cuda_renderer ngp_cuda_renderer;
 
-static void free_work(render_cache *c) {
+static void free_work(ngp_cuda_renderer *c) {
   void *bufs[] = {c->origin,     c->dir, c->t_cur,   c->t_exit,  c->T,       c->col,       c->out,
                   c->bg,         c->cam, c->marched, c->live[0], c->live[1], c->seg_count, c->counts,
                   c->march_done, c->x,   c->dt,      c->den,     c->rgb,     c->enc,       c->rgb_in};
@@ -99,7 +99,7 @@ static size_t bitfield_bytes(const ngp_nerf *n) { return (size_t)n->occ.n_cascad
 
 ngp_status ngp_cuda_renderer_create(ngp_cuda_renderer **out, const ngp_nerf *n, bool concurrent, ngp_error *err) {
   *out = NULL;
-  render_cache *c = (render_cache *)calloc(1, sizeof *c);
+  ngp_cuda_renderer *c = (ngp_cuda_renderer *)calloc(1, sizeof *c);
   if (!c) return ngp_error_set(err, NGP_ERR_NOMEM, "out of memory for the renderer");
   c->n = n;
   ngp_status st;
@@ -146,7 +146,7 @@ ngp_status ngp_cuda_renderer_create(ngp_cuda_renderer **out, const ngp_nerf *n, 
 }
 
 /* The fp16 copy of the front weights, on the render stream, waited for. */
-static ngp_status front_to_half(render_cache *c, ngp_error *err) {
+static ngp_status front_to_half(ngp_cuda_renderer *c, ngp_error *err) {
   ngp_mlp_weights_to_half_cuda(&c->dmlp, c->params + c->n->off_density, c->w16, c->stream);
   ngp_mlp_weights_to_half_cuda(&c->rmlp, c->params + c->n->off_rgb, c->w16 + c->n_half_d, c->stream);
   NGP_CUDA_CHECK_LAUNCH(err);
@@ -206,7 +206,7 @@ bool ngp_cuda_renderer_newer_pending(ngp_cuda_renderer *c) {
   return newer;
 }
 
-static ngp_status ensure_work(render_cache *c, uint32_t rays, ngp_error *err) {
+static ngp_status ensure_work(ngp_cuda_renderer *c, uint32_t rays, ngp_error *err) {
   if (c->cap_samples && c->work_pd0 == c->pd0 && c->work_prgb == c->prgb &&
       (c->cap_rays >= rays || c->cap_rays == c->cap_samples))
     return NGP_OK;

@@ -269,3 +269,8 @@ void ngp_display_draw(ngp_display *d, int fb_w, int fb_h, bool overlay) {
   if (overlay) draw_text(d, fb_w, fb_h);
   glUseProgram(0);
 }
+
+const char *ngp_display_path(const ngp_display *d) {
+  (void)d;
+  return "host memory";
+}

@@ -36,6 +36,10 @@ void ngp_display_free(ngp_display *d);
 /* Takes rows [row_begin, row_end) of an sRGB image rgb [h][w][3] (values in [0,1], top row
  * first) into the texture; a new size reallocates it (then pass all rows). */
 void ngp_display_upload(ngp_display *d, const float *rgb, int w, int h, int row_begin, int row_end);
+/* How frames reach the texture, for the overlay: "host memory" (every backend renders into host
+ * memory, and the rows are uploaded with glTexSubImage2D; a CUDA-GL interop path, a pixel buffer
+ * written by the render kernel, would go here). */
+const char *ngp_display_path(const ngp_display *d);
 /* Forgets the image (nothing is drawn until the next upload). */
 void ngp_display_clear_image(ngp_display *d);
 

@@ -16,6 +16,10 @@
  *   ...
  *   ngp_scene_free(&scene);
  *
+ * Training and rendering are not public API yet: the engine (src/engine: the backend interface
+ * and the session) and the models behind it are internal to this repository and change without
+ * notice; programs outside it use the instant-ngp command line.
+ *
  * Headers: common.h (status, errors, logging), image.h (RGBA8 images), scene.h (transforms.json),
  * config.h (network configs), synth.h (the analytic test scene). Link with pkg-config's `ngp`. */
 #ifndef NGP_NGP_H
