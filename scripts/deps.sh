@@ -5,9 +5,10 @@ set -euo pipefail
 # nix-bin: nix-instantiate, for the `nix` test (tests/nix/check-nix.sh: parse and evaluate the flake's logic).
 # libglfw3-dev, libepoxy-dev: the viewer; xvfb, libgl1-mesa-dri, libglx-mesa0: its tests (X server and
 # Mesa's software OpenGL); libx11-dev: ngp-test-xwindow, which closes the viewer's window in its tests
-# (libglfw3-dev only recommends it). clang, libclang-rt-dev: libFuzzer for scripts/fuzz.sh.
+# (libglfw3-dev only recommends it). clang, libclang-rt-dev: libFuzzer for scripts/fuzz.sh. clang-format: the
+# `format` test (.clang-format over src/ and tests/).
 pkgs=(cmake make gcc pkg-config libcjson-dev libstb-dev libcmocka-dev nix-bin
-      libglfw3-dev libepoxy-dev libx11-dev xvfb libgl1-mesa-dri libglx-mesa0 clang libclang-rt-dev)
+      libglfw3-dev libepoxy-dev libx11-dev xvfb libgl1-mesa-dri libglx-mesa0 clang libclang-rt-dev clang-format)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -74,7 +74,9 @@ static inline NGP_HD uint32_t ngp_grid_index(uint32_t cx, uint32_t cy, uint32_t 
 /* One dimension: pos = x*scale + 0.5, cell = floor(pos), frac = pos - cell. The cell goes through
  * int as in tcnn, so a (tolerated, unspecified) input slightly below 0 wraps instead of being UB. */
 static NGP_ENC_INLINE NGP_HD void ngp_grid_pos_fract(float x, float scale, uint32_t *cell, float *frac) {
-  float pos = x * scale + 0.5f;
+  /* Rounded twice on both sides (ngp_math.h): an fma here moves frac by up to 2.4e-4 where pos
+   * crosses a power of two. */
+  float pos = ngp_add_rn(ngp_mul_rn(x, scale), 0.5f);
   float fl = floorf(pos);
   *cell = (uint32_t)(int)fl;
   *frac = pos - fl;
@@ -83,7 +85,7 @@ static NGP_ENC_INLINE NGP_HD void ngp_grid_pos_fract(float x, float scale, uint3
 /* The interpolation weight of the "+1" corner along one axis: frac itself (Linear), or the
  * smoothstep frac^2 (3 - 2 frac) (Smoothstep). Nearest does not use weights. */
 static NGP_ENC_INLINE NGP_HD float ngp_grid_weight1(float frac, int interpolation) {
-  return interpolation == NGP_ENC_INTERP_SMOOTHSTEP ? frac * frac * (3.0f - 2.0f * frac) : frac;
+  return interpolation == NGP_ENC_INTERP_SMOOTHSTEP ? frac * frac * ngp_add_rn(3.0f, ngp_mul_rn(-2.0f, frac)) : frac;
 }
 
 /* Weight of corner k (bit d of k set: cell_d + 1 on axis d) given the per-axis "+1" weights

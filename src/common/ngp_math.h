@@ -20,6 +20,19 @@
 #include <math.h>
 #include <stdint.h>
 
+/* Rounding the same on both sides: nvcc fuses a*b + c into one fma (one rounding) unless told not
+ * to, while the C build (C11, no FMA contraction) rounds the product and the sum apart. Where the
+ * shared maths multiplies and then adds, it goes through these, which round each operation on
+ * its own on the device (__fmul_rn and __fadd_rn are never contracted) and are the plain
+ * operators on the host, so CPU and GPU give the same bits. */
+#if defined(__CUDA_ARCH__)
+#define ngp_mul_rn(a, b) __fmul_rn((a), (b))
+#define ngp_add_rn(a, b) __fadd_rn((a), (b))
+#else
+#define ngp_mul_rn(a, b) ((a) * (b))
+#define ngp_add_rn(a, b) ((a) + (b))
+#endif
+
 /* instant-ngp's defaults for mapping NeRF coordinates into its unit cube. */
 #define NGP_NERF_SCALE 0.33f
 #define NGP_NERF_OFFSET 0.5f

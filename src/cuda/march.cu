@@ -47,8 +47,11 @@ __global__ void march_write_kernel(ngp_cuda_march mp, const uint32_t *d_n_rays, 
   const float o[3] = {origin[r * 3], origin[r * 3 + 1], origin[r * 3 + 2]};
   const float d[3] = {dir[r * 3], dir[r * 3 + 1], dir[r * 3 + 2]};
   float tt = t_start[r], te = t_exit[r], p[3], step, tsample;
-  for (uint32_t j = 0; j < c; j++) {
-    /* The same march as the count pass, so it yields exactly c samples. */
+  uint32_t j = 0;
+  for (; j < c; j++) {
+    /* The same march as the count pass, so it yields exactly c samples; should it ever yield
+     * fewer (a rounding difference between the passes), the count written below says so, and no
+     * later kernel reads a stale sample index. */
     if (!ngp_march_next(mp.bitfield, mp.max_mip, mp.aabb_min, mp.aabb_max, mp.cone_angle, o, d, te, &tt, p, &step,
                         &tsample))
       break;
@@ -62,6 +65,7 @@ __global__ void march_write_kernel(ngp_cuda_march mp, const uint32_t *d_n_rays, 
     if (t) t[s] = tsample;
     if (sample_ray) sample_ray[s] = r;
   }
+  if (j < c) count[r] = j;
 }
 
 __global__ void march_segment_kernel(ngp_cuda_march mp, const uint32_t *d_n_live, uint32_t max_live,

@@ -1,6 +1,7 @@
 /* gpu_test.c: see gpu_test.h. */
 #include "testutil.h"
 
+#include "gpu_require.h"
 #include "gpu_test.h"
 
 #include <math.h>
@@ -10,11 +11,7 @@
 void gpu_require_device(const char *test_name) {
   int dev = -1;
   char why[1024];
-  if (ngp_cuda_select_device(&dev, why, sizeof why) != NGP_OK) {
-    printf("SKIP: %s needs a CUDA device: %s\n", test_name, why);
-    fflush(stdout);
-    exit(77);
-  }
+  if (ngp_cuda_select_device(&dev, why, sizeof why) != NGP_OK) ngp_gpu_no_device(test_name, why);
   char desc[512];
   ngp_cuda_device_describe(desc, sizeof desc);
   printf("%s on %s (code for sm %s)\n", test_name, desc, ngp_cuda_architectures());

@@ -1,6 +1,8 @@
 /* test_math_cuda.cu: the shared maths header (src/common/ngp_math.h) compiled by nvcc and run on
  * the GPU, checked against the same functions run on the CPU. This is the first of the `gpu`
- * tests: without a usable CUDA device it prints why and exits 77, which CTest reports as skipped. */
+ * tests: without a usable CUDA device it prints why and exits 77, which CTest reports as skipped
+ * (or 1 where a device is required: gpu_require.h). */
+#include "gpu_require.h"
 #include <cuda_runtime.h>
 
 #include <math.h>
@@ -36,10 +38,8 @@ static float frand(unsigned *s) {
 int main(void) {
   int count = 0;
   cudaError_t e = cudaGetDeviceCount(&count);
-  if (e != cudaSuccess || count == 0) {
-    printf("SKIP: no usable CUDA device (%s)\n", e != cudaSuccess ? cudaGetErrorString(e) : "0 devices");
-    return 77;
-  }
+  if (e != cudaSuccess || count == 0)
+    ngp_gpu_no_device("test_gpu_math", e != cudaSuccess ? cudaGetErrorString(e) : "0 devices");
   static float nerf[12 * N], scale[N], offset[3 * N], ngp_cpu[12 * N], ngp_gpu[12 * N], s_in[N], s_cpu[N], s_gpu[N];
   unsigned seed = 1;
   for (int i = 0; i < 12 * N; i++) nerf[i] = frand(&seed) * 8.0f - 4.0f;
