@@ -11,7 +11,7 @@
  *       not counted as training time; steps are timed in batches of 8, the device waited for).
  *   ngp-bench render --scene S [--steps N] [--width W] [--height H] [--repeat N]
  *       render time of a view after N training steps (median of repeats, after a warm-up render;
- *       including the copy of the image to the host).
+ *       including the copy of the image to the host); --save-png FILE writes the last one.
  * Every mode takes --backend cpu|cuda|auto or a registered name (default cpu) and
  * --grid-fraction F (occupancy-update samples against instant-ngp's; default: the backend's, 0.125
  * on the CPU, 1 on a GPU). On cuda --minutes defaults to 0.25,1,5 (15, 60 and 300 s), throughput
@@ -58,7 +58,7 @@ static int usage(void) {
 }
 
 typedef struct {
-  const char *mode, *scene, *config, *val, *backend;
+  const char *mode, *scene, *config, *val, *backend, *save_png;
   int threads, steps, warmup, width, height, repeat;
   long batch;
   float grid_fraction;
@@ -96,6 +96,7 @@ static int parse(int argc, char **argv, args *a) {
     else if (!strcmp(k, "--grid-fraction")) a->grid_fraction = (float)atof(v);
     else if (!strcmp(k, "--minutes")) snprintf(a->minutes, sizeof a->minutes, "%s", v), a->minutes_given = true;
     else if (!strcmp(k, "--backend")) a->backend = v;
+    else if (!strcmp(k, "--save-png")) a->save_png = v;
     else if (!strcmp(k, "--background")) {
       if (sscanf(v, "%f,%f,%f", &a->bg[0], &a->bg[1], &a->bg[2]) != 3) return usage();
     } else return usage();
@@ -209,6 +210,20 @@ static int render(const args *a, ngp_session *s, bool device) {
   }
   printf("render %dx%d of frame 0 after %d steps: median %.2f ms over %d repeats (including the copy to the host)\n",
          a->width, a->height, steps, 1e3 * median(times, a->repeat), a->repeat);
+  if (a->save_png) { /* the last render, to look at */
+    size_t np = (size_t)a->width * (size_t)a->height;
+    uint8_t *px = malloc(np * 4);
+    if (!px) return fprintf(stderr, "ngp-bench: out of memory\n"), 1;
+    for (size_t p = 0; p < np; p++) {
+      for (int c = 0; c < 3; c++) px[p * 4 + c] = (uint8_t)lrintf(fminf(fmaxf(rgb[p * 3 + c], 0.0f), 1.0f) * 255.0f);
+      px[p * 4 + 3] = 255;
+    }
+    ngp_image img = {a->width, a->height, 4, px};
+    ngp_status st = ngp_image_write_png(a->save_png, &img, &err);
+    free(px);
+    if (st != NGP_OK) return fail(&err);
+    printf("render saved: %s\n", a->save_png);
+  }
   free(rgb);
   free(times);
   return 0;
