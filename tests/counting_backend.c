@@ -7,12 +7,12 @@
 #include <string.h>
 
 enum { OP_TRAIN, OP_DOWNLOAD, OP_UPLOAD, OP_PUBLISH, OP_ACQUIRE, OP_RENDER, OP_PIXELS, OP_DENSITY, OP_SYNC, N_OPS };
-static const char *const op_names[N_OPS] = {"train_step", "download", "upload",  "publish",    "acquire",
+static const char *const op_names[N_OPS] = {"train_step", "download",      "upload",  "publish",    "acquire",
                                             "render",     "render_pixels", "density", "synchronize"};
 
 typedef struct counting {
   ngp_backend base;
-  ngp_backend *inner;  /* the CPU backend */
+  ngp_backend *inner;       /* the CPU backend */
   atomic_long calls[N_OPS]; /* training and rendering may count from two threads */
 } counting;
 
@@ -34,7 +34,9 @@ static void c_destroy(ngp_backend *b) {
 static ngp_status c_train(ngp_backend *b, ngp_step_stats *st, ngp_error *err) {
   return ngp_backend_train_step(inner(b, OP_TRAIN), st, err);
 }
-static ngp_status c_download(ngp_backend *b, ngp_error *err) { return ngp_backend_download(inner(b, OP_DOWNLOAD), err); }
+static ngp_status c_download(ngp_backend *b, ngp_error *err) {
+  return ngp_backend_download(inner(b, OP_DOWNLOAD), err);
+}
 static ngp_status c_upload(ngp_backend *b, ngp_error *err) { return ngp_backend_upload(inner(b, OP_UPLOAD), err); }
 static ngp_status c_publish(ngp_backend *b, ngp_error *err) { return ngp_backend_publish(inner(b, OP_PUBLISH), err); }
 static uint64_t c_acquire(ngp_backend *b) { return ngp_backend_acquire(inner(b, OP_ACQUIRE)); }

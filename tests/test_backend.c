@@ -145,7 +145,8 @@ static void test_session_goes_through_backend(void **state) {
   assert_string_equal(ngp_backend_name(s.backend), "counting");
   assert_true(ngp_session_can_train(&s));
   ngp_step_stats st;
-  for (int i = 0; i < 3; i++) assert_int_equal(ngp_session_step(&s, &st, &err), NGP_OK);
+  for (int i = 0; i < 3; i++)
+    assert_int_equal(ngp_session_step(&s, &st, &err), NGP_OK);
   assert_int_equal(s.meta.training_step, 3);
   assert_int_equal(ngp_counting_backend_calls(s.backend, "train_step"), 3);
   assert_int_equal(ngp_session_save(&s, snap, &err), NGP_OK);

@@ -204,9 +204,11 @@ static void test_parallel_for(void **state) {
   enum { N = 1000 };
   static atomic_int hits[N];
   for (int threads = 1; threads <= 4; threads++) {
-    for (int i = 0; i < N; i++) atomic_init(&hits[i], 0);
+    for (int i = 0; i < N; i++)
+      atomic_init(&hits[i], 0);
     ngp_parallel_for(N, threads, mark, hits);
-    for (int i = 0; i < N; i++) assert_int_equal(atomic_load(&hits[i]), 1);
+    for (int i = 0; i < N; i++)
+      assert_int_equal(atomic_load(&hits[i]), 1);
   }
   ngp_parallel_for(0, 2, mark, hits); /* nothing to do: no call */
   assert_true(ngp_cpu_count() >= 1);
@@ -223,10 +225,12 @@ static void test_nerf_to_ngp(void **state) {
   float ngp[12];
   ngp_nerf_matrix_to_ngp(nerf, 0.33f, offset, ngp);
   const float expect[12] = {0, -1, 0, 1.16f, 0, 0, -1, 1.49f, 1, 0, 0, 0.83f};
-  for (int i = 0; i < 12; i++) assert_float_equal(ngp[i], expect[i], 1e-6);
+  for (int i = 0; i < 12; i++)
+    assert_float_equal(ngp[i], expect[i], 1e-6);
   float back[12];
   ngp_ngp_matrix_to_nerf(ngp, 0.33f, offset, back);
-  for (int i = 0; i < 12; i++) assert_float_equal(back[i], nerf[i], 1e-5);
+  for (int i = 0; i < 12; i++)
+    assert_float_equal(back[i], nerf[i], 1e-5);
 
   /* A rotation about NeRF z by 90 degrees and a per-axis offset (applied before the permutation). */
   const float rz[12] = {0, -1, 0, 0.5f, 1, 0, 0, -1, 0, 0, 1, 2};
@@ -235,7 +239,8 @@ static void test_nerf_to_ngp(void **state) {
   /* NeRF rows after flips: r0 = (0, 1, 0 | 0.5*2+0.1 = 1.1), r1 = (1, 0, 0 | -2+0.2 = -1.8),
    * r2 = (0, 0, -1 | 4+0.3 = 4.3); ngp = (r1, r2, r0). */
   const float expect2[12] = {1, 0, 0, -1.8f, 0, 0, -1, 4.3f, 0, 1, 0, 1.1f};
-  for (int i = 0; i < 12; i++) assert_float_equal(ngp[i], expect2[i], 1e-5);
+  for (int i = 0; i < 12; i++)
+    assert_float_equal(ngp[i], expect2[i], 1e-5);
 
   float d[3] = {1, 2, 3}, dn[3];
   ngp_nerf_direction_to_ngp(d, dn);
@@ -250,7 +255,8 @@ static void test_math_misc(void **state) {
   assert_float_equal(ngp_srgb_to_linear(0.0f), 0.0f, 0);
   assert_float_equal(ngp_srgb_to_linear(1.0f), 1.0f, 1e-6);
   assert_float_equal(ngp_srgb_to_linear(0.5f), 0.21404f, 1e-4);
-  for (float x = 0.0f; x <= 1.0f; x += 0.01f) assert_float_equal(ngp_linear_to_srgb(ngp_srgb_to_linear(x)), x, 1e-5);
+  for (float x = 0.0f; x <= 1.0f; x += 0.01f)
+    assert_float_equal(ngp_linear_to_srgb(ngp_srgb_to_linear(x)), x, 1e-5);
   assert_true(ngp_is_pow2(1) && ngp_is_pow2(128) && !ngp_is_pow2(0) && !ngp_is_pow2(3) && !ngp_is_pow2(-4));
   assert_int_equal(ngp_ilog2(1), 0);
   assert_int_equal(ngp_ilog2(4), 2);
@@ -285,11 +291,16 @@ static void test_error_helpers(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_natcmp),        cmocka_unit_test(test_paths),
-      cmocka_unit_test(test_json_parse_locations), cmocka_unit_test(test_json_getters),
-      cmocka_unit_test(test_atomic_write),  cmocka_unit_test(test_list_dir),
-      cmocka_unit_test(test_parallel_for),  cmocka_unit_test(test_nerf_to_ngp),
-      cmocka_unit_test(test_math_misc),     cmocka_unit_test(test_error_helpers),
+      cmocka_unit_test(test_natcmp),
+      cmocka_unit_test(test_paths),
+      cmocka_unit_test(test_json_parse_locations),
+      cmocka_unit_test(test_json_getters),
+      cmocka_unit_test(test_atomic_write),
+      cmocka_unit_test(test_list_dir),
+      cmocka_unit_test(test_parallel_for),
+      cmocka_unit_test(test_nerf_to_ngp),
+      cmocka_unit_test(test_math_misc),
+      cmocka_unit_test(test_error_helpers),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

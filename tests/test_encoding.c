@@ -52,9 +52,11 @@ static float *alloc_floats(size_t n) {
 /* Random positions in [0,1]^3 with a few exact corners/edges mixed in. */
 static float *random_positions(int S) {
   float *x = alloc_floats((size_t)3 * S);
-  for (int i = 0; i < 3 * S; i++) x[i] = frand();
+  for (int i = 0; i < 3 * S; i++)
+    x[i] = frand();
   static const float edges[] = {0.0f, 1.0f, 0.5f, 0.0f, 1.0f, 1.0f, 0.999999f, 0.0f, 0.25f};
-  for (int i = 0; i < 9 && i < 3 * S; i++) x[i] = edges[i];
+  for (int i = 0; i < 9 && i < 3 * S; i++)
+    x[i] = edges[i];
   return x;
 }
 
@@ -68,8 +70,9 @@ static size_t compare(const char *what, const float *fast, const float *ref, siz
       print_message("%s: mismatch at [%zu]: fast %.9g, ref %.9g\n", what, i, (double)fast[i], (double)ref[i]);
     bad++;
   }
-  if (bad) print_message("%s: %zu of %zu values out of tolerance (atol %g, rtol %g)\n", what, bad, n, (double)atol,
-                         (double)rtol);
+  if (bad)
+    print_message("%s: %zu of %zu values out of tolerance (atol %g, rtol %g)\n", what, bad, n, (double)atol,
+                  (double)rtol);
   return bad;
 }
 
@@ -126,7 +129,8 @@ static void test_geometry_aabb4_and_paper(void **state) {
   assert_true(fabsf(g.per_level_scale - 2.43803f) < 1e-5f);
   /* The finest level reaches ~2048 cells per ngp unit over a 4-unit box. */
   assert_true(g.res[7] >= 8190 && g.res[7] <= 8194);
-  for (int l = 0; l < 8; l++) assert_int_equal(g.hashed[l], l >= 2); /* res 16, 40 dense; 96^3 > 2^19 */
+  for (int l = 0; l < 8; l++)
+    assert_int_equal(g.hashed[l], l >= 2); /* res 16, 40 dense; 96^3 > 2^19 */
 
   /* Paper config: L=16, F=2; levels 0-4 dense with res 16, 23, 31, 43, 59, hashed above. */
   c.n_levels = 16;
@@ -162,8 +166,8 @@ static void test_geometry_dense_and_errors(void **state) {
 
   ngp_error err;
   ngp_grid_config bad;
-  const char *fields[] = {"encoding.n_levels", "encoding.n_levels", "encoding.n_features_per_level",
-                          "encoding.log2_hashmap_size", "encoding: level", "encoding.base_resolution"};
+  const char *fields[] = {"encoding.n_levels",          "encoding.n_levels", "encoding.n_features_per_level",
+                          "encoding.log2_hashmap_size", "encoding: level",   "encoding.base_resolution"};
   for (int i = 0; i < 6; i++) {
     bad = base_grid();
     if (i == 0) bad.n_levels = 0;
@@ -262,7 +266,8 @@ static void test_linear_reproduction(void **state) {
   }
   const int S = 500;
   float *x = alloc_floats(3 * S), *out = alloc_floats((size_t)S * 4);
-  for (int i = 0; i < 3 * S; i++) x[i] = 0.95f * frand(); /* keep the +1 corners inside: no wrap */
+  for (int i = 0; i < 3 * S; i++)
+    x[i] = 0.95f * frand(); /* keep the +1 corners inside: no wrap */
   for (int interp = 0; interp < 2; interp++) {
     g.interpolation = interp == 0 ? NGP_INTERP_LINEAR : NGP_INTERP_NEAREST;
     ngp_hashgrid_forward_ref(&g, params, S, x, out);
@@ -291,7 +296,8 @@ static double weighted_sum(const ngp_hashgrid *g, const float *params, int S, co
                            float *out) {
   ngp_hashgrid_forward_ref(g, params, S, x, out);
   double sum = 0.0;
-  for (size_t i = 0; i < (size_t)S * g->n_levels * g->n_features; i++) sum += (double)out[i] * (double)dout[i];
+  for (size_t i = 0; i < (size_t)S * g->n_levels * g->n_features; i++)
+    sum += (double)out[i] * (double)dout[i];
   return sum;
 }
 
@@ -314,8 +320,10 @@ static void test_backward_finite_differences(void **state) {
     const int S = 5, LF = 6;
     float *x = random_positions(S), *params = alloc_floats(g.n_params), *dparams = alloc_floats(g.n_params);
     float *dout = alloc_floats((size_t)S * LF), *out = alloc_floats((size_t)S * LF);
-    for (size_t i = 0; i < g.n_params; i++) params[i] = 2.0f * frand() - 1.0f;
-    for (int i = 0; i < S * LF; i++) dout[i] = 2.0f * frand() - 1.0f;
+    for (size_t i = 0; i < g.n_params; i++)
+      params[i] = 2.0f * frand() - 1.0f;
+    for (int i = 0; i < S * LF; i++)
+      dout[i] = 2.0f * frand() - 1.0f;
     ngp_touched t;
     assert_int_equal(ngp_touched_init(&t, g.offset[g.n_levels], NULL), NGP_OK);
     ngp_hashgrid_backward_ref(&g, S, x, dout, dparams, &t);
@@ -365,7 +373,8 @@ static void test_touched_exact(void **state) {
   }
   ngp_touched_clear(&t);
   assert_int_equal(t.count, 0);
-  for (size_t i = 0; i < (t.n_entries + 63) / 64; i++) assert_true(t.bits[i] == 0);
+  for (size_t i = 0; i < (t.n_entries + 63) / 64; i++)
+    assert_true(t.bits[i] == 0);
   ngp_touched_free(&t);
   free(dp);
 }
@@ -379,8 +388,10 @@ static void check_fast_vs_ref(const ngp_grid_config *c, int aabb, int S, int n_t
   float *out_ref = alloc_floats(S * LF), *out_fast = alloc_floats(S * LF), *dout = alloc_floats(S * LF);
   float *dp_ref = alloc_floats(g.n_params), *dp_fast = alloc_floats(g.n_params);
   ngp_hashgrid_init_params(&g, params, 7);
-  for (size_t i = 0; i < g.n_params; i++) params[i] *= 1e4f; /* O(1) values */
-  for (size_t i = 0; i < S * LF; i++) dout[i] = 2.0f * frand() - 1.0f;
+  for (size_t i = 0; i < g.n_params; i++)
+    params[i] *= 1e4f; /* O(1) values */
+  for (size_t i = 0; i < S * LF; i++)
+    dout[i] = 2.0f * frand() - 1.0f;
   char what[128];
   snprintf(what, sizeof what, "L%d F%d otype %d interp %d aabb %d S %d threads %d", g.n_levels, g.n_features,
            (int)c->otype, (int)c->interpolation, aabb, S, n_threads);
@@ -451,7 +462,7 @@ static void test_init_params(void **state) {
     lo = fmin(lo, (double)a[i]), hi = fmax(hi, (double)a[i]);
   }
   mean /= (double)g.n_params;
-  assert_true(fabs(mean) < 2e-6);          /* 147456 samples: sigma of the mean ~1.5e-7 */
+  assert_true(fabs(mean) < 2e-6);             /* 147456 samples: sigma of the mean ~1.5e-7 */
   assert_true(lo < -0.99e-4 && hi > 0.99e-4); /* spans the interval */
   ngp_hashgrid_init_params(&g, b, 43);
   assert_int_not_equal(memcmp(a, b, g.n_params * sizeof *a), 0);
@@ -489,10 +500,21 @@ static void test_sh_values(void **state) {
   assert_true(fabsf(out[2] + C1) < 1e-7f);
   /* Diagonal (1,1,1)/sqrt3: xy = yz = xz = z^2 = 1/3, xyz = 3^-1.5. */
   const float k = 0.57735027f, dg[3] = {k, k, k};
-  const float ed[16] = {C0, -C1 * k, C1 * k, -C1 * k, 1.09254843f / 3.0f, -1.09254843f / 3.0f,
-                        0.94617470f / 3.0f - 0.31539157f, -1.09254843f / 3.0f, 0.0f,
-                        0.59004359f * k * (-2.0f / 3.0f), 2.89061144f * k / 3.0f, 0.45704580f * k * (-2.0f / 3.0f),
-                        0.37317633f * k * (5.0f / 3.0f - 3.0f), 0.45704580f * k * (-2.0f / 3.0f), 0.0f,
+  const float ed[16] = {C0,
+                        -C1 * k,
+                        C1 * k,
+                        -C1 * k,
+                        1.09254843f / 3.0f,
+                        -1.09254843f / 3.0f,
+                        0.94617470f / 3.0f - 0.31539157f,
+                        -1.09254843f / 3.0f,
+                        0.0f,
+                        0.59004359f * k * (-2.0f / 3.0f),
+                        2.89061144f * k / 3.0f,
+                        0.45704580f * k * (-2.0f / 3.0f),
+                        0.37317633f * k * (5.0f / 3.0f - 3.0f),
+                        0.45704580f * k * (-2.0f / 3.0f),
+                        0.0f,
                         0.59004359f * k * (2.0f / 3.0f)};
   ngp_sh_forward(4, 1, dg, out);
   expect_sh(out, ed, 16, 1e-6f, "diagonal");
@@ -511,7 +533,8 @@ static void test_sh_high_degrees(void **state) {
     float v[3] = {2.0f * frand() - 1.0f, 2.0f * frand() - 1.0f, 2.0f * frand() - 1.0f};
     float n = sqrtf(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]);
     if (n < 0.1f) continue;
-    for (int d = 0; d < 3; d++) v[d] /= n;
+    for (int d = 0; d < 3; d++)
+      v[d] /= n;
     float e4[16], r[81];
     ngp_sh_basis4(4, v[0], v[1], v[2], e4);
     ngp_sh_basis(8, v[0], v[1], v[2], r);
@@ -531,8 +554,8 @@ static void test_sh_high_degrees(void **state) {
     };
     for (int i = 0; i < 7; i++)
       if (fabsf(r[at[i]] - want[i]) > 1e-5f)
-        fail_msg("SH[%d] at (%g %g %g): recurrence %.8g, tcnn polynomial %.8g", at[i], (double)x, (double)y,
-                 (double)z, (double)r[at[i]], (double)want[i]);
+        fail_msg("SH[%d] at (%g %g %g): recurrence %.8g, tcnn polynomial %.8g", at[i], (double)x, (double)y, (double)z,
+                 (double)r[at[i]], (double)want[i]);
     float out5[25];
     ngp_sh_forward(5, 1, v, out5);
     expect_sh(out5, r, 25, 0.0f, "ngp_sh_forward(5)");
@@ -575,7 +598,8 @@ static void test_sh_orthonormal(void **state) {
       ngp_sh_forward(DEG, 1, d, y);
       double w = wz[i] * 2.0 * 3.14159265358979323846 / NP;
       for (int a = 0; a < NB; a++)
-        for (int b = 0; b < NB; b++) gram[a][b] += w * (double)y[a] * (double)y[b];
+        for (int b = 0; b < NB; b++)
+          gram[a][b] += w * (double)y[a] * (double)y[b];
     }
   for (int a = 0; a < NB; a++)
     for (int b = 0; b < NB; b++)

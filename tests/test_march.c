@@ -34,7 +34,8 @@ static void test_step_rule(void **state) {
   assert_close(NGP_MAX_STEP, sqrt(3.0), 1e-6, 0, "MAX_STEP", 0);
   /* c = 0: constant MIN_STEP. */
   const float ts[] = {0.0f, 0.3f, 1.7f, 50.0f};
-  for (int i = 0; i < 4; i++) assert_true(ngp_calc_dt(ts[i], 0.0f) == NGP_MIN_STEP);
+  for (int i = 0; i < 4; i++)
+    assert_true(ngp_calc_dt(ts[i], 0.0f) == NGP_MIN_STEP);
   /* c = 1/256: MIN_STEP below MIN_STEP/ln(1+c) ~ 0.434, then t_{n+1} = t (1+c), then MAX_STEP
    * beyond MAX_STEP/ln(1+c) ~ 444. */
   const float c = 1.0f / 256.0f;
@@ -71,7 +72,8 @@ static void make_xform(float yaw, const float pos[3], float *m) {
   float cy = cosf(yaw), sy = sinf(yaw);
   const float r[9] = {cy, 0.0f, sy, 0.0f, 1.0f, 0.0f, -sy, 0.0f, cy};
   for (int i = 0; i < 3; i++) {
-    for (int j = 0; j < 3; j++) m[i * 4 + j] = r[i * 3 + j];
+    for (int j = 0; j < 3; j++)
+      m[i * 4 + j] = r[i * 3 + j];
     m[i * 4 + 3] = pos[i];
   }
 }
@@ -129,8 +131,8 @@ static void test_lens_roundtrip(void **state) {
       }
     }
   }
-  printf("lens round trip: max error opencv %.3g, fisheye %.3g (max distortion %.3g, %.3g)\n", max_err[0],
-         max_err[1], max_delta[0], max_delta[1]);
+  printf("lens round trip: max error opencv %.3g, fisheye %.3g (max distortion %.3g, %.3g)\n", max_err[0], max_err[1],
+         max_delta[0], max_delta[1]);
   assert_true(max_delta[0] > 0.02 && max_delta[1] > 0.02); /* the lenses do distort */
   assert_true(max_err[0] < 1e-5 && max_err[1] < 1e-5);
 
@@ -149,7 +151,8 @@ static void test_lens_roundtrip(void **state) {
   ngp_camera_ray(xf, focal, pp, &lens, 400, 300, u, v, o, d);
   float to[3] = {pt[0] - o[0], pt[1] - o[1], pt[2] - o[2]};
   float tl = sqrtf(to[0] * to[0] + to[1] * to[1] + to[2] * to[2]);
-  for (int k = 0; k < 3; k++) assert_close(d[k], to[k] / tl, 1e-5, 0, "distorted ray", k);
+  for (int k = 0; k < 3; k++)
+    assert_close(d[k], to[k] / tl, 1e-5, 0, "distorted ray", k);
 }
 
 /* ---- Ray-box ----------------------------------------------------------------------------------- */
@@ -179,7 +182,8 @@ static void test_ray_aabb(void **state) {
   assert_false(isnan(t0) || isnan(t1));
   const float corner[3] = {-1, -1, -1};
   float diag[3] = {1, 1, 1};
-  for (int k = 0; k < 3; k++) diag[k] /= sqrtf(3.0f);
+  for (int k = 0; k < 3; k++)
+    diag[k] /= sqrtf(3.0f);
   assert_true(ngp_ray_aabb(corner, diag, lo, hi, &t0, &t1));
   assert_close(t0, sqrt(3.0), 1e-5, 0, "diagonal t0", 0);
   assert_close(t1, 2.0 * sqrt(3.0), 1e-5, 0, "diagonal t1", 0);
@@ -221,7 +225,8 @@ static void test_march_block(void **state) {
     assert_true(ngp_occupancy_occupied(&g, p, 0));
     assert_true(p[2] >= 0.375f && p[2] < 0.625f);
     assert_true(g_dt[k] == NGP_MIN_STEP);
-    for (int c = 0; c < 3; c++) assert_close(p[c], o[c] + g_t[k] * d[c], 1e-6, 0, "pos = o + t d", k);
+    for (int c = 0; c < 3; c++)
+      assert_close(p[c], o[c] + g_t[k] * d[c], 1e-6, 0, "pos = o + t d", k);
     if (k > 0) {
       assert_true(g_t[k] > g_t[k - 1]);
       assert_close(g_t[k] - g_t[k - 1], NGP_MIN_STEP, 1e-6, 0, "no gaps inside the block", k);
@@ -267,7 +272,8 @@ static void test_march_jitter_and_cap(void **state) {
   const float c = 1.0f / 256.0f;
   float dd[3] = {1.0f, 0.3f, 0.2f};
   float dn = sqrtf(dd[0] * dd[0] + dd[1] * dd[1] + dd[2] * dd[2]);
-  for (int k = 0; k < 3; k++) dd[k] /= dn;
+  for (int k = 0; k < 3; k++)
+    dd[k] /= dn;
   const float oc[3] = {-1.4f, 0.5f, 0.5f};
   int n = ngp_march_ray(&g, blo, bhi, c, oc, dd, 0.5f, MAXS, g_pos, g_dt, g_t);
   printf("cone ray: %d samples, dt %.5f .. %.5f\n", n, (double)g_dt[0], (double)g_dt[n - 1]);
@@ -293,15 +299,18 @@ static void test_composite_forward(void **state) {
   const double want[3] = {0.6244996988770609, 0.573741835484672, 0.2278819668767582};
   float out[3], T;
   assert_int_equal(ngp_composite_forward(2, raw_rgb, raw_density, dt, bg, out, &T), 2);
-  for (int c = 0; c < 3; c++) assert_close(out[c], want[c], 1e-6, 0, "colour", c);
+  for (int c = 0; c < 3; c++)
+    assert_close(out[c], want[c], 1e-6, 0, "colour", c);
   assert_close(T, 0.0820849986238988, 1e-7, 0, "T", 0);
   /* Without a background the T * bg term is gone. */
   const float black[3] = {0, 0, 0};
   ngp_composite_forward(2, raw_rgb, raw_density, dt, black, out, &T);
-  for (int c = 0; c < 3; c++) assert_close(out[c], want[c] - 0.0820849986238988 * (double)bg[c], 1e-6, 0, "no bg", c);
+  for (int c = 0; c < 3; c++)
+    assert_close(out[c], want[c] - 0.0820849986238988 * (double)bg[c], 1e-6, 0, "no bg", c);
   /* Zero samples: the background. */
   assert_int_equal(ngp_composite_forward(0, raw_rgb, raw_density, dt, bg, out, &T), 0);
-  for (int c = 0; c < 3; c++) assert_close(out[c], bg[c], 0, 0, "empty ray", c);
+  for (int c = 0; c < 3; c++)
+    assert_close(out[c], bg[c], 0, 0, "empty ray", c);
 
   /* Early termination: the first sample is opaque (T = e^-100 < 1e-4), so the rest and the
    * background are left out. */
@@ -309,7 +318,8 @@ static void test_composite_forward(void **state) {
   const float dt3[3] = {0.01f, 0.01f, 0.01f};
   const float rgb3[9] = {0, 0, 0, 5, 5, 5, 5, 5, 5};
   assert_int_equal(ngp_composite_forward(3, rgb3, dense, dt3, bg, out, &T), 1);
-  for (int c = 0; c < 3; c++) assert_close(out[c], 0.5, 1e-6, 0, "cut-off colour", c);
+  for (int c = 0; c < 3; c++)
+    assert_close(out[c], 0.5, 1e-6, 0, "cut-off colour", c);
   assert_true(T < 1e-4f);
   /* T falls below 1e-4 only at the last sample: not cut off, background (times T) added. */
   const float last[3] = {0.0f, 0.0f, logf(1e4f)};
@@ -328,7 +338,8 @@ static void test_composite_backward(void **state) {
   uint32_t seed = 7;
   float rgb[K * 3], dens[K], dt[K], bg[3], g[3], drgb[K * 3], ddens[K];
   for (int trial = 0; trial < 3; trial++) {
-    for (int i = 0; i < K * 3; i++) rgb[i] = 4.0f * frand(&seed) - 2.0f;
+    for (int i = 0; i < K * 3; i++)
+      rgb[i] = 4.0f * frand(&seed) - 2.0f;
     for (int i = 0; i < K; i++) {
       dens[i] = 3.0f * frand(&seed) - 1.0f; /* sigma in [0.37, 7.4] */
       dt[i] = 0.01f + 0.04f * frand(&seed);
@@ -365,9 +376,11 @@ static void test_composite_backward(void **state) {
   ngp_composite_backward(K, rgb, dens, dt, bg, g, drgb, ddens);
   for (int i = 2; i < K; i++) {
     assert_true(ddens[i] == 0.0f);
-    for (int c = 0; c < 3; c++) assert_true(drgb[3 * i + c] == 0.0f);
+    for (int c = 0; c < 3; c++)
+      assert_true(drgb[3 * i + c] == 0.0f);
   }
-  for (int c = 0; c < 3; c++) assert_true(drgb[c] != 0.0f);
+  for (int c = 0; c < 3; c++)
+    assert_true(drgb[c] != 0.0f);
   /* The truncated exp derivative. */
   assert_true(ngp_density_activation_derivative(20.0f) == expf(15.0f));
   assert_true(ngp_density_activation_derivative(-20.0f) == expf(-15.0f));
@@ -431,10 +444,14 @@ static void test_losses(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_step_rule),         cmocka_unit_test(test_camera_ray),
-      cmocka_unit_test(test_lens_roundtrip),    cmocka_unit_test(test_ray_aabb),
-      cmocka_unit_test(test_march_block),       cmocka_unit_test(test_march_jitter_and_cap),
-      cmocka_unit_test(test_composite_forward), cmocka_unit_test(test_composite_backward),
+      cmocka_unit_test(test_step_rule),
+      cmocka_unit_test(test_camera_ray),
+      cmocka_unit_test(test_lens_roundtrip),
+      cmocka_unit_test(test_ray_aabb),
+      cmocka_unit_test(test_march_block),
+      cmocka_unit_test(test_march_jitter_and_cap),
+      cmocka_unit_test(test_composite_forward),
+      cmocka_unit_test(test_composite_backward),
       cmocka_unit_test(test_losses),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

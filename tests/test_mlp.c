@@ -14,8 +14,8 @@
 #include "mlp.h"
 #include "ngp_activation.h"
 
-static const ngp_activation ALL_ACTS[] = {NGP_ACT_NONE,    NGP_ACT_RELU,       NGP_ACT_LEAKY_RELU,
-                                          NGP_ACT_EXPONENTIAL, NGP_ACT_SINE, NGP_ACT_SIGMOID,
+static const ngp_activation ALL_ACTS[] = {NGP_ACT_NONE,        NGP_ACT_RELU,     NGP_ACT_LEAKY_RELU,
+                                          NGP_ACT_EXPONENTIAL, NGP_ACT_SINE,     NGP_ACT_SIGMOID,
                                           NGP_ACT_SQUAREPLUS,  NGP_ACT_SOFTPLUS, NGP_ACT_TANH};
 #define N_ACTS ((int)(sizeof ALL_ACTS / sizeof ALL_ACTS[0]))
 
@@ -31,7 +31,8 @@ static float frand(float lo, float hi) { /* xorshift64*: deterministic test data
 static float *alloc_rand(size_t n, float lo, float hi) {
   float *p = malloc(n * sizeof(float) + 1);
   assert_non_null(p);
-  for (size_t i = 0; i < n; i++) p[i] = frand(lo, hi);
+  for (size_t i = 0; i < n; i++)
+    p[i] = frand(lo, hi);
   return p;
 }
 
@@ -41,7 +42,8 @@ static int compare(const char *what, const float *ref, const float *got, size_t 
   for (size_t i = 0; i < n; i++) {
     float tol = atol + rtol * fabsf(ref[i]);
     if (!(fabsf(ref[i] - got[i]) <= tol)) {
-      if (bad < 5) printf("  %s[%zu]: ref %.8g got %.8g (tol %.3g)\n", what, i, (double)ref[i], (double)got[i], (double)tol);
+      if (bad < 5)
+        printf("  %s[%zu]: ref %.8g got %.8g (tol %.3g)\n", what, i, (double)ref[i], (double)got[i], (double)tol);
       bad++;
     }
   }
@@ -79,8 +81,7 @@ static void test_init_shapes(void **state) {
   assert_contains(err.msg, "n_output_dims = 0");
   assert_int_equal(ngp_mlp_init(&m, 32, 0, 1, 16, NGP_ACT_RELU, NGP_ACT_NONE, &err), NGP_ERR_INVALID);
   assert_contains(err.msg, "n_neurons = 0");
-  assert_int_equal(ngp_mlp_init(&m, 32, 64, NGP_MLP_MAX_LAYERS, 16, NGP_ACT_RELU, NGP_ACT_NONE, &err),
-                   NGP_ERR_INVALID);
+  assert_int_equal(ngp_mlp_init(&m, 32, 64, NGP_MLP_MAX_LAYERS, 16, NGP_ACT_RELU, NGP_ACT_NONE, &err), NGP_ERR_INVALID);
   assert_contains(err.msg, "n_hidden_layers");
   assert_int_equal(ngp_mlp_init(&m, 32, 64, 1, 16, (ngp_activation)99, NGP_ACT_NONE, &err), NGP_ERR_INVALID);
   assert_contains(err.msg, "activation 99");
@@ -104,14 +105,15 @@ static void test_init_params(void **state) {
       mx = fmaxf(mx, fabsf(a[i]));
       mean += (double)a[i];
     }
-    assert_true(mx > 0.95f * s);                      /* the range is used, not a narrower one */
+    assert_true(mx > 0.95f * s);                           /* the range is used, not a narrower one */
     assert_true(fabs(mean / (double)n) < 0.1 * (double)s); /* centred */
   }
   ngp_mlp_init_params(&m, b, 42);
   assert_memory_equal(a, b, m.n_params * sizeof(float));
   ngp_mlp_init_params(&m, b, 43);
   size_t same = 0;
-  for (size_t i = 0; i < m.n_params; i++) same += a[i] == b[i];
+  for (size_t i = 0; i < m.n_params; i++)
+    same += a[i] == b[i];
   assert_true(same < m.n_params / 100);
   free(a);
   free(b);
@@ -156,11 +158,14 @@ static void test_forward_hand(void **state) {
   float out[2], acts[6];
   for (int fast = 0; fast < 2; fast++) {
     memset(acts, 0xff, sizeof acts);
-    if (fast) ngp_mlp_forward(&m, params, 2, in, out, acts, 1);
-    else ngp_mlp_forward_ref(&m, params, 2, in, out, acts);
+    if (fast)
+      ngp_mlp_forward(&m, params, 2, in, out, acts, 1);
+    else
+      ngp_mlp_forward_ref(&m, params, 2, in, out, acts);
     assert_float_equal(out[0], -9.0f, 1e-6f);
     assert_float_equal(out[1], 12.0f, 1e-6f);
-    for (int i = 0; i < 6; i++) assert_float_equal(acts[i], want_acts[i], 1e-6f);
+    for (int i = 0; i < 6; i++)
+      assert_float_equal(acts[i], want_acts[i], 1e-6f);
   }
   /* Backward by hand for sample 0 with dout = 1: dW1 = (0, 4.5); dh = (3, -2) masked by h > 0
    * -> (0, -2); dW0 = [[0,0],[-2,-4]]; din = (0*1 + -2*0.5, 0*-1 + -2*2) = (-1, -4). dparams start
@@ -168,7 +173,8 @@ static void test_forward_hand(void **state) {
   float dparams[6] = {1, 1, 1, 1, 1, 1}, din[2], dout[1] = {1.0f};
   ngp_mlp_backward_ref(&m, params, 1, in, acts, dout, dparams, din);
   const float want_dp[6] = {1, 1, -1, -3, 1, 5.5f};
-  for (int i = 0; i < 6; i++) assert_float_equal(dparams[i], want_dp[i], 1e-6f);
+  for (int i = 0; i < 6; i++)
+    assert_float_equal(dparams[i], want_dp[i], 1e-6f);
   assert_float_equal(din[0], -1.0f, 1e-6f);
   assert_float_equal(din[1], -4.0f, 1e-6f);
 }
@@ -179,7 +185,8 @@ static void test_forward_hand(void **state) {
 static double loss_of(const ngp_mlp *m, const float *params, int S, const float *in, const float *dout, float *out) {
   ngp_mlp_forward_ref(m, params, S, in, out, NULL);
   double L = 0.0;
-  for (size_t i = 0; i < (size_t)S * m->n_out; i++) L += (double)dout[i] * (double)out[i];
+  for (size_t i = 0; i < (size_t)S * m->n_out; i++)
+    L += (double)dout[i] * (double)out[i];
   return L;
 }
 
@@ -217,15 +224,17 @@ static void fd_check(ngp_activation act, ngp_activation out_act) {
     if (fabsf(fd - an) > 5e-4f + 5e-3f * fabsf(fd)) {
       if (bad < 3)
         printf("  %s/%s: %s[%zu]: analytic %g, finite difference %g\n", ngp_activation_name(act),
-               ngp_activation_name(out_act), i < m.n_params ? "dparams" : "din",
-               i < m.n_params ? i : i - m.n_params, (double)an, (double)fd);
+               ngp_activation_name(out_act), i < m.n_params ? "dparams" : "din", i < m.n_params ? i : i - m.n_params,
+               (double)an, (double)fd);
       bad++;
     }
   }
-  int kinked = act == NGP_ACT_RELU || act == NGP_ACT_LEAKY_RELU || out_act == NGP_ACT_RELU ||
-               out_act == NGP_ACT_LEAKY_RELU;
+  int kinked =
+      act == NGP_ACT_RELU || act == NGP_ACT_LEAKY_RELU || out_act == NGP_ACT_RELU || out_act == NGP_ACT_LEAKY_RELU;
   int allowed = kinked ? n / 20 : 0;
-  if (kinked) printf("  %s/%s: %d of %d finite differences crossed a kink\n", ngp_activation_name(act), ngp_activation_name(out_act), bad, n);
+  if (kinked)
+    printf("  %s/%s: %d of %d finite differences crossed a kink\n", ngp_activation_name(act),
+           ngp_activation_name(out_act), bad, n);
   if (bad > allowed)
     fail_msg("%s/%s: %d of %d gradients disagree with finite differences (allowed %d)", ngp_activation_name(act),
              ngp_activation_name(out_act), bad, n, allowed);
@@ -261,10 +270,12 @@ static int fast_vs_ref(const shape *sh, int S, int n_threads) {
   assert_non_null(params);
   ngp_mlp_init_params(&m, params, (uint64_t)S * 31u + (uint64_t)sh->width);
   float *in = alloc_rand((size_t)S * m.n_in, -1.0f, 1.0f), *dout = alloc_rand((size_t)S * m.n_out, -1.0f, 1.0f);
-  float *out_r = malloc((size_t)S * m.n_out * sizeof(float) + 1), *out_f = malloc((size_t)S * m.n_out * sizeof(float) + 1);
+  float *out_r = malloc((size_t)S * m.n_out * sizeof(float) + 1),
+        *out_f = malloc((size_t)S * m.n_out * sizeof(float) + 1);
   float *acts_r = malloc((size_t)S * A * sizeof(float) + 1), *acts_f = malloc((size_t)S * A * sizeof(float) + 1);
   float *dp_r = alloc_rand(P, -0.5f, 0.5f), *dp_f = malloc(P * sizeof(float));
-  float *din_r = malloc((size_t)S * m.n_in * sizeof(float) + 1), *din_f = malloc((size_t)S * m.n_in * sizeof(float) + 1);
+  float *din_r = malloc((size_t)S * m.n_in * sizeof(float) + 1),
+        *din_f = malloc((size_t)S * m.n_in * sizeof(float) + 1);
   assert_true(out_r && out_f && acts_r && acts_f && dp_f && din_r && din_f);
   memcpy(dp_f, dp_r, P * sizeof(float));
   ngp_mlp_forward_ref(&m, params, S, in, out_r, acts_r);
@@ -304,8 +315,8 @@ static int fast_vs_ref(const shape *sh, int S, int n_threads) {
 
 static int fast_vs_ref_all(void) {
   static const shape shapes[] = {
-      {32, 64, 1, 16, NGP_ACT_RELU, NGP_ACT_NONE},       /* NeRF density MLP */
-      {32, 64, 2, 16, NGP_ACT_RELU, NGP_ACT_NONE},       /* NeRF colour MLP */
+      {32, 64, 1, 16, NGP_ACT_RELU, NGP_ACT_NONE}, /* NeRF density MLP */
+      {32, 64, 2, 16, NGP_ACT_RELU, NGP_ACT_NONE}, /* NeRF colour MLP */
       {16, 16, 1, 16, NGP_ACT_RELU, NGP_ACT_NONE},       {32, 32, 3, 8, NGP_ACT_RELU, NGP_ACT_SIGMOID},
       {32, 128, 2, 16, NGP_ACT_RELU, NGP_ACT_NONE},      {5, 128, 0, 3, NGP_ACT_RELU, NGP_ACT_NONE},
       {13, 0, 0, 16, NGP_ACT_NONE, NGP_ACT_EXPONENTIAL}, {7, 24, 3, 3, NGP_ACT_TANH, NGP_ACT_SIGMOID},
@@ -316,7 +327,8 @@ static int fast_vs_ref_all(void) {
   int bad = 0;
   for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
     for (size_t j = 0; j < sizeof sizes / sizeof sizes[0]; j++)
-      for (int t = 1; t <= 3; t++) bad += fast_vs_ref(&shapes[i], sizes[j], t) != 0;
+      for (int t = 1; t <= 3; t++)
+        bad += fast_vs_ref(&shapes[i], sizes[j], t) != 0;
   /* Many tiles over threads: a larger NeRF-shaped batch. */
   bad += fast_vs_ref(&shapes[1], 5000, 2) != 0;
   return bad;

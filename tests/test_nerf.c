@@ -18,7 +18,8 @@ static void test_psnr_ssim(void **state) {
   (void)state;
   enum { W = 16, H = 12 };
   static float a[W * H * 3], b[W * H * 3];
-  for (int i = 0; i < W * H * 3; i++) a[i] = b[i] = (float)((i * 37) % 101) / 100.0f;
+  for (int i = 0; i < W * H * 3; i++)
+    a[i] = b[i] = (float)((i * 37) % 101) / 100.0f;
   assert_true(isinf(ngp_psnr(a, b, W * H)));
   assert_float_equal(ngp_ssim(a, b, W, H), 1.0, 1e-9);
   /* A uniform error of 0.1 gives MSE 0.01, PSNR 20 dB. */
@@ -28,7 +29,8 @@ static void test_psnr_ssim(void **state) {
   }
   assert_float_equal(ngp_psnr(a, b, W * H), 20.0, 1e-4);
   /* Values are clipped to [0,1] before comparing. */
-  for (int i = 0; i < W * H * 3; i++) a[i] = 1.5f, b[i] = 1.0f;
+  for (int i = 0; i < W * H * 3; i++)
+    a[i] = 1.5f, b[i] = 1.0f;
   assert_true(isinf(ngp_psnr(a, b, W * H)));
   /* SSIM falls when structure differs: a checkerboard against its inverse. */
   for (int y = 0; y < H; y++)
@@ -65,8 +67,10 @@ static void test_snapshot_round_trip_and_rejects(void **state) {
   char *path = ngp_test_path(dir, "model.ngp");
   ngp_nerf n;
   ngp_test_small_nerf(&n, 2, 2);
-  for (size_t i = 0; i < n.n_params; i++) n.inference[i] = (float)((i * 7919) % 1000) / 1000.0f - 0.5f;
-  for (size_t i = 0; i < (size_t)n.occ.n_cascades * NGP_GRID_CELLS; i++) n.occ.density[i] = (i % 3 == 0) ? 0.5f : 0.0f;
+  for (size_t i = 0; i < n.n_params; i++)
+    n.inference[i] = (float)((i * 7919) % 1000) / 1000.0f - 0.5f;
+  for (size_t i = 0; i < (size_t)n.occ.n_cascades * NGP_GRID_CELLS; i++)
+    n.occ.density[i] = (i % 3 == 0) ? 0.5f : 0.0f;
   ngp_occupancy_update(&n.occ, 0, 0, 1.0f, 0, NULL, NULL, 2); /* bitfield from those densities */
   ngp_snapshot_meta meta = {1234, 0.25f, {0.1f, 0.2f, 0.3f}, 0.004f};
   ngp_error err;
@@ -175,8 +179,8 @@ static void test_train_end_to_end(void **state) {
   ngp_trainer_sync_inference(tr);
   ngp_eval_result after;
   assert_int_equal(ngp_test_eval_views(&n, &test, white, 1, &after, &err), NGP_OK);
-  print_message("held-out PSNR %.2f dB before, %.2f dB after %d steps (SSIM %.3f)\n", before.psnr_mean,
-                after.psnr_mean, E2E_STEPS, after.ssim_mean);
+  print_message("held-out PSNR %.2f dB before, %.2f dB after %d steps (SSIM %.3f)\n", before.psnr_mean, after.psnr_mean,
+                E2E_STEPS, after.ssim_mean);
   /* The floor: measured 22.6 dB on the reference machine (2 threads, AVX2); a broken gradient,
    * marcher or optimizer stays near the untrained value (about 10 dB). */
   assert_true(after.psnr_mean > 21.0);
@@ -192,7 +196,8 @@ static void test_train_end_to_end(void **state) {
     FILE *f = fopen(golden, "w");
     assert_non_null(f);
     fprintf(f, "NGPGOLD 1 e2e_losses steps=%d every=%d\n", E2E_STEPS, E2E_RECORD_EVERY);
-    for (int k = 0; k < E2E_STEPS / E2E_RECORD_EVERY; k++) fprintf(f, "%.6g\n", (double)losses[k]);
+    for (int k = 0; k < E2E_STEPS / E2E_RECORD_EVERY; k++)
+      fprintf(f, "%.6g\n", (double)losses[k]);
     fclose(f);
   } else {
     FILE *f = fopen(golden, "r");
@@ -204,8 +209,9 @@ static void test_train_end_to_end(void **state) {
       double g = 0.0;
       assert_int_equal(fscanf(f, "%lf", &g), 1);
       double rel = fabs((double)losses[k] - g) / g;
-      if (rel > 0.25) fail_msg("loss over steps %d..%d is %g, golden %g (%.0f%% off)", k * E2E_RECORD_EVERY,
-                               (k + 1) * E2E_RECORD_EVERY, (double)losses[k], g, rel * 100.0);
+      if (rel > 0.25)
+        fail_msg("loss over steps %d..%d is %g, golden %g (%.0f%% off)", k * E2E_RECORD_EVERY,
+                 (k + 1) * E2E_RECORD_EVERY, (double)losses[k], g, rel * 100.0);
     }
     fclose(f);
   }
@@ -233,7 +239,8 @@ static void train_briefly(const ngp_scene *scene, uint64_t seed, float *out, siz
   ngp_error err;
   assert_int_equal(ngp_trainer_create(&tr, &n, scene, &to, &err), NGP_OK);
   ngp_step_stats st;
-  for (int i = 0; i < 12; i++) assert_int_equal(ngp_trainer_step(tr, &st, NULL), NGP_OK);
+  for (int i = 0; i < 12; i++)
+    assert_int_equal(ngp_trainer_step(tr, &st, NULL), NGP_OK);
   ngp_trainer_sync_inference(tr);
   memcpy(out, n.inference, n.n_params * sizeof(float));
   *n_out = n.n_params;
@@ -306,7 +313,8 @@ static void test_nonfinite_step_skipped(void **state) {
   assert_true(isfinite(st.loss));
   assert_int_equal(ngp_trainer_skipped_steps(tr), 1);
   assert_memory_not_equal(params, n.params, bytes);
-  for (size_t i = 0; i < n.n_params; i++) assert_true(isfinite(n.params[i]));
+  for (size_t i = 0; i < n.n_params; i++)
+    assert_true(isfinite(n.params[i]));
   free(params);
   free(ema);
   ngp_trainer_destroy(tr);
@@ -317,12 +325,9 @@ static void test_nonfinite_step_skipped(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_nonfinite_step_skipped),
-      cmocka_unit_test(test_psnr_ssim),
-      cmocka_unit_test(test_reference_image),
-      cmocka_unit_test(test_snapshot_round_trip_and_rejects),
-      cmocka_unit_test(test_train_end_to_end),
-      cmocka_unit_test(test_repeatable),
+      cmocka_unit_test(test_nonfinite_step_skipped), cmocka_unit_test(test_psnr_ssim),
+      cmocka_unit_test(test_reference_image),        cmocka_unit_test(test_snapshot_round_trip_and_rejects),
+      cmocka_unit_test(test_train_end_to_end),       cmocka_unit_test(test_repeatable),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

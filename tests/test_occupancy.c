@@ -28,7 +28,7 @@ static void test_morton(void **state) {
   assert_int_equal(ngp_morton3d(1, 0, 0), 1);
   assert_int_equal(ngp_morton3d(0, 1, 0), 2);
   assert_int_equal(ngp_morton3d(0, 0, 1), 4);
-  assert_int_equal(ngp_morton3d(3, 0, 0), 9);           /* x bits at 0 and 3 */
+  assert_int_equal(ngp_morton3d(3, 0, 0), 9); /* x bits at 0 and 3 */
   assert_int_equal(ngp_morton3d(127, 127, 127), NGP_GRID_CELLS - 1);
   uint32_t seen_max = 0;
   for (uint32_t z = 0; z < 128; z++)
@@ -50,8 +50,7 @@ static void expect_cell(float x, float y, float z, int mip, int cx, int cy, int 
   uint32_t got = ngp_cascaded_grid_idx(p, mip);
   uint32_t want = cx < 0 ? NGP_NO_CELL : ngp_morton3d((uint32_t)cx, (uint32_t)cy, (uint32_t)cz);
   if (got != want) {
-    print_error("cell of (%g,%g,%g) at cascade %d: got %u, want %u\n", (double)x, (double)y, (double)z, mip, got,
-                want);
+    print_error("cell of (%g,%g,%g) at cascade %d: got %u, want %u\n", (double)x, (double)y, (double)z, mip, got, want);
     fail();
   }
 }
@@ -61,12 +60,12 @@ static void test_cells_and_mips(void **state) {
   /* cascade m: q = (p - 0.5) 2^-m + 0.5, cell = int(128 q). */
   expect_cell(0.5f, 0.5f, 0.5f, 0, 64, 64, 64);
   expect_cell(0.0f, 0.999f, 0.25f, 0, 0, 127, 32);
-  expect_cell(1.0f, 0.5f, 0.5f, 0, -1, 0, 0);        /* the upper face is outside */
+  expect_cell(1.0f, 0.5f, 0.5f, 0, -1, 0, 0); /* the upper face is outside */
   expect_cell(0.5f, -0.1f, 0.5f, 0, -1, 0, 0);
-  expect_cell(1.0f, -0.2f, 0.9f, 1, 96, 19, 89);     /* q = 0.75, 0.15, 0.7 */
-  expect_cell(2.4f, -1.4f, 0.5f, 2, 124, 3, 64);     /* q = 0.975, 0.025, 0.5 */
+  expect_cell(1.0f, -0.2f, 0.9f, 1, 96, 19, 89); /* q = 0.75, 0.15, 0.7 */
+  expect_cell(2.4f, -1.4f, 0.5f, 2, 124, 3, 64); /* q = 0.975, 0.025, 0.5 */
   expect_cell(2.6f, 0.5f, 0.5f, 2, -1, 0, 0);
-  expect_cell(2.6f, 0.5f, 0.5f, 3, 97, 64, 64);      /* q = 0.7625 */
+  expect_cell(2.6f, 0.5f, 0.5f, 3, 97, 64, 64); /* q = 0.7625 */
   /* mip_from_pos: smallest cascade containing the point (frexp exponent of max|p - 0.5| + 1). */
   const float p0[3] = {0.5f, 0.5f, 0.9f}, p1[3] = {0.5f, 0.5f, 1.2f}, p2[3] = {2.0f, 0.5f, 0.5f},
               p3[3] = {0.5f, -3.0f, 0.5f};
@@ -86,7 +85,8 @@ static void test_cells_and_mips(void **state) {
 
 static void test_update_due(void **state) {
   (void)state;
-  for (int s = 0; s < 32; s++) assert_true(ngp_occupancy_update_due(s));
+  for (int s = 0; s < 32; s++)
+    assert_true(ngp_occupancy_update_due(s));
   assert_true(ngp_occupancy_update_due(32));
   assert_false(ngp_occupancy_update_due(33));
   assert_true(ngp_occupancy_update_due(48));
@@ -153,7 +153,8 @@ static void test_update_sphere(void **state) {
   assert_true(g.density[masked_inside] == -1.0f);
   /* Mean over cascade 0 and the threshold min(0.01, mean). */
   double sum = 0.0;
-  for (uint32_t i = 0; i < NGP_GRID_CELLS; i++) sum += (double)fmaxf(g.density[i], 0.0f);
+  for (uint32_t i = 0; i < NGP_GRID_CELLS; i++)
+    sum += (double)fmaxf(g.density[i], 0.0f);
   double mean = sum / NGP_GRID_CELLS;
   assert_true(fabs((double)g.mean - mean) <= 1e-5 * mean);
   float thresh = fminf(0.01f, g.mean);
@@ -186,7 +187,8 @@ static void test_update_sphere(void **state) {
     int want = g.density[NGP_GRID_CELLS + i] > thresh;
     if (x >= 32 && x < 96 && y >= 32 && y < 96 && z >= 32 && z < 96)
       for (uint32_t k = 0; k < 8; k++)
-        want |= bit(&g, 0, ngp_morton3d(2 * (x - 32) + (k & 1), 2 * (y - 32) + ((k >> 1) & 1), 2 * (z - 32) + (k >> 2)));
+        want |=
+            bit(&g, 0, ngp_morton3d(2 * (x - 32) + (k & 1), 2 * (y - 32) + ((k >> 1) & 1), 2 * (z - 32) + (k >> 2)));
     if (bit(&g, 1, i) != want) {
       print_error("cascade-1 cell (%u,%u,%u): bit %d, want %d\n", x, y, z, bit(&g, 1, i), want);
       fail();
@@ -204,12 +206,14 @@ static void test_update_sphere(void **state) {
 static void look_at(const float pos[3], const float target[3], float *m) {
   float z[3] = {target[0] - pos[0], target[1] - pos[1], target[2] - pos[2]};
   float n = sqrtf(z[0] * z[0] + z[1] * z[1] + z[2] * z[2]);
-  for (int k = 0; k < 3; k++) z[k] /= n;
+  for (int k = 0; k < 3; k++)
+    z[k] /= n;
   float up[3] = {0.0f, -1.0f, 0.0f}; /* ngp y points down for an upright image here */
   if (fabsf(z[1]) > 0.99f) up[0] = 1.0f, up[1] = 0.0f;
   float x[3] = {up[1] * z[2] - up[2] * z[1], up[2] * z[0] - up[0] * z[2], up[0] * z[1] - up[1] * z[0]};
   n = sqrtf(x[0] * x[0] + x[1] * x[1] + x[2] * x[2]);
-  for (int k = 0; k < 3; k++) x[k] /= -n;
+  for (int k = 0; k < 3; k++)
+    x[k] /= -n;
   float y[3] = {z[1] * x[2] - z[2] * x[1], z[2] * x[0] - z[0] * x[2], z[0] * x[1] - z[1] * x[0]};
   for (int r = 0; r < 3; r++) {
     m[r * 4 + 0] = x[r];
@@ -232,12 +236,14 @@ static void init_frame(ngp_frame *f, const float pos[3], const float target[3], 
 /* Upstream's per-cell test, brute force over the 8 corners of one cell (pinhole or distorted). */
 static int cell_seen_brute(const ngp_frame *f, uint32_t cx, uint32_t cy, uint32_t cz, int mip) {
   for (int k = 0; k < 8; k++) {
-    float p[3] = {ngp_cell_to_pos(cx + (uint32_t)(k & 1), 0.0f, mip), ngp_cell_to_pos(cy + (uint32_t)((k >> 1) & 1), 0.0f, mip),
+    float p[3] = {ngp_cell_to_pos(cx + (uint32_t)(k & 1), 0.0f, mip),
+                  ngp_cell_to_pos(cy + (uint32_t)((k >> 1) & 1), 0.0f, mip),
                   ngp_cell_to_pos(cz + (uint32_t)(k >> 2), 0.0f, mip)};
     const float *m = f->xform;
     float d[3] = {p[0] - m[3], p[1] - m[7], p[2] - m[11]};
     float len = sqrtf(d[0] * d[0] + d[1] * d[1] + d[2] * d[2]);
-    for (int c = 0; c < 3; c++) d[c] /= len;
+    for (int c = 0; c < 3; c++)
+      d[c] /= len;
     if (d[0] * m[2] + d[1] * m[6] + d[2] * m[10] < 1e-4f) continue;
     float u, v, r[3];
     ngp_pos_to_uv(m, f->focal, f->principal, f->lens.mode, f->lens.params, f->image.width, f->image.height, p, &u, &v);
@@ -245,7 +251,8 @@ static int cell_seen_brute(const ngp_frame *f, uint32_t cx, uint32_t cy, uint32_
     ngp_uv_to_dir(m, f->focal, f->principal, f->lens.mode, f->lens.params, f->image.width, f->image.height, u, v, r);
     float rl = sqrtf(r[0] * r[0] + r[1] * r[1] + r[2] * r[2]);
     float e = 0.0f;
-    for (int c = 0; c < 3; c++) e += (r[c] / rl - d[c]) * (r[c] / rl - d[c]);
+    for (int c = 0; c < 3; c++)
+      e += (r[c] / rl - d[c]) * (r[c] / rl - d[c]);
     if (e < 1e-6f) return 1;
   }
   return 0;
@@ -263,7 +270,8 @@ static void check_against_brute(const ngp_occupancy *g, const ngp_frame *f, int 
     float got = g->density[(size_t)mip * NGP_GRID_CELLS + idx];
     n_seen += want;
     if ((got == 0.0f) != (want == 1) || (got != 0.0f && got != -1.0f)) {
-      if (bad++ < 5) print_error("cascade %d cell (%u,%u,%u): %g, brute force says seen=%d\n", mip, x, y, z, (double)got, want);
+      if (bad++ < 5)
+        print_error("cascade %d cell (%u,%u,%u): %g, brute force says seen=%d\n", mip, x, y, z, (double)got, want);
     }
   }
   assert_int_equal(bad, 0);
@@ -295,7 +303,8 @@ static void test_mark_untrained_one_camera(void **state) {
       float half = ldexpf(1.0f, mip) / 256.0f;
       if (zc1 <= 0.0f) assert_true(d == -1.0f); /* entirely behind */
       /* tan of the half angles: 50/100 across x, 40/100 down y. */
-      else if (cz > half && (fabsf(cx) - half > 0.5f * (cz + half) + 1e-3f || fabsf(cy) - half > 0.4f * (cz + half) + 1e-3f))
+      else if (cz > half &&
+               (fabsf(cx) - half > 0.5f * (cz + half) + 1e-3f || fabsf(cy) - half > 0.4f * (cz + half) + 1e-3f))
         assert_true(d == -1.0f); /* beside the frustum */
       else if (cz > 2.0f * half && fabsf(cx) < 0.5f * cz - 2.0f * half && fabsf(cy) < 0.4f * cz - 2.0f * half)
         assert_true(d == 0.0f); /* well inside */
@@ -304,7 +313,8 @@ static void test_mark_untrained_one_camera(void **state) {
     }
   }
   /* Seen cells are occupied until the first update. */
-  for (uint32_t i = 0; i < NGP_GRID_CELLS; i++) assert_int_equal(bit(&g, 0, i), g.density[i] == 0.0f);
+  for (uint32_t i = 0; i < NGP_GRID_CELLS; i++)
+    assert_int_equal(bit(&g, 0, i), g.density[i] == 0.0f);
   check_against_brute(&g, &f, 200000, 5);
 
   /* A distorted, rotated camera: the row-interval search must agree with brute force. */
@@ -349,7 +359,8 @@ static void test_mark_untrained_timing(void **state) {
   ngp_occupancy_mark_untrained(&g, &scene, 2);
   double t1 = now_s();
   size_t masked = 0;
-  for (size_t i = 0; i < (size_t)4 * NGP_GRID_CELLS; i++) masked += g.density[i] < 0.0f;
+  for (size_t i = 0; i < (size_t)4 * NGP_GRID_CELLS; i++)
+    masked += g.density[i] < 0.0f;
   sphere_stats st = {0, 0, 0};
   double t2 = now_s();
   ngp_occupancy_update(&g, 4u * NGP_GRID_CELLS, 0, 0.95f, 1, sphere_density, &st, 2);

@@ -116,8 +116,10 @@ static void test_adam_hand(void **state) {
   assert_int_equal(o.t[2], 1);
   /* Gradients consumed: every one it read is 0; entry 1's (not touched) are left as they were. */
   for (int i = 0; i < 8; i++) {
-    if (i == 4 || i == 5) assert_float_equal(g[i], S, 0.0f);
-    else assert_float_equal(g[i], 0.0f, 0.0f);
+    if (i == 4 || i == 5)
+      assert_float_equal(g[i], S, 0.0f);
+    else
+      assert_float_equal(g[i], 0.0f, 0.0f);
   }
 
   /* Step 2: only w[3] gets a gradient among the entries; w[2] keeps its counter at 1. Matrix
@@ -180,7 +182,8 @@ static void test_decay_schedule(void **state) {
   c.decay_interval = 2;
   c.decay_end = 4;
   assert_int_equal(ngp_optimizer_init(&o, &c, 1, 3, 2, w, NULL), NGP_OK);
-  for (int s = 0; s < 10; s++) ngp_optimizer_step(&o, w, g, NULL, 1.0f, 1);
+  for (int s = 0; s < 10; s++)
+    ngp_optimizer_step(&o, w, g, NULL, 1.0f, 1);
   assert_float_equal(ngp_optimizer_learning_rate(&o), 1e-2f * 0.33f * 0.33f, 1e-9f);
   ngp_optimizer_free(&o);
 }
@@ -198,7 +201,8 @@ static void test_lazy_ema(void **state) {
   uint32_t *list = malloc(NE * sizeof(uint32_t));
   uint64_t *bits = calloc((NE + 63) / 64, sizeof(uint64_t));
   assert_true(w && w2 && g && g2 && out && eager && list && bits);
-  for (size_t i = 0; i < N; i++) w[i] = w2[i] = (float)(urand() * 2.0 - 1.0);
+  for (size_t i = 0; i < N; i++)
+    w[i] = w2[i] = (float)(urand() * 2.0 - 1.0);
   ngp_optimizer o, o2;
   assert_int_equal(ngp_optimizer_init(&o, &c, NM, N, (int)F, w, NULL), NGP_OK);
   assert_int_equal(ngp_optimizer_init(&o2, &c, NM, N, (int)F, w2, NULL), NGP_OK);
@@ -215,7 +219,8 @@ static void test_lazy_ema(void **state) {
     ngp_touched tt = {bits, list, 0, NE, {0}};
     for (size_t e = 0; e < NE; e++)
       if (urand() < frac) list[tt.count++] = (uint32_t)e;
-    for (size_t i = 0; i < NM; i++) g[i] = g2[i] = (float)(urand() - 0.5);
+    for (size_t i = 0; i < NM; i++)
+      g[i] = g2[i] = (float)(urand() - 0.5);
     for (size_t k = 0; k < tt.count; k++)
       for (size_t j = 0; j < F; j++) {
         size_t i = NM + list[k] * F + j;
@@ -224,7 +229,8 @@ static void test_lazy_ema(void **state) {
     ngp_optimizer_step(&o, w, g, &tt, 128.0f, 2);
     ngp_optimizer_step(&o2, w2, g2, &tt, 128.0f, 1);
     dt *= d;
-    for (size_t i = 0; i < N; i++) eager[i] = d * eager[i] + (1.0 - d) * (double)w[i];
+    for (size_t i = 0; i < N; i++)
+      eager[i] = d * eager[i] + (1.0 - d) * (double)w[i];
     if (t == 1 || t == 2 || t == 33 || t == 80 || t == 120) {
       ngp_optimizer_ema(&o, w, out);
       int bad = 0;

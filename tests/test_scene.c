@@ -56,12 +56,15 @@ static void test_basic_angle_and_order(void **state) {
   (void)state;
   char *dir = ngp_test_tmpdir("scene_basic");
   /* Listed out of order, without extensions (NeRF-synthetic style). */
-  char *path = write_scene(dir, "transforms.json",
-                           "{\"camera_angle_x\": 0.8, \"frames\": ["
-                           "{\"file_path\": \"./train/r_10\", \"transform_matrix\": " IDENT_AT(0, 0, 0) "},"
-                           "{\"file_path\": \"./train/r_2\", \"transform_matrix\": " IDENT_AT(1, 2, 3) "},"
-                           "{\"file_path\": \"./train/r_1\", \"transform_matrix\": " IDENT_AT(0, 0, 0) "}]}",
-                           11);
+  char *path = write_scene(
+      dir, "transforms.json",
+      "{\"camera_angle_x\": 0.8, \"frames\": ["
+      "{\"file_path\": \"./train/r_10\", \"transform_matrix\": " IDENT_AT(
+          0, 0, 0) "},"
+                   "{\"file_path\": \"./train/r_2\", \"transform_matrix\": " IDENT_AT(
+                       1, 2, 3) "},"
+                                "{\"file_path\": \"./train/r_1\", \"transform_matrix\": " IDENT_AT(0, 0, 0) "}]}",
+      11);
   ngp_scene s;
   ngp_error err;
   assert_int_equal(load(path, &s, &err), NGP_OK);
@@ -80,7 +83,8 @@ static void test_basic_angle_and_order(void **state) {
   assert_int_equal(s.frames[0].lens.mode, NGP_LENS_PINHOLE);
   /* Frame at NeRF (1, 2, 3): worked by hand in test_core, here through the loader. */
   const float expect[12] = {0, -1, 0, 1.16f, 0, 0, -1, 1.49f, 1, 0, 0, 0.83f};
-  for (int i = 0; i < 12; i++) assert_float_equal(s.frames[1].xform[i], expect[i], 1e-5);
+  for (int i = 0; i < 12; i++)
+    assert_float_equal(s.frames[1].xform[i], expect[i], 1e-5);
   assert_float_equal(s.frames[1].xform_nerf[3], 1.0f, 0);
   /* Defaults: scale 0.33, offset 0.5, aabb_scale 1 -> the unit cube, one cascade. */
   assert_float_equal(s.scale, 0.33f, 0);
@@ -114,9 +118,10 @@ static void test_pixels_intrinsics_and_lens(void **state) {
                            " \"camera_angle_x\": 1.0,"
                            " \"k1\": 0.1, \"k2\": -0.2, \"k3\": 0.7, \"p1\": 0.01, \"p2\": 0.02,"
                            " \"frames\": ["
-                           "{\"file_path\": \"train/r_0.png\", \"transform_matrix\": " IDENT_AT(0, 0, 0) "},"
-                           "{\"file_path\": \"train/r_1.png\", \"fl_x\": 50, \"cx\": 4, \"k1\": 0.3,"
-                           " \"transform_matrix\": " IDENT_AT(0, 0, 0) "}]}",
+                           "{\"file_path\": \"train/r_0.png\", \"transform_matrix\": " IDENT_AT(
+                               0, 0, 0) "},"
+                                        "{\"file_path\": \"train/r_1.png\", \"fl_x\": 50, \"cx\": 4, \"k1\": 0.3,"
+                                        " \"transform_matrix\": " IDENT_AT(0, 0, 0) "}]}",
                            2);
   ngp_scene s;
   ngp_error err;
@@ -174,13 +179,16 @@ static void test_focal_priority_and_y_only(void **state) {
 static void test_dataset_keys(void **state) {
   (void)state;
   char *dir = ngp_test_tmpdir("scene_keys");
-  char *path = write_scene(dir, "t.json",
-                           "{\"camera_angle_x\": 1, \"aabb_scale\": 4, \"scale\": 2, \"offset\": [0.1, 0.2, 0.3],"
-                           " \"up\": [0, 0, 1], \"n_frames\": 2, \"frames\": ["
-                           "{\"file_path\": \"train\\\\r_2\", \"transform_matrix\": " IDENT_AT(1, 1, 1) "},"
-                           "{\"file_path\": \"train/r_1\", \"transform_matrix\": " IDENT_AT(1, 1, 1) "},"
-                           "{\"file_path\": \"train/r_0\", \"transform_matrix\": " IDENT_AT(1, 1, 1) "}]}",
-                           3);
+  char *path = write_scene(
+      dir, "t.json",
+      "{\"camera_angle_x\": 1, \"aabb_scale\": 4, \"scale\": 2, \"offset\": [0.1, 0.2, 0.3],"
+      " \"up\": [0, 0, 1], \"n_frames\": 2, \"frames\": ["
+      "{\"file_path\": \"train\\\\r_2\", \"transform_matrix\": " IDENT_AT(
+          1, 1, 1) "},"
+                   "{\"file_path\": \"train/r_1\", \"transform_matrix\": " IDENT_AT(
+                       1, 1, 1) "},"
+                                "{\"file_path\": \"train/r_0\", \"transform_matrix\": " IDENT_AT(1, 1, 1) "}]}",
+      3);
   ngp_scene s;
   ngp_error err;
   assert_int_equal(load(path, &s, &err), NGP_OK);
@@ -247,12 +255,15 @@ static void test_renormalise_rotation(void **state) {
 static void test_missing_images_skipped(void **state) {
   (void)state;
   char *dir = ngp_test_tmpdir("scene_missing");
-  char *path = write_scene(dir, "transforms.json",
-                           "{\"camera_angle_x\": 1, \"frames\": ["
-                           "{\"file_path\": \"train/r_0.png\", \"transform_matrix\": " IDENT_AT(0, 0, 0) "},"
-                           "{\"file_path\": \"train/gone.png\", \"transform_matrix\": " IDENT_AT(0, 0, 0) "},"
-                           "{\"file_path\": \"train/r_1.png\", \"transform_matrix\": " IDENT_AT(0, 0, 0) "}]}",
-                           2);
+  char *path = write_scene(
+      dir, "transforms.json",
+      "{\"camera_angle_x\": 1, \"frames\": ["
+      "{\"file_path\": \"train/r_0.png\", \"transform_matrix\": " IDENT_AT(
+          0, 0, 0) "},"
+                   "{\"file_path\": \"train/gone.png\", \"transform_matrix\": " IDENT_AT(
+                       0, 0, 0) "},"
+                                "{\"file_path\": \"train/r_1.png\", \"transform_matrix\": " IDENT_AT(0, 0, 0) "}]}",
+      2);
   ngp_scene s;
   ngp_error err;
   ngp_test_log_begin();
@@ -282,9 +293,13 @@ static void test_no_usable_frame(void **state) {
 static void test_folder_selection(void **state) {
   (void)state;
   char *dir = ngp_test_tmpdir("scene_folder");
-  const char *one = "{\"camera_angle_x\": 1, \"frames\": [{\"file_path\": \"train/r_0\", \"transform_matrix\": " IDENT_AT(0, 0, 0) "}]}";
-  const char *two = "{\"camera_angle_x\": 1, \"frames\": [{\"file_path\": \"train/r_0\", \"transform_matrix\": " IDENT_AT(0, 0, 0) "},"
-                    "{\"file_path\": \"train/r_1\", \"transform_matrix\": " IDENT_AT(0, 0, 0) "}]}";
+  const char *one =
+      "{\"camera_angle_x\": 1, \"frames\": [{\"file_path\": \"train/r_0\", \"transform_matrix\": " IDENT_AT(0, 0,
+                                                                                                            0) "}]}";
+  const char *two =
+      "{\"camera_angle_x\": 1, \"frames\": [{\"file_path\": \"train/r_0\", \"transform_matrix\": " IDENT_AT(
+          0, 0, 0) "},"
+                   "{\"file_path\": \"train/r_1\", \"transform_matrix\": " IDENT_AT(0, 0, 0) "}]}";
   free(write_scene(dir, "transforms_test.json", two, 2));
   free(write_scene(dir, "transforms_val.json", two, 0));
   free(write_scene(dir, "transforms_train.json", one, 0));
@@ -347,13 +362,18 @@ static void test_image_formats(void **state) {
     ngp_test_write_png(p, 5, 4, c, 100);
     free(p);
   }
-  char *path = write_scene(dir, "t.json",
-                           "{\"camera_angle_x\": 1, \"frames\": ["
-                           "{\"file_path\": \"img/c1\", \"transform_matrix\": " IDENT_AT(0, 0, 0) "},"
-                           "{\"file_path\": \"img/c2\", \"transform_matrix\": " IDENT_AT(0, 0, 0) "},"
-                           "{\"file_path\": \"img/c3\", \"transform_matrix\": " IDENT_AT(0, 0, 0) "},"
-                           "{\"file_path\": \"img/c4\", \"transform_matrix\": " IDENT_AT(0, 0, 0) "}]}",
-                           0);
+  char *path =
+      write_scene(dir, "t.json",
+                  "{\"camera_angle_x\": 1, \"frames\": ["
+                  "{\"file_path\": \"img/c1\", \"transform_matrix\": " IDENT_AT(
+                      0, 0, 0) "},"
+                               "{\"file_path\": \"img/c2\", \"transform_matrix\": " IDENT_AT(
+                                   0, 0, 0) "},"
+                                            "{\"file_path\": \"img/c3\", \"transform_matrix\": " IDENT_AT(
+                                                0, 0, 0) "},"
+                                                         "{\"file_path\": \"img/c4\", \"transform_matrix\": " IDENT_AT(
+                                                             0, 0, 0) "}]}",
+                  0);
   ngp_scene s;
   ngp_error err;
   assert_int_equal(load(path, &s, &err), NGP_OK);
@@ -411,8 +431,8 @@ static void test_bad_images(void **state) {
   assert_int_equal(load(path, &s, &err), NGP_ERR_PARSE);
   assert_contains(err.msg, "r_0.png: not a readable image");
   /* A valid 1x1 GIF: a format stb_impl.c leaves out (GIF, PSD, PIC, HDR), named as such. */
-  static const unsigned char gif[] = {'G', 'I', 'F', '8', '9', 'a', 1, 0, 1, 0, 0x80, 0, 0, 0, 0, 0, 0xff,
-                                      0xff, 0xff, ',', 0, 0, 0, 0, 1, 0, 1, 0, 0, 2, 2, 'D', 1, 0, ';'};
+  static const unsigned char gif[] = {'G',  'I', 'F', '8', '9', 'a', 1, 0, 1, 0, 0x80, 0, 0, 0,   0, 0, 0xff, 0xff,
+                                      0xff, ',', 0,   0,   0,   0,   1, 0, 1, 0, 0,    2, 2, 'D', 1, 0, ';'};
   ngp_test_write_bytes(img, gif, sizeof gif);
   assert_int_equal(load(path, &s, &err), NGP_ERR_PARSE);
   assert_contains(err.msg, "r_0.png: not a readable image");
@@ -430,8 +450,9 @@ static void test_bad_images(void **state) {
   }
   chmod(img, 0644);
   /* A PNG header claiming an absurd size is refused before decoding. */
-  static const unsigned char huge[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R',
-                                       0x00, 0x10, 0x00, 0x00, 0x00, 0x10, 0x00, 0x00, 8, 6, 0, 0, 0, 0, 0, 0, 0};
+  static const unsigned char huge[] = {0x89, 'P',  'N', 'G', '\r', '\n', 0x1a, '\n', 0,    0,    0,
+                                       13,   'I',  'H', 'D', 'R',  0x00, 0x10, 0x00, 0x00, 0x00, 0x10,
+                                       0x00, 0x00, 8,   6,   0,    0,    0,    0,    0,    0,    0};
   ngp_test_write_bytes(img, huge, sizeof huge);
   assert_int_not_equal(load(path, &s, &err), NGP_OK);
   assert_contains(err.msg, "r_0.png");
@@ -453,23 +474,29 @@ static void test_bad_json(void **state) {
   assert_contains(m, "frames: expected an array, found an object");
   m = load_fail("{\"camera_angle_x\": 1, \"frames\": [3]}", 0, NGP_ERR_INVALID);
   assert_contains(m, "frames[0]: expected an object, found a number");
-  m = load_fail("{\"camera_angle_x\": 1, \"frames\": [{\"transform_matrix\": " IDENT_AT(0, 0, 0) "}]}", 1, NGP_ERR_INVALID);
-  assert_contains(m, "frames[0].file_path: missing");
-  m = load_fail("{\"camera_angle_x\": 1, \"frames\": [{\"file_path\": 5, \"transform_matrix\": " IDENT_AT(0, 0, 0) "}]}", 1,
+  m = load_fail("{\"camera_angle_x\": 1, \"frames\": [{\"transform_matrix\": " IDENT_AT(0, 0, 0) "}]}", 1,
                 NGP_ERR_INVALID);
+  assert_contains(m, "frames[0].file_path: missing");
+  m = load_fail(
+      "{\"camera_angle_x\": 1, \"frames\": [{\"file_path\": 5, \"transform_matrix\": " IDENT_AT(0, 0, 0) "}]}", 1,
+      NGP_ERR_INVALID);
   assert_contains(m, "frames[0].file_path: expected a string, found a number");
   m = load_fail("{\"camera_angle_x\": 1, \"frames\": [{\"file_path\": \"train/r_0\"}]}", 1, NGP_ERR_INVALID);
   assert_contains(m, "frames[0].transform_matrix: missing");
-  m = load_fail("{\"camera_angle_x\": 1, \"frames\": [{\"file_path\": \"train/r_0\", \"transform_matrix\": [[1,0,0],[0,1,0],[0,0,1]]}]}",
+  m = load_fail("{\"camera_angle_x\": 1, \"frames\": [{\"file_path\": \"train/r_0\", \"transform_matrix\": "
+                "[[1,0,0],[0,1,0],[0,0,1]]}]}",
                 1, NGP_ERR_INVALID);
   assert_contains(m, "frames[0].transform_matrix[0]: expected a row of 4 numbers, found 3 elements");
-  m = load_fail("{\"camera_angle_x\": 1, \"frames\": [{\"file_path\": \"train/r_0\", \"transform_matrix\": [[1,0,0,0],[0,\"a\",0,0],[0,0,1,0]]}]}",
+  m = load_fail("{\"camera_angle_x\": 1, \"frames\": [{\"file_path\": \"train/r_0\", \"transform_matrix\": "
+                "[[1,0,0,0],[0,\"a\",0,0],[0,0,1,0]]}]}",
                 1, NGP_ERR_INVALID);
   assert_contains(m, "frames[0].transform_matrix[1][1]: expected a number, found a string");
-  m = load_fail("{\"camera_angle_x\": 1, \"frames\": [{\"file_path\": \"train/r_0\", \"transform_matrix\": [[1,0,0,1e999],[0,1,0,0],[0,0,1,0]]}]}",
+  m = load_fail("{\"camera_angle_x\": 1, \"frames\": [{\"file_path\": \"train/r_0\", \"transform_matrix\": "
+                "[[1,0,0,1e999],[0,1,0,0],[0,0,1,0]]}]}",
                 1, NGP_ERR_INVALID);
   assert_contains(m, "transform_matrix[0][3]: the number is not finite");
-  m = load_fail("{\"camera_angle_x\": 1, \"frames\": [{\"file_path\": \"train/r_0\", \"transform_matrix\": [[1,0,0,0],[1,0,0,0],[0,0,1,0]]}]}",
+  m = load_fail("{\"camera_angle_x\": 1, \"frames\": [{\"file_path\": \"train/r_0\", \"transform_matrix\": "
+                "[[1,0,0,0],[1,0,0,0],[0,0,1,0]]}]}",
                 1, NGP_ERR_INVALID);
   assert_contains(m, "frames[0].transform_matrix: the rotation is singular");
   m = load_fail("{\"camera_angle_x\": \"wide\", \"frames\": []}", 0, NGP_ERR_INVALID);
@@ -478,10 +505,12 @@ static void test_bad_json(void **state) {
   assert_contains(m, "camera_angle_x: angle -1 is not in (0, pi)");
   m = load_fail("{\"fl_x\": 0, \"frames\": []}", 0, NGP_ERR_INVALID);
   assert_contains(m, "fl_x: focal length 0 must be positive");
-  m = load_fail("{\"camera_angle_x\": 1, \"frames\": [{\"file_path\": \"train/r_0\", \"fl_y\": [1], \"transform_matrix\": " IDENT_AT(0, 0, 0) "}]}",
+  m = load_fail("{\"camera_angle_x\": 1, \"frames\": [{\"file_path\": \"train/r_0\", \"fl_y\": [1], "
+                "\"transform_matrix\": " IDENT_AT(0, 0, 0) "}]}",
                 1, NGP_ERR_INVALID);
   assert_contains(m, "frames[0].fl_y: expected a number, found an array");
-  m = load_fail("{\"frames\": [{\"file_path\": \"train/r_0\", \"transform_matrix\": " IDENT_AT(0, 0, 0) "}]}", 1, NGP_ERR_INVALID);
+  m = load_fail("{\"frames\": [{\"file_path\": \"train/r_0\", \"transform_matrix\": " IDENT_AT(0, 0, 0) "}]}", 1,
+                NGP_ERR_INVALID);
   assert_contains(m, "frames[0]: no focal length");
   m = load_fail("{\"camera_angle_x\": 1, \"aabb_scale\": 3, \"frames\": []}", 0, NGP_ERR_INVALID);
   assert_contains(m, "aabb_scale: 3 is not a power of two");
@@ -516,8 +545,9 @@ static void test_different_sizes_per_frame(void **state) {
   ngp_test_write_png(big, 16, 12, 3, 0);
   char *path = write_scene(dir, "t.json",
                            "{\"camera_angle_x\": 1, \"frames\": ["
-                           "{\"file_path\": \"train/big\", \"transform_matrix\": " IDENT_AT(0, 0, 0) "},"
-                           "{\"file_path\": \"train/r_0\", \"transform_matrix\": " IDENT_AT(0, 0, 0) "}]}",
+                           "{\"file_path\": \"train/big\", \"transform_matrix\": " IDENT_AT(
+                               0, 0, 0) "},"
+                                        "{\"file_path\": \"train/r_0\", \"transform_matrix\": " IDENT_AT(0, 0, 0) "}]}",
                            1);
   ngp_scene s;
   ngp_error err;

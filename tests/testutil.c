@@ -52,7 +52,8 @@ void ngp_test_write_png(const char *path, int w, int h, int channels, int seed) 
   assert_non_null(px);
   for (int y = 0; y < h; y++)
     for (int x = 0; x < w; x++)
-      for (int c = 0; c < channels; c++) px[((size_t)y * w + x) * channels + c] = (unsigned char)((x + 3 * y + seed) & 255);
+      for (int c = 0; c < channels; c++)
+        px[((size_t)y * w + x) * channels + c] = (unsigned char)((x + 3 * y + seed) & 255);
   char *dir = ngp_path_dirname(path);
   ngp_error err;
   if (ngp_mkdir_p(dir, &err) != NGP_OK) fail_msg("%s", err.msg);
@@ -131,7 +132,8 @@ char *ngp_test_synth_scene(const char *name, int size, int n_train, int n_test, 
   if (seed >= 0) so.seed = (uint32_t)seed;
   ngp_error err;
   if (ngp_synth_write_scene(dir, &so, &err) != NGP_OK) fail_msg("%s", err.msg);
-  char *train_json = ngp_test_path(dir, "transforms_train.json"), *test_json = ngp_test_path(dir, "transforms_test.json");
+  char *train_json = ngp_test_path(dir, "transforms_train.json"),
+       *test_json = ngp_test_path(dir, "transforms_test.json");
   if (ngp_scene_load(train_json, NULL, train, &err) != NGP_OK) fail_msg("%s", err.msg);
   if (test && ngp_scene_load(test_json, NULL, test, &err) != NGP_OK) fail_msg("%s", err.msg);
   free(train_json);

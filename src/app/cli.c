@@ -21,32 +21,56 @@
 #include "snapshot.h"
 
 typedef enum {
-  OPT_SCENE, OPT_CONFIG, OPT_INFO, OPT_HELP, OPT_VERSION, OPT_THREADS, OPT_N_STEPS, OPT_TRAIN_SECONDS,
-  OPT_SAVE_SNAPSHOT, OPT_LOAD_SNAPSHOT, OPT_TEST_TRANSFORMS, OPT_SCREENSHOT_TRANSFORMS, OPT_SCREENSHOT_DIR,
-  OPT_WIDTH, OPT_HEIGHT, OPT_BACKEND, OPT_SEED, OPT_BACKGROUND, OPT_NO_GUI, OPT_GUI, OPT_DOCTOR, OPT_BATCH, OPT_SPP, OPT_PENDING
+  OPT_SCENE,
+  OPT_CONFIG,
+  OPT_INFO,
+  OPT_HELP,
+  OPT_VERSION,
+  OPT_THREADS,
+  OPT_N_STEPS,
+  OPT_TRAIN_SECONDS,
+  OPT_SAVE_SNAPSHOT,
+  OPT_LOAD_SNAPSHOT,
+  OPT_TEST_TRANSFORMS,
+  OPT_SCREENSHOT_TRANSFORMS,
+  OPT_SCREENSHOT_DIR,
+  OPT_WIDTH,
+  OPT_HEIGHT,
+  OPT_BACKEND,
+  OPT_SEED,
+  OPT_BACKGROUND,
+  OPT_NO_GUI,
+  OPT_GUI,
+  OPT_DOCTOR,
+  OPT_BATCH,
+  OPT_SPP,
+  OPT_PENDING
 } opt_id;
 
 typedef struct {
-  const char *name;  /* canonical long name, dashed */
-  char short_name;   /* 0 if none */
+  const char *name; /* canonical long name, dashed */
+  char short_name;  /* 0 if none */
   opt_id id;
   bool takes_value;
-  const char *help;  /* NULL: an alias or a pending option, not listed on its own */
+  const char *help; /* NULL: an alias or a pending option, not listed on its own */
 } opt_def;
 
 static const opt_def k_opts[] = {
     {"scene", 's', OPT_SCENE, true, "training data: a folder or a transforms .json file"},
     {"training-data", 0, OPT_SCENE, true, NULL},
-    {"config", 'c', OPT_CONFIG, true, "network config .json (default: base.json); a bare name is looked up in the configs folder"},
+    {"config", 'c', OPT_CONFIG, true,
+     "network config .json (default: base.json); a bare name is looked up in the configs folder"},
     {"network", 'n', OPT_CONFIG, true, NULL},
     {"info", 0, OPT_INFO, false, "load and validate the scene and config, print a summary, exit"},
-    {"doctor", 0, OPT_DOCTOR, false, "check the GPU driver, CUDA, display and CPU paths; say what is wrong and the fix"},
+    {"doctor", 0, OPT_DOCTOR, false,
+     "check the GPU driver, CUDA, display and CPU paths; say what is wrong and the fix"},
     {"n-steps", 0, OPT_N_STEPS, true, "training steps (default: 35000 as run.py, 0 with a loaded snapshot)"},
     {"train-seconds", 0, OPT_TRAIN_SECONDS, true, "train for this much wall time (may combine with --n-steps)"},
     {"save-snapshot", 0, OPT_SAVE_SNAPSHOT, true, "save the trained model (written atomically)"},
     {"load-snapshot", 0, OPT_LOAD_SNAPSHOT, true, "start from a saved model (renders without the scene's images)"},
     {"snapshot", 0, OPT_LOAD_SNAPSHOT, true, NULL},
-    {"test-transforms", 0, OPT_TEST_TRANSFORMS, true, "render these views, print mean PSNR and SSIM against their images"},
+    {"test-transforms", 0, OPT_TEST_TRANSFORMS, true,
+     "render these views, print mean PSNR and SSIM against their images"},
     {"screenshot-transforms", 0, OPT_SCREENSHOT_TRANSFORMS, true, "render these cameras to PNGs in --screenshot-dir"},
     {"screenshot-dir", 0, OPT_SCREENSHOT_DIR, true, "folder for the screenshots (created if needed)"},
     {"width", 0, OPT_WIDTH, true, "screenshot width (default: the camera's w, else its image's)"},
@@ -54,7 +78,8 @@ static const opt_def k_opts[] = {
     {"height", 0, OPT_HEIGHT, true, "screenshot height"},
     {"screenshot-h", 0, OPT_HEIGHT, true, NULL},
     {"screenshot-spp", 0, OPT_SPP, true, "samples per pixel for screenshots and test views (default 1)"},
-    {"background", 0, OPT_BACKGROUND, true, "R,G,B in [0,1]: background of renders and of test references (default 1,1,1)"},
+    {"background", 0, OPT_BACKGROUND, true,
+     "R,G,B in [0,1]: background of renders and of test references (default 1,1,1)"},
     {"backend", 0, OPT_BACKEND, true, "cpu, cuda or auto (default: auto, which says what it chose and why)"},
     {"threads", 0, OPT_THREADS, true, "CPU threads (default: all cores)"},
     {"seed", 0, OPT_SEED, true, "random seed (default 1337); with the thread count it makes a run repeatable"},
@@ -91,7 +116,8 @@ static int usage_error(char *msg, size_t size, const char *fmt, ...) {
 static const opt_def *find_long(const char *name, size_t len) {
   char canon[64];
   if (len >= sizeof canon) return NULL;
-  for (size_t i = 0; i < len; i++) canon[i] = name[i] == '_' ? '-' : name[i];
+  for (size_t i = 0; i < len; i++)
+    canon[i] = name[i] == '_' ? '-' : name[i];
   canon[len] = '\0';
   for (size_t i = 0; i < N_OPTS; i++)
     if (strcmp(k_opts[i].name, canon) == 0) return &k_opts[i];
@@ -127,7 +153,8 @@ static pos_kind classify_positional(const char *path) {
   } else if (cJSON_GetObjectItemCaseSensitive(root, "path")) {
     kind = POS_CAMERA_PATH;
   } else {
-    static const char *const cfg_keys[] = {"parent", "network", "encoding", "loss", "optimizer", "rgb_network", "dir_encoding"};
+    static const char *const cfg_keys[] = {"parent",    "network",     "encoding",    "loss",
+                                           "optimizer", "rgb_network", "dir_encoding"};
     for (size_t i = 0; i < sizeof cfg_keys / sizeof *cfg_keys; i++)
       if (cJSON_GetObjectItemCaseSensitive(root, cfg_keys[i])) kind = POS_CONFIG;
   }
@@ -166,7 +193,8 @@ static int parse_rgb(const char *v, float *rgb, char *msg, size_t size) {
       return usage_error(msg, size, "--background: '%s' is not R,G,B with each in [0, 1] (e.g. 1,1,1 for white)", v);
     p = end + 1;
   }
-  for (int i = 0; i < 3; i++) rgb[i] = (float)c[i];
+  for (int i = 0; i < 3; i++)
+    rgb[i] = (float)c[i];
   return NGP_EXIT_OK;
 }
 
@@ -188,22 +216,26 @@ int ngp_cli_parse(int argc, char **argv, ngp_cli *cli, char *msg, size_t size) {
     if (only_positional || arg[0] != '-' || arg[1] == '\0') {
       switch (classify_positional(arg)) {
       case POS_SCENE:
-        if (cli->scene) return usage_error(msg, size, "%s: a scene was already given (%s); pass one scene", arg, cli->scene);
+        if (cli->scene)
+          return usage_error(msg, size, "%s: a scene was already given (%s); pass one scene", arg, cli->scene);
         cli->scene = arg;
         break;
       case POS_CONFIG:
-        if (cli->config) return usage_error(msg, size, "%s: a config was already given (%s); pass one config", arg, cli->config);
+        if (cli->config)
+          return usage_error(msg, size, "%s: a config was already given (%s); pass one config", arg, cli->config);
         cli->config = arg;
         break;
       case POS_SNAPSHOT:
-        if (cli->load_snapshot) return usage_error(msg, size, "%s: a snapshot was already given (%s)", arg, cli->load_snapshot);
+        if (cli->load_snapshot)
+          return usage_error(msg, size, "%s: a snapshot was already given (%s)", arg, cli->load_snapshot);
         cli->load_snapshot = arg;
         break;
       case POS_FOREIGN_SNAPSHOT:
-        return usage_error(msg, size, "%s: instant-ngp's own .ingp/.msgpack snapshots cannot be read; this program "
-                                      "reads the snapshots it writes with --save-snapshot", arg);
-      case POS_CAMERA_PATH:
-        return usage_error(msg, size, "%s: camera paths are not supported by this version", arg);
+        return usage_error(msg, size,
+                           "%s: instant-ngp's own .ingp/.msgpack snapshots cannot be read; this program "
+                           "reads the snapshots it writes with --save-snapshot",
+                           arg);
+      case POS_CAMERA_PATH: return usage_error(msg, size, "%s: camera paths are not supported by this version", arg);
       case POS_UNKNOWN:
         if (!ngp_path_exists(arg)) return usage_error(msg, size, "%s: no such file or directory", arg);
         return usage_error(msg, size, "%s: not a scene (a folder or a .json file) nor a config (.json)", arg);
@@ -236,11 +268,13 @@ int ngp_cli_parse(int argc, char **argv, ngp_cli *cli, char *msg, size_t size) {
     }
     switch (opt->id) {
     case OPT_SCENE:
-      if (cli->scene) return usage_error(msg, size, "%s: a scene was already given (%s); pass one scene", arg, cli->scene);
+      if (cli->scene)
+        return usage_error(msg, size, "%s: a scene was already given (%s); pass one scene", arg, cli->scene);
       cli->scene = value;
       break;
     case OPT_CONFIG:
-      if (cli->config) return usage_error(msg, size, "%s: a config was already given (%s); pass one config", arg, cli->config);
+      if (cli->config)
+        return usage_error(msg, size, "%s: a config was already given (%s); pass one config", arg, cli->config);
       cli->config = value;
       break;
     case OPT_INFO: cli->info = true; break;
@@ -307,13 +341,11 @@ int ngp_cli_parse(int argc, char **argv, ngp_cli *cli, char *msg, size_t size) {
       cli->gui = 1;
       break;
 #else
-      return usage_error(msg, size, "--gui: this build has no viewer (configure with -DNGP_BUILD_VIEWER=ON, "
-                                    "which needs glfw3 and epoxy); run headless");
-#endif
-    case OPT_PENDING:
       return usage_error(msg, size,
-                         "--%s: not implemented by this version",
-                         opt->name);
+                         "--gui: this build has no viewer (configure with -DNGP_BUILD_VIEWER=ON, "
+                         "which needs glfw3 and epoxy); run headless");
+#endif
+    case OPT_PENDING: return usage_error(msg, size, "--%s: not implemented by this version", opt->name);
     }
   }
   if (cli->load_snapshot && cli->config)

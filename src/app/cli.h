@@ -21,13 +21,13 @@ typedef struct ngp_cli {
   const char *test_transforms;
   const char *screenshot_transforms;
   const char *screenshot_dir;
-  bool info;          /* --info: load, validate, summarise, exit */
+  bool info; /* --info: load, validate, summarise, exit */
   bool help;
   bool version;
-  long n_steps;       /* -1: not given */
+  long n_steps;         /* -1: not given */
   double train_seconds; /* < 0: not given */
-  int width, height;  /* 0: not given */
-  int threads;        /* 0: all cores */
+  int width, height;    /* 0: not given */
+  int threads;          /* 0: all cores */
   uint64_t seed;
   bool has_seed;
   bool has_background;

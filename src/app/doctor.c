@@ -151,7 +151,8 @@ static bool check_cuda(char *why, size_t n) {
   ngp_cuda_probe p;
   ngp_cuda_probe_run(&p);
   print_lib(&p.lib);
-  printf("kernel module: %s\n", p.kernel_module[0] ? p.kernel_module : "not loaded (/proc/driver/nvidia/version absent)");
+  printf("kernel module: %s\n",
+         p.kernel_module[0] ? p.kernel_module : "not loaded (/proc/driver/nvidia/version absent)");
   char drv[16], rt[16];
   ngp_cuda_version_string(p.driver_version, drv, sizeof drv);
   int runtime = 0;
@@ -159,7 +160,8 @@ static bool check_cuda(char *why, size_t n) {
   runtime = ngp_cuda_runtime_version();
 #endif
   ngp_cuda_version_string(runtime, rt, sizeof rt);
-  if (p.lib.found) printf("driver supports CUDA %s; this binary's runtime: %s\n", drv, runtime ? rt : "none (CPU-only build)");
+  if (p.lib.found)
+    printf("driver supports CUDA %s; this binary's runtime: %s\n", drv, runtime ? rt : "none (CPU-only build)");
   for (int i = 0; i < p.n_devices; i++) {
     const ngp_cuda_device_info *d = &p.devices[i];
     char code[256] = "n/a (CPU-only build)";
@@ -179,8 +181,9 @@ static bool check_cuda(char *why, size_t n) {
   }
 #else
   if (!problem) {
-    snprintf(why, n, "a usable GPU is present, but this binary was built without CUDA. Fix: use the CUDA build "
-                     "(Nix: pkgsCuda.instant-ngp or cudaSupport = true; CMake: -DNGP_CUDA=ON)");
+    snprintf(why, n,
+             "a usable GPU is present, but this binary was built without CUDA. Fix: use the CUDA build "
+             "(Nix: pkgsCuda.instant-ngp or cudaSupport = true; CMake: -DNGP_CUDA=ON)");
     problem = true;
   }
 #endif
@@ -210,8 +213,14 @@ typedef unsigned (*egl_terminate_fn)(void *);
 typedef void *(*egl_get_proc_fn)(const char *);
 typedef const unsigned char *(*gl_get_string_fn)(unsigned);
 enum {
-  EGL_NONE_ = 0x3038, EGL_RENDERABLE_TYPE_ = 0x3040, EGL_OPENGL_BIT_ = 0x0008, EGL_OPENGL_API_ = 0x30A2,
-  EGL_PLATFORM_SURFACELESS_MESA_ = 0x31DD, GL_VENDOR_ = 0x1F00, GL_RENDERER_ = 0x1F01, GL_VERSION_ = 0x1F02
+  EGL_NONE_ = 0x3038,
+  EGL_RENDERABLE_TYPE_ = 0x3040,
+  EGL_OPENGL_BIT_ = 0x0008,
+  EGL_OPENGL_API_ = 0x30A2,
+  EGL_PLATFORM_SURFACELESS_MESA_ = 0x31DD,
+  GL_VENDOR_ = 0x1F00,
+  GL_RENDERER_ = 0x1F01,
+  GL_VERSION_ = 0x1F02
 };
 
 static bool egl_renderer(char *out, size_t n) {
@@ -351,8 +360,10 @@ static bool run_isolated(gl_probe_fn fn, char *out, size_t n) {
   size_t got = 0;
   for (;;) {
     ssize_t r = read(fds[0], buf + got, sizeof buf - 1 - got);
-    if (r > 0) got += (size_t)r;
-    else if (r == 0 || errno != EINTR) break;
+    if (r > 0)
+      got += (size_t)r;
+    else if (r == 0 || errno != EINTR)
+      break;
     if (got == sizeof buf - 1) break;
   }
   buf[got] = '\0';
@@ -391,7 +402,8 @@ static bool check_display(char *why, size_t n) {
   char r[512];
   bool headless_gl = run_isolated(egl_renderer, r, sizeof r);
   printf("GL without a window: %s\n", r);
-  bool has_display = (getenv("DISPLAY") && *getenv("DISPLAY")) || (getenv("WAYLAND_DISPLAY") && *getenv("WAYLAND_DISPLAY"));
+  bool has_display =
+      (getenv("DISPLAY") && *getenv("DISPLAY")) || (getenv("WAYLAND_DISPLAY") && *getenv("WAYLAND_DISPLAY"));
 #ifdef NGP_HAVE_VIEWER
   if (!has_display) {
     snprintf(why, n, "no display (DISPLAY and WAYLAND_DISPLAY are unset): the viewer cannot open; runs are headless");
@@ -402,8 +414,10 @@ static bool check_display(char *why, size_t n) {
   bool ok = run_isolated(glfw_renderer, r, sizeof r);
   printf("GL in a window: %s\n", r);
   if (!ok)
-    snprintf(why, n, "%s. Fix: on NixOS enable hardware.graphics; elsewhere run through NixGL or nix-gl-host so the "
-                     "system's GL driver is found", r);
+    snprintf(why, n,
+             "%s. Fix: on NixOS enable hardware.graphics; elsewhere run through NixGL or nix-gl-host so the "
+             "system's GL driver is found",
+             r);
   return ok;
 #else
   (void)headless_gl;
@@ -453,8 +467,9 @@ static bool check_cpu(const ngp_cli *cli, char *why, size_t n) {
     ok = worst < 1e-3f;
     printf("self-check: fast MLP against the reference, worst relative difference %.2g: %s\n", (double)worst,
            ok ? "ok" : "FAILED");
-    if (!ok) snprintf(why, n, "the %s MLP kernels disagree with the reference on this CPU; try NGP_SIMD=scalar",
-                      ngp_simd_level());
+    if (!ok)
+      snprintf(why, n, "the %s MLP kernels disagree with the reference on this CPU; try NGP_SIMD=scalar",
+               ngp_simd_level());
   } else {
     snprintf(why, n, "out of memory for the self-check");
   }
@@ -494,8 +509,9 @@ int ngp_cli_doctor(const ngp_cli *cli) {
     break;
   default:
     ok = cuda_ok || cpu_ok;
-    printf("selected --backend auto: %s\n", cuda_ok ? "runs on CUDA" : cpu_ok ? "runs on the CPU (CUDA is not usable, see above)"
-                                                                      : "does NOT work");
+    printf("selected --backend auto: %s\n", cuda_ok  ? "runs on CUDA"
+                                            : cpu_ok ? "runs on the CPU (CUDA is not usable, see above)"
+                                                     : "does NOT work");
     break;
   }
   if (cli->gui == 1 && !display_ok) {

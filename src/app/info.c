@@ -31,11 +31,14 @@ static void print_range(const char *label, const ngp_scene *s, int axis) {
 
 static void print_scene(const char *path, const ngp_scene *s) {
   printf("scene: %s\n", path);
-  for (int i = 0; i < s->n_sources; i++) printf("  loaded:      %s\n", s->sources[i]);
-  for (int i = 0; i < s->n_ignored; i++) printf("  not loaded:  %s (pass it explicitly to use it)\n", s->ignored[i]);
+  for (int i = 0; i < s->n_sources; i++)
+    printf("  loaded:      %s\n", s->sources[i]);
+  for (int i = 0; i < s->n_ignored; i++)
+    printf("  not loaded:  %s (pass it explicitly to use it)\n", s->ignored[i]);
   printf("  frames:      %d used, %d skipped (image missing)\n", s->n_frames, s->n_skipped);
   const int show = 5;
-  for (int i = 0; i < s->n_skipped && i < show; i++) printf("  skipped:     %s\n", s->skipped[i]);
+  for (int i = 0; i < s->n_skipped && i < show; i++)
+    printf("  skipped:     %s\n", s->skipped[i]);
   if (s->n_skipped > show) printf("  skipped:     ... and %d more\n", s->n_skipped - show);
 
   /* Sizes and intrinsics: print the first frame's, and say whether the others differ. */
@@ -79,8 +82,9 @@ static void print_scene(const char *path, const ngp_scene *s) {
   print_range(", y ", s, 1);
   print_range(", z ", s, 2);
   printf(" (ngp units)\n");
-  if (s->n_renormalised) printf("  note:        %d rotation%s renormalised (determinant far from 1)\n", s->n_renormalised,
-                                s->n_renormalised == 1 ? "" : "s");
+  if (s->n_renormalised)
+    printf("  note:        %d rotation%s renormalised (determinant far from 1)\n", s->n_renormalised,
+           s->n_renormalised == 1 ? "" : "s");
 }
 
 static void print_config(const char *label, const ngp_config *cfg, int aabb_scale) {
@@ -97,8 +101,8 @@ static void print_config(const char *label, const ngp_config *cfg, int aabb_scal
          ngp_activation_name(cfg->rgb_network.activation), cfg->sh_degree);
   const ngp_optimizer_config *o = &cfg->optimizer;
   printf("  loss:        %s\n", ngp_loss_name(cfg->loss));
-  printf("  optimizer:   Adam lr %g, beta1 %g, beta2 %g, epsilon %g, l2 %g", (double)o->learning_rate,
-         (double)o->beta1, (double)o->beta2, (double)o->epsilon, (double)o->l2_reg);
+  printf("  optimizer:   Adam lr %g, beta1 %g, beta2 %g, epsilon %g, l2 %g", (double)o->learning_rate, (double)o->beta1,
+         (double)o->beta2, (double)o->epsilon, (double)o->l2_reg);
   if (o->decay_enabled)
     printf("; decay x%g every %d steps from %d", (double)o->decay_base, o->decay_interval, o->decay_start);
   if (o->ema_enabled) printf("; EMA %g", (double)o->ema_decay);
@@ -130,8 +134,10 @@ int ngp_cli_info(const ngp_cli *cli) {
   } else if (cli->config) {
     cfg_path = ngp_config_find(cli->config);
     if (!cfg_path) {
-      fprintf(stderr, "instant-ngp: error: %s: config not found (looked as given, in $NGP_CONFIG_DIR and in the installed "
-                      "configs/nerf folder)\n", cli->config);
+      fprintf(stderr,
+              "instant-ngp: error: %s: config not found (looked as given, in $NGP_CONFIG_DIR and in the installed "
+              "configs/nerf folder)\n",
+              cli->config);
       return NGP_EXIT_FAILURE;
     }
     if (ngp_config_load(cfg_path, &cfg, &err) != NGP_OK) {

@@ -60,7 +60,8 @@ static long train(ngp_session *s, long n_steps, double seconds) {
       if (remaining >= 0.0) format_duration(remaining > 0.0 ? remaining : 0.0, r, sizeof r);
       if (s->skipped_steps) snprintf(skipped, sizeof skipped, " skipped %d", s->skipped_steps);
       double psnr = loss_ema > 0.0f ? -10.0 * log10((double)loss_ema) : 0.0;
-      fprintf(stderr, "%sstep %ld loss %.5f psnr~%.2f rays %d samples/ray %.1f samples/s %.2fM%s elapsed %s remaining %s%s",
+      fprintf(stderr,
+              "%sstep %ld loss %.5f psnr~%.2f rays %d samples/ray %.1f samples/s %.2fM%s elapsed %s remaining %s%s",
               tty ? "\r" : "", (long)st.step + 1, (double)loss_ema, psnr, st.n_rays,
               st.n_rays ? (double)st.n_samples_used / st.n_rays : 0.0, (double)samples / el / 1e6, skipped, e, r,
               tty ? "\033[K" : "\n");

@@ -93,7 +93,8 @@ static NGP_ENC_INLINE NGP_HD float ngp_grid_weight1(float frac, int interpolatio
  * the 8 corners sum to 1 (up to rounding). */
 static inline NGP_HD float ngp_grid_corner_weight(int k, const float *t) {
   float w = 1.0f;
-  for (int d = 0; d < 3; d++) w *= ((k >> d) & 1) ? t[d] : 1.0f - t[d];
+  for (int d = 0; d < 3; d++)
+    w *= ((k >> d) & 1) ? t[d] : 1.0f - t[d];
   return w;
 }
 
@@ -103,7 +104,7 @@ static inline NGP_HD float ngp_grid_corner_weight(int k, const float *t) {
  * ngp_grid_corner_weight. Written with per-axis pairs so the 8 indices cost 6 multiplies; equal to
  * ngp_grid_index / ngp_grid_corner_weight corner by corner (the tests check this). */
 static NGP_ENC_INLINE NGP_HD int ngp_grid_corners(const float *x, float scale, uint32_t res, uint32_t size, int hashed,
-                                          int interpolation, uint32_t *idx, float *w) {
+                                                  int interpolation, uint32_t *idx, float *w) {
   uint32_t c[3];
   float t[3];
   for (int d = 0; d < 3; d++) {
@@ -190,7 +191,8 @@ static inline NGP_HD void ngp_sh_basis(int degree, float x, float y, float z, fl
     float q2 = 0.0f, q1 = qmm; /* Q_{l-2,m}, Q_{l-1,m} */
     /* (l-m)!/(l+m)! for l = m: 1/(2m)!, updated as l grows. */
     float ratio = 1.0f;
-    for (int k = 1; k <= 2 * m; k++) ratio /= (float)k;
+    for (int k = 1; k <= 2 * m; k++)
+      ratio /= (float)k;
     for (int l = m; l < degree; l++) {
       float q;
       if (l == m) {

@@ -45,14 +45,11 @@ static inline NGP_HD float ngp_fov_to_focal(float fov_radians, float res) {
   return 0.5f * res / tanf(0.5f * fov_radians);
 }
 
-static inline NGP_HD float ngp_focal_to_fov(float focal, float res) {
-  return 2.0f * atanf(0.5f * res / focal);
-}
+static inline NGP_HD float ngp_focal_to_fov(float focal, float res) { return 2.0f * atanf(0.5f * res / focal); }
 
 /* NeRF camera-to-world (3x4, row-major) to ngp's frame: flip camera y and z, scale and offset
  * the translation, cycle the rows so ngp (x,y,z) = NeRF (y,z,x). */
-static inline NGP_HD void ngp_nerf_matrix_to_ngp(const float *nerf, float scale, const float *offset,
-                                                  float *ngp) {
+static inline NGP_HD void ngp_nerf_matrix_to_ngp(const float *nerf, float scale, const float *offset, float *ngp) {
   float tmp[12];
   for (int r = 0; r < 3; r++) {
     tmp[r * 4 + 0] = nerf[r * 4 + 0];
@@ -61,12 +58,12 @@ static inline NGP_HD void ngp_nerf_matrix_to_ngp(const float *nerf, float scale,
     tmp[r * 4 + 3] = nerf[r * 4 + 3] * scale + offset[r];
   }
   for (int r = 0; r < 3; r++)
-    for (int c = 0; c < 4; c++) ngp[r * 4 + c] = tmp[((r + 1) % 3) * 4 + c];
+    for (int c = 0; c < 4; c++)
+      ngp[r * 4 + c] = tmp[((r + 1) % 3) * 4 + c];
 }
 
 /* The inverse of ngp_nerf_matrix_to_ngp. */
-static inline NGP_HD void ngp_ngp_matrix_to_nerf(const float *ngp, float scale, const float *offset,
-                                                  float *nerf) {
+static inline NGP_HD void ngp_ngp_matrix_to_nerf(const float *ngp, float scale, const float *offset, float *nerf) {
   for (int r = 0; r < 3; r++) {
     const float *src = ngp + ((r + 2) % 3) * 4; /* NeRF row r is ngp row r-1 (mod 3) */
     nerf[r * 4 + 0] = src[0];
@@ -120,8 +117,6 @@ static inline NGP_HD uint64_t ngp_mix64(uint64_t z) {
   return z ^ (z >> 31);
 }
 
-static inline NGP_HD uint64_t ngp_splitmix64(uint64_t *state) {
-  return ngp_mix64(*state += 0x9E3779B97F4A7C15ull);
-}
+static inline NGP_HD uint64_t ngp_splitmix64(uint64_t *state) { return ngp_mix64(*state += 0x9E3779B97F4A7C15ull); }
 
 #endif /* NGP_MATH_H */

@@ -26,7 +26,8 @@
 /* The finest step; also the length that turns a density into the grid's optical thickness. */
 #define NGP_MIN_STEP (NGP_SQRT3 / (float)NGP_NERF_STEPS)
 /* The width of the coarsest cell of the compiled cascades: sqrt(3) with 8 cascades. */
-#define NGP_MAX_STEP (NGP_MIN_STEP * (float)(1 << (NGP_MAX_CASCADES - 1)) * (float)NGP_NERF_STEPS / (float)NGP_NERF_GRIDSIZE)
+#define NGP_MAX_STEP                                                                                                   \
+  (NGP_MIN_STEP * (float)(1 << (NGP_MAX_CASCADES - 1)) * (float)NGP_NERF_STEPS / (float)NGP_NERF_GRIDSIZE)
 #define NGP_MIN_OPTICAL_THICKNESS 0.01f /* cap of the occupancy threshold */
 #define NGP_MIN_TRANSMITTANCE 1e-4f     /* training stops compositing a ray below this T */
 #define NGP_NO_CELL 0xFFFFFFFFu
@@ -248,8 +249,7 @@ static inline NGP_HD int ngp_ray_aabb(const float *o, const float *d, const floa
 }
 
 static inline NGP_HD int ngp_aabb_contains(const float *bmin, const float *bmax, const float *p) {
-  return p[0] >= bmin[0] && p[0] <= bmax[0] && p[1] >= bmin[1] && p[1] <= bmax[1] && p[2] >= bmin[2] &&
-         p[2] <= bmax[2];
+  return p[0] >= bmin[0] && p[0] <= bmax[0] && p[1] >= bmin[1] && p[1] <= bmax[1] && p[2] >= bmin[2] && p[2] <= bmax[2];
 }
 
 /* ---- Lens distortion (NGP-SPEC §1.3, §1.4) ----------------------------------------------------- */
@@ -332,21 +332,22 @@ static inline NGP_HD void ngp_lens_undistort(int mode, const float *params, floa
 
 /* Unnormalised world direction of the ray through image position (u, v) (uv_to_ray). */
 static inline NGP_HD void ngp_uv_to_dir(const float *xform, const float *focal, const float *principal, int lens_mode,
-                                        const float *lens_params, int width, int height, float u, float v,
-                                        float *dir) {
+                                        const float *lens_params, int width, int height, float u, float v, float *dir) {
   float x = (u - principal[0]) * (float)width / focal[0];
   float y = (v - principal[1]) * (float)height / focal[1];
   ngp_lens_undistort(lens_mode, lens_params, &x, &y);
-  for (int r = 0; r < 3; r++) dir[r] = xform[r * 4 + 0] * x + xform[r * 4 + 1] * y + xform[r * 4 + 2];
+  for (int r = 0; r < 3; r++)
+    dir[r] = xform[r * 4 + 0] * x + xform[r * 4 + 1] * y + xform[r * 4 + 2];
 }
 
 /* Image position of world point p (pos_to_uv); returns the camera-space depth z (<= 0: behind). */
 static inline NGP_HD float ngp_pos_to_uv(const float *xform, const float *focal, const float *principal, int lens_mode,
-                                         const float *lens_params, int width, int height, const float *p,
-                                         float *u, float *v) {
+                                         const float *lens_params, int width, int height, const float *p, float *u,
+                                         float *v) {
   float d[3] = {p[0] - xform[3], p[1] - xform[7], p[2] - xform[11]};
   float c[3];
-  for (int k = 0; k < 3; k++) c[k] = xform[k] * d[0] + xform[4 + k] * d[1] + xform[8 + k] * d[2]; /* R^T d */
+  for (int k = 0; k < 3; k++)
+    c[k] = xform[k] * d[0] + xform[4 + k] * d[1] + xform[8 + k] * d[2]; /* R^T d */
   float x = c[0] / c[2], y = c[1] / c[2];
   ngp_lens_distort(lens_mode, lens_params, &x, &y);
   *u = x * focal[0] / (float)width + principal[0];
@@ -375,11 +376,12 @@ static inline NGP_HD float ngp_density_activation_derivative(float raw) {
 
 /* One front-to-back step: alpha = 1 - exp(-sigma dt), w = T alpha, color += w c. Returns the new
  * transmittance T (1 - alpha); *weight gets w (may be NULL). */
-static inline NGP_HD float ngp_composite_step(float T, const float *raw_rgb, float raw_density, float dt,
-                                              float *color, float *weight) {
+static inline NGP_HD float ngp_composite_step(float T, const float *raw_rgb, float raw_density, float dt, float *color,
+                                              float *weight) {
   float alpha = 1.0f - expf(-ngp_density_activation(raw_density) * dt);
   float w = T * alpha;
-  for (int c = 0; c < 3; c++) color[c] += w * ngp_sigmoid(raw_rgb[c]);
+  for (int c = 0; c < 3; c++)
+    color[c] += w * ngp_sigmoid(raw_rgb[c]);
   if (weight) *weight = w;
   return T * (1.0f - alpha);
 }
@@ -409,9 +411,7 @@ static inline NGP_HD float ngp_loss_channel(ngp_loss_type type, float pred, floa
   float e = pred - target, ae = fabsf(e);
   float sgn = copysignf(1.0f, e);
   switch (type) {
-  case NGP_LOSS_L1:
-    *grad = sgn;
-    return ae;
+  case NGP_LOSS_L1: *grad = sgn; return ae;
   case NGP_LOSS_RELATIVE_L2: {
     float denom = pred * pred + 1e-2f;
     *grad = 2.0f * e / denom;
@@ -443,9 +443,7 @@ static inline NGP_HD float ngp_loss_channel(ngp_loss_type type, float pred, floa
     return logf(divisor);
   }
   case NGP_LOSS_L2:
-  default:
-    *grad = 2.0f * e;
-    return e * e;
+  default: *grad = 2.0f * e; return e * e;
   }
 }
 

@@ -114,7 +114,8 @@ void ngp_cuda_probe_run(ngp_cuda_probe *p) {
       ngp_cuda_device_info *d = &p->devices[p->n_devices];
       int dev = 0;
       if (!cu_device_get || cu_device_get(&dev, i) != 0) continue;
-      if (!cu_device_name || cu_device_name(d->name, (int)sizeof d->name, dev) != 0) copy_str(d->name, sizeof d->name, "?");
+      if (!cu_device_name || cu_device_name(d->name, (int)sizeof d->name, dev) != 0)
+        copy_str(d->name, sizeof d->name, "?");
       if (cu_device_mem) cu_device_mem(&d->total_mem, dev);
       if (cu_device_attr) {
         cu_device_attr(&d->cc_major, CU_ATTR_CC_MAJOR, dev);
@@ -132,12 +133,12 @@ static const char probe_anchor = 0;
 void ngp_loader_search_description(char *out, size_t n) {
   size_t used = 0;
   out[0] = '\0';
-#define APPEND(...)                                                              \
-  do {                                                                           \
-    if (used < n) {                                                              \
-      int w_ = snprintf(out + used, n - used, __VA_ARGS__);                      \
-      if (w_ > 0) used += (size_t)w_ < n - used ? (size_t)w_ : n - used - 1;     \
-    }                                                                            \
+#define APPEND(...)                                                                                                    \
+  do {                                                                                                                 \
+    if (used < n) {                                                                                                    \
+      int w_ = snprintf(out + used, n - used, __VA_ARGS__);                                                            \
+      if (w_ > 0) used += (size_t)w_ < n - used ? (size_t)w_ : n - used - 1;                                           \
+    }                                                                                                                  \
   } while (0)
   const char *ld = getenv("LD_LIBRARY_PATH");
   APPEND("LD_LIBRARY_PATH=%s", ld && *ld ? ld : "(unset)");
@@ -145,8 +146,7 @@ void ngp_loader_search_description(char *out, size_t n) {
    * reports it for the object that will call dlopen. */
   Dl_info info;
   void *self = NULL;
-  if (dladdr(&probe_anchor, &info) && info.dli_fname)
-    self = dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD);
+  if (dladdr(&probe_anchor, &info) && info.dli_fname) self = dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD);
   if (!self) self = dlopen(NULL, RTLD_LAZY);
   Dl_serinfo size_info;
   if (self && dlinfo(self, RTLD_DI_SERINFOSIZE, &size_info) == 0 && size_info.dls_size > 0) {
@@ -155,7 +155,8 @@ void ngp_loader_search_description(char *out, size_t n) {
       *si = size_info;
       if (dlinfo(self, RTLD_DI_SERINFO, si) == 0) {
         APPEND("; search path:");
-        for (unsigned i = 0; i < si->dls_cnt; i++) APPEND(" %s", si->dls_serpath[i].dls_name);
+        for (unsigned i = 0; i < si->dls_cnt; i++)
+          APPEND(" %s", si->dls_serpath[i].dls_name);
       }
       free(si);
     }
@@ -187,15 +188,18 @@ bool ngp_cuda_probe_problem(const ngp_cuda_probe *p, int runtime_version, char *
   }
   /* CUDA_ERROR_NO_DEVICE (100) from cuInit is the no-device case below. */
   if (p->init_result != 0 && p->init_result != 100) {
-    snprintf(why, n, "the NVIDIA driver %s (CUDA %s) did not initialise: %s%s%s. Fix: check that the kernel module "
+    snprintf(why, n,
+             "the NVIDIA driver %s (CUDA %s) did not initialise: %s%s%s. Fix: check that the kernel module "
              "is loaded and matches the library (nvidia-smi)",
              p->lib.path, drv, p->init_error[0] ? p->init_error : "unknown error",
              p->kernel_module[0] ? "; kernel module: " : "", p->kernel_module);
     return true;
   }
   if (p->n_devices == 0) {
-    snprintf(why, n, "the NVIDIA driver %s (CUDA %s) sees no CUDA device. Fix: check nvidia-smi and "
-             "CUDA_VISIBLE_DEVICES", p->lib.path, drv);
+    snprintf(why, n,
+             "the NVIDIA driver %s (CUDA %s) sees no CUDA device. Fix: check nvidia-smi and "
+             "CUDA_VISIBLE_DEVICES",
+             p->lib.path, drv);
     return true;
   }
   if (n) why[0] = '\0';

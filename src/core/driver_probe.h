@@ -19,9 +19,9 @@
 typedef struct ngp_lib_probe {
   const char *soname; /* what was asked for, e.g. "libcuda.so.1" */
   bool found;
-  char path[4096];    /* the file the loader mapped, symlinks resolved */
-  char version[64];   /* from the file name after ".so." (e.g. "550.54.14"); "" if none */
-  char error[512];    /* dlerror() when not found */
+  char path[4096];  /* the file the loader mapped, symlinks resolved */
+  char version[64]; /* from the file name after ".so." (e.g. "550.54.14"); "" if none */
+  char error[512];  /* dlerror() when not found */
 } ngp_lib_probe;
 
 /* Loads `soname` with dlopen (RTLD_LAZY|RTLD_LOCAL), records where it came from, unloads it. */
@@ -38,9 +38,9 @@ typedef struct ngp_cuda_device_info {
 /* The CUDA driver API as seen through libcuda.so.1. */
 typedef struct ngp_cuda_probe {
   ngp_lib_probe lib;
-  int driver_version;      /* cuDriverGetVersion: 1000*major + 10*minor; 0 if unknown */
-  int init_result;         /* cuInit's CUresult; -1 when libcuda was not found */
-  char init_error[256];    /* cuGetErrorName/String of a failing cuInit */
+  int driver_version;   /* cuDriverGetVersion: 1000*major + 10*minor; 0 if unknown */
+  int init_result;      /* cuInit's CUresult; -1 when libcuda was not found */
+  char init_error[256]; /* cuGetErrorName/String of a failing cuInit */
   int n_devices;
   ngp_cuda_device_info devices[NGP_PROBE_MAX_DEVICES];
   char kernel_module[256]; /* first line of /proc/driver/nvidia/version; "" if absent */

@@ -28,9 +28,12 @@ void ngp_error_prefix(ngp_error *err, const char *fmt, ...) {
   /* Truncation is fine here: a message is at most NGP_ERROR_MSG_MAX - 1 characters. */
   size_t n = strlen(prefix), m = strlen(old), cap = sizeof err->msg - 1;
   size_t o = 0;
-  for (size_t i = 0; i < n && o < cap; i++) err->msg[o++] = prefix[i];
-  for (size_t i = 0; i < 2 && o < cap; i++) err->msg[o++] = ": "[i];
-  for (size_t i = 0; i < m && o < cap; i++) err->msg[o++] = old[i];
+  for (size_t i = 0; i < n && o < cap; i++)
+    err->msg[o++] = prefix[i];
+  for (size_t i = 0; i < 2 && o < cap; i++)
+    err->msg[o++] = ": "[i];
+  for (size_t i = 0; i < m && o < cap; i++)
+    err->msg[o++] = old[i];
   err->msg[o] = '\0';
 }
 

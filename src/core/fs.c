@@ -24,16 +24,14 @@ ngp_status ngp_read_file(const char *path, size_t max_bytes, char **out, size_t 
   *out = NULL;
   if (len) *len = 0;
   struct stat st;
-  if (stat(path, &st) != 0)
-    return ngp_error_set(err, NGP_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-  if (S_ISDIR(st.st_mode))
-    return ngp_error_set(err, NGP_ERR_IO, "%s: is a directory, expected a file", path);
+  if (stat(path, &st) != 0) return ngp_error_set(err, NGP_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+  if (S_ISDIR(st.st_mode)) return ngp_error_set(err, NGP_ERR_IO, "%s: is a directory, expected a file", path);
   FILE *f = fopen(path, "rb");
   if (!f) return ngp_error_set(err, NGP_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
   if (st.st_size < 0 || (uint64_t)st.st_size > (uint64_t)max_bytes) {
     fclose(f);
-    return ngp_error_set(err, NGP_ERR_INVALID, "%s: file is %lld bytes, more than the %zu allowed",
-                         path, (long long)st.st_size, max_bytes);
+    return ngp_error_set(err, NGP_ERR_INVALID, "%s: file is %lld bytes, more than the %zu allowed", path,
+                         (long long)st.st_size, max_bytes);
   }
   size_t cap = (size_t)st.st_size;
   char *buf = malloc(cap + 1);
@@ -98,8 +96,7 @@ ngp_status ngp_write_file_atomic(const char *path, const void *data, size_t len,
   }
   if (fsync(fd) != 0) return write_fail(tmp, fd, err, "flush failed", path, errno);
   if (close(fd) != 0) return write_fail(tmp, -1, err, "flush failed", path, errno);
-  if (rename(tmp, path) != 0)
-    return write_fail(tmp, -1, err, "cannot rename into place", path, errno);
+  if (rename(tmp, path) != 0) return write_fail(tmp, -1, err, "cannot rename into place", path, errno);
   g_pending_set = 0;
   return NGP_OK;
 }
@@ -136,8 +133,7 @@ ngp_status ngp_mkdir_p(const char *path, ngp_error *err) {
     }
   }
   free(p);
-  if (!ngp_path_is_dir(path))
-    return ngp_error_set(err, NGP_ERR_IO, "%s: exists and is not a directory", path);
+  if (!ngp_path_is_dir(path)) return ngp_error_set(err, NGP_ERR_IO, "%s: exists and is not a directory", path);
   return NGP_OK;
 }
 
@@ -181,11 +177,15 @@ int ngp_natcmp(const char *a, const char *b) {
     if (isdigit((unsigned char)*a) && isdigit((unsigned char)*b)) {
       /* Compare digit runs by value: skip leading zeros, then longer run is larger. */
       const char *a0 = a, *b0 = b;
-      while (*a0 == '0') a0++;
-      while (*b0 == '0') b0++;
+      while (*a0 == '0')
+        a0++;
+      while (*b0 == '0')
+        b0++;
       const char *a1 = a0, *b1 = b0;
-      while (isdigit((unsigned char)*a1)) a1++;
-      while (isdigit((unsigned char)*b1)) b1++;
+      while (isdigit((unsigned char)*a1))
+        a1++;
+      while (isdigit((unsigned char)*b1))
+        b1++;
       ptrdiff_t la = a1 - a0, lb = b1 - b0;
       if (la != lb) return la < lb ? -1 : 1;
       int c = strncmp(a0, b0, (size_t)la);
@@ -212,7 +212,8 @@ static int natcmp_qsort(const void *x, const void *y) {
 
 void ngp_free_strings(char **strings, int count) {
   if (!strings) return;
-  for (int i = 0; i < count; i++) free(strings[i]);
+  for (int i = 0; i < count; i++)
+    free(strings[i]);
   free(strings);
 }
 

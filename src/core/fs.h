@@ -21,10 +21,10 @@ bool ngp_path_is_file(const char *path);
 ngp_status ngp_mkdir_p(const char *path, ngp_error *err);
 
 /* Path helpers; each returns a malloc'd string (NULL only on allocation failure). */
-char *ngp_path_dirname(const char *path);   /* "a/b/c.json" -> "a/b"; "c.json" -> "." */
+char *ngp_path_dirname(const char *path);              /* "a/b/c.json" -> "a/b"; "c.json" -> "." */
 char *ngp_path_join(const char *dir, const char *rel); /* rel if absolute, else dir/rel */
-const char *ngp_path_basename(const char *path);      /* pointer into path */
-const char *ngp_path_extension(const char *path);     /* ".json" or "" (after the last '/') */
+const char *ngp_path_basename(const char *path);       /* pointer into path */
+const char *ngp_path_extension(const char *path);      /* ".json" or "" (after the last '/') */
 char *ngp_strdup(const char *s);
 
 /* Natural-order comparison ("img2" < "img10"), as instant-ngp sorts frames by file_path. */

@@ -19,7 +19,8 @@ static void blank_comments(char *s, size_t n) {
         if (s[i] == '\\' && i + 1 < n) i++;
       i++;
     } else if (s[i] == '/' && i + 1 < n && s[i + 1] == '/') {
-      while (i < n && s[i] != '\n') s[i++] = ' ';
+      while (i < n && s[i] != '\n')
+        s[i++] = ' ';
     } else if (s[i] == '/' && i + 1 < n && s[i + 1] == '*') {
       s[i] = s[i + 1] = ' ';
       for (i += 2; i < n && !(s[i] == '*' && i + 1 < n && s[i + 1] == '/'); i++)
@@ -38,15 +39,15 @@ ngp_status ngp_json_parse(const char *text, size_t len, const char *name, cJSON 
   if (!buf) return ngp_error_set(err, NGP_ERR_NOMEM, "%s: out of memory", name);
   memcpy(buf, text, len);
   buf[len] = '\0';
-  if (memchr(buf, '\0', len))
-    len = strlen(buf); /* an embedded NUL ends the text: it is not JSON past that point */
+  if (memchr(buf, '\0', len)) len = strlen(buf); /* an embedded NUL ends the text: it is not JSON past that point */
   blank_comments(buf, len);
   const char *end = NULL;
   cJSON *root = cJSON_ParseWithLengthOpts(buf, len, &end, false);
   if (root) {
     /* Only whitespace may follow the value. */
     const char *p = end;
-    while (p < buf + len && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) p++;
+    while (p < buf + len && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+      p++;
     if (p < buf + len) {
       cJSON_Delete(root);
       root = NULL;
@@ -121,15 +122,15 @@ static const cJSON *member(const cJSON *obj, const char *key) {
 
 #define FIELD(buf, ctx, key) ngp_json_field(buf, sizeof buf, ctx, key)
 
-static ngp_status wrong_type(const cJSON *it, const char *key, const char *file, const char *ctx,
-                             const char *expected, ngp_error *err) {
+static ngp_status wrong_type(const cJSON *it, const char *key, const char *file, const char *ctx, const char *expected,
+                             ngp_error *err) {
   char f[256];
-  return ngp_error_set(err, NGP_ERR_INVALID, "%s: %s: expected %s, found %s", file, FIELD(f, ctx, key),
-                       expected, ngp_json_type_name(it));
+  return ngp_error_set(err, NGP_ERR_INVALID, "%s: %s: expected %s, found %s", file, FIELD(f, ctx, key), expected,
+                       ngp_json_type_name(it));
 }
 
-ngp_status ngp_json_get_double(const cJSON *obj, const char *key, const char *file, const char *ctx,
-                               double *out, bool *present, ngp_error *err) {
+ngp_status ngp_json_get_double(const cJSON *obj, const char *key, const char *file, const char *ctx, double *out,
+                               bool *present, ngp_error *err) {
   const cJSON *it = member(obj, key);
   if (present) *present = it != NULL;
   if (!it) return NGP_OK;
@@ -142,8 +143,8 @@ ngp_status ngp_json_get_double(const cJSON *obj, const char *key, const char *fi
   return NGP_OK;
 }
 
-ngp_status ngp_json_get_float(const cJSON *obj, const char *key, const char *file, const char *ctx,
-                              float *out, bool *present, ngp_error *err) {
+ngp_status ngp_json_get_float(const cJSON *obj, const char *key, const char *file, const char *ctx, float *out,
+                              bool *present, ngp_error *err) {
   double d = 0.0;
   bool have = false;
   ngp_status st = ngp_json_get_double(obj, key, file, ctx, &d, &have, err);
@@ -157,8 +158,8 @@ ngp_status ngp_json_get_float(const cJSON *obj, const char *key, const char *fil
   return NGP_OK;
 }
 
-ngp_status ngp_json_get_int(const cJSON *obj, const char *key, const char *file, const char *ctx,
-                            long lo, long hi, int *out, bool *present, ngp_error *err) {
+ngp_status ngp_json_get_int(const cJSON *obj, const char *key, const char *file, const char *ctx, long lo, long hi,
+                            int *out, bool *present, ngp_error *err) {
   const cJSON *it = member(obj, key);
   if (present) *present = it != NULL;
   if (!it) return NGP_OK;
@@ -166,17 +167,16 @@ ngp_status ngp_json_get_int(const cJSON *obj, const char *key, const char *file,
   if (!cJSON_IsNumber(it)) return wrong_type(it, key, file, ctx, "an integer", err);
   double d = it->valuedouble;
   if (!isfinite(d) || d != floor(d))
-    return ngp_error_set(err, NGP_ERR_INVALID, "%s: %s: expected an integer, found %g", file,
-                         FIELD(f, ctx, key), d);
+    return ngp_error_set(err, NGP_ERR_INVALID, "%s: %s: expected an integer, found %g", file, FIELD(f, ctx, key), d);
   if (d < (double)lo || d > (double)hi)
-    return ngp_error_set(err, NGP_ERR_INVALID, "%s: %s: %.0f is out of range [%ld, %ld]", file,
-                         FIELD(f, ctx, key), d, lo, hi);
+    return ngp_error_set(err, NGP_ERR_INVALID, "%s: %s: %.0f is out of range [%ld, %ld]", file, FIELD(f, ctx, key), d,
+                         lo, hi);
   *out = (int)d;
   return NGP_OK;
 }
 
-ngp_status ngp_json_get_bool(const cJSON *obj, const char *key, const char *file, const char *ctx,
-                             bool *out, bool *present, ngp_error *err) {
+ngp_status ngp_json_get_bool(const cJSON *obj, const char *key, const char *file, const char *ctx, bool *out,
+                             bool *present, ngp_error *err) {
   const cJSON *it = member(obj, key);
   if (present) *present = it != NULL;
   if (!it) return NGP_OK;
@@ -185,8 +185,8 @@ ngp_status ngp_json_get_bool(const cJSON *obj, const char *key, const char *file
   return NGP_OK;
 }
 
-ngp_status ngp_json_get_string(const cJSON *obj, const char *key, const char *file, const char *ctx,
-                               const char **out, bool *present, ngp_error *err) {
+ngp_status ngp_json_get_string(const cJSON *obj, const char *key, const char *file, const char *ctx, const char **out,
+                               bool *present, ngp_error *err) {
   const cJSON *it = member(obj, key);
   if (present) *present = it != NULL;
   if (!it) return NGP_OK;
@@ -195,8 +195,8 @@ ngp_status ngp_json_get_string(const cJSON *obj, const char *key, const char *fi
   return NGP_OK;
 }
 
-ngp_status ngp_json_get_object(const cJSON *obj, const char *key, const char *file, const char *ctx,
-                               const cJSON **out, ngp_error *err) {
+ngp_status ngp_json_get_object(const cJSON *obj, const char *key, const char *file, const char *ctx, const cJSON **out,
+                               ngp_error *err) {
   const cJSON *it = member(obj, key);
   *out = NULL;
   if (!it) return NGP_OK;
@@ -205,8 +205,8 @@ ngp_status ngp_json_get_object(const cJSON *obj, const char *key, const char *fi
   return NGP_OK;
 }
 
-ngp_status ngp_json_get_array(const cJSON *obj, const char *key, const char *file, const char *ctx,
-                              const cJSON **out, ngp_error *err) {
+ngp_status ngp_json_get_array(const cJSON *obj, const char *key, const char *file, const char *ctx, const cJSON **out,
+                              ngp_error *err) {
   const cJSON *it = member(obj, key);
   *out = NULL;
   if (!it) return NGP_OK;
@@ -216,21 +216,21 @@ ngp_status ngp_json_get_array(const cJSON *obj, const char *key, const char *fil
 }
 
 /* Reads n finite numbers from an array item into out. */
-static ngp_status read_numbers(const cJSON *arr, int n, const char *file, const char *field,
-                               const char *what, float *out, ngp_error *err) {
+static ngp_status read_numbers(const cJSON *arr, int n, const char *file, const char *field, const char *what,
+                               float *out, ngp_error *err) {
   if (!cJSON_IsArray(arr))
     return ngp_error_set(err, NGP_ERR_INVALID, "%s: %s: expected %s, found %s", file, field, what,
                          ngp_json_type_name(arr));
   int count = cJSON_GetArraySize(arr);
   if (count != n)
-    return ngp_error_set(err, NGP_ERR_INVALID, "%s: %s: expected %s, found %d element%s", file, field,
-                         what, count, count == 1 ? "" : "s");
+    return ngp_error_set(err, NGP_ERR_INVALID, "%s: %s: expected %s, found %d element%s", file, field, what, count,
+                         count == 1 ? "" : "s");
   int i = 0;
   const cJSON *el;
   cJSON_ArrayForEach(el, arr) {
     if (!cJSON_IsNumber(el))
-      return ngp_error_set(err, NGP_ERR_INVALID, "%s: %s[%d]: expected a number, found %s", file,
-                           field, i, ngp_json_type_name(el));
+      return ngp_error_set(err, NGP_ERR_INVALID, "%s: %s[%d]: expected a number, found %s", file, field, i,
+                           ngp_json_type_name(el));
     if (!isfinite(el->valuedouble) || fabs(el->valuedouble) > (double)FLT_MAX)
       return ngp_error_set(err, NGP_ERR_INVALID, "%s: %s[%d]: the number is not finite", file, field, i);
     out[i++] = (float)el->valuedouble;
@@ -238,8 +238,8 @@ static ngp_status read_numbers(const cJSON *arr, int n, const char *file, const 
   return NGP_OK;
 }
 
-ngp_status ngp_json_get_vec(const cJSON *obj, const char *key, const char *file, const char *ctx,
-                            int n, float *out, bool *present, ngp_error *err) {
+ngp_status ngp_json_get_vec(const cJSON *obj, const char *key, const char *file, const char *ctx, int n, float *out,
+                            bool *present, ngp_error *err) {
   const cJSON *it = member(obj, key);
   if (present) *present = it != NULL;
   if (!it) return NGP_OK;
@@ -252,21 +252,20 @@ ngp_status ngp_json_get_vec(const cJSON *obj, const char *key, const char *file,
   return st;
 }
 
-ngp_status ngp_json_get_matrix(const cJSON *obj, const char *key, const char *file, const char *ctx,
-                               int min_rows, int max_rows, int cols, float *out, int *rows_read,
-                               bool *present, ngp_error *err) {
+ngp_status ngp_json_get_matrix(const cJSON *obj, const char *key, const char *file, const char *ctx, int min_rows,
+                               int max_rows, int cols, float *out, int *rows_read, bool *present, ngp_error *err) {
   const cJSON *it = member(obj, key);
   if (present) *present = it != NULL;
   if (!it) return NGP_OK;
   char f[256], what[80];
   FIELD(f, ctx, key);
   if (!cJSON_IsArray(it))
-    return ngp_error_set(err, NGP_ERR_INVALID, "%s: %s: expected a %dx%d matrix (an array of rows), found %s",
-                         file, f, min_rows, cols, ngp_json_type_name(it));
+    return ngp_error_set(err, NGP_ERR_INVALID, "%s: %s: expected a %dx%d matrix (an array of rows), found %s", file, f,
+                         min_rows, cols, ngp_json_type_name(it));
   int rows = cJSON_GetArraySize(it);
   if (rows < min_rows || rows > max_rows)
-    return ngp_error_set(err, NGP_ERR_INVALID, "%s: %s: expected %d to %d rows of %d numbers, found %d rows",
-                         file, f, min_rows, max_rows, cols, rows);
+    return ngp_error_set(err, NGP_ERR_INVALID, "%s: %s: expected %d to %d rows of %d numbers, found %d rows", file, f,
+                         min_rows, max_rows, cols, rows);
   snprintf(what, sizeof what, "a row of %d numbers", cols);
   float tmp[64];
   if (rows * cols > 64) return ngp_error_set(err, NGP_ERR_INVALID, "%s: %s: matrix too large", file, f);

@@ -23,31 +23,30 @@ ngp_status ngp_json_load_file(const char *path, cJSON **out, ngp_error *err);
 /* Writes "ctx.key" (or "key" when ctx is empty) into buf. */
 const char *ngp_json_field(char *buf, size_t size, const char *ctx, const char *key);
 
-ngp_status ngp_json_get_double(const cJSON *obj, const char *key, const char *file, const char *ctx,
-                               double *out, bool *present, ngp_error *err);
-ngp_status ngp_json_get_float(const cJSON *obj, const char *key, const char *file, const char *ctx,
-                              float *out, bool *present, ngp_error *err);
+ngp_status ngp_json_get_double(const cJSON *obj, const char *key, const char *file, const char *ctx, double *out,
+                               bool *present, ngp_error *err);
+ngp_status ngp_json_get_float(const cJSON *obj, const char *key, const char *file, const char *ctx, float *out,
+                              bool *present, ngp_error *err);
 /* Must be an integral number within [lo, hi]. */
-ngp_status ngp_json_get_int(const cJSON *obj, const char *key, const char *file, const char *ctx,
-                            long lo, long hi, int *out, bool *present, ngp_error *err);
-ngp_status ngp_json_get_bool(const cJSON *obj, const char *key, const char *file, const char *ctx,
-                             bool *out, bool *present, ngp_error *err);
+ngp_status ngp_json_get_int(const cJSON *obj, const char *key, const char *file, const char *ctx, long lo, long hi,
+                            int *out, bool *present, ngp_error *err);
+ngp_status ngp_json_get_bool(const cJSON *obj, const char *key, const char *file, const char *ctx, bool *out,
+                             bool *present, ngp_error *err);
 /* *out points into the cJSON tree. */
-ngp_status ngp_json_get_string(const cJSON *obj, const char *key, const char *file, const char *ctx,
-                               const char **out, bool *present, ngp_error *err);
+ngp_status ngp_json_get_string(const cJSON *obj, const char *key, const char *file, const char *ctx, const char **out,
+                               bool *present, ngp_error *err);
 /* An object or array member; *out is NULL when absent. */
-ngp_status ngp_json_get_object(const cJSON *obj, const char *key, const char *file, const char *ctx,
-                               const cJSON **out, ngp_error *err);
-ngp_status ngp_json_get_array(const cJSON *obj, const char *key, const char *file, const char *ctx,
-                              const cJSON **out, ngp_error *err);
+ngp_status ngp_json_get_object(const cJSON *obj, const char *key, const char *file, const char *ctx, const cJSON **out,
+                               ngp_error *err);
+ngp_status ngp_json_get_array(const cJSON *obj, const char *key, const char *file, const char *ctx, const cJSON **out,
+                              ngp_error *err);
 /* An array of exactly n finite numbers. */
-ngp_status ngp_json_get_vec(const cJSON *obj, const char *key, const char *file, const char *ctx,
-                            int n, float *out, bool *present, ngp_error *err);
+ngp_status ngp_json_get_vec(const cJSON *obj, const char *key, const char *file, const char *ctx, int n, float *out,
+                            bool *present, ngp_error *err);
 /* A rows x cols matrix given as an array of rows (instant-ngp's convention); at least min_rows
  * rows must be present, further rows up to max_rows are read, row-major into out. */
-ngp_status ngp_json_get_matrix(const cJSON *obj, const char *key, const char *file, const char *ctx,
-                               int min_rows, int max_rows, int cols, float *out, int *rows_read,
-                               bool *present, ngp_error *err);
+ngp_status ngp_json_get_matrix(const cJSON *obj, const char *key, const char *file, const char *ctx, int min_rows,
+                               int max_rows, int cols, float *out, int *rows_read, bool *present, ngp_error *err);
 
 /* A short description of a value's JSON type ("a string", "an array", ...). */
 const char *ngp_json_type_name(const cJSON *item);

@@ -57,7 +57,8 @@ void ngp_parallel_for(int n, int n_threads, ngp_parallel_fn fn, void *user) {
   }
   pf_worker self = {&s, 0};
   pf_run(&self);
-  for (int t = 1; t <= started; t++) pthread_join(tids[t], NULL);
+  for (int t = 1; t <= started; t++)
+    pthread_join(tids[t], NULL);
   free(workers);
   free(tids);
 }

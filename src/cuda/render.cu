@@ -135,8 +135,7 @@ ngp_status ngp_cuda_renderer_create(ngp_cuda_renderer **out, const ngp_nerf *n, 
   if (st == NGP_OK) st = ngp_cuda_alloc((void **)&c->bitfield, bf, "the render occupancy bitfield", err);
   if (st == NGP_OK && concurrent)
     st = ngp_cuda_alloc((void **)&c->p_params, n->n_params * sizeof(float), "the render handover weights", err);
-  if (st == NGP_OK && concurrent)
-    st = ngp_cuda_alloc((void **)&c->p_bitfield, bf, "the render handover bitfield", err);
+  if (st == NGP_OK && concurrent) st = ngp_cuda_alloc((void **)&c->p_bitfield, bf, "the render handover bitfield", err);
   if (st != NGP_OK) {
     ngp_cuda_renderer_destroy(c);
     return st;

@@ -147,9 +147,9 @@ ngp_status ngp_backend_render(ngp_backend *b, const ngp_render_camera *cam, cons
   return st != NGP_OK ? st : b->iface->render(b, cam, o, rgb, err);
 }
 
-ngp_status ngp_backend_render_pixels(ngp_backend *b, const ngp_render_camera *cam, const ngp_render_opts *o,
-                                     int begin, int end, ngp_render_continue_fn keep_going, void *user, int *next,
-                                     float *rgb, ngp_error *err) {
+ngp_status ngp_backend_render_pixels(ngp_backend *b, const ngp_render_camera *cam, const ngp_render_opts *o, int begin,
+                                     int end, ngp_render_continue_fn keep_going, void *user, int *next, float *rgb,
+                                     ngp_error *err) {
   ngp_status st = check_size(b, o, err);
   if (st != NGP_OK) return st;
   const int n_pix = o->width * o->height;

@@ -49,7 +49,7 @@ typedef struct ngp_render_camera {
 } ngp_render_camera;
 
 typedef struct ngp_backend_opts {
-  int n_threads;        /* host threads (the CPU backend's compute; <= 0: all cores) */
+  int n_threads; /* host threads (the CPU backend's compute; <= 0: all cores) */
   /* Used when a scene is given; grid_sample_fraction < 0 (the default): the backend's own (the
    * CPU's 0.125, instant-ngp's 1 on a GPU). */
   ngp_train_opts train;
@@ -109,9 +109,9 @@ typedef struct ngp_backend_i {
 struct ngp_backend {
   const ngp_backend_i *iface;
   const struct ngp_backend_type *type;
-  ngp_nerf *model;          /* the host model (the caller's) */
-  const ngp_scene *scene;   /* NULL: renders only */
-  void *context;            /* the backend's own state */
+  ngp_nerf *model;        /* the host model (the caller's) */
+  const ngp_scene *scene; /* NULL: renders only */
+  void *context;          /* the backend's own state */
 };
 
 /* A kind of backend: how to find out whether it can run here, and how to make an instance. */
@@ -154,9 +154,9 @@ uint64_t ngp_backend_acquire(ngp_backend *b);
 bool ngp_backend_newer_pending(ngp_backend *b);
 ngp_status ngp_backend_render(ngp_backend *b, const ngp_render_camera *cam, const ngp_render_opts *o, float *rgb,
                               ngp_error *err);
-ngp_status ngp_backend_render_pixels(ngp_backend *b, const ngp_render_camera *cam, const ngp_render_opts *o,
-                                     int begin, int end, ngp_render_continue_fn keep_going, void *user, int *next,
-                                     float *rgb, ngp_error *err);
+ngp_status ngp_backend_render_pixels(ngp_backend *b, const ngp_render_camera *cam, const ngp_render_opts *o, int begin,
+                                     int end, ngp_render_continue_fn keep_going, void *user, int *next, float *rgb,
+                                     ngp_error *err);
 ngp_status ngp_backend_density(ngp_backend *b, int S, const float *pos, float *raw_density, ngp_error *err);
 ngp_status ngp_backend_synchronize(ngp_backend *b, ngp_error *err);
 

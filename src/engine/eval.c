@@ -20,7 +20,8 @@ double ngp_psnr(const float *a, const float *b, size_t n_pixels) {
 
 /* scipy.ndimage.convolve1d's default "reflect" mode: (d c b a | a b c d | d c b a). */
 static int reflect(int i, int n) {
-  while (i < 0 || i >= n) i = i < 0 ? -i - 1 : 2 * n - i - 1;
+  while (i < 0 || i >= n)
+    i = i < 0 ? -i - 1 : 2 * n - i - 1;
   return i;
 }
 
@@ -29,13 +30,15 @@ static void blur(const double *in, double *tmp, double *out, int w, int h) {
   for (int y = 0; y < h; y++)
     for (int x = 0; x < w; x++) {
       double s = 0.0;
-      for (int d = -2; d <= 2; d++) s += k[d + 2] * in[(size_t)y * w + reflect(x + d, w)];
+      for (int d = -2; d <= 2; d++)
+        s += k[d + 2] * in[(size_t)y * w + reflect(x + d, w)];
       tmp[(size_t)y * w + x] = s;
     }
   for (int y = 0; y < h; y++)
     for (int x = 0; x < w; x++) {
       double s = 0.0;
-      for (int d = -2; d <= 2; d++) s += k[d + 2] * tmp[(size_t)reflect(y + d, h) * w + x];
+      for (int d = -2; d <= 2; d++)
+        s += k[d + 2] * tmp[(size_t)reflect(y + d, h) * w + x];
       out[(size_t)y * w + x] = s;
     }
 }
@@ -51,7 +54,8 @@ double ngp_ssim(const float *a, const float *b, int w, int h) {
     const float *src[2] = {a + i * 3, b + i * 3};
     for (int k = 0; k < 2; k++) {
       double c[3];
-      for (int j = 0; j < 3; j++) c[j] = src[k][j] < 0.0f ? 0.0 : (src[k][j] > 1.0f ? 1.0 : (double)src[k][j]);
+      for (int j = 0; j < 3; j++)
+        c[j] = src[k][j] < 0.0f ? 0.0 : (src[k][j] > 1.0f ? 1.0 : (double)src[k][j]);
       l[k] = 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
     }
     x[i] = l[0];
@@ -69,8 +73,7 @@ double ngp_ssim(const float *a, const float *b, int w, int h) {
   double sum = 0.0;
   for (size_t i = 0; i < n; i++) {
     double vx = sxx[i] - mx[i] * mx[i], vy = syy[i] - my[i] * my[i], cxy = sxy[i] - mx[i] * my[i];
-    sum += ((2.0 * mx[i] * my[i] + C1) * (2.0 * cxy + C2)) /
-           ((mx[i] * mx[i] + my[i] * my[i] + C1) * (vx + vy + C2));
+    sum += ((2.0 * mx[i] * my[i] + C1) * (2.0 * cxy + C2)) / ((mx[i] * mx[i] + my[i] * my[i] + C1) * (vx + vy + C2));
   }
   free(buf);
   return sum / (double)n;
@@ -79,7 +82,8 @@ double ngp_ssim(const float *a, const float *b, int w, int h) {
 void ngp_reference_image(const ngp_image *img, const float bg[3], float *out) {
   size_t n = (size_t)img->width * (size_t)img->height;
   float bg_lin[3];
-  for (int c = 0; c < 3; c++) bg_lin[c] = ngp_srgb_to_linear(bg[c]);
+  for (int c = 0; c < 3; c++)
+    bg_lin[c] = ngp_srgb_to_linear(bg[c]);
   for (size_t i = 0; i < n; i++) {
     const uint8_t *p = img->rgba + i * 4;
     float a = (float)p[3] / 255.0f;

@@ -57,8 +57,10 @@ static ngp_status load_config(const ngp_session_opts *o, ngp_config *cfg, char *
   }
   char *path = ngp_config_find(o->config);
   if (!path)
-    return ngp_error_set(err, NGP_ERR_IO, "%s: config not found (looked as given, in $NGP_CONFIG_DIR and in the "
-                                          "installed configs/nerf folder)", o->config);
+    return ngp_error_set(err, NGP_ERR_IO,
+                         "%s: config not found (looked as given, in $NGP_CONFIG_DIR and in the "
+                         "installed configs/nerf folder)",
+                         o->config);
   snprintf(label, n, "%s", path);
   ngp_status st = ngp_config_load(path, cfg, err);
   free(path);
@@ -125,8 +127,10 @@ ngp_status ngp_session_open(ngp_session *s, const ngp_session_opts *o, ngp_error
   printf("scene: %s: %d frames (%d skipped), %dx%d, aabb_scale %d, loaded in %.1f s\n", o->scene, s->scene.n_frames,
          s->scene.n_skipped, s->scene.frames[0].image.width, s->scene.frames[0].image.height, s->scene.aabb_scale,
          ngp_seconds() - t0);
-  for (int i = 0; i < s->scene.n_sources; i++) printf("  loaded:     %s\n", s->scene.sources[i]);
-  for (int i = 0; i < s->scene.n_ignored; i++) printf("  not loaded: %s\n", s->scene.ignored[i]);
+  for (int i = 0; i < s->scene.n_sources; i++)
+    printf("  loaded:     %s\n", s->scene.sources[i]);
+  for (int i = 0; i < s->scene.n_ignored; i++)
+    printf("  not loaded: %s\n", s->scene.ignored[i]);
   if (!s->have_model) {
     ngp_config cfg;
     if ((st = load_config(o, &cfg, s->config_label, sizeof s->config_label, err)) != NGP_OK ||
@@ -219,10 +223,11 @@ static ngp_status screenshot(ngp_session *s, const ngp_frame *f, int index, int 
                              ngp_error *err) {
   const float *bg = s->opts.bg;
   /* A different size keeps the field of view: focal lengths scale with the size. */
-  ngp_render_camera cam = {f->xform,
-                           {f->focal[0] * (float)w / (float)f->image.width, f->focal[1] * (float)h / (float)f->image.height},
-                           {f->principal[0], f->principal[1]},
-                           &f->lens};
+  ngp_render_camera cam = {
+      f->xform,
+      {f->focal[0] * (float)w / (float)f->image.width, f->focal[1] * (float)h / (float)f->image.height},
+      {f->principal[0], f->principal[1]},
+      &f->lens};
   float *rgb = malloc((size_t)w * (size_t)h * 3 * sizeof(float));
   uint8_t *px = malloc((size_t)w * (size_t)h * 4);
   ngp_status st = NGP_OK;
@@ -233,7 +238,8 @@ static ngp_status screenshot(ngp_session *s, const ngp_frame *f, int index, int 
   double t_render = ngp_seconds() - t0;
   if (st == NGP_OK) {
     for (size_t p = 0; p < (size_t)w * (size_t)h; p++) {
-      for (int c = 0; c < 3; c++) px[p * 4 + c] = (uint8_t)lrintf(rgb[p * 3 + c] * 255.0f);
+      for (int c = 0; c < 3; c++)
+        px[p * 4 + c] = (uint8_t)lrintf(rgb[p * 3 + c] * 255.0f);
       px[p * 4 + 3] = 255;
     }
     ngp_image img = {w, h, 4, px};

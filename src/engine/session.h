@@ -18,18 +18,18 @@
 #include "snapshot.h"
 
 typedef struct ngp_session_opts {
-  const char *scene;    /* scene folder or transforms .json; NULL: none (a snapshot renders alone) */
-  const char *snapshot; /* snapshot to start from; NULL: a fresh model from `config` */
-  const char *config;   /* config file, or a name in the config folders (ngp_config_find); NULL: base.json */
-  const char *backend;  /* "cpu", "cuda", "auto" (NULL) or a registered name (ngp_backend_choose) */
-  int threads;          /* <= 0: all cores */
-  uint64_t seed;        /* 1337 by default */
-  float bg[3];          /* sRGB background for renders and test references (white by default) */
-  int spp;              /* samples per pixel of renders (1) */
-  long batch_samples;   /* target samples per training step; <= 0: the default (2^18) */
+  const char *scene;          /* scene folder or transforms .json; NULL: none (a snapshot renders alone) */
+  const char *snapshot;       /* snapshot to start from; NULL: a fresh model from `config` */
+  const char *config;         /* config file, or a name in the config folders (ngp_config_find); NULL: base.json */
+  const char *backend;        /* "cpu", "cuda", "auto" (NULL) or a registered name (ngp_backend_choose) */
+  int threads;                /* <= 0: all cores */
+  uint64_t seed;              /* 1337 by default */
+  float bg[3];                /* sRGB background for renders and test references (white by default) */
+  int spp;                    /* samples per pixel of renders (1) */
+  long batch_samples;         /* target samples per training step; <= 0: the default (2^18) */
   float grid_sample_fraction; /* occupancy-update samples against instant-ngp's; < 0: the backend's */
-  bool train;           /* load the scene's images and make a trainer (false: the scene is ignored) */
-  bool concurrent_render; /* renders run on another thread than training (the viewer) */
+  bool train;                 /* load the scene's images and make a trainer (false: the scene is ignored) */
+  bool concurrent_render;     /* renders run on another thread than training (the viewer) */
 } ngp_session_opts;
 
 void ngp_session_opts_default(ngp_session_opts *o);

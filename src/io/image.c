@@ -184,12 +184,11 @@ static ngp_status unreadable(const char *path, ngp_error *err) {
 }
 
 static ngp_status check_size(const char *path, int w, int h, ngp_error *err) {
-  if (w <= 0 || h <= 0)
-    return ngp_error_set(err, NGP_ERR_PARSE, "%s: image has an invalid size %dx%d", path, w, h);
+  if (w <= 0 || h <= 0) return ngp_error_set(err, NGP_ERR_PARSE, "%s: image has an invalid size %dx%d", path, w, h);
   if (w > NGP_IMAGE_MAX_DIM || h > NGP_IMAGE_MAX_DIM || (int64_t)w * h > NGP_IMAGE_MAX_PIXELS)
     return ngp_error_set(err, NGP_ERR_INVALID,
-                         "%s: image is %dx%d, larger than the %d pixels per side or %lld pixels allowed", path,
-                         w, h, NGP_IMAGE_MAX_DIM, (long long)NGP_IMAGE_MAX_PIXELS);
+                         "%s: image is %dx%d, larger than the %d pixels per side or %lld pixels allowed", path, w, h,
+                         NGP_IMAGE_MAX_DIM, (long long)NGP_IMAGE_MAX_PIXELS);
   return NGP_OK;
 }
 
@@ -269,7 +268,8 @@ static void sink_write(void *ctx, void *data, int size) {
   if (s->failed || size <= 0) return;
   if (s->len + (size_t)size > s->cap) {
     size_t cap = s->cap ? s->cap * 2 : 65536;
-    while (cap < s->len + (size_t)size) cap *= 2;
+    while (cap < s->len + (size_t)size)
+      cap *= 2;
     uint8_t *grown = realloc(s->data, cap);
     if (!grown) {
       s->failed = true;

@@ -37,7 +37,8 @@ ngp_status ngp_touched_init(ngp_touched *t, size_t n_entries, ngp_error *err) {
 
 void ngp_touched_clear(ngp_touched *t) {
   /* Zeroing the whole word is fine: every bit set in it belongs to some listed entry. */
-  for (size_t i = 0; i < t->count; i++) t->bits[t->list[i] >> 6] = 0;
+  for (size_t i = 0; i < t->count; i++)
+    t->bits[t->list[i] >> 6] = 0;
   t->count = 0;
   memset(t->level_count, 0, sizeof t->level_count);
 }
@@ -63,14 +64,15 @@ static inline void touched_mark(ngp_touched *t, uint32_t e) {
 ngp_status ngp_hashgrid_init(ngp_hashgrid *g, const ngp_grid_config *cfg, int aabb_scale, ngp_error *err) {
   memset(g, 0, sizeof *g);
   if (cfg->otype != NGP_GRID_HASH && cfg->otype != NGP_GRID_DENSE)
-    return ngp_error_set(err, NGP_ERR_UNSUPPORTED, "encoding.otype: grid type %d is not supported; use HashGrid or DenseGrid",
-                         (int)cfg->otype);
+    return ngp_error_set(err, NGP_ERR_UNSUPPORTED,
+                         "encoding.otype: grid type %d is not supported; use HashGrid or DenseGrid", (int)cfg->otype);
   if (cfg->n_levels < 1 || cfg->n_levels > NGP_MAX_LEVELS)
     return ngp_error_set(err, NGP_ERR_INVALID, "encoding.n_levels: %d is out of range 1..%d", cfg->n_levels,
                          NGP_MAX_LEVELS);
   int F = cfg->n_features_per_level;
   if (F != 1 && F != 2 && F != 4 && F != 8)
-    return ngp_error_set(err, NGP_ERR_INVALID, "encoding.n_features_per_level: %d is not supported; use 1, 2, 4 or 8", F);
+    return ngp_error_set(err, NGP_ERR_INVALID, "encoding.n_features_per_level: %d is not supported; use 1, 2, 4 or 8",
+                         F);
   if (cfg->log2_hashmap_size < 1 || cfg->log2_hashmap_size > 31)
     return ngp_error_set(err, NGP_ERR_INVALID,
                          "encoding.log2_hashmap_size: %d is out of range 1..31 (table sizes are 32-bit)",
@@ -78,7 +80,8 @@ ngp_status ngp_hashgrid_init(ngp_hashgrid *g, const ngp_grid_config *cfg, int aa
   if (cfg->base_resolution < 1)
     return ngp_error_set(err, NGP_ERR_INVALID, "encoding.base_resolution: %d must be at least 1", cfg->base_resolution);
   if ((int)cfg->interpolation < 0 || cfg->interpolation > NGP_INTERP_SMOOTHSTEP)
-    return ngp_error_set(err, NGP_ERR_INVALID, "encoding.interpolation: unknown mode %d; use Linear, Nearest or Smoothstep",
+    return ngp_error_set(err, NGP_ERR_INVALID,
+                         "encoding.interpolation: unknown mode %d; use Linear, Nearest or Smoothstep",
                          (int)cfg->interpolation);
 
   /* The default scale formula lives with the config; reuse it rather than restate it. */
@@ -171,10 +174,12 @@ void ngp_hashgrid_forward_ref(const ngp_hashgrid *g, const float *params, int S,
       float w[8];
       int nc = ref_corners(g, l, x + (size_t)3 * s, idx, w);
       float *o = out + (size_t)s * L * F + (size_t)l * F;
-      for (int f = 0; f < F; f++) o[f] = 0.0f;
+      for (int f = 0; f < F; f++)
+        o[f] = 0.0f;
       for (int k = 0; k < nc; k++) {
         const float *p = params + ((size_t)g->offset[l] + idx[k]) * F;
-        for (int f = 0; f < F; f++) o[f] += w[k] * p[f];
+        for (int f = 0; f < F; f++)
+          o[f] += w[k] * p[f];
       }
     }
   }
@@ -196,7 +201,8 @@ void ngp_hashgrid_backward_ref(const ngp_hashgrid *g, int S, const float *x, con
         uint32_t e = g->offset[l] + idx[k];
         float *dp = dparams + (size_t)e * F;
         /* forward: o[f] += w[k] * p[f]  =>  dp[f] += w[k] * do[f] */
-        for (int f = 0; f < F; f++) dp[f] += w[k] * d[f];
+        for (int f = 0; f < F; f++)
+          dp[f] += w[k] * d[f];
         if (touched) touched_mark(touched, e);
       }
     }

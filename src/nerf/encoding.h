@@ -17,26 +17,26 @@
 #define NGP_MAX_LEVELS 64
 
 typedef struct ngp_hashgrid {
-  int n_levels;     /* L */
-  int n_features;   /* F */
-  int log2_table;   /* T = 2^log2_table entries per level at most */
+  int n_levels;   /* L */
+  int n_features; /* F */
+  int log2_table; /* T = 2^log2_table entries per level at most */
   int base_resolution;
   float per_level_scale; /* b, resolved for the scene's aabb_scale */
   ngp_interpolation interpolation;
-  float scale[NGP_MAX_LEVELS];     /* pos = x * scale[l] + 0.5 */
-  uint32_t res[NGP_MAX_LEVELS];    /* vertices per axis */
-  uint32_t size[NGP_MAX_LEVELS];   /* entries in the level's table */
+  float scale[NGP_MAX_LEVELS];         /* pos = x * scale[l] + 0.5 */
+  uint32_t res[NGP_MAX_LEVELS];        /* vertices per axis */
+  uint32_t size[NGP_MAX_LEVELS];       /* entries in the level's table */
   uint32_t offset[NGP_MAX_LEVELS + 1]; /* first entry of each level; offset[L] = total entries */
-  bool hashed[NGP_MAX_LEVELS];     /* spatial hash (else dense index, modulo size) */
-  size_t n_params;                 /* F * offset[L] */
+  bool hashed[NGP_MAX_LEVELS];         /* spatial hash (else dense index, modulo size) */
+  size_t n_params;                     /* F * offset[L] */
 } ngp_hashgrid;
 
 /* A set of touched table entries (entry indices, not parameter indices): a bitmap for dedup
  * and a list for iteration. Thread-safe marking is the caller's business (one set per thread, or
  * per level range). */
 typedef struct ngp_touched {
-  uint64_t *bits;   /* (n_entries + 63) / 64 words */
-  uint32_t *list;   /* up to n_entries indices */
+  uint64_t *bits; /* (n_entries + 63) / 64 words */
+  uint32_t *list; /* up to n_entries indices */
   size_t count;
   size_t n_entries;
   /* Entries per hash-grid level in the list, kept by the fast backward so it need not rescan the
@@ -61,8 +61,7 @@ void ngp_hashgrid_backward_ref(const ngp_hashgrid *g, int S, const float *x, con
 /* The fast twins: same arguments and results (up to float summation order), using n_threads
  * threads (<= 0: all cores). The backward splits work by level so no two threads write the same
  * entry. */
-void ngp_hashgrid_forward(const ngp_hashgrid *g, const float *params, int S, const float *x, float *out,
-                          int n_threads);
+void ngp_hashgrid_forward(const ngp_hashgrid *g, const float *params, int S, const float *x, float *out, int n_threads);
 void ngp_hashgrid_backward(const ngp_hashgrid *g, int S, const float *x, const float *dout, float *dparams,
                            ngp_touched *touched, int n_threads);
 

@@ -147,9 +147,11 @@ static ALWAYS_INLINE void gather(const float *P, const uint32_t *idx, const floa
   float acc[8] = {0};
   for (int k = 0; k < nc; k++) {
     const float *p = P + (size_t)idx[k] * F;
-    for (int f = 0; f < F; f++) acc[f] += w[k] * p[f];
+    for (int f = 0; f < F; f++)
+      acc[f] += w[k] * p[f];
   }
-  for (int f = 0; f < F; f++) o[f] = acc[f];
+  for (int f = 0; f < F; f++)
+    o[f] = acc[f];
 }
 
 static ALWAYS_INLINE void fwd_tile(const fwd_ctx *c, int s0, int n, int F) {
@@ -163,7 +165,8 @@ static ALWAYS_INLINE void fwd_tile(const fwd_ctx *c, int s0, int n, int F) {
     int nc = corners_dispatch(g, l, c->x + (size_t)3 * s0, n, P, F, 0, idx, w);
     /* Pass 2: the gather, by now mostly from cache. */
     float *o = c->out + (size_t)s0 * LF + (size_t)l * F;
-    for (int i = 0; i < n; i++) gather(P, idx[i], w[i], nc, F, o + (size_t)i * LF);
+    for (int i = 0; i < n; i++)
+      gather(P, idx[i], w[i], nc, F, o + (size_t)i * LF);
   }
 }
 
@@ -210,7 +213,8 @@ static ALWAYS_INLINE void scatter(float *dp, float wk, const float *d, int F) {
     return;
   }
 #endif
-  for (int f = 0; f < F; f++) dp[f] += wk * d[f];
+  for (int f = 0; f < F; f++)
+    dp[f] += wk * d[f];
 }
 
 /* Scatter of one level over all samples. */
@@ -293,11 +297,13 @@ void ngp_hashgrid_backward(const ngp_hashgrid *g, int S, const float *x, const f
   if (touched) {
     /* Level l may add at most size[l] minus what it already has in the set. */
     size_t sum = 0;
-    for (int l = 0; l < L; l++) sum += touched->level_count[l];
+    for (int l = 0; l < L; l++)
+      sum += touched->level_count[l];
     if (sum == touched->count) {
       memcpy(have, touched->level_count, (size_t)L * sizeof *have);
     } else { /* entries added by someone else (e.g. the reference backward): count them */
-      for (size_t i = 0; i < touched->count; i++) have[level_of(g, touched->list[i])]++;
+      for (size_t i = 0; i < touched->count; i++)
+        have[level_of(g, touched->list[i])]++;
     }
     size_t at = touched->count;
     for (int l = 0; l < L; l++) {

@@ -10,8 +10,8 @@
 
 #include "ngp_nerf_math.h"
 
-void ngp_camera_ray(const float *xform, const float focal[2], const float principal[2], const ngp_lens *lens,
-                    int width, int height, float u, float v, float origin[3], float dir[3]) {
+void ngp_camera_ray(const float *xform, const float focal[2], const float principal[2], const ngp_lens *lens, int width,
+                    int height, float u, float v, float origin[3], float dir[3]) {
   int mode = lens ? (int)lens->mode : NGP_LENS_PINHOLE;
   static const float no_params[4] = {0.0f, 0.0f, 0.0f, 0.0f};
   ngp_uv_to_dir(xform, focal, principal, mode, lens ? lens->params : no_params, width, height, u, v, dir);
@@ -35,8 +35,8 @@ bool ngp_march_start(const float aabb_min[3], const float aabb_max[3], float con
 }
 
 int ngp_march_segment(const ngp_occupancy *g, const float aabb_min[3], const float aabb_max[3], float cone_angle,
-                      const float origin[3], const float dir[3], float *t_io, float t_exit, int max_samples,
-                      float *pos, float *dt, float *t) {
+                      const float origin[3], const float dir[3], float *t_io, float t_exit, int max_samples, float *pos,
+                      float *dt, float *t) {
   float tt = *t_io;
   int max_mip = g ? g->n_cascades - 1 : 0;
   int k = 0;
@@ -45,7 +45,8 @@ int ngp_march_segment(const ngp_occupancy *g, const float aabb_min[3], const flo
    * parameter decides and the position is clamped into the box (a change of at most an ulp). */
   while (k < max_samples && tt <= t_exit) {
     float p[3];
-    for (int c = 0; c < 3; c++) p[c] = ngp_minf(ngp_maxf(origin[c] + tt * dir[c], aabb_min[c]), aabb_max[c]);
+    for (int c = 0; c < 3; c++)
+      p[c] = ngp_minf(ngp_maxf(origin[c] + tt * dir[c], aabb_min[c]), aabb_max[c]);
     float step = ngp_calc_dt(tt, cone_angle);
     /* Look the step up in a cascade whose cells are about as large as the step. */
     int mip = ngp_mip_from_dt(step, p, max_mip);
@@ -87,7 +88,8 @@ int ngp_composite_forward(int k, const float *raw_rgb, const float *raw_density,
   }
   /* The background shows through only where the ray was not cut off (as upstream). */
   if (j == k)
-    for (int c = 0; c < 3; c++) out[c] += T * bg[c];
+    for (int c = 0; c < 3; c++)
+      out[c] += T * bg[c];
   if (transmittance) *transmittance = T;
   return j;
 }
@@ -117,6 +119,7 @@ void ngp_composite_backward(int k, const float *raw_rgb, const float *raw_densit
 
 float ngp_loss_rgb(ngp_loss_type type, const float pred[3], const float target[3], float grad[3]) {
   float loss = 0.0f;
-  for (int c = 0; c < 3; c++) loss += ngp_loss_channel(type, pred[c], target[c], &grad[c]);
+  for (int c = 0; c < 3; c++)
+    loss += ngp_loss_channel(type, pred[c], target[c], &grad[c]);
   return loss;
 }

@@ -13,8 +13,8 @@
  * (x+0.5)/W) of a camera: xform is camera-to-world in ngp units (3x4 row-major), focal in
  * pixels, principal point as a fraction, lens as loaded; width/height the image size. Origin in
  * ngp units, direction normalised. Distorted lenses are undistorted by Newton iteration. */
-void ngp_camera_ray(const float *xform, const float focal[2], const float principal[2], const ngp_lens *lens,
-                    int width, int height, float u, float v, float origin[3], float dir[3]);
+void ngp_camera_ray(const float *xform, const float focal[2], const float principal[2], const ngp_lens *lens, int width,
+                    int height, float u, float v, float origin[3], float dir[3]);
 
 /* The cone angle instant-ngp uses for a scene: 0 when aabb_scale <= 1, else 1/256. */
 float ngp_cone_angle(int aabb_scale);
@@ -35,8 +35,8 @@ int ngp_march_ray(const ngp_occupancy *g, const float aabb_min[3], const float a
 bool ngp_march_start(const float aabb_min[3], const float aabb_max[3], float cone_angle, const float origin[3],
                      const float dir[3], float jitter, float *t_start, float *t_exit);
 int ngp_march_segment(const ngp_occupancy *g, const float aabb_min[3], const float aabb_max[3], float cone_angle,
-                      const float origin[3], const float dir[3], float *t_io, float t_exit, int max_samples,
-                      float *pos, float *dt, float *t);
+                      const float origin[3], const float dir[3], float *t_io, float t_exit, int max_samples, float *pos,
+                      float *dt, float *t);
 
 /* Volume rendering of one ray's k samples, in order. raw_rgb [k][3] (before the sigmoid),
  * raw_density [k] (before exp), dt [k], bg [3]. Writes the colour to out[3] and returns the

@@ -37,7 +37,8 @@ static ngp_activation layer_act(const ngp_mlp *m, int l) {
 /* Offset of layer l's outputs inside a sample's acts record. */
 static size_t acts_offset(const ngp_mlp *m, int l) {
   size_t off = 0;
-  for (int k = 0; k < l; k++) off += (size_t)m->dims[k + 1] * (ngp_act_needs_input(layer_act(m, k)) ? 2u : 1u);
+  for (int k = 0; k < l; k++)
+    off += (size_t)m->dims[k + 1] * (ngp_act_needs_input(layer_act(m, k)) ? 2u : 1u);
   return off;
 }
 
@@ -72,7 +73,8 @@ ngp_status ngp_mlp_init(ngp_mlp *m, int n_in, int width, int n_hidden_layers, in
   m->output_activation = out_act;
   m->n_layers = n_hidden_layers + 1;
   m->dims[0] = n_in;
-  for (int l = 1; l < m->n_layers; l++) m->dims[l] = width;
+  for (int l = 1; l < m->n_layers; l++)
+    m->dims[l] = width;
   m->dims[m->n_layers] = n_out;
   size_t off = 0;
   for (int l = 0; l < m->n_layers; l++) {
@@ -115,7 +117,8 @@ void ngp_mlp_forward_ref(const ngp_mlp *m, const float *params, int S, const flo
       float *y = rec + acts_offset(m, l);
       for (int o = 0; o < n_o; o++) {
         float z = 0.0f;
-        for (int k = 0; k < n_i; k++) z += W[(size_t)o * n_i + k] * x[k]; /* z = W x */
+        for (int k = 0; k < n_i; k++)
+          z += W[(size_t)o * n_i + k] * x[k]; /* z = W x */
         if (ngp_act_needs_input(a)) y[n_o + o] = z;
         y[o] = ngp_act_forward(a, z); /* y = act(z) */
       }
@@ -131,7 +134,8 @@ void ngp_mlp_backward_ref(const ngp_mlp *m, const float *params, int S, const fl
                           const float *dout, float *dparams, float *din) {
   const size_t A = ngp_mlp_acts_per_sample(m);
   int maxd = 0;
-  for (int l = 0; l <= m->n_layers; l++) maxd = m->dims[l] > maxd ? m->dims[l] : maxd;
+  for (int l = 0; l <= m->n_layers; l++)
+    maxd = m->dims[l] > maxd ? m->dims[l] : maxd;
   float *buf = malloc(2 * (size_t)maxd * sizeof(float));
   if (!buf) return;
   for (int s = 0; s < S; s++) {
@@ -146,14 +150,17 @@ void ngp_mlp_backward_ref(const ngp_mlp *m, const float *params, int S, const fl
       const float *y = rec + acts_offset(m, l);
       const float *x = l > 0 ? rec + acts_offset(m, l - 1) : in + (size_t)s * m->n_in;
       /* y = act(z)  ->  dz = dy * act'(z), act' taken from y (or the stored z for Sine) */
-      for (int o = 0; o < n_o; o++) g[o] = dy[o] * ngp_act_derivative(a, y[o], ngp_act_needs_input(a) ? y[n_o + o] : 0.0f);
+      for (int o = 0; o < n_o; o++)
+        g[o] = dy[o] * ngp_act_derivative(a, y[o], ngp_act_needs_input(a) ? y[n_o + o] : 0.0f);
       /* z[o] = sum_k W[o][k] x[k]  ->  dW[o][k] += dz[o] x[k],  dx[k] = sum_o dz[o] W[o][k] */
       for (int o = 0; o < n_o; o++)
-        for (int k = 0; k < n_i; k++) dW[(size_t)o * n_i + k] += g[o] * x[k];
+        for (int k = 0; k < n_i; k++)
+          dW[(size_t)o * n_i + k] += g[o] * x[k];
       if (l == 0 && !din) break;
       for (int k = 0; k < n_i; k++) {
         float acc = 0.0f;
-        for (int o = 0; o < n_o; o++) acc += g[o] * W[(size_t)o * n_i + k];
+        for (int o = 0; o < n_o; o++)
+          acc += g[o] * W[(size_t)o * n_i + k];
         dx[k] = acc;
       }
       dy = dx; /* the next layer down reads dx (buf[maxd..]) into g (buf[0..]) before dx is rewritten */
@@ -194,7 +201,8 @@ static void gemm_portable(int M, int N, int P, const float *A, ptrdiff_t a_rs, p
         const float *a = A + (ptrdiff_t)i0 * a_rs + (ptrdiff_t)p * a_cs;
         for (int i = 0; i < mr; i++) {
           float av = a[i * a_rs];
-          for (int q = 0; q < PNR; q++) acc[i][q] += av * b[q];
+          for (int q = 0; q < PNR; q++)
+            acc[i][q] += av * b[q];
         }
       }
       for (int i = 0; i < mr; i++) {
@@ -367,7 +375,8 @@ static void plan_layout(plan *p, int with_dw) {
 /* Packs the weights once per call (10k floats for the NeRF MLPs: negligible next to the tiles). */
 static size_t pack_floats(const plan *p) {
   size_t n = 0;
-  for (int l = 0; l < p->m->n_layers; l++) n += (size_t)p->pd[l] * p->pd[l + 1];
+  for (int l = 0; l < p->m->n_layers; l++)
+    n += (size_t)p->pd[l] * p->pd[l + 1];
   return n;
 }
 
@@ -379,10 +388,12 @@ static void pack_weights(plan *p, const float *params, float *dst, int transpose
     memset(dst, 0, (size_t)pi * po * sizeof(float));
     if (transpose) {
       for (int o = 0; o < n_o; o++)
-        for (int k = 0; k < n_i; k++) dst[(size_t)k * po + o] = W[(size_t)o * n_i + k];
+        for (int k = 0; k < n_i; k++)
+          dst[(size_t)k * po + o] = W[(size_t)o * n_i + k];
       p->Wt[l] = dst;
     } else {
-      for (int o = 0; o < n_o; o++) memcpy(dst + (size_t)o * pi, W + (size_t)o * n_i, (size_t)n_i * sizeof(float));
+      for (int o = 0; o < n_o; o++)
+        memcpy(dst + (size_t)o * pi, W + (size_t)o * n_i, (size_t)n_i * sizeof(float));
       p->Wp[l] = dst;
     }
     dst += (size_t)pi * po;
@@ -398,7 +409,8 @@ static void load_rows(float *dst, int pcols, const float *src, size_t ld, int n,
   }
   for (int r = 0; r < n; r++) {
     memcpy(dst + (size_t)r * pcols, src + (size_t)r * ld, (size_t)cols * sizeof(float));
-    for (int c = cols; c < pcols; c++) dst[(size_t)r * pcols + c] = 0.0f;
+    for (int c = cols; c < pcols; c++)
+      dst[(size_t)r * pcols + c] = 0.0f;
   }
 }
 
@@ -407,7 +419,8 @@ static void store_rows(float *dst, size_t ld, const float *src, int pcols, int n
     memcpy(dst, src, (size_t)n * (size_t)cols * sizeof(float));
     return;
   }
-  for (int r = 0; r < n; r++) memcpy(dst + (size_t)r * ld, src + (size_t)r * pcols, (size_t)cols * sizeof(float));
+  for (int r = 0; r < n; r++)
+    memcpy(dst + (size_t)r * ld, src + (size_t)r * pcols, (size_t)cols * sizeof(float));
 }
 
 static void forward_tile(int tile, int thread, void *user) {
@@ -453,7 +466,8 @@ static int clamp_threads(int n_threads, int n_tiles) {
 
 /* Takes the shared block (packed weights) and one block per thread; 0 on allocation failure. */
 static int plan_acquire(plan *p, scratch_block **blocks, size_t shared) {
-  for (int i = 0; i <= p->n_threads; i++) blocks[i] = NULL;
+  for (int i = 0; i <= p->n_threads; i++)
+    blocks[i] = NULL;
   blocks[0] = scratch_get(shared);
   if (!blocks[0]) return 0;
   for (int i = 0; i < p->n_threads; i++) {
@@ -465,7 +479,8 @@ static int plan_acquire(plan *p, scratch_block **blocks, size_t shared) {
 }
 
 static void plan_release(const plan *p, scratch_block **blocks) {
-  for (int i = 0; i <= p->n_threads; i++) scratch_put(blocks[i]);
+  for (int i = 0; i <= p->n_threads; i++)
+    scratch_put(blocks[i]);
 }
 
 /* The parts of a plan forward and backward share; plan_layout needs nothing else. */
@@ -515,8 +530,7 @@ static void backward_tile(int tile, int thread, void *user) {
   for (int l = 0; l < L; l++) {
     load_rows(t + p->tile_off[1 + 2 * l], p->pd[l + 1], rec + p->aoff[l], p->A, n, m->dims[l + 1]);
     if (ngp_act_needs_input(layer_act(m, l)))
-      load_rows(t + p->tile_off[2 + 2 * l], p->pd[l + 1], rec + p->aoff[l] + m->dims[l + 1], p->A, n,
-                m->dims[l + 1]);
+      load_rows(t + p->tile_off[2 + 2 * l], p->pd[l + 1], rec + p->aoff[l] + m->dims[l + 1], p->A, n, m->dims[l + 1]);
   }
   float *G = t + p->tile_off[2 * L + 1], *Gn = t + p->tile_off[2 * L + 2];
   load_rows(G, p->pd[L], p->dout + (size_t)s0 * m->n_out, (size_t)m->n_out, n, m->n_out);
@@ -563,7 +577,8 @@ static void backward_block(int b, int thread, void *user) {
   (void)thread;
   plan *p = user;
   int t0 = (int)((int64_t)b * p->n_tiles / p->n_threads), t1 = (int)((int64_t)(b + 1) * p->n_tiles / p->n_threads);
-  for (int tile = t0; tile < t1; tile++) backward_tile(tile, b, p);
+  for (int tile = t0; tile < t1; tile++)
+    backward_tile(tile, b, p);
 }
 
 void ngp_mlp_backward(const ngp_mlp *m, const float *params, int S, const float *in, const float *acts,
@@ -584,7 +599,8 @@ void ngp_mlp_backward(const ngp_mlp *m, const float *params, int S, const float 
   }
   pack_weights(&p, params, blocks[0]->p, 0);
   const size_t dw_n = p.dw_off[m->n_layers];
-  for (int i = 0; i < p.n_threads; i++) memset(p.thr[i] + p.tile_off[2 * m->n_layers + 3], 0, dw_n * sizeof(float));
+  for (int i = 0; i < p.n_threads; i++)
+    memset(p.thr[i] + p.tile_off[2 * m->n_layers + 3], 0, dw_n * sizeof(float));
   /* Tiles go to accumulators in fixed contiguous blocks (not to whichever thread is free), so the
    * sums, and so training, repeat exactly for a given thread count. */
   p.n_tiles = n_tiles;
@@ -596,7 +612,8 @@ void ngp_mlp_backward(const ngp_mlp *m, const float *params, int S, const float 
     for (int i = 0; i < p.n_threads; i++) {
       const float *src = p.thr[i] + p.tile_off[2 * m->n_layers + 3] + p.dw_off[l];
       for (int o = 0; o < n_o; o++)
-        for (int k = 0; k < n_i; k++) dst[(size_t)o * n_i + k] += src[(size_t)o * pi + k];
+        for (int k = 0; k < n_i; k++)
+          dst[(size_t)o * n_i + k] += src[(size_t)o * pi + k];
     }
   }
   plan_release(&p, blocks);

@@ -15,8 +15,8 @@
 typedef struct ngp_mlp {
   int n_in, width, n_hidden_layers, n_out;
   ngp_activation activation, output_activation;
-  int n_layers;                          /* n_hidden_layers + 1 weight matrices */
-  int dims[NGP_MLP_MAX_LAYERS + 1];      /* dims[0] = n_in, ..., dims[n_layers] = n_out */
+  int n_layers;                                 /* n_hidden_layers + 1 weight matrices */
+  int dims[NGP_MLP_MAX_LAYERS + 1];             /* dims[0] = n_in, ..., dims[n_layers] = n_out */
   size_t weight_offset[NGP_MLP_MAX_LAYERS + 1]; /* into params; weight_offset[n_layers] = n_params */
   size_t n_params;
 } ngp_mlp;

@@ -77,10 +77,8 @@ static inline __attribute__((always_inline)) void kernel(const int mr, const int
   }
 }
 
-#define KCASE(mr_, wide_)                                                                                         \
-  case mr_:                                                                                                      \
-    kernel(mr_, wide_, P, a, a_rs, a_cs, b, ldb, c, ldc, flags, y, ldy);                                         \
-    break
+#define KCASE(mr_, wide_)                                                                                              \
+  case mr_: kernel(mr_, wide_, P, a, a_rs, a_cs, b, ldb, c, ldc, flags, y, ldy); break
 
 /* M, P >= 0 any; N a multiple of 8. The loop order keeps a P x 16 panel of B hot in L1 while the
  * row blocks of A stream past it. */

@@ -93,7 +93,8 @@ static void scratch_free(eval_scratch *s) {
 
 void ngp_nerf_warp_positions(const ngp_nerf *n, int S, const float *pos, float *x) {
   for (int s = 0; s < S; s++)
-    for (int i = 0; i < 3; i++) x[s * 3 + i] = (pos[s * 3 + i] - n->aabb_min[i]) / (n->aabb_max[i] - n->aabb_min[i]);
+    for (int i = 0; i < 3; i++)
+      x[s * 3 + i] = (pos[s * 3 + i] - n->aabb_min[i]) / (n->aabb_max[i] - n->aabb_min[i]);
 }
 
 /* Density MLP on S positions: fills s->dens [S][n_density_outputs]. */
@@ -114,13 +115,15 @@ static void eval_network(const ngp_nerf *n, const float *w, int S, const float *
     float *in = s->rgb_in + (size_t)i * ni;
     memcpy(in, s->dens + (size_t)i * nd, (size_t)nd * sizeof(float));
     memcpy(in + nd, sh + (size_t)i * n->sh_dims, (size_t)n->sh_dims * sizeof(float));
-    for (int k = nd + n->sh_dims; k < ni; k++) in[k] = 1.0f; /* tcnn pads SH-side inputs with 1 */
+    for (int k = nd + n->sh_dims; k < ni; k++)
+      in[k] = 1.0f; /* tcnn pads SH-side inputs with 1 */
     raw_density[i] = s->dens[(size_t)i * nd];
   }
   ngp_mlp_forward(&n->rgb_mlp, w + n->off_rgb, S, s->rgb_in, s->rgb_out, NULL, 1);
   int no = n->rgb_mlp.n_out;
   for (int i = 0; i < S; i++)
-    for (int c = 0; c < 3; c++) raw_rgb[i * 3 + c] = s->rgb_out[(size_t)i * no + c];
+    for (int c = 0; c < 3; c++)
+      raw_rgb[i * 3 + c] = s->rgb_out[(size_t)i * no + c];
 }
 
 typedef struct {
@@ -145,7 +148,8 @@ static void density_chunk(int i, int thread, void *user) {
     return;
   }
   eval_density(j->n, j->w, cnt, j->pos + (size_t)s0 * 3, &s);
-  for (int k = 0; k < cnt; k++) j->out[s0 + k] = s.dens[(size_t)k * j->n->density_mlp.n_out];
+  for (int k = 0; k < cnt; k++)
+    j->out[s0 + k] = s.dens[(size_t)k * j->n->density_mlp.n_out];
   scratch_free(&s);
 }
 
@@ -232,8 +236,8 @@ static bool render_rays(const render_job *j, int p0, int cnt) {
       ray_state *q = &rs[r];
       if (!q->live) continue;
       int want = NGP_MAX_SAMPLES_PER_RAY - q->marched < CHUNK ? NGP_MAX_SAMPLES_PER_RAY - q->marched : CHUNK;
-      int len = ngp_march_segment(&n->occ, n->aabb_min, n->aabb_max, n->cone_angle, q->origin, q->dir, &q->t,
-                                  q->t_exit, want, bpos + (size_t)S * 3, bdt + S, NULL);
+      int len = ngp_march_segment(&n->occ, n->aabb_min, n->aabb_max, n->cone_angle, q->origin, q->dir, &q->t, q->t_exit,
+                                  want, bpos + (size_t)S * 3, bdt + S, NULL);
       q->marched += len;
       if (len < want || q->marched >= NGP_MAX_SAMPLES_PER_RAY) q->live = false; /* left the box or used up */
       if (len == 0) continue;
@@ -241,7 +245,8 @@ static bool render_rays(const render_job *j, int p0, int cnt) {
       boff[nb] = S;
       blen[nb] = len;
       nb++;
-      for (int k = 0; k < len; k++) memcpy(bdir + (size_t)(S + k) * 3, q->dir, 3 * sizeof(float));
+      for (int k = 0; k < len; k++)
+        memcpy(bdir + (size_t)(S + k) * 3, q->dir, 3 * sizeof(float));
       S += len;
     }
     if (nb == 0) break;
@@ -252,7 +257,8 @@ static bool render_rays(const render_job *j, int p0, int cnt) {
       /* This segment composited on its own (no background), then attenuated by the light already
        * absorbed in front of it: C += T * C_seg, T *= T_seg. */
       ngp_composite_forward(blen[b], brgb + (size_t)boff[b] * 3, bden + boff[b], bdt + boff[b], zero, c, &t_chunk);
-      for (int k = 0; k < 3; k++) q->col[k] += q->T * c[k];
+      for (int k = 0; k < 3; k++)
+        q->col[k] += q->T * c[k];
       q->T *= t_chunk;
       if (q->T < o->min_transmittance) q->live = false;
     }
@@ -302,7 +308,8 @@ ngp_status ngp_nerf_render(const ngp_nerf *n, const float *weights, const float 
   }
   if (atomic_load(&failed)) return render_oom(o, err);
   if (spp > 1)
-    for (int i = 0; i < n_pix * 3; i++) rgb[i] /= (float)spp;
+    for (int i = 0; i < n_pix * 3; i++)
+      rgb[i] /= (float)spp;
   return NGP_OK;
 }
 
@@ -344,7 +351,8 @@ static void render_region_tile(int tile, int thread, void *user) {
     }
   }
   if (spp > 1)
-    for (int i = 0; i < cnt * 3; i++) out[i] /= (float)spp;
+    for (int i = 0; i < cnt * 3; i++)
+      out[i] /= (float)spp;
   r->done[tile] = 1;
 }
 
@@ -361,11 +369,12 @@ ngp_status ngp_nerf_render_pixels(const ngp_nerf *n, const float *weights, const
   unsigned char *done = calloc((size_t)n_tiles, 1);
   if (!done) return render_oom(o, err);
   atomic_int failed = 0;
-  region_job r = {{n, weights, xform, focal, principal, lens, o, rgb, 0, &failed}, pixel_begin, pixel_end, keep_going,
-                  user, done};
+  region_job r = {
+      {n, weights, xform, focal, principal, lens, o, rgb, 0, &failed}, pixel_begin, pixel_end, keep_going, user, done};
   ngp_parallel_for(n_tiles, n->n_threads, render_region_tile, &r);
   int t = 0;
-  while (t < n_tiles && done[t]) t++;
+  while (t < n_tiles && done[t])
+    t++;
   free(done);
   if (atomic_load(&failed)) return render_oom(o, err);
   int end = pixel_begin + t * REGION_TILE_RAYS;

@@ -22,8 +22,8 @@ typedef struct ngp_nerf {
   int sh_dims;         /* sh_degree^2 */
   int enc_dims;        /* L*F */
   size_t off_density, off_rgb, off_grid, n_params, n_matrix;
-  float *params;       /* training weights */
-  float *inference;    /* EMA weights for rendering; valid after ngp_nerf_sync_inference */
+  float *params;    /* training weights */
+  float *inference; /* EMA weights for rendering; valid after ngp_nerf_sync_inference */
   ngp_occupancy occ;
   int aabb_scale;
   float aabb_min[3], aabb_max[3];
@@ -47,9 +47,9 @@ ngp_status ngp_nerf_density(const ngp_nerf *n, const float *weights, int S, cons
 /* Rendering options. */
 typedef struct ngp_render_opts {
   int width, height;
-  float bg[3];            /* sRGB background */
+  float bg[3];             /* sRGB background */
   float min_transmittance; /* a pixel is done when T falls below this (1e-4 for evaluation) */
-  int spp;                /* jittered ray starts per pixel, averaged */
+  int spp;                 /* jittered ray starts per pixel, averaged */
   uint64_t seed;
 } ngp_render_opts;
 
@@ -80,8 +80,8 @@ typedef struct ngp_train_opts {
   uint32_t target_samples; /* samples per step after compaction (instant-ngp: 2^18) */
   uint64_t seed;
   int n_threads;
-  bool random_bg;          /* random background colours per ray (instant-ngp's default) */
-  float near_distance;     /* density penalty near the camera, ngp units (0.1) */
+  bool random_bg;             /* random background colours per ray (instant-ngp's default) */
+  float near_distance;        /* density penalty near the camera, ngp units (0.1) */
   float grid_sample_fraction; /* occupancy update samples relative to instant-ngp's counts (1: same) */
 } ngp_train_opts;
 
@@ -89,12 +89,12 @@ void ngp_train_opts_default(ngp_train_opts *o);
 
 typedef struct ngp_step_stats {
   int step;
-  float loss;           /* mean per-channel loss over the batch's rays */
+  float loss; /* mean per-channel loss over the batch's rays */
   int n_rays;
-  uint32_t n_samples;   /* samples marched this step */
+  uint32_t n_samples;      /* samples marched this step */
   uint32_t n_samples_used; /* samples before early termination */
   float learning_rate;
-  bool skipped;         /* the loss or a gradient was not finite: nothing was applied */
+  bool skipped; /* the loss or a gradient was not finite: nothing was applied */
   /* wall seconds per phase of the step */
   double t_march, t_forward, t_composite, t_backward, t_optimizer, t_grid;
 } ngp_step_stats;

@@ -77,7 +77,8 @@ static void mean_chunk(int c, int thread, void *user) {
   bf_job *j = user;
   const float *d = j->g->density + (size_t)c * CHUNK;
   double s = 0.0;
-  for (int i = 0; i < CHUNK; i++) s += (double)fmaxf(d[i], 0.0f);
+  for (int i = 0; i < CHUNK; i++)
+    s += (double)fmaxf(d[i], 0.0f);
   j->partial[c] = s;
 }
 
@@ -88,7 +89,8 @@ static void bitfield_chunk(int c, int thread, void *user) {
   uint8_t *b = j->g->bitfield + (size_t)c * (CHUNK / 8);
   for (int i = 0; i < CHUNK / 8; i++) {
     uint8_t bits = 0;
-    for (int k = 0; k < 8; k++) bits |= (uint8_t)((d[i * 8 + k] > j->thresh) << k);
+    for (int k = 0; k < 8; k++)
+      bits |= (uint8_t)((d[i * 8 + k] > j->thresh) << k);
     b[i] = bits;
   }
 }
@@ -105,7 +107,8 @@ static void pool_chunk(int c, int thread, void *user) {
   int n = NGP_GRID_CELLS / 64 / 8; /* byte groups per chunk: 8 chunks per level */
   for (int i = c * n; i < (c + 1) * n; i++) {
     uint8_t bits = 0;
-    for (int k = 0; k < 8; k++) bits |= (uint8_t)((prev[i * 8 + k] != 0) << k);
+    for (int k = 0; k < 8; k++)
+      bits |= (uint8_t)((prev[i * 8 + k] != 0) << k);
     uint32_t x, y, z;
     ngp_morton3d_decode((uint32_t)i, &x, &y, &z);
     const uint32_t off = NGP_GRID_SIZE / 8;
@@ -120,7 +123,8 @@ static void rebuild_bitfield(ngp_occupancy *g, bool seen_is_occupied, int n_thre
   bf_job job = {g, 0.0f, partial, 0};
   ngp_parallel_for(NGP_GRID_CELLS / CHUNK, n_threads, mean_chunk, &job);
   double sum = 0.0; /* fixed order: the mean does not depend on the thread count */
-  for (int c = 0; c < NGP_GRID_CELLS / CHUNK; c++) sum += partial[c];
+  for (int c = 0; c < NGP_GRID_CELLS / CHUNK; c++)
+    sum += partial[c];
   g->mean = (float)(sum / (double)NGP_GRID_CELLS);
   /* After mark_untrained every seen cell (0) counts as occupied so training can start; otherwise
    * the NGP-SPEC threshold. */
@@ -131,7 +135,8 @@ static void rebuild_bitfield(ngp_occupancy *g, bool seen_is_occupied, int n_thre
     ngp_parallel_for(8, n_threads, pool_chunk, &job);
   }
   size_t n = 0;
-  for (size_t i = 0; i < NGP_GRID_CELLS / 8; i++) n += (size_t)__builtin_popcount(g->bitfield[i]);
+  for (size_t i = 0; i < NGP_GRID_CELLS / 8; i++)
+    n += (size_t)__builtin_popcount(g->bitfield[i]);
   g->n_occupied = n;
 }
 
@@ -160,7 +165,8 @@ static bool corner_seen(const mu_cam *c, const float *p) {
   float d[3] = {p[0] - c->xform[3], p[1] - c->xform[7], p[2] - c->xform[11]};
   float len = sqrtf(d[0] * d[0] + d[1] * d[1] + d[2] * d[2]);
   if (!(len > 0.0f)) return false;
-  for (int k = 0; k < 3; k++) d[k] /= len;
+  for (int k = 0; k < 3; k++)
+    d[k] /= len;
   if (d[0] * c->xform[2] + d[1] * c->xform[6] + d[2] * c->xform[10] < 1e-4f) return false;
   float u, v;
   ngp_pos_to_uv(c->xform, c->focal, c->principal, c->mode, c->params, c->width, c->height, p, &u, &v);
@@ -294,7 +300,8 @@ void ngp_occupancy_mark_untrained(ngp_occupancy *g, const ngp_scene *scene, int 
   if (!seen || !cams) {
     /* Out of memory: mask nothing, which is slower to train but still correct. */
     ngp_log(NGP_LOG_WARN, "occupancy grid: out of memory marking unseen cells; none are masked");
-    for (size_t i = 0; i < (size_t)g->n_cascades * NGP_GRID_CELLS; i++) g->density[i] = 0.0f;
+    for (size_t i = 0; i < (size_t)g->n_cascades * NGP_GRID_CELLS; i++)
+      g->density[i] = 0.0f;
   } else {
     int n = 0;
     for (int i = 0; i < scene->n_frames; i++) {
@@ -347,7 +354,8 @@ static void gen_piece(int piece, int thread, void *user) {
      * a sample a few ahead (it is usually accepted), which roughly halves the time here. */
     if (b + PREFETCH < b1) {
       uint32_t ia = i + PREFETCH;
-      __builtin_prefetch(g->density + ngp_grid_sample_cell(ia, g->n_updates, j->n_total, sample_level(j, ia), NULL, 0.0f));
+      __builtin_prefetch(g->density +
+                         ngp_grid_sample_cell(ia, g->n_updates, j->n_total, sample_level(j, ia), NULL, 0.0f));
     }
 #endif
     uint32_t idx = ngp_grid_sample_cell(i, g->n_updates, j->n_total, level, g->density, j->thresh);
@@ -398,7 +406,8 @@ static void blend_chunk(int c, int thread, void *user) {
   up_job *j = user;
   float *d = j->g->density + (size_t)c * CHUNK;
   const float *t = j->g->tmp + (size_t)c * CHUNK;
-  for (int i = 0; i < CHUNK; i++) d[i] = d[i] < 0.0f ? d[i] : fmaxf(d[i] * j->decay, t[i]);
+  for (int i = 0; i < CHUNK; i++)
+    d[i] = d[i] < 0.0f ? d[i] : fmaxf(d[i] * j->decay, t[i]);
 }
 
 void ngp_occupancy_update(ngp_occupancy *g, uint32_t n_uniform, uint32_t n_nonuniform, float decay, uint64_t seed,

@@ -18,9 +18,9 @@ typedef struct ngp_occupancy {
   size_t n_occupied; /* set bits in cascade 0, for progress lines and tests */
   /* Scratch of ngp_occupancy_update (added at the end; allocated once by init, so updates do not
    * allocate): per-cell max of this update's samples, and one batch of positions for the callback. */
-  float *tmp;         /* [n_cascades][128^3] */
-  float *batch_pos;   /* [NGP_OCCUPANCY_BATCH][3] */
-  float *batch_raw;   /* [NGP_OCCUPANCY_BATCH] */
+  float *tmp;          /* [n_cascades][128^3] */
+  float *batch_pos;    /* [NGP_OCCUPANCY_BATCH][3] */
+  float *batch_raw;    /* [NGP_OCCUPANCY_BATCH] */
   uint32_t *batch_idx; /* [NGP_OCCUPANCY_BATCH] grid index of each sample */
 } ngp_occupancy;
 

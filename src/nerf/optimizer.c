@@ -36,7 +36,8 @@ static int impl_reserve(ngp_optimizer *o, size_t k) {
   opt_impl *im = o->impl;
   if (k < im->cap) return 1;
   size_t cap = im->cap ? im->cap : 1024;
-  while (cap <= k) cap *= 2;
+  while (cap <= k)
+    cap *= 2;
   float *bc = realloc(im->bias_corr, cap * sizeof *bc);
   if (!bc) return 0;
   im->bias_corr = bc;
@@ -189,7 +190,7 @@ static inline void step_entry(const step_ctx *c, size_t entry) {
   for (int j = 0; j < F; j++) {
     size_t i = base + (size_t)j;
     float g = c->grads[i] * c->inv_scale;
-    c->grads[i] = 0.0f; /* consumed */
+    c->grads[i] = 0.0f;      /* consumed */
     if (g == 0.0f) continue; /* tcnn skip_zero_grad for non-matrix params: nothing changes */
     adam_one(c, i, g);
   }
@@ -217,7 +218,8 @@ static void step_entries(int chunk, int thread, void *user) {
   const step_ctx *c = user;
   const size_t e0 = (size_t)chunk * ENTRY_CHUNK;
   const size_t e1 = e0 + ENTRY_CHUNK < c->n_entries ? e0 + ENTRY_CHUNK : c->n_entries;
-  for (size_t e = e0; e < e1; e++) step_entry(c, c->list ? c->list[e] : e);
+  for (size_t e = e0; e < e1; e++)
+    step_entry(c, c->list ? c->list[e] : e);
 }
 
 /* params/grads: [n_params]; touched: the hash entries the batch touched (NULL: visit every entry,
@@ -255,8 +257,10 @@ void ngp_optimizer_step(ngp_optimizer *o, float *params, float *grads, const ngp
     return;
   }
   size_t n_chunks = (c.n_entries + ENTRY_CHUNK - 1) / ENTRY_CHUNK;
-  if (n_chunks == 1) step_entries(0, 0, &c);
-  else if (n_chunks > 1) ngp_parallel_for((int)n_chunks, n_threads, step_entries, &c);
+  if (n_chunks == 1)
+    step_entries(0, 0, &c);
+  else if (n_chunks > 1)
+    ngp_parallel_for((int)n_chunks, n_threads, step_entries, &c);
 }
 
 typedef struct ema_ctx {

@@ -16,12 +16,12 @@ typedef struct ngp_optimizer {
   ngp_optimizer_config cfg;
   size_t n_params, n_matrix;
   int entry_size;
-  int step;          /* optimizer steps taken */
-  float lr_factor;   /* product of the decays applied so far */
-  float *m, *v;      /* Adam moments */
-  uint32_t *t;       /* per-parameter step counters (bias correction uses each parameter's own t) */
-  float *ema;        /* the EMA weights (debiased on read), kept lazily for untouched entries */
-  uint32_t *ema_step;/* per parameter: the step up to which its EMA is current */
+  int step;           /* optimizer steps taken */
+  float lr_factor;    /* product of the decays applied so far */
+  float *m, *v;       /* Adam moments */
+  uint32_t *t;        /* per-parameter step counters (bias correction uses each parameter's own t) */
+  float *ema;         /* the EMA weights (debiased on read), kept lazily for untouched entries */
+  uint32_t *ema_step; /* per parameter: the step up to which its EMA is current */
   /* whatever else the implementation needs */
   void *impl;
 } ngp_optimizer;

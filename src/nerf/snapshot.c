@@ -34,7 +34,8 @@ static void put(buf *b, const void *data, size_t n) {
   if (b->failed) return;
   if (b->len + n > b->cap) {
     size_t cap = b->cap ? b->cap : 1 << 20;
-    while (cap < b->len + n) cap *= 2;
+    while (cap < b->len + n)
+      cap *= 2;
     uint8_t *g = realloc(b->p, cap);
     if (!g) {
       b->failed = true;
@@ -112,7 +113,8 @@ ngp_status ngp_snapshot_save(const char *path, const ngp_nerf *n, const float *w
   cJSON_AddNumberToObject(hdr, "scale", meta ? (double)meta->scale : 0.33);
   double off[3] = {0.5, 0.5, 0.5};
   if (meta)
-    for (int i = 0; i < 3; i++) off[i] = (double)meta->offset[i];
+    for (int i = 0; i < 3; i++)
+      off[i] = (double)meta->offset[i];
   cJSON_AddItemToObject(hdr, "offset", cJSON_CreateDoubleArray(off, 3));
   char *hdr_text = cJSON_PrintUnformatted(hdr);
   cJSON_Delete(hdr);

@@ -37,17 +37,21 @@ struct ngp_trainer {
   uint32_t *ray_off, *ray_cnt, *ray_used;
   /* per marched sample (compacted in place to the samples before each ray's termination) */
   float *pos, *dt, *t, *enc_all;
-  float *zero_rgb; /* NGP_MAX_SAMPLES_PER_RAY * 3 zeros: colours do not change where a ray ends */
+  float *zero_rgb;    /* NGP_MAX_SAMPLES_PER_RAY * 3 zeros: colours do not change where a ray ends */
   uint8_t *ray_ended; /* 1: transmittance fell below 1e-4 (no background term); 2: dropped this step */
   /* Marching in rounds: per ray where it is, and an arena of per-round windows of SEG samples
    * (positions, steps, t, encodings) from which the kept samples are gathered per ray. */
   float *ray_tcur, *ray_texit, *ray_T;
   uint32_t *ray_marched;
   uint8_t *ray_live;
-  int *live;             /* the live rays of the current round */
-  uint32_t cap_arena;    /* samples */
+  int *live;          /* the live rays of the current round */
+  uint32_t cap_arena; /* samples */
   float *a_pos, *a_dt, *a_t, *a_enc, *a_den;
-  struct seg { int ray; uint32_t off; uint32_t kept; } *segs;
+  struct seg {
+    int ray;
+    uint32_t off;
+    uint32_t kept;
+  } * segs;
   float marched_per_ray; /* the last step's mean, to size ray groups (long rays early on) */
   size_t n_segs, cap_segs;
   /* per chunk sample */
@@ -99,8 +103,8 @@ ngp_status ngp_trainer_create(ngp_trainer **out, ngp_nerf *n, const ngp_scene *s
   if (t->max_rays < MIN_RAYS) t->max_rays = MIN_RAYS;
   if (t->n_rays > t->max_rays) t->n_rays = t->max_rays;
   t->cap_samples = 4 * o->target_samples;
-  ngp_status st = ngp_optimizer_init(&t->opt, &n->cfg.optimizer, n->n_matrix, n->n_params, n->grid.n_features,
-                                     n->params, err);
+  ngp_status st =
+      ngp_optimizer_init(&t->opt, &n->cfg.optimizer, n->n_matrix, n->n_params, n->grid.n_features, n->params, err);
   if (st != NGP_OK) {
     free(t);
     return st;
@@ -162,7 +166,8 @@ ngp_status ngp_trainer_create(ngp_trainer **out, ngp_nerf *n, const ngp_scene *s
   return NGP_OK;
 nomem:
   ngp_trainer_destroy(t);
-  return ngp_error_set(err, NGP_ERR_NOMEM, "out of memory for the training buffers (%u samples per step); "
+  return ngp_error_set(err, NGP_ERR_NOMEM,
+                       "out of memory for the training buffers (%u samples per step); "
                        "use a smaller --batch-size or a config with a smaller log2_hashmap_size",
                        o->target_samples);
 }
@@ -171,12 +176,14 @@ void ngp_trainer_destroy(ngp_trainer *t) {
   if (!t) return;
   ngp_optimizer_free(&t->opt);
   ngp_touched_free(&t->touched);
-  void *bufs[] = {t->ray_tcur, t->ray_texit, t->ray_T, t->ray_marched, t->ray_live, t->live, t->a_pos, t->a_dt,
-                  t->a_t, t->a_enc, t->a_den, t->segs, t->enc_all, t->zero_rgb, t->ray_ended, t->grads,   t->ray_o,     t->ray_d,    t->ray_bg,     t->ray_target, t->ray_jitter, t->ray_loss,
-                  t->ray_off, t->ray_cnt,   t->ray_used, t->pos,        t->dt,         t->t,          t->x,
-                  t->dir,     t->dens,     t->dens_acts,  t->sh,         t->rgb_in,     t->rgb_out,
-                  t->rgb_acts, t->d_rgb_out, t->d_rgb_in, t->d_dens,    t->d_enc,      t->thr_scratch, t->thr_march};
-  for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) free(bufs[i]);
+  void *bufs[] = {t->ray_tcur,  t->ray_texit, t->ray_T,    t->ray_marched, t->ray_live, t->live,        t->a_pos,
+                  t->a_dt,      t->a_t,       t->a_enc,    t->a_den,       t->segs,     t->enc_all,     t->zero_rgb,
+                  t->ray_ended, t->grads,     t->ray_o,    t->ray_d,       t->ray_bg,   t->ray_target,  t->ray_jitter,
+                  t->ray_loss,  t->ray_off,   t->ray_cnt,  t->ray_used,    t->pos,      t->dt,          t->t,
+                  t->x,         t->dir,       t->dens,     t->dens_acts,   t->sh,       t->rgb_in,      t->rgb_out,
+                  t->rgb_acts,  t->d_rgb_out, t->d_rgb_in, t->d_dens,      t->d_enc,    t->thr_scratch, t->thr_march};
+  for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
+    free(bufs[i]);
   free(t);
 }
 
@@ -219,13 +226,15 @@ static void ray_setup(ngp_trainer *t, int i) {
   const ngp_frame *f = &sc->frames[img];
   int w = f->image.width, h = f->image.height;
   uint64_t seed = t->o.seed, step = (uint64_t)t->step;
-  int px = (int)(rand01(seed, step, (uint64_t)i, 0) * (float)w), py = (int)(rand01(seed, step, (uint64_t)i, 1) * (float)h);
+  int px = (int)(rand01(seed, step, (uint64_t)i, 0) * (float)w),
+      py = (int)(rand01(seed, step, (uint64_t)i, 1) * (float)h);
   if (px >= w) px = w - 1;
   if (py >= h) py = h - 1;
   float u = ((float)px + 0.5f) / (float)w, v = ((float)py + 0.5f) / (float)h;
   ngp_camera_ray(f->xform, f->focal, f->principal, &f->lens, w, h, u, v, t->ray_o + i * 3, t->ray_d + i * 3);
   float *bg = t->ray_bg + i * 3;
-  for (int c = 0; c < 3; c++) bg[c] = t->o.random_bg ? rand01(seed, step, (uint64_t)i, 2 + (uint64_t)c) : 0.0f;
+  for (int c = 0; c < 3; c++)
+    bg[c] = t->o.random_bg ? rand01(seed, step, (uint64_t)i, 2 + (uint64_t)c) : 0.0f;
   /* Target (NGP-SPEC §6): alpha compositing in linear light, compared in sRGB. */
   const uint8_t *p = f->image.rgba + ((size_t)py * (size_t)w + (size_t)px) * 4;
   float a = (float)p[3] / 255.0f;
@@ -278,7 +287,8 @@ static void march_round(int chunk, int thread, void *user) {
     /* Unused window slots get a harmless sample (the box centre, no step): they are encoded with
      * the rest and ignored. */
     for (int k = len; k < SEG; k++) {
-      for (int c = 0; c < 3; c++) t->a_pos[(size_t)(off + (uint32_t)k) * 3 + c] = 0.5f * (n->aabb_min[c] + n->aabb_max[c]);
+      for (int c = 0; c < 3; c++)
+        t->a_pos[(size_t)(off + (uint32_t)k) * 3 + c] = 0.5f * (n->aabb_min[c] + n->aabb_max[c]);
       t->a_dt[off + (uint32_t)k] = 0.0f;
     }
     t->segs[t->n_segs + (size_t)li].ray = r;
@@ -317,8 +327,8 @@ static void scan_round(int chunk, int thread, void *user) {
 /* ---- 2. Composite, loss and their backward, per ray --------------------------------------------- */
 typedef struct {
   ngp_trainer *t;
-  int r0;          /* first ray of the chunk */
-  uint32_t s0;     /* first sample of the chunk */
+  int r0;      /* first ray of the chunk */
+  uint32_t s0; /* first sample of the chunk */
 } chunk_job;
 
 static void composite_rays(int i, int thread, void *user) {
@@ -339,7 +349,8 @@ static void composite_rays(int i, int thread, void *user) {
   float *d_rgb = raw_den + NGP_MAX_SAMPLES_PER_RAY;
   float *d_den = d_rgb + NGP_MAX_SAMPLES_PER_RAY * 3;
   for (int q = 0; q < k; q++) {
-    for (int c = 0; c < 3; c++) raw_rgb[q * 3 + c] = t->rgb_out[(size_t)(s + q) * no + c];
+    for (int c = 0; c < 3; c++)
+      raw_rgb[q * 3 + c] = t->rgb_out[(size_t)(s + q) * no + c];
     raw_den[q] = t->dens[(size_t)(s + q) * nd];
   }
   float color[3], T = 1.0f, grad[3];
@@ -352,13 +363,15 @@ static void composite_rays(int i, int thread, void *user) {
   t->ray_loss[r] = ngp_loss_rgb(n->cfg.loss, color, t->ray_target + r * 3, grad) / 3.0f;
   /* The mean over rays: instant-ngp scales by 128 / n_rays and Adam divides the 128 back out. */
   float scale = 1.0f / (float)t->n_rays;
-  for (int c = 0; c < 3; c++) grad[c] *= scale;
+  for (int c = 0; c < 3; c++)
+    grad[c] *= scale;
   ngp_composite_backward(k, raw_rgb, raw_den, t->dt + t->ray_off[r], bg, grad, d_rgb, d_den);
   float mean = n->occ.mean;
   for (int q = 0; q < k; q++) {
     float *dro = t->d_rgb_out + (size_t)(s + q) * no;
     memset(dro, 0, (size_t)no * sizeof *dro);
-    for (int c = 0; c < 3; c++) dro[c] = d_rgb[q * 3 + c];
+    for (int c = 0; c < 3; c++)
+      dro[c] = d_rgb[q * 3 + c];
     float dd = d_den[q];
     /* Extra terms of NGP-SPEC §6, added unscaled by instant-ngp (so 1e-4 / 128 in our units):
      * a penalty on density right in front of the camera, and a push against total collapse. */
@@ -383,7 +396,8 @@ static void density_cb(int S, const float *pos, float *raw, void *user) {
 static ngp_status grow_segs(ngp_trainer *t, size_t need, ngp_error *err) {
   if (need <= t->cap_segs) return NGP_OK;
   size_t cap = t->cap_segs ? t->cap_segs : 1 << 16;
-  while (cap < need) cap *= 2;
+  while (cap < need)
+    cap *= 2;
   struct seg *g = realloc(t->segs, cap * sizeof *g);
   if (!g) return ngp_error_set(err, NGP_ERR_NOMEM, "out of memory for %zu ray segments of a training step", cap);
   t->segs = g;
@@ -439,7 +453,8 @@ static ngp_status march_batch(ngp_trainer *t, uint64_t *marched_total, ngp_error
       rj.n_live = n_live;
       ngp_parallel_for((n_live + 63) / 64, T, march_round, &rj);
       uint32_t S_round = (uint32_t)n_live * SEG;
-      for (int li = 0; li < n_live; li++) *marched_total += t->segs[t->n_segs + (size_t)li].kept;
+      for (int li = 0; li < n_live; li++)
+        *marched_total += t->segs[t->n_segs + (size_t)li].kept;
       /* Densities of the round, in chunks that fit the scratch buffers. */
       for (uint32_t c0 = 0; c0 < S_round; c0 += CHUNK_SAMPLES) {
         int S = (int)(S_round - c0 < CHUNK_SAMPLES ? S_round - c0 : CHUNK_SAMPLES);
@@ -447,7 +462,8 @@ static ngp_status march_batch(ngp_trainer *t, uint64_t *marched_total, ngp_error
         float *enc = t->a_enc + (size_t)(arena_used + c0) * (size_t)n->enc_dims;
         ngp_hashgrid_forward(&n->grid, n->params + n->off_grid, S, t->x, enc, T);
         ngp_mlp_forward(&n->density_mlp, n->params + n->off_density, S, enc, t->dens, NULL, T);
-        for (int q = 0; q < S; q++) t->a_den[arena_used + c0 + (uint32_t)q] = t->dens[(size_t)q * nd];
+        for (int q = 0; q < S; q++)
+          t->a_den[arena_used + c0 + (uint32_t)q] = t->dens[(size_t)q * nd];
       }
       ngp_parallel_for((n_live + 63) / 64, T, scan_round, &rj);
       t->n_segs += (size_t)n_live;
@@ -475,9 +491,11 @@ static int gather_samples(ngp_trainer *t) {
     t->ray_off[i] = total;
     total += t->ray_cnt[i];
   }
-  for (int i = n_rays; i < t->n_rays; i++) t->ray_cnt[i] = 0;
+  for (int i = n_rays; i < t->n_rays; i++)
+    t->ray_cnt[i] = 0;
   t->ray_off[n_rays] = total;
-  for (int i = 0; i < n_rays; i++) t->ray_used[i] = 0; /* fill cursor during the gather */
+  for (int i = 0; i < n_rays; i++)
+    t->ray_used[i] = 0; /* fill cursor during the gather */
   for (size_t g = 0; g < t->n_segs; g++) {
     const struct seg *sg = &t->segs[g];
     if (sg->ray >= n_rays || sg->kept == 0 || t->ray_ended[sg->ray] == 2) continue;
@@ -515,7 +533,8 @@ static void train_chunk(ngp_trainer *t, int r0, int r1, double tm[3]) {
       float *in = t->rgb_in + (size_t)s * ni;
       memcpy(in, t->dens + (size_t)s * nd, (size_t)nd * sizeof(float));
       memcpy(in + nd, t->sh + (size_t)s * n->sh_dims, (size_t)n->sh_dims * sizeof(float));
-      for (int k = nd + n->sh_dims; k < ni; k++) in[k] = 1.0f;
+      for (int k = nd + n->sh_dims; k < ni; k++)
+        in[k] = 1.0f;
     }
     ngp_mlp_forward(&n->rgb_mlp, n->params + n->off_rgb, S, t->rgb_in, t->rgb_out, t->rgb_acts, T);
   }
@@ -529,8 +548,10 @@ static void train_chunk(ngp_trainer *t, int r0, int r1, double tm[3]) {
     ngp_mlp_backward(&n->rgb_mlp, n->params + n->off_rgb, S, t->rgb_in, t->rgb_acts, t->d_rgb_out,
                      t->grads + n->off_rgb, t->d_rgb_in, T);
     for (int s = 0; s < S; s++)
-      for (int k = 1; k < nd; k++) t->d_dens[(size_t)s * nd + k] = t->d_rgb_in[(size_t)s * ni + k];
-    for (int s = 0; s < S; s++) t->d_dens[(size_t)s * nd] += t->d_rgb_in[(size_t)s * ni];
+      for (int k = 1; k < nd; k++)
+        t->d_dens[(size_t)s * nd + k] = t->d_rgb_in[(size_t)s * ni + k];
+    for (int s = 0; s < S; s++)
+      t->d_dens[(size_t)s * nd] += t->d_rgb_in[(size_t)s * ni];
     ngp_mlp_backward(&n->density_mlp, n->params + n->off_density, S, t->enc_all + (size_t)s0 * (size_t)n->enc_dims,
                      t->dens_acts, t->d_dens, t->grads + n->off_density, t->d_enc, T);
     ngp_hashgrid_backward(&n->grid, S, t->x, t->d_enc, t->grads + n->off_grid, &t->touched, T);
@@ -594,7 +615,8 @@ ngp_status ngp_trainer_step(ngp_trainer *t, ngp_step_stats *stats, ngp_error *er
   for (int r0 = 0; r0 < n_rays;) {
     int r1 = r0;
     uint32_t s0 = t->ray_off[r0];
-    while (r1 < n_rays && (t->ray_off[r1 + 1] - s0 <= CHUNK_SAMPLES || r1 == r0)) r1++;
+    while (r1 < n_rays && (t->ray_off[r1 + 1] - s0 <= CHUNK_SAMPLES || r1 == r0))
+      r1++;
     train_chunk(t, r0, r1, phase);
     for (int r = r0; r < r1; r++) {
       loss_sum += (double)t->ray_loss[r];

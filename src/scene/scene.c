@@ -51,8 +51,7 @@ typedef struct {
 static const char *axis_name(int axis, const char *x, const char *y) { return axis ? y : x; }
 
 /* Reads the intrinsics keys present in obj over *in (so a frame's keys override the file's). */
-static ngp_status read_intrinsics(const cJSON *obj, const char *file, const char *ctx, intrinsics *in,
-                                  ngp_error *err) {
+static ngp_status read_intrinsics(const cJSON *obj, const char *file, const char *ctx, intrinsics *in, ngp_error *err) {
   ngp_status st;
   for (int a = 0; a < 2; a++) {
     /* Within one object the priority is x_fov (degrees) > fl_x (pixels) > camera_angle_x (radians). */
@@ -161,7 +160,8 @@ static ngp_status grow_frames(loader *ld, int extra, ngp_error *err) {
   ngp_scene *s = ld->scene;
   if (s->n_frames + extra <= ld->cap) return NGP_OK;
   int cap = ld->cap ? ld->cap : 64;
-  while (cap < s->n_frames + extra) cap *= 2;
+  while (cap < s->n_frames + extra)
+    cap *= 2;
   ngp_frame *f = realloc(s->frames, (size_t)cap * sizeof *f);
   if (!f) return ngp_error_set(err, NGP_ERR_NOMEM, "out of memory for %d frames", cap);
   s->frames = f;
@@ -224,11 +224,10 @@ static ngp_status read_dataset_keys(const cJSON *root, const char *file, ngp_sce
   int aabb_scale = s->aabb_scale;
   const cJSON *as = cJSON_GetObjectItemCaseSensitive(root, "aabb_scale");
   if (as && cJSON_IsNumber(as) && !(as->valuedouble >= 1.0 && as->valuedouble <= 128.0))
-    return ngp_error_set(err, NGP_ERR_INVALID,
-                         "%s: aabb_scale: %g is out of range; use a power of two from 1 to %d", file,
-                         as->valuedouble, 1 << (NGP_MAX_CASCADES - 1));
-  if ((st = ngp_json_get_int(root, "aabb_scale", file, "", 1, 1 << (NGP_MAX_CASCADES - 1), &aabb_scale, &have,
-                             err)) != NGP_OK)
+    return ngp_error_set(err, NGP_ERR_INVALID, "%s: aabb_scale: %g is out of range; use a power of two from 1 to %d",
+                         file, as->valuedouble, 1 << (NGP_MAX_CASCADES - 1));
+  if ((st = ngp_json_get_int(root, "aabb_scale", file, "", 1, 1 << (NGP_MAX_CASCADES - 1), &aabb_scale, &have, err)) !=
+      NGP_OK)
     return st;
   if (have && !ngp_is_pow2(aabb_scale))
     return ngp_error_set(err, NGP_ERR_INVALID, "%s: aabb_scale: %d is not a power of two (1, 2, 4, ..., %d)", file,
@@ -259,8 +258,8 @@ static ngp_status load_json(loader *ld, const char *file, int source, ngp_error 
   const cJSON *frames = NULL;
   if ((st = ngp_json_get_array(root, "frames", file, "", &frames, err)) != NGP_OK) goto done;
   if (!frames) {
-    st = ngp_error_set(err, NGP_ERR_INVALID, "%s: frames: missing; a transforms file lists its views in a \"frames\" array",
-                       file);
+    st = ngp_error_set(err, NGP_ERR_INVALID,
+                       "%s: frames: missing; a transforms file lists its views in a \"frames\" array", file);
     goto done;
   }
   if ((st = read_dataset_keys(root, file, s, err)) != NGP_OK) goto done;
@@ -285,7 +284,8 @@ static ngp_status load_json(loader *ld, const char *file, int source, ngp_error 
     char ctx[64];
     snprintf(ctx, sizeof ctx, "frames[%d]", i);
     if (!cJSON_IsObject(fr)) {
-      st = ngp_error_set(err, NGP_ERR_INVALID, "%s: %s: expected an object, found %s", file, ctx, ngp_json_type_name(fr));
+      st = ngp_error_set(err, NGP_ERR_INVALID, "%s: %s: expected an object, found %s", file, ctx,
+                         ngp_json_type_name(fr));
       goto done;
     }
     const char *fp = NULL;
@@ -322,8 +322,9 @@ static ngp_status load_json(loader *ld, const char *file, int source, ngp_error 
     if ((st = ngp_json_get_matrix(fj, "transform_matrix", file, ctx, 3, 4, 4, m, &rows, &have, err)) != NGP_OK)
       goto done;
     if (!have) {
-      st = ngp_error_set(err, NGP_ERR_INVALID, "%s: %s.transform_matrix: missing; each frame needs its 4x4 camera-to-world matrix",
-                         file, ctx);
+      st =
+          ngp_error_set(err, NGP_ERR_INVALID,
+                        "%s: %s.transform_matrix: missing; each frame needs its 4x4 camera-to-world matrix", file, ctx);
       goto done;
     }
     float det = ngp_det3(m, 4);
@@ -346,7 +347,8 @@ static ngp_status load_json(loader *ld, const char *file, int source, ngp_error 
       /* instant-ngp's fix for scaled rotations: divide by the cube root of the determinant. */
       float k3 = cbrtf(det);
       for (int r = 0; r < 3; r++)
-        for (int c = 0; c < 3; c++) m[r * 4 + c] /= k3;
+        for (int c = 0; c < 3; c++)
+          m[r * 4 + c] /= k3;
       s->n_renormalised++;
     }
     memcpy(fm.xform_nerf, m, sizeof fm.xform_nerf);
@@ -414,8 +416,8 @@ static void load_one_image(int i, int thread, void *user) {
     job->status[i] = ngp_image_load(f->image_path, &f->image, &job->errors[i]);
   } else {
     f->image.rgba = NULL;
-    job->status[i] = ngp_image_info(f->image_path, &f->image.width, &f->image.height, &f->image.source_channels,
-                                    &job->errors[i]);
+    job->status[i] =
+        ngp_image_info(f->image_path, &f->image.width, &f->image.height, &f->image.source_channels, &job->errors[i]);
   }
 }
 
@@ -434,9 +436,10 @@ static ngp_status finish_intrinsics(ngp_scene *s, int i, const intrinsics *in, n
     }
   }
   if (in->focal_kind[0] == FOCAL_NONE && in->focal_kind[1] == FOCAL_NONE)
-    return ngp_error_set(err, NGP_ERR_INVALID,
-                         "%s: frames[%d]: no focal length; give camera_angle_x (radians), fl_x (pixels) or x_fov (degrees)",
-                         file, f->json_index);
+    return ngp_error_set(
+        err, NGP_ERR_INVALID,
+        "%s: frames[%d]: no focal length; give camera_angle_x (radians), fl_x (pixels) or x_fov (degrees)", file,
+        f->json_index);
   if (in->focal_kind[0] == FOCAL_NONE) focal[0] = focal[1];
   if (in->focal_kind[1] == FOCAL_NONE) focal[1] = focal[0];
   for (int a = 0; a < 2; a++)
@@ -579,10 +582,12 @@ ngp_status ngp_scene_load(const char *path, const ngp_scene_options *opts_in, ng
   } else if (ngp_path_is_file(path)) {
     st = push_string(&s->sources, &s->n_sources, path, err);
   } else {
-    st = ngp_error_set(err, NGP_ERR_IO, "%s: no such file or directory; a scene is a transforms .json file or a folder holding one",
+    st = ngp_error_set(err, NGP_ERR_IO,
+                       "%s: no such file or directory; a scene is a transforms .json file or a folder holding one",
                        path);
   }
-  for (int i = 0; st == NGP_OK && i < s->n_sources; i++) st = load_json(&ld, s->sources[i], i, err);
+  for (int i = 0; st == NGP_OK && i < s->n_sources; i++)
+    st = load_json(&ld, s->sources[i], i, err);
   if (st != NGP_OK) goto fail;
 
   /* Pass 2: drop frames without an image file, then read the images in parallel. */
@@ -595,8 +600,10 @@ ngp_status ngp_scene_load(const char *path, const ngp_scene_options *opts_in, ng
       /* A camera without an image: its size must come from the json. */
       const intrinsics *in = &ld.intr[i];
       if (!in->has_wh[0] || !in->has_wh[1]) {
-        st = ngp_error_set(err, NGP_ERR_INVALID, "%s: frames[%d]: image '%s' not found and no w/h given; a camera "
-                           "without an image needs its size", file, f->json_index, f->file_path);
+        st = ngp_error_set(err, NGP_ERR_INVALID,
+                           "%s: frames[%d]: image '%s' not found and no w/h given; a camera "
+                           "without an image needs its size",
+                           file, f->json_index, f->file_path);
         goto fail;
       }
       f->image.width = in->wh[0];

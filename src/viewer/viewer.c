@@ -476,8 +476,7 @@ static void build_overlay(ngp_viewer *v, double now) {
           w->loss_ema > 0.0f ? -10.0 * log10((double)w->loss_ema) : 0.0, w->samples_per_s / 1e6);
     else
       ADD("step %d\n", w->step);
-    ADD("frames: rendered by %s, shown through %s\n", ngp_backend_name(v->session.backend),
-        ngp_display_path(&v->disp));
+    ADD("frames: rendered by %s, shown through %s\n", ngp_backend_name(v->session.backend), ngp_display_path(&v->disp));
     ngp_progressive_view pv = {v->cam, v->fb_w, v->fb_h, v->final_div};
     bool refined = ngp_progressive_refined(&v->prog, &pv, v->model.generation);
     ADD("%.1f fps  image %dx%d of %dx%d (scale 1/%d)%s\n", frames_per_second(v), v->prog.shown_w, v->prog.shown_h,

@@ -28,12 +28,12 @@ enum { NGP_VIEWER_OK = 0, NGP_VIEWER_FAILED = 1, NGP_VIEWER_INTERRUPTED = 130, N
 typedef struct ngp_viewer ngp_viewer;
 
 typedef struct ngp_viewer_opts {
-  int width, height;   /* window size in screen units (default: --width/--height, else 1280x720) */
-  int swap_interval;   /* 1: wait for vertical sync (default); 0: as fast as possible */
-  double frame_time_s; /* frame time to aim for; rendering gets what input, upload and drawing
-                          leave of it (default 1/30 s) */
-  bool overlay;        /* the text overlay (Tab toggles it) */
-  bool idle_wait;      /* sleep in glfwWaitEventsTimeout when nothing changes (default true) */
+  int width, height;          /* window size in screen units (default: --width/--height, else 1280x720) */
+  int swap_interval;          /* 1: wait for vertical sync (default); 0: as fast as possible */
+  double frame_time_s;        /* frame time to aim for; rendering gets what input, upload and drawing
+                                 leave of it (default 1/30 s) */
+  bool overlay;               /* the text overlay (Tab toggles it) */
+  bool idle_wait;             /* sleep in glfwWaitEventsTimeout when nothing changes (default true) */
   const char *save_snapshot;  /* where Ctrl+S saves (default snapshot.ngp) */
   const char *screenshot_dir; /* where P saves (default .) */
   long n_steps;               /* stop training after this many steps (< 0: no limit, the default) */

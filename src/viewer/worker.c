@@ -46,8 +46,8 @@ static void *worker_main(void *arg) {
       ngp_status rc = ngp_session_save(s, path, &err); /* prints "snapshot saved: ..." */
       if (rc != NGP_OK) fprintf(stderr, "instant-ngp: error: %s\n", err.msg);
       pthread_mutex_lock(&w->ctl_lock);
-      snprintf(w->stats.message, sizeof w->stats.message, rc == NGP_OK ? "saved %s" : "saving %s failed (see the terminal)",
-               path);
+      snprintf(w->stats.message, sizeof w->stats.message,
+               rc == NGP_OK ? "saved %s" : "saving %s failed (see the terminal)", path);
       w->stats.message_serial++;
       continue;
     }

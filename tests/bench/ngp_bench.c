@@ -83,23 +83,38 @@ static int parse(int argc, char **argv, args *a) {
     const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!v) return usage();
     i++;
-    if (!strcmp(k, "--scene")) a->scene = v;
-    else if (!strcmp(k, "--config")) a->config = v;
-    else if (!strcmp(k, "--val")) a->val = v;
-    else if (!strcmp(k, "--threads")) a->threads = atoi(v);
-    else if (!strcmp(k, "--steps")) a->steps = atoi(v);
-    else if (!strcmp(k, "--warmup")) a->warmup = atoi(v);
-    else if (!strcmp(k, "--width")) a->width = atoi(v);
-    else if (!strcmp(k, "--height")) a->height = atoi(v);
-    else if (!strcmp(k, "--repeat")) a->repeat = atoi(v);
-    else if (!strcmp(k, "--batch-size")) a->batch = atol(v);
-    else if (!strcmp(k, "--grid-fraction")) a->grid_fraction = (float)atof(v);
-    else if (!strcmp(k, "--minutes")) snprintf(a->minutes, sizeof a->minutes, "%s", v), a->minutes_given = true;
-    else if (!strcmp(k, "--backend")) a->backend = v;
-    else if (!strcmp(k, "--save-png")) a->save_png = v;
+    if (!strcmp(k, "--scene"))
+      a->scene = v;
+    else if (!strcmp(k, "--config"))
+      a->config = v;
+    else if (!strcmp(k, "--val"))
+      a->val = v;
+    else if (!strcmp(k, "--threads"))
+      a->threads = atoi(v);
+    else if (!strcmp(k, "--steps"))
+      a->steps = atoi(v);
+    else if (!strcmp(k, "--warmup"))
+      a->warmup = atoi(v);
+    else if (!strcmp(k, "--width"))
+      a->width = atoi(v);
+    else if (!strcmp(k, "--height"))
+      a->height = atoi(v);
+    else if (!strcmp(k, "--repeat"))
+      a->repeat = atoi(v);
+    else if (!strcmp(k, "--batch-size"))
+      a->batch = atol(v);
+    else if (!strcmp(k, "--grid-fraction"))
+      a->grid_fraction = (float)atof(v);
+    else if (!strcmp(k, "--minutes"))
+      snprintf(a->minutes, sizeof a->minutes, "%s", v), a->minutes_given = true;
+    else if (!strcmp(k, "--backend"))
+      a->backend = v;
+    else if (!strcmp(k, "--save-png"))
+      a->save_png = v;
     else if (!strcmp(k, "--background")) {
       if (sscanf(v, "%f,%f,%f", &a->bg[0], &a->bg[1], &a->bg[2]) != 3) return usage();
-    } else return usage();
+    } else
+      return usage();
   }
   if (a->repeat < 1 || a->width < 1 || a->height < 1) return usage();
   return a->scene ? 0 : usage();
@@ -133,7 +148,8 @@ static int throughput(const args *a, ngp_session *s, bool device) {
   }
   printf("training throughput: median %.3f M samples/s over %d steps (after %d warm-up steps)\n",
          median(rate, steps) / 1e6, steps, warmup);
-  printf("training step without the occupancy-grid update: median %.3f M samples/s\n", median(rate_nogrid, steps) / 1e6);
+  printf("training step without the occupancy-grid update: median %.3f M samples/s\n",
+         median(rate_nogrid, steps) / 1e6);
   printf("mean ms per step: march %.3f, forward %.3f, composite %.3f, backward %.3f, optimizer %.3f, grid %.3f\n",
          1e3 * ph[0] / steps, 1e3 * ph[1] / steps, 1e3 * ph[2] / steps, 1e3 * ph[3] / steps, 1e3 * ph[4] / steps,
          1e3 * ph[5] / steps);
@@ -174,8 +190,8 @@ static int curve(args *a, ngp_session *s, bool device) {
       rc = fail(&err);
       break;
     }
-    printf("after %.1f s (%d steps): PSNR %.3f [%.3f %.3f] SSIM %.4f on %d views, bg %g,%g,%g (eval %.1f s)\n",
-           trained, s->meta.training_step, res.psnr_mean, res.psnr_min, res.psnr_max, res.ssim_mean, res.n_views,
+    printf("after %.1f s (%d steps): PSNR %.3f [%.3f %.3f] SSIM %.4f on %d views, bg %g,%g,%g (eval %.1f s)\n", trained,
+           s->meta.training_step, res.psnr_mean, res.psnr_min, res.psnr_max, res.ssim_mean, res.n_views,
            (double)a->bg[0], (double)a->bg[1], (double)a->bg[2], ngp_seconds() - t0);
     fflush(stdout);
     tok = strtok_r(NULL, ",", &save);
@@ -191,11 +207,11 @@ static int render(const args *a, ngp_session *s, bool device) {
     if (ngp_session_step(s, NULL, &err) != NGP_OK) return fail(&err);
   if (ngp_session_refresh(s, &err) != NGP_OK) return fail(&err);
   const ngp_frame *f = &s->scene.frames[0];
-  ngp_render_camera cam = {f->xform,
-                           {f->focal[0] * (float)a->width / (float)f->image.width,
-                            f->focal[1] * (float)a->height / (float)f->image.height},
-                           {f->principal[0], f->principal[1]},
-                           &f->lens};
+  ngp_render_camera cam = {
+      f->xform,
+      {f->focal[0] * (float)a->width / (float)f->image.width, f->focal[1] * (float)a->height / (float)f->image.height},
+      {f->principal[0], f->principal[1]},
+      &f->lens};
   float *rgb = malloc((size_t)a->width * (size_t)a->height * 3 * sizeof(float));
   double *times = malloc((size_t)a->repeat * sizeof *times);
   if (!rgb || !times) return fprintf(stderr, "ngp-bench: out of memory\n"), 1;
@@ -215,7 +231,8 @@ static int render(const args *a, ngp_session *s, bool device) {
     uint8_t *px = malloc(np * 4);
     if (!px) return fprintf(stderr, "ngp-bench: out of memory\n"), 1;
     for (size_t p = 0; p < np; p++) {
-      for (int c = 0; c < 3; c++) px[p * 4 + c] = (uint8_t)lrintf(fminf(fmaxf(rgb[p * 3 + c], 0.0f), 1.0f) * 255.0f);
+      for (int c = 0; c < 3; c++)
+        px[p * 4 + c] = (uint8_t)lrintf(fminf(fmaxf(rgb[p * 3 + c], 0.0f), 1.0f) * 255.0f);
       px[p * 4 + 3] = 255;
     }
     ngp_image img = {a->width, a->height, 4, px};
@@ -245,7 +262,8 @@ int main(int argc, char **argv) {
   memcpy(so.bg, a.bg, sizeof so.bg);
   ngp_session s;
   if (ngp_session_open(&s, &so, &err) != NGP_OK) return fail(&err);
-  const bool device = strcmp(ngp_backend_name(s.backend), "cpu") != 0 && strcmp(ngp_backend_name(s.backend), "counting") != 0;
+  const bool device =
+      strcmp(ngp_backend_name(s.backend), "cpu") != 0 && strcmp(ngp_backend_name(s.backend), "counting") != 0;
   if (!a.minutes_given) snprintf(a.minutes, sizeof a.minutes, "%s", device ? "0.25,1,5" : "1,2,5,10");
   int rc;
   if (!strcmp(a.mode, "throughput"))

@@ -58,11 +58,11 @@ static void test_render_matches_cpu(void **state) {
 
   const ngp_frame *f = &test.frames[0];
   enum { W = 64, H = 56 };
-  ngp_render_camera cam = {f->xform,
-                           {f->focal[0] * (float)W / (float)f->image.width,
-                            f->focal[1] * (float)H / (float)f->image.height},
-                           {f->principal[0], f->principal[1]},
-                           &f->lens};
+  ngp_render_camera cam = {
+      f->xform,
+      {f->focal[0] * (float)W / (float)f->image.width, f->focal[1] * (float)H / (float)f->image.height},
+      {f->principal[0], f->principal[1]},
+      &f->lens};
   static float cpu[W * H * 3], gpu[W * H * 3], again[W * H * 3];
   ngp_backend_opts bo;
   ngp_backend_opts_default(&bo);
@@ -72,8 +72,8 @@ static void test_render_matches_cpu(void **state) {
   for (int spp = 1; spp <= 2; spp++)
     for (int k = 0; k < 2; k++) {
       ngp_render_opts o = {W, H, {1.0f, 1.0f, 1.0f}, min_t[k], spp, 42};
-      assert_int_equal(
-          ngp_nerf_render(&n, n.inference, f->xform, cam.focal, cam.principal, &f->lens, &o, cpu, NULL), NGP_OK);
+      assert_int_equal(ngp_nerf_render(&n, n.inference, f->xform, cam.focal, cam.principal, &f->lens, &o, cpu, NULL),
+                       NGP_OK);
       if (ngp_backend_render(b, &cam, &o, gpu, &err) != NGP_OK) fail_msg("%s", err.msg);
       double p = ngp_psnr(gpu, cpu, W * H);
       print_message("spp %d, min transmittance %g: GPU vs CPU render PSNR %.2f dB\n", spp, (double)min_t[k], p);
@@ -96,7 +96,8 @@ static void test_render_matches_cpu(void **state) {
   assert_memory_equal(gpu, again, sizeof gpu); /* not uploaded yet: the old model */
   assert_int_equal(ngp_backend_upload(b, &err), NGP_OK);
   assert_int_equal(ngp_backend_render(b, &cam, &o, again, &err), NGP_OK);
-  assert_int_equal(ngp_nerf_render(&n, n.inference, f->xform, cam.focal, cam.principal, &f->lens, &o, cpu, NULL), NGP_OK);
+  assert_int_equal(ngp_nerf_render(&n, n.inference, f->xform, cam.focal, cam.principal, &f->lens, &o, cpu, NULL),
+                   NGP_OK);
   assert_true(ngp_psnr(again, cpu, W * H) >= 40.0);
   assert_true(ngp_psnr(again, gpu, W * H) < 40.0);
   ngp_backend_destroy(b);

@@ -42,11 +42,13 @@ int main(void) {
     ngp_gpu_no_device("test_gpu_math", e != cudaSuccess ? cudaGetErrorString(e) : "0 devices");
   static float nerf[12 * N], scale[N], offset[3 * N], ngp_cpu[12 * N], ngp_gpu[12 * N], s_in[N], s_cpu[N], s_gpu[N];
   unsigned seed = 1;
-  for (int i = 0; i < 12 * N; i++) nerf[i] = frand(&seed) * 8.0f - 4.0f;
+  for (int i = 0; i < 12 * N; i++)
+    nerf[i] = frand(&seed) * 8.0f - 4.0f;
   for (int i = 0; i < N; i++) {
     scale[i] = 0.1f + frand(&seed);
     s_in[i] = frand(&seed);
-    for (int k = 0; k < 3; k++) offset[3 * i + k] = frand(&seed);
+    for (int k = 0; k < 3; k++)
+      offset[3 * i + k] = frand(&seed);
     ngp_nerf_matrix_to_ngp(nerf + 12 * i, scale[i], offset + 3 * i, ngp_cpu + 12 * i);
     s_cpu[i] = ngp_linear_to_srgb(ngp_srgb_to_linear(s_in[i]));
   }

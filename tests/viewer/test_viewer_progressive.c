@@ -70,9 +70,9 @@ static void test_render_pixels_equals_render(void **state) {
       got[i] = -1.0f;
     /* Pieces from odd starting pixels. */
     int p = 0;
-    assert_int_equal(
-        ngp_nerf_render_pixels(&n, n.inference, cam.xform, focal, principal, NULL, &o, 0, 100, NULL, NULL, &p, got, NULL),
-        NGP_OK);
+    assert_int_equal(ngp_nerf_render_pixels(&n, n.inference, cam.xform, focal, principal, NULL, &o, 0, 100, NULL, NULL,
+                                            &p, got, NULL),
+                     NGP_OK);
     assert_int_equal(p, 100);
     assert_true(got[100 * 3] == -1.0f); /* past the range: untouched */
     while (p < W * H) {

@@ -171,7 +171,8 @@ static void test_snapshot_matches_headless(void **state) {
   ngp_render_opts o;
   float focal[2], principal[2];
   ngp_viewer_render_setup(v, w, h, &o, focal, principal);
-  assert_int_equal(ngp_nerf_render(&n, n.inference, ngp_viewer_camera(v)->xform, focal, principal, NULL, &o, rgb, NULL), NGP_OK);
+  assert_int_equal(ngp_nerf_render(&n, n.inference, ngp_viewer_camera(v)->xform, focal, principal, NULL, &o, rgb, NULL),
+                   NGP_OK);
   size_t not_bg = 0;
   for (size_t i = 0; i < (size_t)w * h * 3; i++)
     ref[i] = ngp_display_to_u8(rgb[i]);

@@ -28,8 +28,10 @@ static int cmp_double(const void *a, const void *b) {
 }
 
 static void usage(void) {
-  fprintf(stderr, "usage: ngp-viewer-bench --scene PATH [--snapshot FILE] [--config FILE] [--threads N] [--backend B] [--width W]\n"
-                  "                        [--height H] [--seconds S] [--warmup S] [--orbit-px P] [--no-train]\n");
+  fprintf(
+      stderr,
+      "usage: ngp-viewer-bench --scene PATH [--snapshot FILE] [--config FILE] [--threads N] [--backend B] [--width W]\n"
+      "                        [--height H] [--seconds S] [--warmup S] [--orbit-px P] [--no-train]\n");
 }
 
 int main(int argc, char **argv) {

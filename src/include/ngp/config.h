@@ -67,7 +67,7 @@ typedef struct ngp_grid_config {
 
 typedef struct ngp_mlp_config {
   ngp_network_type otype;
-  int n_neurons;       /* W */
+  int n_neurons; /* W */
   int n_hidden_layers;
   ngp_activation activation;        /* hidden layers */
   ngp_activation output_activation; /* output layer */
@@ -88,12 +88,12 @@ typedef struct ngp_optimizer_config {
 typedef struct ngp_config {
   ngp_loss_type loss;
   ngp_optimizer_config optimizer;
-  ngp_grid_config encoding;     /* position encoding */
-  ngp_mlp_config network;       /* density MLP: hash features -> n_density_outputs */
-  int n_density_outputs;        /* network.n_output_dims (16): all feed the colour MLP, [0] is density */
-  int sh_degree;                /* dir_encoding: SphericalHarmonics degree (4 -> 16 values) */
-  ngp_mlp_config rgb_network;   /* colour MLP: density outputs ++ SH -> rgb */
-  char source[1024];            /* the file the config came from ("" for built-in defaults) */
+  ngp_grid_config encoding;   /* position encoding */
+  ngp_mlp_config network;     /* density MLP: hash features -> n_density_outputs */
+  int n_density_outputs;      /* network.n_output_dims (16): all feed the colour MLP, [0] is density */
+  int sh_degree;              /* dir_encoding: SphericalHarmonics degree (4 -> 16 values) */
+  ngp_mlp_config rgb_network; /* colour MLP: density outputs ++ SH -> rgb */
+  char source[1024];          /* the file the config came from ("" for built-in defaults) */
 } ngp_config;
 
 /* instant-ngp's defaults (what an empty config file gives): L2 loss; plain Adam with tcnn's

@@ -56,23 +56,23 @@ typedef struct ngp_scene {
   int n_ignored;
   char **skipped; /* "FILE: frames[i] (file_path)" of frames skipped for a missing image */
   int n_skipped;
-  float scale;     /* NeRF units to ngp units (default 0.33) */
-  float offset[3]; /* added after scaling, in NeRF axis order (default 0.5) */
-  int aabb_scale;  /* power of two, 1..128 */
-  int n_cascades;  /* occupancy cascades: log2(aabb_scale) + 1 */
+  float scale;                    /* NeRF units to ngp units (default 0.33) */
+  float offset[3];                /* added after scaling, in NeRF axis order (default 0.5) */
+  int aabb_scale;                 /* power of two, 1..128 */
+  int n_cascades;                 /* occupancy cascades: log2(aabb_scale) + 1 */
   float aabb_min[3], aabb_max[3]; /* the scene box in ngp units: a cube of side aabb_scale at 0.5 */
   bool has_up;
-  float up[3];     /* "up" from the json, in ngp axes */
+  float up[3]; /* "up" from the json, in ngp axes */
   bool images_loaded;
-  bool has_alpha;  /* some loaded pixel has alpha < 255 */
+  bool has_alpha;     /* some loaded pixel has alpha < 255 */
   int n_renormalised; /* frames whose rotation had |det - 1| > 0.01 and was renormalised */
 } ngp_scene;
 
 typedef struct ngp_scene_options {
-  bool load_images; /* false: only read image headers (sizes), for quick inspection */
+  bool load_images;  /* false: only read image headers (sizes), for quick inspection */
   bool keep_missing; /* keep frames whose image is missing (camera paths): their size comes from
                         the json's w/h, which must then be given; image.rgba stays NULL */
-  int n_threads;    /* image decoding threads; <= 0 uses all cores */
+  int n_threads;     /* image decoding threads; <= 0 uses all cores */
 } ngp_scene_options;
 
 void ngp_scene_options_default(ngp_scene_options *opts);
