@@ -186,10 +186,40 @@ static void test_grid_samples(void **state) {
   ngp_occupancy_free(&g);
 }
 
+/* The batch size: the demand formula as the CPU trainer always used it, and the buffer bound that
+ * keeps the count from running away when rays march far more samples than they keep. */
+static void test_next_ray_count(void **state) {
+  (void)state;
+  const uint32_t target = 1u << 18, max_rays = 1u << 20;
+  /* No overflow: ceil(n * target / used / 256) * 256, clamped. */
+  assert_int_equal(ngp_next_ray_count(4096, target, 1u << 17, 1u << 19, 8u * target, 256, max_rays), 8192);
+  assert_int_equal(ngp_next_ray_count(4096, target, 3000000, 0, 0, 256, max_rays), 512);
+  assert_int_equal(ngp_next_ray_count(4096, target, 1, 0, 0, 256, max_rays), max_rays);
+  assert_int_equal(ngp_next_ray_count(4096, target, 0, 0, 0, 256, max_rays), 4096);
+  /* Rays marching 100 samples and keeping 10 (marched/kept = 10 > 8): only the prefix of
+   * cap / 100 rays fits the buffer; their kept samples are the demand. Without the bound the
+   * count grows every step to the maximum while the same prefix trains; with it, it settles at
+   * what fits. */
+  const uint64_t cap = 8ull * target, per_ray_marched = 100, per_ray_kept = 10;
+  uint32_t bounded = 4096, unbounded = 4096;
+  for (int step = 0; step < 50; step++) {
+    uint64_t fit_b = cap / per_ray_marched < bounded ? cap / per_ray_marched : bounded;
+    uint64_t fit_u = cap / per_ray_marched < unbounded ? cap / per_ray_marched : unbounded;
+    bounded = ngp_next_ray_count(bounded, target, fit_b * per_ray_kept, (uint64_t)bounded * per_ray_marched, cap, 256,
+                                 max_rays);
+    unbounded = ngp_next_ray_count(unbounded, target, fit_u * per_ray_kept, (uint64_t)unbounded * per_ray_marched, 0,
+                                   256, max_rays);
+  }
+  assert_int_equal(unbounded, max_rays); /* the runaway the bound prevents */
+  assert_true((uint64_t)bounded * per_ray_marched <= cap);
+  assert_true((uint64_t)bounded * per_ray_marched > cap / 2);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_camera_rays),     cmocka_unit_test(test_marching),     cmocka_unit_test(test_compositing),
-      cmocka_unit_test(test_training_target), cmocka_unit_test(test_grid_samples),
+      cmocka_unit_test(test_camera_rays),  cmocka_unit_test(test_marching),
+      cmocka_unit_test(test_compositing),  cmocka_unit_test(test_training_target),
+      cmocka_unit_test(test_grid_samples), cmocka_unit_test(test_next_ray_count),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -161,6 +161,27 @@ static inline NGP_HD void ngp_composite_ray_backward(int k, const float *raw_rgb
   }
 }
 
+/* ---- Batch size ----------------------------------------------------------------------------------- */
+
+/* The next step's ray count (trainer.c adapt_batch, trainer.cu batch_adapt_kernel): the count
+ * whose samples before the cut-off (`used` this step, from n_rays rays) approach `target`, rounded
+ * up to a multiple of 256. When the rays asked for more samples (`marched`) than the marching
+ * buffer holds (`cap`; 0: no such bound), no more rays than would have fitted: otherwise the
+ * count grows every step while only the prefix that fits is trained on. Clamped to
+ * [min_rays, max_rays]; n_rays unchanged when nothing was used. */
+static inline NGP_HD uint32_t ngp_next_ray_count(uint32_t n_rays, uint32_t target, uint64_t used, uint64_t marched,
+                                                 uint64_t cap, uint32_t min_rays, uint32_t max_rays) {
+  if (used == 0) return n_rays;
+  double rays = ceil((double)n_rays * (double)target / (double)used / 256.0) * 256.0;
+  if (cap > 0 && marched > cap) {
+    const double fit = floor((double)n_rays * (double)cap / (double)marched / 256.0) * 256.0;
+    if (fit < rays) rays = fit;
+  }
+  if (rays > (double)max_rays) rays = (double)max_rays;
+  if (rays < (double)min_rays) rays = (double)min_rays;
+  return (uint32_t)rays;
+}
+
 /* ---- Occupancy-grid samples (occupancy.c gen_piece) ---------------------------------------------- */
 
 /* The two sample sets of an update draw from seeds derived from the update's seed like this. */

@@ -343,14 +343,11 @@ fail:
 /* ---- The step ------------------------------------------------------------------------------------- */
 
 /* Next step's rays, so that the samples used approach the target (trainer.c step 5). */
-__global__ void batch_adapt_kernel(dev_scalars *s, uint32_t target, uint32_t max_rays) {
+/* cap: the marched-sample buffer; rays that would overflow it are dropped (march.cu), so the count
+ * is bounded by what fits as well (ngp_next_ray_count). */
+__global__ void batch_adapt_kernel(dev_scalars *s, uint32_t target, uint32_t cap, uint32_t max_rays) {
   if (threadIdx.x != 0 || blockIdx.x != 0) return;
-  const uint32_t used = s->c.kept_total;
-  if (used == 0) return;
-  double rays = ceil((double)s->c.n_rays * (double)target / (double)used / 256.0) * 256.0;
-  if (rays > (double)max_rays) rays = (double)max_rays;
-  if (rays < (double)MIN_RAYS) rays = (double)MIN_RAYS;
-  s->p.n_rays = (uint32_t)rays;
+  s->p.n_rays = ngp_next_ray_count(s->c.n_rays, target, s->c.kept_total, s->c.marched_total, cap, MIN_RAYS, max_rays);
 }
 
 static int decays_at(const ngp_optimizer_config *c, int step) {
@@ -499,7 +496,7 @@ ngp_status ngp_cuda_trainer_step(ngp_cuda_trainer *t, ngp_step_stats *stats, ngp
 
   /* 8. The next step's ray count, and the counters for the statistics. */
   uint32_t target = t->o.target_samples > 0 ? t->o.target_samples : (1u << 18);
-  batch_adapt_kernel<<<1, 32, 0, s>>>(t->dsc, target, R);
+  batch_adapt_kernel<<<1, 32, 0, s>>>(t->dsc, target, t->m_cap, R);
   NGP_CUDA_CHECK_LAUNCH(err);
   NGP_CUDA_TRY(cudaMemcpyAsync(t->h_dsc, t->dsc, sizeof *t->h_dsc, cudaMemcpyDeviceToHost, s), err);
   const int step = t->step++;

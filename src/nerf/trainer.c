@@ -15,6 +15,7 @@
 #include "clock.h"
 #include "march.h"
 #include "nerf.h"
+#include "ngp_march_math.h"
 #include "ngp_math.h"
 #include "ngp_nerf_math.h"
 #include "parallel.h"
@@ -593,11 +594,10 @@ static ngp_status update_grid(ngp_trainer *t, ngp_error *err) {
 
 /* Stage 6, rays for the next step, so that the samples used approach the target. */
 static void adapt_batch(ngp_trainer *t, uint32_t used_sum) {
-  if (used_sum == 0) return;
-  double rays = ceil((double)t->n_rays * (double)t->o.target_samples / (double)used_sum / 256.0) * 256.0;
-  if (rays > t->max_rays) rays = t->max_rays;
-  if (rays < MIN_RAYS) rays = MIN_RAYS;
-  t->n_rays = (int)rays;
+  /* No buffer bound here: the marching rounds drop whole rays when the arena fills, and the next
+   * group sizes follow the measured ray length. */
+  t->n_rays = (int)ngp_next_ray_count((uint32_t)t->n_rays, t->o.target_samples, used_sum, 0, 0, MIN_RAYS,
+                                      (uint32_t)t->max_rays);
 }
 
 ngp_status ngp_trainer_step(ngp_trainer *t, ngp_step_stats *stats, ngp_error *err) {
