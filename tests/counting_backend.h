@@ -4,7 +4,7 @@
 #ifndef NGP_TESTS_COUNTING_BACKEND_H
 #define NGP_TESTS_COUNTING_BACKEND_H
 
-#include "backend.h"
+#include "engine/backend.h"
 
 extern const ngp_backend_type ngp_counting_backend_type;
 

@@ -13,10 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
+#include "engine/backend.h"
 #include "counting_backend.h"
-#include "fs.h"
-#include "session.h"
+#include "core/fs.h"
+#include "engine/session.h"
 
 static void test_choose(void **state) {
   (void)state;

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fs.h"
+#include "core/fs.h"
 
 /* ---- Helpers ------------------------------------------------------------------------------- */
 

@@ -9,10 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fs.h"
-#include "json_util.h"
-#include "ngp_math.h"
-#include "parallel.h"
+#include "core/fs.h"
+#include "core/json_util.h"
+#include "common/ngp_math.h"
+#include "core/parallel.h"
 
 static void test_natcmp(void **state) {
   (void)state;

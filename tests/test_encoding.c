@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "encoding.h"
-#include "ngp_encoding_math.h"
+#include "nerf/encoding.h"
+#include "common/ngp_encoding_math.h"
 
 /* ---- Helpers ------------------------------------------------------------------------------- */
 

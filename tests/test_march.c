@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "march.h"
-#include "ngp_nerf_math.h"
-#include "occupancy.h"
+#include "nerf/march.h"
+#include "common/ngp_nerf_math.h"
+#include "nerf/occupancy.h"
 
 static void assert_close(double got, double want, double atol, double rtol, const char *what, int idx) {
   if (!(fabs(got - want) <= atol + rtol * fabs(want))) {

@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "eval.h"
-#include "march.h"
-#include "ngp_march_math.h"
-#include "occupancy.h"
+#include "engine/eval.h"
+#include "nerf/march.h"
+#include "common/ngp_march_math.h"
+#include "nerf/occupancy.h"
 
 static uint64_t rng = 99;
 static float frand(float lo, float hi) {

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mlp.h"
-#include "ngp_activation.h"
+#include "nerf/mlp.h"
+#include "common/ngp_activation.h"
 
 static const ngp_activation ALL_ACTS[] = {NGP_ACT_NONE,        NGP_ACT_RELU,     NGP_ACT_LEAKY_RELU,
                                           NGP_ACT_EXPONENTIAL, NGP_ACT_SINE,     NGP_ACT_SIGMOID,

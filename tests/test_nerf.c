@@ -9,10 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "eval.h"
-#include "fs.h"
-#include "nerf.h"
-#include "snapshot.h"
+#include "engine/eval.h"
+#include "core/fs.h"
+#include "nerf/nerf.h"
+#include "nerf/snapshot.h"
 
 static void test_psnr_ssim(void **state) {
   (void)state;

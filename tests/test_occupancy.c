@@ -10,8 +10,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "ngp_nerf_math.h"
-#include "occupancy.h"
+#include "common/ngp_nerf_math.h"
+#include "nerf/occupancy.h"
 
 static double now_s(void) {
   struct timespec ts;

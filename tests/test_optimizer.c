@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "optimizer.h"
+#include "nerf/optimizer.h"
 
 /* instant-ngp's configs/nerf/base.json chain. */
 static ngp_optimizer_config base_cfg(void) {

@@ -4,7 +4,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "testutil.h"
 
-#include "fs.h"
+#include "core/fs.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -13,8 +13,8 @@
 #include <cjson/cJSON.h>
 #include <stb_image.h>
 
-#include "fs.h"
-#include "ngp_math.h"
+#include "core/fs.h"
+#include "common/ngp_math.h"
 
 /* Renders camera c2w at w x h with the options' field of view. Caller frees. */
 static uint8_t *render(const ngp_synth_options *o, const float *c2w, int w, int h) {

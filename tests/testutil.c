@@ -8,7 +8,7 @@
 
 #include <stb_image_write.h>
 
-#include "fs.h"
+#include "core/fs.h"
 
 static void rm_rf(const char *path) {
   /* Test scratch folders only ever hold what the tests wrote; `rm -rf` is the simplest reset. */

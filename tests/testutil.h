@@ -12,8 +12,8 @@
 // clang-format on
 
 #include "ngp/ngp.h"
-#include "eval.h"
-#include "nerf.h"
+#include "engine/eval.h"
+#include "nerf/nerf.h"
 
 /* A fresh, empty folder $NGP_TEST_TMPDIR/<name> (default /tmp/ngp-tests/<name>); malloc'd path. */
 char *ngp_test_tmpdir(const char *name);

@@ -1,13 +1,13 @@
 /* app.c: signals, the error line and the command line's session options (app.h). */
 #define _POSIX_C_SOURCE 200809L
-#include "app.h"
+#include "app/app.h"
 
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "fs.h"
+#include "core/fs.h"
 
 static volatile sig_atomic_t g_interrupt = 0;
 

@@ -3,8 +3,8 @@
 #ifndef NGP_APP_APP_H
 #define NGP_APP_APP_H
 
-#include "cli.h"
-#include "session.h"
+#include "app/cli.h"
+#include "engine/session.h"
 
 /* SIGINT and SIGTERM: the first sets a flag that training loops poll (stop after the current
  * step, save, exit 130); a second one removes any half-written temporary file and exits at once

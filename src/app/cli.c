@@ -5,7 +5,7 @@
  * instant-ngp that this version does not implement yet are recognised and refused with a clear
  * line (exit 2), never accepted and ignored. */
 #define _POSIX_C_SOURCE 200809L
-#include "cli.h"
+#include "app/cli.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -15,10 +15,10 @@
 #include <string.h>
 
 #include "cjson/cJSON.h"
-#include "fs.h"
-#include "json_util.h"
+#include "core/fs.h"
+#include "core/json_util.h"
 #include "ngp/common.h"
-#include "snapshot.h"
+#include "nerf/snapshot.h"
 
 typedef enum {
   OPT_SCENE,

@@ -16,15 +16,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cli.h"
-#include "driver_probe.h"
-#include "fs.h"
-#include "mlp.h"
+#include "app/cli.h"
+#include "core/driver_probe.h"
+#include "core/fs.h"
+#include "nerf/mlp.h"
 #include "ngp/common.h"
-#include "parallel.h"
+#include "core/parallel.h"
 
 #ifdef NGP_HAVE_CUDA
-#include "ngp_cuda.h"
+#include "cuda/ngp_cuda.h"
 #endif
 #ifdef NGP_HAVE_VIEWER
 #include <epoxy/gl.h>

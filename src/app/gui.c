@@ -3,9 +3,9 @@
  * window closes, what a headless run does after training (ngp_cli_finish, run.c). */
 #include <stdio.h>
 
-#include "app.h"
-#include "cli.h"
-#include "viewer.h"
+#include "app/app.h"
+#include "app/cli.h"
+#include "viewer/viewer.h"
 
 /* The viewer's finish: ngp_cli_finish with the scene and snapshot last loaded (drops included). */
 static int finish(void *user, const ngp_session_opts *so, ngp_session *s, long steps) {

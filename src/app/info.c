@@ -8,12 +8,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
-#include "fs.h"
-#include "nerf.h"
+#include "app/cli.h"
+#include "core/fs.h"
+#include "nerf/nerf.h"
 #include "ngp/ngp.h"
-#include "session.h"
-#include "snapshot.h"
+#include "engine/session.h"
+#include "nerf/snapshot.h"
 
 /* configs/nerf/base.json, compiled in (cmake/embed.cmake): the default when no --config is given. */
 extern const char ngp_default_config_json[];

@@ -1,7 +1,7 @@
 /* main.c: the instant-ngp application. Only main() exits; everything below returns codes. */
 #include <stdio.h>
 
-#include "cli.h"
+#include "app/cli.h"
 #include "ngp/common.h"
 
 int main(int argc, char **argv) {

@@ -10,10 +10,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "app.h"
-#include "clock.h"
-#include "cli.h"
-#include "fs.h"
+#include "app/app.h"
+#include "core/clock.h"
+#include "app/cli.h"
+#include "core/fs.h"
 #include "ngp/ngp.h"
 
 static void format_duration(double s, char *buf, size_t n) {

@@ -19,7 +19,7 @@
 #define NGP_ACTIVATION_H
 
 #include "ngp/config.h"
-#include "ngp_math.h"
+#include "common/ngp_math.h"
 
 /* tcnn's K_ACT: the sharpness of Squareplus and Softplus. */
 #define NGP_ACT_K 10.0f

@@ -10,7 +10,7 @@
 
 #include <stdint.h>
 
-#include "ngp_math.h"
+#include "common/ngp_math.h"
 
 /* The per-sample helpers sit in loops whose level parameters (hashed, interpolation) are
  * invariant: force inlining so compilers fold those branches instead of calling out per sample

@@ -15,8 +15,8 @@
 #include <math.h>
 #include <stdint.h>
 
-#include "ngp_math.h"
-#include "ngp_nerf_math.h"
+#include "common/ngp_math.h"
+#include "common/ngp_nerf_math.h"
 
 /* Training samples per ray at most (NGP-SPEC §5), = march.h's NGP_MAX_SAMPLES_PER_RAY. */
 #define NGP_MARCH_MAX_SAMPLES 1024

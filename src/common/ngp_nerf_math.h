@@ -13,9 +13,9 @@
 #include <stdint.h>
 #include <string.h> /* memcpy for bit casts */
 
-#include "ngp/config.h" /* ngp_loss_type */
-#include "ngp/scene.h"  /* ngp_lens_mode */
-#include "ngp_math.h"   /* NGP_HD, NGP_MAX_CASCADES */
+#include "ngp/config.h"      /* ngp_loss_type */
+#include "ngp/scene.h"       /* ngp_lens_mode */
+#include "common/ngp_math.h" /* NGP_HD, NGP_MAX_CASCADES */
 
 /* ---- Constants (NGP-SPEC §4, §5) ------------------------------------------------------------ */
 

@@ -16,8 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config_internal.h"
-#include "json_util.h"
+#include "config/config_internal.h"
+#include "core/json_util.h"
 
 /* ---- Defaults: what a config without the key gives (docs/CONFIG.md has the sources) -------- */
 

@@ -3,14 +3,14 @@
  * child removes the key). Each value keeps the name of the file it came from, see
  * config_internal.h. POSIX + XSI (realpath) to detect cycles. */
 #define _XOPEN_SOURCE 700 /* realpath is XSI in glibc */
-#include "config_internal.h"
+#include "config/config_internal.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "fs.h"
-#include "json_util.h"
+#include "core/fs.h"
+#include "core/json_util.h"
 
 static ngp_status nomem(ngp_error *err, const char *file) {
   return ngp_error_set(err, NGP_ERR_NOMEM, "%s: out of memory while reading the config", file);

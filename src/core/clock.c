@@ -1,6 +1,6 @@
 /* clock.c: the monotonic clock, once. */
 #define _POSIX_C_SOURCE 200809L
-#include "clock.h"
+#include "core/clock.h"
 
 #include <time.h>
 

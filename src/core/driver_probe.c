@@ -2,7 +2,7 @@
  * linked. The CUDA driver API is called through dlsym with its C ABI (CUresult is an int, CUdevice
  * an int); only the handful of entry points below are used, all present since CUDA 3.2. */
 #define _GNU_SOURCE
-#include "driver_probe.h"
+#include "core/driver_probe.h"
 
 #include <dlfcn.h>
 #include <limits.h>

@@ -1,6 +1,6 @@
 /* fs.c: file reading, atomic writes, path helpers and natural sort. POSIX. */
 #define _POSIX_C_SOURCE 200809L
-#include "fs.h"
+#include "core/fs.h"
 
 #include <ctype.h>
 #include <dirent.h>

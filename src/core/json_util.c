@@ -1,5 +1,5 @@
 /* json_util.c: JSON parsing with comments and precise error locations, and typed getters. */
-#include "json_util.h"
+#include "core/json_util.h"
 
 #include <float.h>
 #include <math.h>
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fs.h"
+#include "core/fs.h"
 
 /* Replaces comments by spaces (keeping newlines) so that cJSON's error offsets still map to the
  * user's lines and columns. Strings are copied verbatim, escapes included. */

@@ -1,6 +1,6 @@
 /* parallel.c: ngp_parallel_for with C11 atomics and pthreads. */
 #define _POSIX_C_SOURCE 200809L
-#include "parallel.h"
+#include "core/parallel.h"
 
 #include <pthread.h>
 #include <stdatomic.h>

@@ -2,8 +2,8 @@
  * parameter. The learning-rate schedule (ExponentialDecay) is host arithmetic on the step count. */
 #include <math.h>
 
-#include "cuda_adam.h"
-#include "cuda_common.cuh"
+#include "cuda/adam.h"
+#include "cuda/cuda_common.cuh"
 
 __global__ void adam_kernel(ngp_cuda_adam a, float *params, float *grads, float *m, float *v, uint32_t *t, float *ema) {
   const size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;

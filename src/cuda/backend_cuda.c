@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
-#include "ngp_cuda.h"
+#include "engine/backend.h"
+#include "cuda/ngp_cuda.h"
 
 typedef struct cuda_backend {
   ngp_backend base;

@@ -2,9 +2,9 @@
  * training step's transmittance compaction and fused composite + loss + backward, and the
  * renderer's segment step. One thread per ray walks the ray's contiguous samples in order, with the
  * CPU's formulas (ngp_march_math.h, ngp_nerf_math.h). */
-#include "cuda_common.cuh"
-#include "cuda_composite.h"
-#include "ngp_march_math.h"
+#include "cuda/cuda_common.cuh"
+#include "cuda/composite.h"
+#include "common/ngp_march_math.h"
 
 __global__ void composite_rays_kernel(const uint32_t *d_n_rays, uint32_t max_rays, const uint32_t *offset,
                                       const uint32_t *count, const float *raw_rgb, int rgb_stride,

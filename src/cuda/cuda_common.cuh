@@ -8,7 +8,7 @@
 #include <cuda_runtime.h>
 #include <stdint.h>
 
-#include "cuda_types.h"
+#include "cuda/cuda_types.h"
 #include "ngp/common.h"
 
 /* Threads per block of the element-wise kernels. */

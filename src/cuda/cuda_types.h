@@ -1,4 +1,4 @@
-/* cuda_types.h (internal): what the CUDA op headers (cuda_<op>.h) share, in plain C so that C
+/* cuda/cuda_types.h (internal): what the CUDA op headers (cuda/<op>.h) share, in plain C so that C
  * code (the trainer's tests, the benchmark) can call the launchers without CUDA headers:
  * fp16 storage, the stream type, device-side counts, and the layouts of the hash grid and the
  * MLPs as the kernels see them.

@@ -1,10 +1,10 @@
-/* cuda_util.h (internal): small device utilities of device.cu that C callers (tests, tools) need:
+/* cuda/cuda_util.h (internal): small device utilities of device.cu that C callers (tests, tools) need:
  * fp32 <-> fp16 conversion of arrays on the device. Device selection, messages and memory
  * helpers are in the public ngp_cuda.h. */
 #ifndef NGP_CUDA_UTIL_H
 #define NGP_CUDA_UTIL_H
 
-#include "cuda_types.h"
+#include "cuda/cuda_types.h"
 
 #ifdef __cplusplus
 extern "C" {

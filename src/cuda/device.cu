@@ -11,12 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cuda_common.cuh"
-#include "cuda_util.h"
-#include "ngp_cuda.h"
+#include "cuda/cuda_common.cuh"
+#include "cuda/cuda_util.h"
+#include "cuda/ngp_cuda.h"
 
 extern "C" {
-#include "driver_probe.h"
+#include "core/driver_probe.h"
 }
 
 #ifndef NGP_CUDA_ARCHS

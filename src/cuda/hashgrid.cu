@@ -3,9 +3,9 @@
  * does). The backward scatters w * dout into the fp32 gradient with atomics.
  * UNVERIFIED on a device: the sm_90 float4/float2 vector atomics (and their speed against scalar
  * ones) have never run. */
-#include "cuda_common.cuh"
-#include "cuda_hashgrid.h"
-#include "ngp_encoding_math.h"
+#include "cuda/cuda_common.cuh"
+#include "cuda/hashgrid.h"
+#include "common/ngp_encoding_math.h"
 
 extern "C" ngp_status ngp_cuda_grid_from(ngp_cuda_grid *d, const ngp_hashgrid *g, ngp_error *err) {
   memset(d, 0, sizeof *d);

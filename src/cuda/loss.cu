@@ -1,8 +1,8 @@
 /* loss.cu: the per-channel losses of NGP-SPEC §6 (Huber = delta 0.1 divided by 5, L2, L1, ...),
  * one thread per prediction, from ngp_nerf_math.h's ngp_loss_channel. */
-#include "cuda_common.cuh"
-#include "cuda_loss.h"
-#include "ngp_nerf_math.h"
+#include "cuda/cuda_common.cuh"
+#include "cuda/loss.h"
+#include "common/ngp_nerf_math.h"
 
 __global__ void loss_rgb_kernel(int type, uint32_t n, const float *pred, const float *target, float *loss,
                                 float *grad) {

@@ -3,9 +3,9 @@
  * bitfield (at most 8 x 256 KiB) stays in L2; rays diverge in length, as they do in instant-ngp. */
 #include <math.h>
 
-#include "cuda_common.cuh"
-#include "cuda_march.h"
-#include "ngp_march_math.h"
+#include "cuda/cuda_common.cuh"
+#include "cuda/march.h"
+#include "common/ngp_march_math.h"
 
 __global__ void march_count_kernel(ngp_cuda_march mp, const uint32_t *d_n_rays, uint32_t max_rays, const float *origin,
                                    const float *dir, const float *jitter, int max_samples, float *t_start,

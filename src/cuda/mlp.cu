@@ -16,9 +16,9 @@
 #include <mma.h>
 #include <string.h>
 
-#include "cuda_common.cuh"
-#include "cuda_mlp.h"
-#include "ngp_activation.h"
+#include "cuda/cuda_common.cuh"
+#include "cuda/mlp.h"
+#include "common/ngp_activation.h"
 
 using namespace nvcuda;
 

@@ -22,7 +22,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
-#include "nerf.h"
+#include "nerf/nerf.h"
 
 /* CUDART_VERSION the library was built with (e.g. 13000 for 13.0). */
 int ngp_cuda_runtime_version(void);

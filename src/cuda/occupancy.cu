@@ -5,9 +5,9 @@
  * pooling. */
 #include <math.h>
 
-#include "cuda_common.cuh"
-#include "cuda_occupancy.h"
-#include "ngp_march_math.h"
+#include "cuda/cuda_common.cuh"
+#include "cuda/occupancy.h"
+#include "common/ngp_march_math.h"
 
 enum { MEAN_BLOCK = 4096, MEAN_THREADS = 256, N_PARTIALS = NGP_NERF_GRID_CELLS / MEAN_BLOCK };
 

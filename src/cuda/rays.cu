@@ -1,8 +1,8 @@
 /* rays.cu: training rays (trainer.c ray_setup): pixel choice, camera ray with lens undistortion,
  * random background, the linear-light target, and the jitter, from the shared per-ray maths. */
-#include "cuda_common.cuh"
-#include "cuda_rays.h"
-#include "ngp_march_math.h"
+#include "cuda/cuda_common.cuh"
+#include "cuda/rays.h"
+#include "common/ngp_march_math.h"
 
 __global__ void rays_train_kernel(const ngp_cuda_frame *frames, int n_frames, const uint8_t *pixels,
                                   const uint32_t *d_n_rays, uint32_t max_rays, uint64_t seed, uint32_t step,

@@ -18,14 +18,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cuda_common.cuh"
-#include "cuda_composite.h"
-#include "cuda_hashgrid.h"
-#include "cuda_march.h"
-#include "cuda_mlp.h"
-#include "cuda_sh.h"
-#include "ngp_cuda.h"
-#include "ngp_march_math.h"
+#include "cuda/cuda_common.cuh"
+#include "cuda/composite.h"
+#include "cuda/hashgrid.h"
+#include "cuda/march.h"
+#include "cuda/mlp.h"
+#include "cuda/sh.h"
+#include "cuda/ngp_cuda.h"
+#include "common/ngp_march_math.h"
 
 enum { SEG_MAX = 16, MAX_RBUFS = 40 };
 /* Samples evaluated per round at most (network inputs and outputs of about 170 bytes each). */

@@ -1,8 +1,8 @@
 /* scan.cu: exclusive prefix sum of uint32 counts in three passes (block scans, a scan of the block
  * sums by one block, then the block offsets added), deterministic and without atomics, so the
  * compaction's sample order is the ray order, as on the CPU. */
-#include "cuda_common.cuh"
-#include "cuda_scan.h"
+#include "cuda/cuda_common.cuh"
+#include "cuda/scan.h"
 
 enum { SCAN_THREADS = 256, SCAN_ITEMS = NGP_SCAN_BLOCK / SCAN_THREADS };
 

@@ -1,8 +1,8 @@
 /* sh.cu: spherical-harmonics encoding of the sample directions, one thread per sample, written
  * straight into the colour MLP's fp16 input beside the density network's outputs. */
-#include "cuda_common.cuh"
-#include "cuda_sh.h"
-#include "ngp_encoding_math.h"
+#include "cuda/cuda_common.cuh"
+#include "cuda/sh.h"
+#include "common/ngp_encoding_math.h"
 
 __global__ void sh_forward_kernel(int degree, const uint32_t *d_count, uint32_t max, const float *dirs,
                                   const uint32_t *sample_ray, uint32_t div, __half *out16, int ld16, int col0,

@@ -26,21 +26,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cuda_adam.h"
-#include "cuda_common.cuh"
-#include "cuda_composite.h"
-#include "cuda_hashgrid.h"
-#include "cuda_march.h"
-#include "cuda_mlp.h"
-#include "cuda_occupancy.h"
-#include "cuda_rays.h"
-#include "cuda_scan.h"
-#include "cuda_sh.h"
-#include "ngp_cuda.h"
-#include "ngp_march_math.h"
+#include "cuda/adam.h"
+#include "cuda/cuda_common.cuh"
+#include "cuda/composite.h"
+#include "cuda/hashgrid.h"
+#include "cuda/march.h"
+#include "cuda/mlp.h"
+#include "cuda/occupancy.h"
+#include "cuda/rays.h"
+#include "cuda/scan.h"
+#include "cuda/sh.h"
+#include "cuda/ngp_cuda.h"
+#include "common/ngp_march_math.h"
 
 extern "C" {
-#include "parallel.h"
+#include "core/parallel.h"
 }
 
 enum { MIN_RAYS = 256, MAX_BUFS = 64, N_EVENTS = 7 };

@@ -1,6 +1,6 @@
 /* backend.c: the table of backend types, the one selection function, and the wrappers that call
  * an instance's functions or, for the optional ones, do what backend.h says instead. */
-#include "backend.h"
+#include "engine/backend.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -33,7 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "nerf.h"
+#include "nerf/nerf.h"
 
 #ifdef __cplusplus
 extern "C" {

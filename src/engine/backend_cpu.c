@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
-#include "mlp.h"
-#include "parallel.h"
+#include "engine/backend.h"
+#include "nerf/mlp.h"
+#include "core/parallel.h"
 
 typedef struct model_buffer {
   float *weights;    /* [n_params] */

@@ -1,11 +1,11 @@
 /* eval.c: PSNR, SSIM and evaluation on held-out views (see eval.h). */
-#include "eval.h"
+#include "engine/eval.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "ngp_math.h"
+#include "common/ngp_math.h"
 
 double ngp_psnr(const float *a, const float *b, size_t n_pixels) {
   double se = 0.0;

@@ -4,7 +4,7 @@
 #ifndef NGP_ENGINE_EVAL_H
 #define NGP_ENGINE_EVAL_H
 
-#include "backend.h"
+#include "engine/backend.h"
 
 /* PSNR of two [n][3] images in [0,1]: -10 log10(MSE). Identical images give +inf. */
 double ngp_psnr(const float *a, const float *b, size_t n_pixels);

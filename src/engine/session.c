@@ -1,7 +1,7 @@
 /* session.c: loading a model and a scene, choosing the backend, training steps, saving, and the
  * renders made from a session (test views, screenshots); see session.h. */
 #define _POSIX_C_SOURCE 200809L
-#include "session.h"
+#include "engine/session.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -9,10 +9,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "clock.h"
-#include "fs.h"
+#include "core/clock.h"
+#include "core/fs.h"
 #include "ngp/ngp.h"
-#include "parallel.h"
+#include "core/parallel.h"
 
 void ngp_session_opts_default(ngp_session_opts *o) {
   memset(o, 0, sizeof *o);

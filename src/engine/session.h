@@ -12,10 +12,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "backend.h"
-#include "eval.h"
-#include "nerf.h"
-#include "snapshot.h"
+#include "engine/backend.h"
+#include "engine/eval.h"
+#include "nerf/nerf.h"
+#include "nerf/snapshot.h"
 
 typedef struct ngp_session_opts {
   const char *scene;          /* scene folder or transforms .json; NULL: none (a snapshot renders alone) */

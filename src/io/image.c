@@ -12,7 +12,7 @@
 #include <stb_image.h>
 #include <stb_image_write.h>
 
-#include "fs.h"
+#include "core/fs.h"
 
 /* Reads the whole file: stb's own fopen path would hide errno (permission denied vs missing). */
 static ngp_status read_all(const char *path, char **buf, size_t *len, ngp_error *err) {

@@ -5,14 +5,14 @@
  * The per-sample maths (indices, weights, SH basis) lives in common/ngp_encoding_math.h; the
  * threaded, prefetching twins of the grid passes are in encoding_fast.c and are tested against
  * the reference here. */
-#include "encoding.h"
-#include "ngp_math.h"
+#include "nerf/encoding.h"
+#include "common/ngp_math.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "ngp_encoding_math.h"
+#include "common/ngp_encoding_math.h"
 
 _Static_assert(NGP_INTERP_LINEAR == NGP_ENC_INTERP_LINEAR && NGP_INTERP_NEAREST == NGP_ENC_INTERP_NEAREST &&
                    NGP_INTERP_SMOOTHSTEP == NGP_ENC_INTERP_SMOOTHSTEP,

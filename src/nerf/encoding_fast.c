@@ -26,9 +26,9 @@
 #include <emmintrin.h>
 #endif
 
-#include "encoding.h"
-#include "ngp_encoding_math.h"
-#include "parallel.h"
+#include "nerf/encoding.h"
+#include "common/ngp_encoding_math.h"
+#include "core/parallel.h"
 
 #ifndef TILE
 #define TILE 64 /* samples per forward task and per backward batch: 4 KB of indices and weights */

@@ -3,12 +3,12 @@
  * compositing step, losses) come from ngp_nerf_math.h, which the CUDA kernels share.
  *
  * Shapes: k samples of one ray; raw_rgb [k][3], raw_density [k], dt [k], pos [k][3]. */
-#include "march.h"
+#include "nerf/march.h"
 
 #include <math.h>
 #include <string.h>
 
-#include "ngp_nerf_math.h"
+#include "common/ngp_nerf_math.h"
 
 void ngp_camera_ray(const float *xform, const float focal[2], const float principal[2], const ngp_lens *lens, int width,
                     int height, float u, float v, float origin[3], float dir[3]) {

@@ -5,7 +5,7 @@
 
 #include "ngp/config.h"
 #include "ngp/scene.h"
-#include "occupancy.h"
+#include "nerf/occupancy.h"
 
 #define NGP_MAX_SAMPLES_PER_RAY 1024
 

@@ -18,15 +18,15 @@
  * order, its dims[l+1] outputs after the activation; a layer whose activation is Sine is followed
  * by its dims[l+1] pre-activations too (sin cannot be inverted from its output). Both forward
  * passes write and both backward passes read this same layout, so they mix freely. */
-#include "mlp.h"
-#include "ngp_math.h"
+#include "nerf/mlp.h"
+#include "common/ngp_math.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "ngp_activation.h"
-#include "parallel.h"
+#include "common/ngp_activation.h"
+#include "core/parallel.h"
 
 /* ---- Structure -------------------------------------------------------------------------------- */
 

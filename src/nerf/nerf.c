@@ -1,15 +1,15 @@
 /* nerf.c: the NeRF model: parameter layout and initialisation, network evaluation for inference
  * (density queries for the occupancy grid, rendering), and rendering of a camera view. */
-#include "nerf.h"
+#include "nerf/nerf.h"
 
 #include <math.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "march.h"
-#include "ngp_math.h"
-#include "parallel.h"
+#include "nerf/march.h"
+#include "common/ngp_math.h"
+#include "core/parallel.h"
 
 ngp_status ngp_nerf_init(ngp_nerf *n, const ngp_config *cfg, int aabb_scale, uint64_t seed, int n_threads,
                          ngp_error *err) {

@@ -7,12 +7,12 @@
 #ifndef NGP_NERF_NERF_H
 #define NGP_NERF_NERF_H
 
-#include "encoding.h"
-#include "mlp.h"
+#include "nerf/encoding.h"
+#include "nerf/mlp.h"
 #include "ngp/config.h"
 #include "ngp/scene.h"
-#include "occupancy.h"
-#include "optimizer.h"
+#include "nerf/occupancy.h"
+#include "nerf/optimizer.h"
 
 typedef struct ngp_nerf {
   ngp_config cfg;

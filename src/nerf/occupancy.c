@@ -2,14 +2,14 @@
  * an optical thickness sigma * MIN_STEP (a decayed running max over updates), -1 where no
  * training camera sees the cell; the bitfield (threshold min(0.01, mean of cascade 0), mip-pooled
  * upwards) is what the marcher reads. Shared formulas live in ngp_nerf_math.h. */
-#include "occupancy.h"
+#include "nerf/occupancy.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "ngp_nerf_math.h"
-#include "parallel.h"
+#include "common/ngp_nerf_math.h"
+#include "core/parallel.h"
 
 _Static_assert(NGP_GRID_SIZE == NGP_NERF_GRIDSIZE, "occupancy.h and ngp_nerf_math.h disagree on the grid size");
 

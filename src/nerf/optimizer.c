@@ -15,13 +15,13 @@
  * step ema_step[i], an entry is caught up just before Adam changes its weight, and
  * ngp_optimizer_ema() catches everything up. A step then costs the matrix params plus what the
  * batch touched, not the 11.7M-entry table. */
-#include "optimizer.h"
+#include "nerf/optimizer.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "parallel.h"
+#include "core/parallel.h"
 
 /* Tables indexed by a step count k <= step: Adam's bias correction sqrt(1-b2^k)/(1-b1^k) and
  * the EMA's d^k. Per-parameter counters make these per-parameter powf calls otherwise (two per

@@ -9,7 +9,7 @@
 #ifndef NGP_NERF_OPTIMIZER_H
 #define NGP_NERF_OPTIMIZER_H
 
-#include "encoding.h"
+#include "nerf/encoding.h"
 #include "ngp/config.h"
 
 typedef struct ngp_optimizer {

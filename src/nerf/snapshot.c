@@ -1,7 +1,7 @@
 /* snapshot.c: saving and loading snapshots (format in snapshot.h). Every length is checked
  * against the file size before use, and the checksum before anything is parsed, so a truncated,
  * corrupted or foreign file is rejected with a message rather than read. */
-#include "snapshot.h"
+#include "nerf/snapshot.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fs.h"
-#include "json_util.h"
-#include "ngp_math.h"
+#include "core/fs.h"
+#include "core/json_util.h"
+#include "common/ngp_math.h"
 
 static const char k_magic[8] = {'N', 'G', 'P', 'S', 'N', 'A', 'P', '\0'};
 

@@ -12,7 +12,7 @@
 #ifndef NGP_NERF_SNAPSHOT_H
 #define NGP_NERF_SNAPSHOT_H
 
-#include "nerf.h"
+#include "nerf/nerf.h"
 
 #define NGP_SNAPSHOT_VERSION 1
 

@@ -12,13 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clock.h"
-#include "march.h"
-#include "nerf.h"
-#include "ngp_march_math.h"
-#include "ngp_math.h"
-#include "ngp_nerf_math.h"
-#include "parallel.h"
+#include "core/clock.h"
+#include "nerf/march.h"
+#include "nerf/nerf.h"
+#include "common/ngp_march_math.h"
+#include "common/ngp_math.h"
+#include "common/ngp_nerf_math.h"
+#include "core/parallel.h"
 
 enum { CHUNK_SAMPLES = 1 << 16, MIN_RAYS = 256 };
 

@@ -14,10 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fs.h"
-#include "json_util.h"
-#include "ngp_math.h"
-#include "parallel.h"
+#include "core/fs.h"
+#include "core/json_util.h"
+#include "common/ngp_math.h"
+#include "core/parallel.h"
 
 /* Extensions tried, in instant-ngp's order, when file_path names no existing file
  * (NeRF-synthetic writes "./train/r_0"), less those stb_impl.c does not compile (GIF, PIC, PSD).

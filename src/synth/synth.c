@@ -25,9 +25,9 @@
 
 #include <stb_image_write.h>
 
-#include "fs.h"
-#include "ngp_math.h"
-#include "parallel.h"
+#include "core/fs.h"
+#include "common/ngp_math.h"
+#include "core/parallel.h"
 
 #define PI_F 3.14159265358979f
 #define TWO_PI_F 6.28318530717959f

@@ -1,6 +1,6 @@
 /* camera.c: orbit, pan, zoom and fly for the viewer's camera (see camera.h). Vectors are float[3];
  * the pose's columns are read and written through col()/set_col(). */
-#include "camera.h"
+#include "viewer/camera.h"
 
 #include <math.h>
 #include <string.h>

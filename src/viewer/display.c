@@ -1,7 +1,7 @@
 /* display.c: the viewer's OpenGL drawing (see display.h): one texture for the rendered image, a
  * full-screen triangle to show it, and stb_easy_font's quads, indexed as triangles (core profile
  * has no GL_QUADS), for the overlay. */
-#include "display.h"
+#include "viewer/display.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -2,8 +2,8 @@
  * itself is the backend's render_pixels (ngp_backend_render_pixels), which renders a range of
  * pixels and stops handing out work when asked; this file decides which image to render next and how large. */
 #define _POSIX_C_SOURCE 200809L
-#include "clock.h"
-#include "progressive.h"
+#include "core/clock.h"
+#include "viewer/progressive.h"
 
 #include <limits.h>
 #include <stdatomic.h>

@@ -18,8 +18,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "backend.h"
-#include "camera.h"
+#include "engine/backend.h"
+#include "viewer/camera.h"
 
 #define NGP_PROGRESSIVE_MAX_DIV 128
 

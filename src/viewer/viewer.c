@@ -6,8 +6,8 @@
  * upload of what changed (display.h); drawing; swap. The frame never waits on the training
  * thread: weights and statistics are taken with trylocks when they are free. */
 #define _POSIX_C_SOURCE 200809L
-#include "clock.h"
-#include "viewer.h"
+#include "core/clock.h"
+#include "viewer/viewer.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -18,12 +18,12 @@
 // epoxy before GLFW: GLFW then includes no GL header of its own.
 #include <GLFW/glfw3.h>
 
-#include "display.h"
-#include "fs.h"
+#include "viewer/display.h"
+#include "core/fs.h"
 #include "ngp/ngp.h"
-#include "progressive.h"
-#include "session.h"
-#include "worker.h"
+#include "viewer/progressive.h"
+#include "engine/session.h"
+#include "viewer/worker.h"
 
 enum { FLY_W, FLY_A, FLY_S, FLY_D, FLY_UP, FLY_DOWN, FLY_KEYS };
 enum { FRAME_RING = 128 };

@@ -19,8 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "camera.h"
-#include "session.h"
+#include "viewer/camera.h"
+#include "engine/session.h"
 
 /* Exit codes of open and close: the program's own (0, 1, 130), and "no window here". */
 enum { NGP_VIEWER_OK = 0, NGP_VIEWER_FAILED = 1, NGP_VIEWER_INTERRUPTED = 130, NGP_VIEWER_UNAVAILABLE = -1 };

@@ -1,12 +1,12 @@
 /* worker.c: the training thread and the weight handover (see worker.h). */
 #define _POSIX_C_SOURCE 200809L
-#include "worker.h"
+#include "viewer/worker.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "clock.h"
+#include "core/clock.h"
 
 /* Worker thread: the EMA weights to the renderer. */
 static void publish(ngp_worker *w) {

@@ -16,8 +16,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "progressive.h"
-#include "session.h"
+#include "viewer/progressive.h"
+#include "engine/session.h"
 
 typedef struct ngp_worker_stats {
   bool training;  /* training is on (steps run until it is turned off) */

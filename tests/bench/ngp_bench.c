@@ -30,10 +30,10 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "clock.h"
+#include "core/clock.h"
 #include "counting_backend.h"
 #include "ngp/ngp.h"
-#include "session.h"
+#include "engine/session.h"
 
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;

@@ -19,7 +19,7 @@
 
 #include <math.h>
 
-#include "snapshot.h"
+#include "nerf/snapshot.h"
 
 static uint32_t get_u32(const uint8_t *p) {
   return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;

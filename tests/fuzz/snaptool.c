@@ -30,10 +30,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "fs.h"
-#include "nerf.h"
+#include "core/fs.h"
+#include "nerf/nerf.h"
 #include "ngp/ngp.h"
-#include "snapshot.h"
+#include "nerf/snapshot.h"
 
 static int die(const char *fmt, ...) NGP_PRINTF(1, 2);
 static int die(const char *fmt, ...) {

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ngp_cuda.h"
+#include "cuda/ngp_cuda.h"
 
 /* Exits 77 with "SKIP: <why>" unless a usable CUDA device is present; prints the device otherwise. */
 void gpu_require_device(const char *test_name);

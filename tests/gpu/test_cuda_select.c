@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
-#include "ngp_cuda.h"
+#include "engine/backend.h"
+#include "cuda/ngp_cuda.h"
 
 static void test_versions_and_architectures(void **state) {
   (void)state;

@@ -14,12 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cuda_composite.h"
-#include "cuda_loss.h"
-#include "cuda_scan.h"
+#include "cuda/composite.h"
+#include "cuda/loss.h"
+#include "cuda/scan.h"
 #include "gpu_test.h"
-#include "march.h"
-#include "ngp_nerf_math.h"
+#include "nerf/march.h"
+#include "common/ngp_nerf_math.h"
 
 enum { N = 1000, MAXK = 64 };
 

@@ -13,10 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cuda_hashgrid.h"
-#include "cuda_sh.h"
-#include "cuda_util.h"
-#include "encoding.h"
+#include "cuda/hashgrid.h"
+#include "cuda/sh.h"
+#include "cuda/cuda_util.h"
+#include "nerf/encoding.h"
 #include "gpu_test.h"
 
 static void grid_case(ngp_interpolation interp, int F, int log2_table) {

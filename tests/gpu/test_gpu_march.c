@@ -15,12 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cuda_march.h"
-#include "cuda_scan.h"
+#include "cuda/march.h"
+#include "cuda/scan.h"
 #include "gpu_test.h"
-#include "march.h"
-#include "ngp_march_math.h"
-#include "occupancy.h"
+#include "nerf/march.h"
+#include "common/ngp_march_math.h"
+#include "nerf/occupancy.h"
 
 enum { N = 3000, MAXS = NGP_MAX_SAMPLES_PER_RAY };
 

@@ -16,10 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cuda_mlp.h"
-#include "cuda_util.h"
+#include "cuda/mlp.h"
+#include "cuda/cuda_util.h"
 #include "gpu_test.h"
-#include "mlp.h"
+#include "nerf/mlp.h"
 
 /* v rounded to fp16 and back, on the device. */
 static void round_to_half(float *v, size_t n) {

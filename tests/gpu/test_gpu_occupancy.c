@@ -14,10 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cuda_occupancy.h"
+#include "cuda/occupancy.h"
 #include "gpu_test.h"
-#include "ngp_march_math.h"
-#include "occupancy.h"
+#include "common/ngp_march_math.h"
+#include "nerf/occupancy.h"
 
 static float field(const float *p) { return 3.0f * sinf(5.0f * p[0]) + 2.0f * cosf(3.0f * p[1]) - 4.0f * p[2]; }
 

@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cuda_adam.h"
+#include "cuda/adam.h"
 #include "gpu_test.h"
-#include "optimizer.h"
+#include "nerf/optimizer.h"
 
 static void test_adam_ema(void **state) {
   (void)state;

@@ -11,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
-#include "eval.h"
+#include "engine/backend.h"
+#include "engine/eval.h"
 #include "gpu_test.h"
-#include "nerf.h"
+#include "nerf/nerf.h"
 
 static const char *k_small_cfg =
     "{\"loss\": {\"otype\": \"Huber\"},"

@@ -12,10 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "eval.h"
+#include "engine/eval.h"
 #include "gpu_test.h"
-#include "nerf.h"
-#include "snapshot.h"
+#include "nerf/nerf.h"
+#include "nerf/snapshot.h"
 
 enum { STEPS = 300 };
 

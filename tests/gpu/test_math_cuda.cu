@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "ngp_math.h"
+#include "common/ngp_math.h"
 
 enum { N = 4096 };
 

@@ -7,7 +7,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "camera.h"
+#include "viewer/camera.h"
 
 static void col(const float *m, int c, float v[3]) {
   for (int r = 0; r < 3; r++)

@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "camera.h"
-#include "nerf.h"
-#include "progressive.h"
+#include "viewer/camera.h"
+#include "nerf/nerf.h"
+#include "viewer/progressive.h"
 
 static const char *k_cfg =
     "{\"loss\": {\"otype\": \"Huber\"},"

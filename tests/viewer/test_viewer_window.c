@@ -17,7 +17,7 @@
  * Environment: NGP_VIEWER_TEST_SNAPSHOT (a trained snapshot), NGP_VIEWER_TEST_SCENE (its scene),
  * NGP_TEST_TMPDIR (scratch). */
 #define _GNU_SOURCE /* dl_iterate_phdr, RTLD_NOLOAD, RTLD_NODELETE (glibc) */
-#include "clock.h"
+#include "core/clock.h"
 #include "testutil.h"
 
 #include <dlfcn.h>
@@ -33,11 +33,11 @@
 #include <GLFW/glfw3.h>
 
 #include "counting_backend.h"
-#include "display.h"
-#include "fs.h"
-#include "nerf.h"
-#include "snapshot.h"
-#include "viewer.h"
+#include "viewer/display.h"
+#include "core/fs.h"
+#include "nerf/nerf.h"
+#include "nerf/snapshot.h"
+#include "viewer/viewer.h"
 
 static const char *env_path(const char *name) {
   const char *p = getenv(name);

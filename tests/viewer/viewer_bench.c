@@ -19,8 +19,8 @@
 #define GLFW_INCLUDE_NONE /* key and button names only */
 #include <GLFW/glfw3.h>
 
-#include "clock.h"
-#include "viewer.h"
+#include "core/clock.h"
+#include "viewer/viewer.h"
 
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;

@@ -1,16 +1,16 @@
-/* cuda_hashgrid.h (internal): the multiresolution hash encoding on the GPU, twin of encoding.h's
+/* cuda/hashgrid.h (internal): the multiresolution hash encoding on the GPU, twin of encoding.h's
  * ngp_hashgrid_forward_ref / ngp_hashgrid_backward_ref (same per-sample maths,
  * ngp_encoding_math.h's ngp_grid_corners). Parameters stay fp32 (the master weights); the
  * encoding is written as fp16 for the fused MLP and optionally as fp32. */
 #ifndef NGP_CUDA_HASHGRID_H
 #define NGP_CUDA_HASHGRID_H
 
-#include "cuda_types.h"
+#include "cuda/cuda_types.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-#include "encoding.h"
+#include "nerf/encoding.h"
 
 /* The kernels' view of a grid; NGP_ERR_UNSUPPORTED if it has more than NGP_CUDA_MAX_LEVELS levels. */
 ngp_status ngp_cuda_grid_from(ngp_cuda_grid *d, const ngp_hashgrid *g, ngp_error *err);

@@ -1,9 +1,9 @@
-/* cuda_loss.h (internal): the per-channel training loss on its own (the training batch computes it
+/* cuda/loss.h (internal): the per-channel training loss on its own (the training batch computes it
  * inside ngp_composite_train_cuda with the same shared ngp_loss_channel). */
 #ifndef NGP_CUDA_LOSS_H
 #define NGP_CUDA_LOSS_H
 
-#include "cuda_types.h"
+#include "cuda/cuda_types.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -1,11 +1,11 @@
-/* cuda_composite.h (internal): volume rendering on the GPU, one thread per ray: compositing
+/* cuda/composite.h (internal): volume rendering on the GPU, one thread per ray: compositing
  * forward and backward (march.h's ngp_composite_forward / ngp_composite_backward, through the
  * shared ngp_composite_ray_* of ngp_march_math.h), the training step's transmittance compaction,
  * the fused composite + loss + backward of a training batch, and the renderer's segment step. */
 #ifndef NGP_CUDA_COMPOSITE_H
 #define NGP_CUDA_COMPOSITE_H
 
-#include "cuda_types.h"
+#include "cuda/cuda_types.h"
 
 #ifdef __cplusplus
 extern "C" {

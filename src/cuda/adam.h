@@ -1,4 +1,4 @@
-/* cuda_adam.h (internal): the optimizer chain of optimizer.c on the GPU: Adam with instant-ngp's
+/* cuda/adam.h (internal): the optimizer chain of optimizer.c on the GPU: Adam with instant-ngp's
  * sparse rule, the learning rate (with ExponentialDecay applied by the caller) and the EMA of the
  * weights. Every parameter is visited every step (a GPU streams the 12M-entry table faster than
  * it could gather a touched list): non-matrix parameters with an exactly zero gradient keep their
@@ -6,7 +6,7 @@
 #ifndef NGP_CUDA_ADAM_H
 #define NGP_CUDA_ADAM_H
 
-#include "cuda_types.h"
+#include "cuda/cuda_types.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -1,9 +1,9 @@
-/* cuda_scan.h (internal): exclusive prefix sums of uint32 counts on the device, the offsets of
+/* cuda/scan.h (internal): exclusive prefix sums of uint32 counts on the device, the offsets of
  * instant-ngp's two-pass compaction (count per ray, prefix sum, write per ray). */
 #ifndef NGP_CUDA_SCAN_H
 #define NGP_CUDA_SCAN_H
 
-#include "cuda_types.h"
+#include "cuda/cuda_types.h"
 
 #ifdef __cplusplus
 extern "C" {

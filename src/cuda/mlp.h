@@ -1,4 +1,4 @@
-/* cuda_mlp.h (internal): the fused MLPs on the GPU, twins of mlp.h's ngp_mlp_forward_ref /
+/* cuda/mlp.h (internal): the fused MLPs on the GPU, twins of mlp.h's ngp_mlp_forward_ref /
  * ngp_mlp_backward_ref (no biases, hidden activation, output activation).
  *
  * Precision (as tiny-cuda-nn's FullyFusedMLP, except the accumulation): weights, inputs and
@@ -16,12 +16,12 @@
 #ifndef NGP_CUDA_MLP_H
 #define NGP_CUDA_MLP_H
 
-#include "cuda_types.h"
+#include "cuda/cuda_types.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-#include "mlp.h"
+#include "nerf/mlp.h"
 
 /* The kernels' layout of a CPU MLP; NGP_ERR_UNSUPPORTED (naming the limit) if a layer is wider
  * than NGP_CUDA_MLP_MAX_DIM, it has more than NGP_CUDA_MLP_MAX_LAYERS - 1 hidden layers, or an

@@ -1,4 +1,4 @@
-/* cuda_march.h (internal): marching rays through the occupancy bitfield on the GPU
+/* cuda/march.h (internal): marching rays through the occupancy bitfield on the GPU
  * (march.c on the CPU; the per-sample rule is ngp_march_next in ngp_march_math.h).
  *
  * Training uses instant-ngp's two passes with compaction: count every ray's samples, prefix-sum
@@ -8,7 +8,7 @@
 #ifndef NGP_CUDA_MARCH_H
 #define NGP_CUDA_MARCH_H
 
-#include "cuda_types.h"
+#include "cuda/cuda_types.h"
 
 #ifdef __cplusplus
 extern "C" {

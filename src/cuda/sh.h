@@ -1,9 +1,9 @@
-/* cuda_sh.h (internal): the spherical-harmonics direction encoding on the GPU, twin of
+/* cuda/sh.h (internal): the spherical-harmonics direction encoding on the GPU, twin of
  * encoding.h's ngp_sh_forward (the basis from ngp_encoding_math.h). */
 #ifndef NGP_CUDA_SH_H
 #define NGP_CUDA_SH_H
 
-#include "cuda_types.h"
+#include "cuda/cuda_types.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -1,10 +1,10 @@
-/* cuda_rays.h (internal): training rays from the scene's images, uploaded once as RGBA8
+/* cuda/rays.h (internal): training rays from the scene's images, uploaded once as RGBA8
  * (trainer.c ray_setup on the GPU: the same counter-based randomness, so both backends draw the
  * same pixels, backgrounds and jitters for a given seed and step). */
 #ifndef NGP_CUDA_RAYS_H
 #define NGP_CUDA_RAYS_H
 
-#include "cuda_types.h"
+#include "cuda/cuda_types.h"
 
 #ifdef __cplusplus
 extern "C" {

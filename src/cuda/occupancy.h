@@ -1,4 +1,4 @@
-/* cuda_occupancy.h (internal): the occupancy-grid update on the GPU, in the pieces of occupancy.c's
+/* cuda/occupancy.h (internal): the occupancy-grid update on the GPU, in the pieces of occupancy.c's
  * ngp_occupancy_update: sample cells and positions (the same counter-based draws), evaluate the
  * density (the caller: the trainer runs the hash grid and density MLP; a test may upload its own),
  * splat the per-cell maximum, then blend (decayed running max), mean of cascade 0, threshold,
@@ -6,7 +6,7 @@
 #ifndef NGP_CUDA_OCCUPANCY_H
 #define NGP_CUDA_OCCUPANCY_H
 
-#include "cuda_types.h"
+#include "cuda/cuda_types.h"
 
 #ifdef __cplusplus
 extern "C" {
