@@ -18,9 +18,6 @@
 #include "common/ngp_math.h"
 #include "common/ngp_nerf_math.h"
 
-/* Training samples per ray at most (NGP-SPEC §5), = march.h's NGP_MAX_SAMPLES_PER_RAY. */
-#define NGP_MARCH_MAX_SAMPLES 1024
-
 /* ---- Training rays (trainer.c ray_setup) ------------------------------------------------------ */
 
 /* A uniform float in [0,1) from a counter-based hash of (seed, step, ray, draw), so any ray's
@@ -203,7 +200,7 @@ static inline NGP_HD int ngp_grid_sample_level(uint64_t set_seed, uint32_t i, in
 static inline NGP_HD void ngp_grid_sample_pos(uint64_t set_seed, uint32_t i, uint32_t idx, int level, float *p) {
   uint64_t ctr = (uint64_t)i * 4u;
   uint32_t x, y, z;
-  ngp_morton3d_decode(idx % NGP_NERF_GRID_CELLS, &x, &y, &z);
+  ngp_morton3d_decode(idx % NGP_GRID_CELLS, &x, &y, &z);
   p[0] = ngp_cell_to_pos(x, ngp_hash_uniform(set_seed, ctr + 1), level);
   p[1] = ngp_cell_to_pos(y, ngp_hash_uniform(set_seed, ctr + 2), level);
   p[2] = ngp_cell_to_pos(z, ngp_hash_uniform(set_seed, ctr + 3), level);

@@ -19,15 +19,19 @@
 
 /* ---- Constants (NGP-SPEC §4, §5) ------------------------------------------------------------ */
 
-#define NGP_NERF_GRIDSIZE 128 /* cells per axis of one cascade */
-#define NGP_NERF_GRID_CELLS (NGP_NERF_GRIDSIZE * NGP_NERF_GRIDSIZE * NGP_NERF_GRIDSIZE)
-#define NGP_NERF_STEPS 1024 /* finest steps per unit length, and the sample cap per training ray */
+/* One name per constant, for both backends. */
+#define NGP_GRID_SIZE 128 /* cells per axis of one cascade */
+#define NGP_GRID_CELLS (NGP_GRID_SIZE * NGP_GRID_SIZE * NGP_GRID_SIZE)
+#define NGP_NERF_STEPS 1024                    /* finest steps per unit length */
+#define NGP_MAX_SAMPLES_PER_RAY NGP_NERF_STEPS /* samples of one training ray at most */
+#define NGP_GRID_DECAY 0.95f                   /* the occupancy grid's decay per update */
+#define NGP_DEFAULT_BATCH_SAMPLES (1u << 18)   /* samples per training step after compaction (instant-ngp) */
 #define NGP_SQRT3 1.73205080757f
 /* The finest step; also the length that turns a density into the grid's optical thickness. */
 #define NGP_MIN_STEP (NGP_SQRT3 / (float)NGP_NERF_STEPS)
 /* The width of the coarsest cell of the compiled cascades: sqrt(3) with 8 cascades. */
 #define NGP_MAX_STEP                                                                                                   \
-  (NGP_MIN_STEP * (float)(1 << (NGP_MAX_CASCADES - 1)) * (float)NGP_NERF_STEPS / (float)NGP_NERF_GRIDSIZE)
+  (NGP_MIN_STEP * (float)(1 << (NGP_MAX_CASCADES - 1)) * (float)NGP_NERF_STEPS / (float)NGP_GRID_SIZE)
 #define NGP_MIN_OPTICAL_THICKNESS 0.01f /* cap of the occupancy threshold */
 #define NGP_MIN_TRANSMITTANCE 1e-4f     /* training stops compositing a ray below this T */
 #define NGP_NO_CELL 0xFFFFFFFFu
@@ -98,9 +102,9 @@ static inline NGP_HD uint32_t ngp_cascaded_grid_idx(const float *p, int mip) {
   int i[3];
   for (int k = 0; k < 3; k++) {
     float q = (p[k] - 0.5f) * scale + 0.5f;
-    float c = q * (float)NGP_NERF_GRIDSIZE;
+    float c = q * (float)NGP_GRID_SIZE;
     /* Range-check in float first: converting a huge or NaN float to int is undefined. */
-    if (!(c > -1.0f && c < (float)NGP_NERF_GRIDSIZE)) return NGP_NO_CELL;
+    if (!(c > -1.0f && c < (float)NGP_GRID_SIZE)) return NGP_NO_CELL;
     i[k] = (int)c;
   }
   return ngp_morton3d((uint32_t)i[0], (uint32_t)i[1], (uint32_t)i[2]);
@@ -108,7 +112,7 @@ static inline NGP_HD uint32_t ngp_cascaded_grid_idx(const float *p, int mip) {
 
 /* World position of the lower corner of cell (x, y, z) of cascade mip, plus `frac` cells. */
 static inline NGP_HD float ngp_cell_to_pos(uint32_t c, float frac, int mip) {
-  return (((float)c + frac) / (float)NGP_NERF_GRIDSIZE - 0.5f) * ngp_exp2i(mip) + 0.5f;
+  return (((float)c + frac) / (float)NGP_GRID_SIZE - 0.5f) * ngp_exp2i(mip) + 0.5f;
 }
 
 /* The smallest cascade containing p: frexp exponent of max|p - 0.5|, plus 1, clamped. (At p =
@@ -123,7 +127,7 @@ static inline NGP_HD int ngp_mip_from_pos(const float *p, int max_cascade) {
  * half-cells of cascade 0 looks at cascade e, never finer than mip_from_pos. */
 static inline NGP_HD int ngp_mip_from_dt(float dt, const float *p, int max_cascade) {
   int mip = ngp_mip_from_pos(p, max_cascade);
-  dt *= 2.0f * (float)NGP_NERF_GRIDSIZE;
+  dt *= 2.0f * (float)NGP_GRID_SIZE;
   if (dt < 1.0f) return mip;
   int e = ngp_frexp_exponent(dt);
   if (mip < e) mip = e;
@@ -134,7 +138,7 @@ static inline NGP_HD int ngp_mip_from_dt(float dt, const float *p, int max_casca
 static inline NGP_HD int ngp_grid_occupied_at(const uint8_t *bitfield, const float *p, int mip) {
   uint32_t idx = ngp_cascaded_grid_idx(p, mip);
   if (idx == NGP_NO_CELL) return 0;
-  return (bitfield[(size_t)mip * (NGP_NERF_GRID_CELLS / 8) + idx / 8] >> (idx % 8)) & 1u;
+  return (bitfield[(size_t)mip * (NGP_GRID_CELLS / 8) + idx / 8] >> (idx % 8)) & 1u;
 }
 
 /* Counter-based random numbers for the grid samples, so every backend draws the same ones:
@@ -152,8 +156,8 @@ static inline NGP_HD uint32_t ngp_grid_sample_cell(uint32_t i, uint32_t step, ui
                                                    float thresh) {
   uint32_t idx = 0;
   for (uint32_t j = 0; j < 10u; j++) {
-    idx = ((i + step * n) * 56924617u + j * 19349663u + 96925573u) % (uint32_t)NGP_NERF_GRID_CELLS;
-    idx += (uint32_t)level * (uint32_t)NGP_NERF_GRID_CELLS;
+    idx = ((i + step * n) * 56924617u + j * 19349663u + 96925573u) % (uint32_t)NGP_GRID_CELLS;
+    idx += (uint32_t)level * (uint32_t)NGP_GRID_CELLS;
     if (!grid || grid[idx] > thresh) break;
   }
   return idx;
@@ -214,7 +218,7 @@ static inline NGP_HD float ngp_distance_to_next_voxel(const float *pos, const fl
  * stepping space (at least one step), so skipping keeps the ray's jitter phase. */
 static inline NGP_HD float ngp_advance_to_next_voxel(float t, float cone_angle, const float *pos, const float *dir,
                                                      int mip) {
-  float res = (float)NGP_NERF_GRIDSIZE * ngp_exp2i(-mip);
+  float res = (float)NGP_GRID_SIZE * ngp_exp2i(-mip);
   float t_target = t + ngp_distance_to_next_voxel(pos, dir, res);
   float n = ngp_to_stepping_space(t, cone_angle);
   float n_target = ngp_to_stepping_space(t_target, cone_angle);

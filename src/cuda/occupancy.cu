@@ -9,7 +9,7 @@
 #include "cuda/occupancy.h"
 #include "common/ngp_march_math.h"
 
-enum { MEAN_BLOCK = 4096, MEAN_THREADS = 256, N_PARTIALS = NGP_NERF_GRID_CELLS / MEAN_BLOCK };
+enum { MEAN_BLOCK = 4096, MEAN_THREADS = 256, N_PARTIALS = NGP_GRID_CELLS / MEAN_BLOCK };
 
 extern "C" size_t ngp_occupancy_partials(void) { return N_PARTIALS; }
 
@@ -100,7 +100,7 @@ __global__ void occ_mean_final_kernel(const double *partial, float *d_mean, uint
     __syncthreads();
   }
   if (threadIdx.x == 0) {
-    *d_mean = (float)(s[0] / (double)NGP_NERF_GRID_CELLS);
+    *d_mean = (float)(s[0] / (double)NGP_GRID_CELLS);
     if (d_n_occupied) *d_n_occupied = 0;
   }
 }
@@ -115,7 +115,7 @@ __global__ void occ_bitfield_kernel(const float *density, uint32_t n_bytes, cons
   for (int k = 0; k < 8; k++)
     bits |= (uint32_t)(density[(size_t)i * 8 + k] > thresh) << k;
   bitfield[i] = (uint8_t)bits;
-  if (d_n_occupied && i < NGP_NERF_GRID_CELLS / 8 && bits) atomicAdd(d_n_occupied, (uint32_t)__popc(bits));
+  if (d_n_occupied && i < NGP_GRID_CELLS / 8 && bits) atomicAdd(d_n_occupied, (uint32_t)__popc(bits));
 }
 
 /* Level m |= 2x max-pool of level m-1 in its central half (occupancy.c pool_chunk): byte i*8+k of
@@ -123,22 +123,22 @@ __global__ void occ_bitfield_kernel(const float *density, uint32_t n_bytes, cons
  * morton(decode(i) + 16) of level m. */
 __global__ void occ_pool_kernel(uint8_t *bitfield, int level) {
   const uint32_t i = ngp_thread_index();
-  if (i >= NGP_NERF_GRID_CELLS / 64) return;
-  const uint8_t *prev = bitfield + (size_t)(level - 1) * (NGP_NERF_GRID_CELLS / 8);
-  uint8_t *next = bitfield + (size_t)level * (NGP_NERF_GRID_CELLS / 8);
+  if (i >= NGP_GRID_CELLS / 64) return;
+  const uint8_t *prev = bitfield + (size_t)(level - 1) * (NGP_GRID_CELLS / 8);
+  uint8_t *next = bitfield + (size_t)level * (NGP_GRID_CELLS / 8);
   uint32_t bits = 0;
   for (int k = 0; k < 8; k++)
     bits |= (uint32_t)(prev[i * 8 + k] != 0) << k;
   uint32_t x, y, z;
   ngp_morton3d_decode(i, &x, &y, &z);
-  const uint32_t off = NGP_NERF_GRIDSIZE / 8;
+  const uint32_t off = NGP_GRID_SIZE / 8;
   next[ngp_morton3d(x + off, y + off, z + off)] |= (uint8_t)bits; /* distinct bytes for distinct i */
 }
 
 extern "C" void ngp_occupancy_finish_cuda(float *density, const float *tmp, int n_cascades, float decay,
                                           uint8_t *bitfield, float *d_mean, uint32_t *d_n_occupied, double *partial,
                                           ngp_stream stream) {
-  const uint32_t cells = (uint32_t)n_cascades * NGP_NERF_GRID_CELLS;
+  const uint32_t cells = (uint32_t)n_cascades * NGP_GRID_CELLS;
   if (tmp)
     occ_blend_kernel<<<ngp_cuda_blocks(cells, NGP_CUDA_THREADS), NGP_CUDA_THREADS, 0, stream>>>(density, tmp, cells,
                                                                                                 decay);
@@ -147,6 +147,6 @@ extern "C" void ngp_occupancy_finish_cuda(float *density, const float *tmp, int 
   occ_bitfield_kernel<<<ngp_cuda_blocks(cells / 8, NGP_CUDA_THREADS), NGP_CUDA_THREADS, 0, stream>>>(
       density, cells / 8, d_mean, bitfield, d_n_occupied);
   for (int m = 1; m < n_cascades; m++)
-    occ_pool_kernel<<<ngp_cuda_blocks(NGP_NERF_GRID_CELLS / 64, NGP_CUDA_THREADS), NGP_CUDA_THREADS, 0, stream>>>(
-        bitfield, m);
+    occ_pool_kernel<<<ngp_cuda_blocks(NGP_GRID_CELLS / 64, NGP_CUDA_THREADS), NGP_CUDA_THREADS, 0, stream>>>(bitfield,
+                                                                                                             m);
 }

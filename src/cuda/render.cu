@@ -95,7 +95,7 @@ void ngp_cuda_renderer_destroy(ngp_cuda_renderer *c) {
   free(c);
 }
 
-static size_t bitfield_bytes(const ngp_nerf *n) { return (size_t)n->occ.n_cascades * NGP_NERF_GRID_CELLS / 8; }
+static size_t bitfield_bytes(const ngp_nerf *n) { return (size_t)n->occ.n_cascades * NGP_GRID_CELLS / 8; }
 
 ngp_status ngp_cuda_renderer_create(ngp_cuda_renderer **out, const ngp_nerf *n, bool concurrent, ngp_error *err) {
   *out = NULL;
@@ -364,7 +364,7 @@ ngp_status ngp_cuda_renderer_render(ngp_cuda_renderer *c, const float *xform, co
         uint32_t *d_live = &c->counts[cur], *d_next = &c->counts[1 - cur];
         NGP_CUDA_TRY(cudaMemsetAsync(d_next, 0, sizeof(uint32_t), s), err);
         ngp_march_segment_cuda(&c->mp, d_live, n_live, c->live[cur], c->origin, c->dir, c->t_cur, c->t_exit, c->marched,
-                               c->march_done, (int)m, NGP_MARCH_MAX_SAMPLES, c->x, c->dt, c->seg_count, s);
+                               c->march_done, (int)m, NGP_MAX_SAMPLES_PER_RAY, c->x, c->dt, c->seg_count, s);
         ngp_hashgrid_forward_cuda(&c->grid, c->params + n->off_grid, NULL, S, c->x, c->enc, c->pd0, NULL, 0, s);
         ngp_mlp_forward_cuda(&c->dmlp, c->w16, NULL, S, c->enc, c->pd0, NULL, 0, c->den, 1, 1, c->rgb_in, c->prgb,
                              c->nd, s);

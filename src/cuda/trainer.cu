@@ -194,13 +194,13 @@ ngp_status ngp_cuda_trainer_create(ngp_cuda_trainer **out, ngp_nerf *n, const ng
     goto fail;
   }
   {
-    const uint32_t target = o->target_samples > 0 ? o->target_samples : (1u << 18);
-    uint32_t mr = target < (1u << 18) ? target : (1u << 18);
+    const uint32_t target = o->target_samples > 0 ? o->target_samples : NGP_DEFAULT_BATCH_SAMPLES;
+    uint32_t mr = target < NGP_DEFAULT_BATCH_SAMPLES ? target : NGP_DEFAULT_BATCH_SAMPLES;
     if (mr < MIN_RAYS) mr = MIN_RAYS;
     t->max_rays = ngp_round_up(mr, 256);
     t->m_cap = ngp_round_up(8u * target, 256);
     t->c_cap = ngp_round_up(2u * target, 256);
-    if (t->m_cap < NGP_MARCH_MAX_SAMPLES * 4) t->m_cap = NGP_MARCH_MAX_SAMPLES * 4;
+    if (t->m_cap < NGP_MAX_SAMPLES_PER_RAY * 4) t->m_cap = NGP_MAX_SAMPLES_PER_RAY * 4;
   }
   for (int i = 0; i < 3; i++) {
     t->mp.aabb_min[i] = n->aabb_min[i];
@@ -233,7 +233,7 @@ ngp_status ngp_cuda_trainer_create(ngp_cuda_trainer **out, ngp_nerf *n, const ng
     TALLOC(t->pixels, pixel_bytes, "the training images (RGBA8)");
     TALLOC(t->frames, scene->n_frames, "the camera table");
 
-    const size_t cells = (size_t)n->occ.n_cascades * NGP_NERF_GRID_CELLS;
+    const size_t cells = (size_t)n->occ.n_cascades * NGP_GRID_CELLS;
     TALLOC(t->density, cells, "the occupancy grid");
     TALLOC(t->grid_tmp, cells, "the occupancy update's scratch");
     TALLOC(t->bitfield, cells / 8, "the occupancy bitfield");
@@ -366,7 +366,7 @@ static void density_inference(ngp_cuda_trainer *t, const uint32_t *d_count, uint
 static void occupancy_update(ngp_cuda_trainer *t) {
   ngp_nerf *n = t->n;
   const int nc = n->occ.n_cascades;
-  const uint32_t cells = (uint32_t)NGP_NERF_GRID_CELLS * (uint32_t)nc;
+  const uint32_t cells = (uint32_t)NGP_GRID_CELLS * (uint32_t)nc;
   const float f = t->o.grid_sample_fraction;
   const uint32_t uni = t->step < 256 ? cells : cells / 4, non = t->step < 256 ? 0 : cells / 4;
   const uint32_t counts[2] = {(uint32_t)((float)uni * f), (uint32_t)((float)non * f)};
@@ -385,7 +385,7 @@ static void occupancy_update(ngp_cuda_trainer *t) {
       ngp_occupancy_splat_cuda(t->m_ray, t->m_den, cnt, t->grid_tmp, t->stream);
     }
   }
-  ngp_occupancy_finish_cuda(t->density, t->grid_tmp, nc, 0.95f, t->bitfield, &t->dsc->p.grid_mean,
+  ngp_occupancy_finish_cuda(t->density, t->grid_tmp, nc, NGP_GRID_DECAY, t->bitfield, &t->dsc->p.grid_mean,
                             &t->dsc->p.n_occupied, t->partials, t->stream);
   t->occ_updates++;
 }
@@ -404,7 +404,7 @@ ngp_status ngp_cuda_trainer_step(ngp_cuda_trainer *t, ngp_step_stats *stats, ngp
   ngp_rays_train_cuda(t->frames, t->scene->n_frames, t->pixels, &p->n_rays, R, t->o.seed, (uint32_t)t->step,
                       t->o.random_bg ? 1 : 0, t->ray_o, t->ray_d, t->ray_bg, t->ray_target, t->ray_jitter, &c->n_rays,
                       s);
-  ngp_march_count_cuda(&t->mp, &p->n_rays, R, t->ray_o, t->ray_d, t->ray_jitter, NGP_MARCH_MAX_SAMPLES, t->ray_tstart,
+  ngp_march_count_cuda(&t->mp, &p->n_rays, R, t->ray_o, t->ray_d, t->ray_jitter, NGP_MAX_SAMPLES_PER_RAY, t->ray_tstart,
                        t->ray_texit, t->ray_count, s);
   ngp_scan_exclusive_cuda(t->ray_count, t->ray_off, &p->n_rays, R, &c->marched_total, t->scan_tmp, s);
   ngp_march_write_cuda(&t->mp, &p->n_rays, R, t->ray_o, t->ray_d, t->ray_tstart, t->ray_texit, t->ray_count, t->ray_off,
@@ -495,7 +495,7 @@ ngp_status ngp_cuda_trainer_step(ngp_cuda_trainer *t, ngp_step_stats *stats, ngp
   NGP_CUDA_TRY(cudaEventRecord(t->ev[6], s), err);
 
   /* 8. The next step's ray count, and the counters for the statistics. */
-  uint32_t target = t->o.target_samples > 0 ? t->o.target_samples : (1u << 18);
+  uint32_t target = t->o.target_samples > 0 ? t->o.target_samples : NGP_DEFAULT_BATCH_SAMPLES;
   batch_adapt_kernel<<<1, 32, 0, s>>>(t->dsc, target, t->m_cap, R);
   NGP_CUDA_CHECK_LAUNCH(err);
   NGP_CUDA_TRY(cudaMemcpyAsync(t->h_dsc, t->dsc, sizeof *t->h_dsc, cudaMemcpyDeviceToHost, s), err);
@@ -539,7 +539,7 @@ ngp_status ngp_cuda_trainer_sync_inference(ngp_cuda_trainer *t, ngp_error *err) 
     NGP_CUDA_TRY(cudaMemcpyAsync(n->inference, t->params, np * sizeof(float), cudaMemcpyDeviceToHost, t->stream), err);
   }
   NGP_CUDA_TRY(cudaMemcpyAsync(n->params, t->params, np * sizeof(float), cudaMemcpyDeviceToHost, t->stream), err);
-  const size_t cells = (size_t)n->occ.n_cascades * NGP_NERF_GRID_CELLS;
+  const size_t cells = (size_t)n->occ.n_cascades * NGP_GRID_CELLS;
   NGP_CUDA_TRY(cudaMemcpyAsync(n->occ.density, t->density, cells * sizeof(float), cudaMemcpyDeviceToHost, t->stream),
                err);
   NGP_CUDA_TRY(cudaMemcpyAsync(n->occ.bitfield, t->bitfield, cells / 8, cudaMemcpyDeviceToHost, t->stream), err);
@@ -553,7 +553,7 @@ ngp_status ngp_cuda_trainer_sync_inference(ngp_cuda_trainer *t, ngp_error *err) 
 
 ngp_status ngp_cuda_trainer_export_model(ngp_cuda_trainer *t, float *weights, uint8_t *bitfield, ngp_error *err) {
   const ngp_nerf *n = t->n;
-  const size_t np = n->n_params, cells = (size_t)n->occ.n_cascades * NGP_NERF_GRID_CELLS;
+  const size_t np = n->n_params, cells = (size_t)n->occ.n_cascades * NGP_GRID_CELLS;
   const ngp_optimizer_config *oc = &n->cfg.optimizer;
   if (t->ema && t->opt_step > 0) {
     /* The debiased EMA, as sync_inference reads it. */

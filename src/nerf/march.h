@@ -7,8 +7,6 @@
 #include "ngp/scene.h"
 #include "nerf/occupancy.h"
 
-#define NGP_MAX_SAMPLES_PER_RAY 1024
-
 /* The ray through image position uv in [0,1)^2 (from the top-left corner; a pixel centre is
  * (x+0.5)/W) of a camera: xform is camera-to-world in ngp units (3x4 row-major), focal in
  * pixels, principal point as a fraction, lens as loaded; width/height the image size. Origin in

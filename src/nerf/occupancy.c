@@ -11,7 +11,7 @@
 #include "common/ngp_nerf_math.h"
 #include "core/parallel.h"
 
-_Static_assert(NGP_GRID_SIZE == NGP_NERF_GRIDSIZE, "occupancy.h and ngp_nerf_math.h disagree on the grid size");
+_Static_assert(NGP_GRID_SIZE == NGP_GRID_SIZE, "occupancy.h and ngp_nerf_math.h disagree on the grid size");
 
 #define NV (NGP_GRID_SIZE + 1) /* grid vertices per axis */
 #define CHUNK 32768            /* cells per parallel work item in the whole-grid passes */

@@ -4,10 +4,8 @@
 #ifndef NGP_NERF_OCCUPANCY_H
 #define NGP_NERF_OCCUPANCY_H
 
+#include "common/ngp_nerf_math.h" /* NGP_GRID_SIZE, NGP_GRID_CELLS */
 #include "ngp/scene.h"
-
-#define NGP_GRID_SIZE 128
-#define NGP_GRID_CELLS (NGP_GRID_SIZE * NGP_GRID_SIZE * NGP_GRID_SIZE)
 
 typedef struct ngp_occupancy {
   int n_cascades;

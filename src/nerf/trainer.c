@@ -65,7 +65,7 @@ struct ngp_trainer {
 };
 
 void ngp_train_opts_default(ngp_train_opts *o) {
-  o->target_samples = 1u << 18;
+  o->target_samples = NGP_DEFAULT_BATCH_SAMPLES;
   o->seed = 1337;
   o->n_threads = 0;
   o->random_bg = true;
@@ -100,7 +100,7 @@ ngp_status ngp_trainer_create(ngp_trainer **out, ngp_nerf *n, const ngp_scene *s
   /* instant-ngp starts at 4096 rays and adapts the count so that the samples actually used per
    * step approach the target; rays are capped so the marched samples fit the buffers. */
   t->n_rays = 4096;
-  t->max_rays = (int)(o->target_samples < (1u << 18) ? o->target_samples : (1u << 18));
+  t->max_rays = (int)(o->target_samples < NGP_DEFAULT_BATCH_SAMPLES ? o->target_samples : NGP_DEFAULT_BATCH_SAMPLES);
   if (t->max_rays < MIN_RAYS) t->max_rays = MIN_RAYS;
   if (t->n_rays > t->max_rays) t->n_rays = t->max_rays;
   t->cap_samples = 4 * o->target_samples;
@@ -586,7 +586,7 @@ static ngp_status update_grid(ngp_trainer *t, ngp_error *err) {
   float f = t->o.grid_sample_fraction;
   uint32_t uni = t->step < 256 ? cells : cells / 4, non = t->step < 256 ? 0 : cells / 4;
   grid_query q = {n, false};
-  ngp_occupancy_update(&n->occ, (uint32_t)((float)uni * f), (uint32_t)((float)non * f), 0.95f,
+  ngp_occupancy_update(&n->occ, (uint32_t)((float)uni * f), (uint32_t)((float)non * f), NGP_GRID_DECAY,
                        t->o.seed ^ ngp_mix64((uint64_t)t->step + 7), density_cb, &q, t->n_threads);
   if (q.failed) return ngp_error_set(err, NGP_ERR_NOMEM, "out of memory for the occupancy grid's density queries");
   return NGP_OK;
