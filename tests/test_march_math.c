@@ -1,8 +1,7 @@
-/* test_march_math.c (label unit: needs no GPU): the per-ray helpers of src/common/ngp_march_math.h,
- * which the CUDA kernels run, against the CPU engine's own functions, compiled as C on the CPU.
- * They restate the same formulas in the same order, so the results must be bit-identical: camera
- * rays, marching (start, every sample, the end), compositing forward and backward with strided
- * inputs, the training target, the occupancy update's sample positions and its schedule. */
+/* test_march_math.c (label unit: needs no GPU): what src/common/ngp_march_math.h adds beyond the
+ * per-ray loops both backends now share (the CPU engine calls them itself, and test_march.c and
+ * test_nerf.c test them there): the occupancy update draws its samples in the documented order
+ * (the GPU kernels draw sample i of a set the same way), and the batch-size rule. */
 #include "testutil.h"
 
 #include <math.h>
@@ -14,130 +13,6 @@
 #include "nerf/march.h"
 #include "common/ngp_march_math.h"
 #include "nerf/occupancy.h"
-
-static uint64_t rng = 99;
-static float frand(float lo, float hi) {
-  rng ^= rng >> 12, rng ^= rng << 25, rng ^= rng >> 27;
-  return lo + (hi - lo) * (float)((rng * 0x2545F4914F6CDD1Dull) >> 40) * (1.0f / 16777216.0f);
-}
-
-static void test_camera_rays(void **state) {
-  (void)state;
-  const float xf[12] = {0.8f, 0.6f, 0.0f, 0.3f, -0.6f, 0.8f, 0.0f, 1.7f, 0.0f, 0.0f, 1.0f, -2.0f};
-  const float focal[2] = {55.0f, 57.0f}, pp[2] = {0.52f, 0.47f};
-  const ngp_lens lenses[3] = {{NGP_LENS_PINHOLE, {0, 0, 0, 0}},
-                              {NGP_LENS_OPENCV, {0.0578f, -0.0805f, -0.00098f, 0.00016f}},
-                              {NGP_LENS_OPENCV_FISHEYE, {0.01f, -0.02f, 0.003f, 0.0f}}};
-  for (int l = 0; l < 3; l++)
-    for (int i = 0; i < 500; i++) {
-      float u = frand(0.0f, 1.0f), v = frand(0.0f, 1.0f), o1[3], d1[3], o2[3], d2[3];
-      ngp_camera_ray(xf, focal, pp, &lenses[l], 64, 48, u, v, o1, d1);
-      ngp_camera_ray_at(xf, focal, pp, (int)lenses[l].mode, lenses[l].params, 64, 48, u, v, o2, d2);
-      assert_memory_equal(o1, o2, sizeof o1);
-      assert_memory_equal(d1, d2, sizeof d1);
-    }
-}
-
-static void march_case(int aabb_scale) {
-  const int NC = ngp_ilog2(aabb_scale) + 1;
-  ngp_occupancy g;
-  ngp_error err;
-  assert_int_equal(ngp_occupancy_init(&g, NC, &err), NGP_OK);
-  for (size_t i = 0; i < (size_t)NC * NGP_GRID_CELLS; i++)
-    g.density[i] = frand(0.0f, 1.0f) < 0.3f ? 1.0f : 0.0f;
-  ngp_occupancy_update(&g, 0, 0, 1.0f, 0, NULL, NULL, 1);
-  float bmin[3], bmax[3];
-  for (int k = 0; k < 3; k++)
-    bmin[k] = 0.5f - 0.5f * (float)aabb_scale, bmax[k] = 0.5f + 0.5f * (float)aabb_scale;
-  const float cone = ngp_cone_angle(aabb_scale);
-  enum { MAXS = NGP_MAX_SAMPLES_PER_RAY };
-  static float pos[MAXS * 3], dt[MAXS], t[MAXS];
-  long total = 0;
-  for (int r = 0; r < 300; r++) {
-    float o[3], d[3], l = 0.0f;
-    for (int k = 0; k < 3; k++)
-      o[k] = frand(bmin[k] - 1.0f, bmax[k] + 1.0f), d[k] = frand(-1.0f, 1.0f), l += d[k] * d[k];
-    for (int k = 0; k < 3; k++)
-      d[k] /= sqrtf(l);
-    if (r % 50 == 0) d[0] = 0.0f;
-    const float jitter = frand(0.0f, 1.0f);
-    const int n = ngp_march_ray(&g, bmin, bmax, cone, o, d, jitter, MAXS, pos, dt, t);
-    float ts, te;
-    int hit = ngp_march_begin(bmin, bmax, cone, o, d, jitter, &ts, &te);
-    if (!hit) {
-      assert_int_equal(n, 0);
-      continue;
-    }
-    float tt = ts, p[3], step, tsample;
-    int k = 0;
-    while (k < MAXS && ngp_march_next(g.bitfield, NC - 1, bmin, bmax, cone, o, d, te, &tt, p, &step, &tsample)) {
-      assert_true(k < n);
-      assert_memory_equal(p, pos + k * 3, sizeof p);
-      assert_memory_equal(&step, &dt[k], sizeof step);
-      assert_memory_equal(&tsample, &t[k], sizeof tsample);
-      k++;
-    }
-    assert_int_equal(k, n);
-    total += n;
-  }
-  print_message("aabb_scale %d: %ld samples, identical\n", aabb_scale, total);
-  assert_true(total > 1000);
-  ngp_occupancy_free(&g);
-}
-
-static void test_marching(void **state) {
-  (void)state;
-  march_case(1);
-  march_case(8);
-}
-
-static void test_compositing(void **state) {
-  (void)state;
-  enum { K = 80 };
-  float rgb3[K * 3], rgb4[K * 4], den[K], dt[K], bg[3], dc[3];
-  float c1[3], c2[3], T1, T2, g3[K * 3], g4[K * 4], dd1[K], dd2[K];
-  for (int trial = 0; trial < 200; trial++) {
-    const int k = trial % K;
-    for (int j = 0; j < k; j++) {
-      for (int c = 0; c < 4; c++)
-        rgb4[j * 4 + c] = frand(-3.0f, 3.0f);
-      for (int c = 0; c < 3; c++)
-        rgb3[j * 3 + c] = rgb4[j * 4 + c];
-      den[j] = frand(-2.0f, trial % 2 ? 9.0f : 2.0f);
-      dt[j] = frand(0.001f, 0.01f);
-    }
-    for (int c = 0; c < 3; c++)
-      bg[c] = frand(0.0f, 1.0f), dc[c] = frand(-1.0f, 1.0f);
-    int u1 = ngp_composite_forward(k, rgb3, den, dt, bg, c1, &T1);
-    int u2 = ngp_composite_ray_forward(k, rgb4, 4, den, dt, bg, c2, &T2);
-    assert_int_equal(u1, u2);
-    assert_memory_equal(c1, c2, sizeof c1);
-    assert_memory_equal(&T1, &T2, sizeof T1);
-    ngp_composite_backward(k, rgb3, den, dt, bg, dc, g3, dd1);
-    ngp_composite_ray_backward(k, rgb4, 4, den, dt, bg, dc, g4, 4, dd2);
-    for (int j = 0; j < k; j++) {
-      for (int c = 0; c < 3; c++)
-        assert_memory_equal(&g3[j * 3 + c], &g4[j * 4 + c], sizeof(float));
-      assert_memory_equal(&dd1[j], &dd2[j], sizeof(float));
-    }
-  }
-}
-
-static void test_training_target(void **state) {
-  (void)state;
-  uint8_t px[4 * 64];
-  for (int i = 0; i < 4 * 64; i++)
-    px[i] = (uint8_t)(i * 37 + 11);
-  ngp_image img = {64, 1, 4, px};
-  for (int trial = 0; trial < 20; trial++) {
-    float bg[3] = {frand(0.0f, 1.0f), frand(0.0f, 1.0f), frand(0.0f, 1.0f)}, ref[64 * 3], got[3];
-    ngp_reference_image(&img, bg, ref);
-    for (int i = 0; i < 64; i++) {
-      ngp_train_target(px + i * 4, bg, got);
-      assert_memory_equal(got, ref + i * 3, sizeof got);
-    }
-  }
-}
 
 typedef struct {
   float *pos;
@@ -179,8 +54,6 @@ static void test_grid_samples(void **state) {
       assert_memory_equal(p, r.pos + k * 3, sizeof p);
     }
   }
-  for (int s = 0; s < 5000; s++)
-    assert_int_equal(ngp_grid_update_due(s), ngp_occupancy_update_due(s));
   free(r.pos);
   free(before);
   ngp_occupancy_free(&g);
@@ -217,9 +90,8 @@ static void test_next_ray_count(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_camera_rays),  cmocka_unit_test(test_marching),
-      cmocka_unit_test(test_compositing),  cmocka_unit_test(test_training_target),
-      cmocka_unit_test(test_grid_samples), cmocka_unit_test(test_next_ray_count),
+      cmocka_unit_test(test_grid_samples),
+      cmocka_unit_test(test_next_ray_count),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/ngp_march_math.h"
 #include "common/ngp_nerf_math.h"
 #include "core/parallel.h"
 
@@ -52,11 +53,7 @@ void ngp_occupancy_free(ngp_occupancy *g) {
   memset(g, 0, sizeof *g);
 }
 
-bool ngp_occupancy_update_due(int step) {
-  int n = step / 16;
-  n = n < 1 ? 1 : (n > 16 ? 16 : n);
-  return step % n == 0;
-}
+bool ngp_occupancy_update_due(int step) { return ngp_grid_update_due(step); }
 
 bool ngp_occupancy_occupied(const ngp_occupancy *g, const float *p, int cascade) {
   if (cascade < 0 || cascade >= g->n_cascades) return false;
@@ -333,10 +330,7 @@ typedef struct {
 #define GEN_PIECE 4096
 #define PREFETCH 16
 
-static int sample_level(const up_job *j, uint32_t i) {
-  uint32_t n = (uint32_t)j->g->n_cascades;
-  return (int)((uint32_t)(ngp_hash_uniform(j->seed, (uint64_t)i * 4u) * (float)n) % n);
-}
+static int sample_level(const up_job *j, uint32_t i) { return ngp_grid_sample_level(j->seed, i, j->g->n_cascades); }
 
 /* Sample i of a set (NGP-SPEC §4): random cascade, candidate cell, uniform position inside. The
  * four random numbers of sample i are counters 4i..4i+3 of the set's seed. */
@@ -347,7 +341,6 @@ static void gen_piece(int piece, int thread, void *user) {
   uint32_t b0 = (uint32_t)piece * GEN_PIECE, b1 = b0 + GEN_PIECE < j->count ? b0 + GEN_PIECE : j->count;
   for (uint32_t b = b0; b < b1; b++) {
     uint32_t i = j->first + b;
-    uint64_t ctr = (uint64_t)i * 4u;
     int level = sample_level(j, i);
 #if defined(__GNUC__)
     /* The candidate lookups are random reads of a 8-64 MiB grid: prefetch the first candidate of
@@ -359,12 +352,7 @@ static void gen_piece(int piece, int thread, void *user) {
     }
 #endif
     uint32_t idx = ngp_grid_sample_cell(i, g->n_updates, j->n_total, level, g->density, j->thresh);
-    uint32_t x, y, z;
-    ngp_morton3d_decode(idx % NGP_GRID_CELLS, &x, &y, &z);
-    float *p = g->batch_pos + (size_t)b * 3;
-    p[0] = ngp_cell_to_pos(x, ngp_hash_uniform(j->seed, ctr + 1), level);
-    p[1] = ngp_cell_to_pos(y, ngp_hash_uniform(j->seed, ctr + 2), level);
-    p[2] = ngp_cell_to_pos(z, ngp_hash_uniform(j->seed, ctr + 3), level);
+    ngp_grid_sample_pos(j->seed, i, idx, level, g->batch_pos + (size_t)b * 3);
     g->batch_idx[b] = idx;
   }
 }
@@ -426,7 +414,7 @@ void ngp_occupancy_update(ngp_occupancy *g, uint32_t n_uniform, uint32_t n_nonun
   for (int set = 0; set < 2; set++) {
     job.n_total = set == 0 ? n_uniform : n_nonuniform;
     job.thresh = set == 0 ? -0.01f : NGP_MIN_OPTICAL_THICKNESS;
-    job.seed = ngp_mix64(seed ^ (set == 0 ? 0x756e69666f726d00ull : 0x6e6f6e756e696600ull));
+    job.seed = ngp_grid_set_seed(seed, set);
     for (uint32_t first = 0; first < job.n_total; first += NGP_OCCUPANCY_BATCH) {
       uint32_t S = job.n_total - first < NGP_OCCUPANCY_BATCH ? job.n_total - first : NGP_OCCUPANCY_BATCH;
       job.first = first;

@@ -73,13 +73,6 @@ void ngp_train_opts_default(ngp_train_opts *o) {
   o->grid_sample_fraction = 0.125f; /* CPU: see README, "How the engine works" */
 }
 
-/* A uniform float in [0,1) from a counter-based hash, so any ray's randomness is reproducible
- * from (seed, step, ray, draw) whatever the thread schedule. */
-static float rand01(uint64_t seed, uint64_t step, uint64_t ray, uint64_t k) {
-  uint64_t h = ngp_mix64(seed ^ ngp_mix64(step * 0x9e3779b97f4a7c15ull ^ ngp_mix64(ray * 0xd1b54a32d192ed03ull + k)));
-  return (float)(h >> 40) / 16777216.0f;
-}
-
 #define ALLOC(ptr, count)                                                                                              \
   do {                                                                                                                 \
     (ptr) = malloc((size_t)(count) * sizeof *(ptr));                                                                   \
@@ -223,27 +216,22 @@ enum { SEG = 16 }; /* samples marched per live ray per round */
 static void ray_setup(ngp_trainer *t, int i) {
   const ngp_scene *sc = t->scene;
   /* Ray i of n uses image floor(i * N_img / n): contiguous blocks, every image in every batch. */
-  int img = (int)(((int64_t)i * sc->n_frames) / t->n_rays) % sc->n_frames;
+  int img = ngp_train_ray_image(i, t->n_rays, sc->n_frames);
   const ngp_frame *f = &sc->frames[img];
   int w = f->image.width, h = f->image.height;
   uint64_t seed = t->o.seed, step = (uint64_t)t->step;
-  int px = (int)(rand01(seed, step, (uint64_t)i, 0) * (float)w),
-      py = (int)(rand01(seed, step, (uint64_t)i, 1) * (float)h);
+  int px = (int)(ngp_train_rand01(seed, step, (uint64_t)i, 0) * (float)w),
+      py = (int)(ngp_train_rand01(seed, step, (uint64_t)i, 1) * (float)h);
   if (px >= w) px = w - 1;
   if (py >= h) py = h - 1;
   float u = ((float)px + 0.5f) / (float)w, v = ((float)py + 0.5f) / (float)h;
   ngp_camera_ray(f->xform, f->focal, f->principal, &f->lens, w, h, u, v, t->ray_o + i * 3, t->ray_d + i * 3);
   float *bg = t->ray_bg + i * 3;
   for (int c = 0; c < 3; c++)
-    bg[c] = t->o.random_bg ? rand01(seed, step, (uint64_t)i, 2 + (uint64_t)c) : 0.0f;
+    bg[c] = t->o.random_bg ? ngp_train_rand01(seed, step, (uint64_t)i, 2 + (uint64_t)c) : 0.0f;
   /* Target (NGP-SPEC §6): alpha compositing in linear light, compared in sRGB. */
-  const uint8_t *p = f->image.rgba + ((size_t)py * (size_t)w + (size_t)px) * 4;
-  float a = (float)p[3] / 255.0f;
-  for (int c = 0; c < 3; c++) {
-    float lin = ngp_srgb_to_linear((float)p[c] / 255.0f) * a + (1.0f - a) * ngp_srgb_to_linear(bg[c]);
-    t->ray_target[i * 3 + c] = ngp_linear_to_srgb(lin);
-  }
-  t->ray_jitter[i] = rand01(seed, step, (uint64_t)i, 5);
+  ngp_train_target(f->image.rgba + ((size_t)py * (size_t)w + (size_t)px) * 4, bg, t->ray_target + i * 3);
+  t->ray_jitter[i] = ngp_train_rand01(seed, step, (uint64_t)i, 5);
 }
 
 typedef struct {
