@@ -1,7 +1,9 @@
 /* adam.cu: Adam with the sparse rule for hash entries, and the EMA (optimizer.c), one thread per
- * parameter. The learning-rate schedule (ExponentialDecay) is host arithmetic on the step count. */
+ * parameter; the per-parameter update is common/ngp_optimizer_math.h's, the CPU's own. The learning-rate schedule
+ * (ExponentialDecay) is host arithmetic on the step count. */
 #include <math.h>
 
+#include "common/ngp_optimizer_math.h"
 #include "cuda/adam.h"
 #include "cuda/cuda_common.cuh"
 
@@ -17,15 +19,16 @@ __global__ void adam_kernel(ngp_cuda_adam a, float *params, float *grads, float 
     if (matrix) g += a.l2_reg * w;
     if (raw != 0.0f) grads[i] = 0.0f; /* consumed */
     if (matrix || g != 0.0f) {        /* tcnn skip_zero_grad for non-matrix params */
-      const float mi = m[i] = a.beta1 * m[i] + (1.0f - a.beta1) * g;
-      const float vi = v[i] = a.beta2 * v[i] + (1.0f - a.beta2) * g * g;
       const uint32_t k = ++t[i];
-      const float bc = sqrtf(1.0f - powf(a.beta2, (float)k)) / (1.0f - powf(a.beta1, (float)k));
-      w -= a.lr * bc * mi / (sqrtf(vi) + a.epsilon);
+      float mi = m[i], vi = v[i];
+      w = ngp_adam_update(w, g, &mi, &vi, a.beta1, a.beta2, a.lr, ngp_adam_bias_correction(a.beta1, a.beta2, k),
+                          a.epsilon);
+      m[i] = mi;
+      v[i] = vi;
       params[i] = w;
     }
   }
-  if (ema) ema[i] = a.ema_decay * ema[i] + (1.0f - a.ema_decay) * w;
+  if (ema) ema[i] = ngp_ema_update(ema[i], w, a.ema_decay);
 }
 
 extern "C" void ngp_adam_step_cuda(const ngp_cuda_adam *a, float *params, float *grads, float *m, float *v, uint32_t *t,

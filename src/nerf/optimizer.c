@@ -17,6 +17,8 @@
  * batch touched, not the 11.7M-entry table. */
 #include "nerf/optimizer.h"
 
+#include "common/ngp_optimizer_math.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,10 +46,9 @@ static int impl_reserve(ngp_optimizer *o, size_t k) {
   double *ep = realloc(im->ema_pow, cap * sizeof *ep);
   if (!ep) return 0;
   im->ema_pow = ep;
-  const double b1 = (double)o->cfg.beta1, b2 = (double)o->cfg.beta2, d = (double)o->cfg.ema_decay;
+  const double d = (double)o->cfg.ema_decay;
   for (size_t i = im->cap; i < cap; i++) {
-    double f1 = 1.0 - pow(b1, (double)i), f2 = 1.0 - pow(b2, (double)i);
-    bc[i] = i == 0 ? 0.0f : (float)(sqrt(f2) / f1);
+    bc[i] = ngp_adam_bias_correction(o->cfg.beta1, o->cfg.beta2, (uint32_t)i);
     ep[i] = pow(d, (double)i);
   }
   im->cap = cap;
@@ -58,7 +59,7 @@ static int impl_reserve(ngp_optimizer *o, size_t k) {
 static float bias_corr(const ngp_optimizer *o, uint32_t k) {
   const opt_impl *im = o->impl;
   if (k < im->cap) return im->bias_corr[k];
-  return (float)(sqrt(1.0 - pow((double)o->cfg.beta2, (double)k)) / (1.0 - pow((double)o->cfg.beta1, (double)k)));
+  return ngp_adam_bias_correction(o->cfg.beta1, o->cfg.beta2, k);
 }
 
 static double ema_pow(const ngp_optimizer *o, uint32_t n) {
@@ -170,14 +171,11 @@ static inline void adam_one(const step_ctx *c, size_t i, float g) {
       o->ema[i] = (float)(dn * (double)o->ema[i] + (1.0 - dn) * (double)w);
     }
   }
-  float m = o->m[i] = cfg->beta1 * o->m[i] + (1.0f - cfg->beta1) * g;
-  float v = o->v[i] = cfg->beta2 * o->v[i] + (1.0f - cfg->beta2) * g * g;
   uint32_t k = ++o->t[i];
-  w -= c->lr * bias_corr(o, k) * m / (sqrtf(v) + cfg->epsilon);
+  w = ngp_adam_update(w, g, &o->m[i], &o->v[i], cfg->beta1, cfg->beta2, c->lr, bias_corr(o, k), cfg->epsilon);
   c->params[i] = w;
   if (o->ema) {
-    float d = cfg->ema_decay;
-    o->ema[i] = d * o->ema[i] + (1.0f - d) * w;
+    o->ema[i] = ngp_ema_update(o->ema[i], w, cfg->ema_decay);
     o->ema_step[i] = c->t;
   }
 }
