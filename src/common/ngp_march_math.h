@@ -206,6 +206,46 @@ static inline NGP_HD void ngp_grid_sample_pos(uint64_t set_seed, uint32_t i, uin
   p[2] = ngp_cell_to_pos(z, ngp_hash_uniform(set_seed, ctr + 3), level);
 }
 
+/* ---- Occupancy-grid rebuild (occupancy.c, cuda/occupancy.cu) --------------------------------------- */
+
+/* A sample's contribution to its cell: the optical thickness of one finest step. */
+static inline NGP_HD float ngp_grid_thickness(float raw_density) {
+  return ngp_density_activation(raw_density) * NGP_MIN_STEP;
+}
+
+/* The decayed running max of a cell with this update's max `fresh` (cells < 0 are never updated:
+ * outside every training camera). */
+static inline NGP_HD float ngp_grid_blend(float density, float fresh, float decay) {
+  return density < 0.0f ? density : fmaxf(density * decay, fresh);
+}
+
+/* A cell is occupied when its density exceeds min(0.01, the mean over cascade 0). */
+static inline NGP_HD float ngp_grid_threshold(float mean) { return fminf(NGP_MIN_OPTICAL_THICKNESS, mean); }
+
+/* One bitfield byte: bit k set when density[k] (8 consecutive Morton cells) exceeds thresh. */
+static inline NGP_HD uint8_t ngp_grid_bits8(const float *density, float thresh) {
+  uint32_t bits = 0;
+  for (int k = 0; k < 8; k++)
+    bits |= (uint32_t)(density[k] > thresh) << k;
+  return (uint8_t)bits;
+}
+
+/* Mip pooling, byte group i of level m-1 (prev: that level's bitfield): bit k of the returned byte
+ * is the 2x2x2 block in byte i*8+k; it goes into byte *dst of level m. Byte i*8+k of level m-1
+ * holds a 2x2x2 block of fine cells = the coarse cell with Morton code i*8+k in the 64^3 pooled
+ * grid; shifting its coordinates by 32 (16 at byte level) centres it, and as 32 is even the low
+ * bit, hence k, is kept. Distinct i give distinct *dst. */
+static inline NGP_HD uint8_t ngp_grid_pool_byte(const uint8_t *prev, uint32_t i, uint32_t *dst) {
+  uint32_t bits = 0;
+  for (int k = 0; k < 8; k++)
+    bits |= (uint32_t)(prev[i * 8 + k] != 0) << k;
+  uint32_t x, y, z;
+  ngp_morton3d_decode(i, &x, &y, &z);
+  const uint32_t off = NGP_GRID_SIZE / 8;
+  *dst = ngp_morton3d(x + off, y + off, z + off);
+  return (uint8_t)bits;
+}
+
 /* The occupancy update schedule: steps where step % clamp(step/16, 1, 16) == 0. */
 static inline NGP_HD int ngp_grid_update_due(int step) {
   int n = step / 16;

@@ -50,7 +50,7 @@ extern "C" void ngp_occupancy_samples_cuda(const float *density, int n_cascades,
 __global__ void occ_splat_kernel(const uint32_t *idx, const float *raw_density, uint32_t count, float *tmp) {
   const uint32_t i = ngp_thread_index();
   if (i >= count) return;
-  const float thick = ngp_density_activation(raw_density[i]) * NGP_MIN_STEP;
+  const float thick = ngp_grid_thickness(raw_density[i]);
   /* Non-negative floats order like their bit patterns; NaN (and a negative, which exp cannot give)
    * is skipped, as "thick > tmp" skips it on the CPU. */
   if (!(thick > 0.0f)) return;
@@ -68,8 +68,7 @@ extern "C" void ngp_occupancy_splat_cuda(const uint32_t *idx, const float *raw_d
 __global__ void occ_blend_kernel(float *density, const float *tmp, uint32_t n, float decay) {
   const uint32_t i = ngp_thread_index();
   if (i >= n) return;
-  const float d = density[i];
-  density[i] = d < 0.0f ? d : fmaxf(d * decay, tmp[i]);
+  density[i] = ngp_grid_blend(density[i], tmp[i], decay);
 }
 
 /* Partial sums of max(density, 0) over cascade 0, MEAN_BLOCK cells per block, in double. */
@@ -110,10 +109,7 @@ __global__ void occ_bitfield_kernel(const float *density, uint32_t n_bytes, cons
                                     uint32_t *d_n_occupied) {
   const uint32_t i = ngp_thread_index();
   if (i >= n_bytes) return;
-  const float thresh = fminf(NGP_MIN_OPTICAL_THICKNESS, *d_mean);
-  uint32_t bits = 0;
-  for (int k = 0; k < 8; k++)
-    bits |= (uint32_t)(density[(size_t)i * 8 + k] > thresh) << k;
+  const uint32_t bits = ngp_grid_bits8(density + (size_t)i * 8, ngp_grid_threshold(*d_mean));
   bitfield[i] = (uint8_t)bits;
   if (d_n_occupied && i < NGP_GRID_CELLS / 8 && bits) atomicAdd(d_n_occupied, (uint32_t)__popc(bits));
 }
@@ -126,13 +122,9 @@ __global__ void occ_pool_kernel(uint8_t *bitfield, int level) {
   if (i >= NGP_GRID_CELLS / 64) return;
   const uint8_t *prev = bitfield + (size_t)(level - 1) * (NGP_GRID_CELLS / 8);
   uint8_t *next = bitfield + (size_t)level * (NGP_GRID_CELLS / 8);
-  uint32_t bits = 0;
-  for (int k = 0; k < 8; k++)
-    bits |= (uint32_t)(prev[i * 8 + k] != 0) << k;
-  uint32_t x, y, z;
-  ngp_morton3d_decode(i, &x, &y, &z);
-  const uint32_t off = NGP_GRID_SIZE / 8;
-  next[ngp_morton3d(x + off, y + off, z + off)] |= (uint8_t)bits; /* distinct bytes for distinct i */
+  uint32_t dst;
+  const uint8_t bits = ngp_grid_pool_byte(prev, i, &dst);
+  next[dst] |= bits; /* distinct bytes for distinct i */
 }
 
 extern "C" void ngp_occupancy_finish_cuda(float *density, const float *tmp, int n_cascades, float decay,

@@ -84,18 +84,11 @@ static void bitfield_chunk(int c, int thread, void *user) {
   bf_job *j = user;
   const float *d = j->g->density + (size_t)c * CHUNK;
   uint8_t *b = j->g->bitfield + (size_t)c * (CHUNK / 8);
-  for (int i = 0; i < CHUNK / 8; i++) {
-    uint8_t bits = 0;
-    for (int k = 0; k < 8; k++)
-      bits |= (uint8_t)((d[i * 8 + k] > j->thresh) << k);
-    b[i] = bits;
-  }
+  for (int i = 0; i < CHUNK / 8; i++)
+    b[i] = ngp_grid_bits8(d + i * 8, j->thresh);
 }
 
-/* Level m |= 2x max-pool of level m-1, placed in its central half. Byte i*8+k of level m-1 holds
- * a 2x2x2 block of fine cells = the coarse cell with Morton code i*8+k in the 64^3 pooled grid;
- * shifting its coordinates by 32 (16 at byte level) centres it, and as 32 is even the low bit,
- * hence k, is kept: the coarse cell is bit k of byte morton(decode(i) + 16) of level m. */
+/* Level m |= 2x max-pool of level m-1, placed in its central half (ngp_grid_pool_byte). */
 static void pool_chunk(int c, int thread, void *user) {
   (void)thread;
   bf_job *j = user;
@@ -103,13 +96,9 @@ static void pool_chunk(int c, int thread, void *user) {
   uint8_t *next = j->g->bitfield + (size_t)j->level * (NGP_GRID_CELLS / 8);
   int n = NGP_GRID_CELLS / 64 / 8; /* byte groups per chunk: 8 chunks per level */
   for (int i = c * n; i < (c + 1) * n; i++) {
-    uint8_t bits = 0;
-    for (int k = 0; k < 8; k++)
-      bits |= (uint8_t)((prev[i * 8 + k] != 0) << k);
-    uint32_t x, y, z;
-    ngp_morton3d_decode((uint32_t)i, &x, &y, &z);
-    const uint32_t off = NGP_GRID_SIZE / 8;
-    next[ngp_morton3d(x + off, y + off, z + off)] |= bits; /* distinct bytes for distinct i */
+    uint32_t dst;
+    uint8_t bits = ngp_grid_pool_byte(prev, (uint32_t)i, &dst);
+    next[dst] |= bits;
   }
 }
 
@@ -125,7 +114,7 @@ static void rebuild_bitfield(ngp_occupancy *g, bool seen_is_occupied, int n_thre
   g->mean = (float)(sum / (double)NGP_GRID_CELLS);
   /* After mark_untrained every seen cell (0) counts as occupied so training can start; otherwise
    * the NGP-SPEC threshold. */
-  job.thresh = seen_is_occupied ? -0.5f : fminf(NGP_MIN_OPTICAL_THICKNESS, g->mean);
+  job.thresh = seen_is_occupied ? -0.5f : ngp_grid_threshold(g->mean);
   ngp_parallel_for(g->n_cascades * (NGP_GRID_CELLS / CHUNK), n_threads, bitfield_chunk, &job);
   for (int m = 1; m < g->n_cascades; m++) {
     job.level = m;
@@ -376,7 +365,7 @@ static void splat_range(int r, int thread, void *user) {
     }
 #endif
     if (idx < lo || idx >= hi) continue;
-    float thick = ngp_density_activation(g->batch_raw[s]) * NGP_MIN_STEP;
+    float thick = ngp_grid_thickness(g->batch_raw[s]);
     if (thick > g->tmp[idx]) g->tmp[idx] = thick; /* NaN never wins */
   }
 }
@@ -395,7 +384,7 @@ static void blend_chunk(int c, int thread, void *user) {
   float *d = j->g->density + (size_t)c * CHUNK;
   const float *t = j->g->tmp + (size_t)c * CHUNK;
   for (int i = 0; i < CHUNK; i++)
-    d[i] = d[i] < 0.0f ? d[i] : fmaxf(d[i] * j->decay, t[i]);
+    d[i] = ngp_grid_blend(d[i], t[i], j->decay);
 }
 
 void ngp_occupancy_update(ngp_occupancy *g, uint32_t n_uniform, uint32_t n_nonuniform, float decay, uint64_t seed,
