@@ -634,19 +634,20 @@ void ngp_viewer_framebuffer_size(const ngp_viewer *v, int *w, int *h) {
   *h = v->fb_h;
 }
 
-void ngp_viewer_read_pixels(ngp_viewer *v, uint8_t *rgb) {
+bool ngp_viewer_read_pixels(ngp_viewer *v, uint8_t *rgb) {
   int w = v->fb_w, h = v->fb_h;
   glfwMakeContextCurrent(v->win);
   ngp_display_draw(&v->disp, w, h, v->overlay);
   glFinish();
   uint8_t *tmp = malloc((size_t)w * (size_t)h * 3);
-  if (!tmp) abort();
+  if (!tmp) return false;
   glPixelStorei(GL_PACK_ALIGNMENT, 1);
   glReadBuffer(GL_BACK);
   glReadPixels(0, 0, w, h, GL_RGB, GL_UNSIGNED_BYTE, tmp);
   for (int y = 0; y < h; y++) /* GL's first row is the bottom one */
     memcpy(rgb + (size_t)y * (size_t)w * 3, tmp + (size_t)(h - 1 - y) * (size_t)w * 3, (size_t)w * 3);
   free(tmp);
+  return true;
 }
 
 void ngp_viewer_render_setup(const ngp_viewer *v, int w, int h, ngp_render_opts *o, float focal[2],

@@ -88,8 +88,8 @@ void ngp_viewer_set_training(ngp_viewer *v, bool on);
 void ngp_viewer_set_overlay(ngp_viewer *v, bool on);
 void ngp_viewer_framebuffer_size(const ngp_viewer *v, int *w, int *h);
 /* Draws the current frame again without swapping and reads it back: rgb [h][w][3], top row
- * first, w x h the framebuffer size (rgb must hold that many pixels). */
-void ngp_viewer_read_pixels(ngp_viewer *v, uint8_t *rgb);
+ * first, w x h the framebuffer size (rgb must hold that many pixels). False when memory ran out. */
+bool ngp_viewer_read_pixels(ngp_viewer *v, uint8_t *rgb);
 /* The render options and intrinsics the viewer uses for a w x h image of its camera, so a
  * headless render can reproduce the picture. */
 void ngp_viewer_render_setup(const ngp_viewer *v, int w, int h, ngp_render_opts *o, float focal[2], float principal[2]);

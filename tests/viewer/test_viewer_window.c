@@ -162,7 +162,7 @@ static void test_snapshot_matches_headless(void **state) {
   assert_non_null(shown);
   assert_non_null(ref);
   assert_non_null(rgb);
-  ngp_viewer_read_pixels(v, shown);
+  assert_true(ngp_viewer_read_pixels(v, shown));
   /* The same camera, rendered headless from the snapshot loaded on its own. */
   ngp_nerf n;
   ngp_snapshot_meta meta;
