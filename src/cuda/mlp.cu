@@ -13,6 +13,7 @@
  *
  * UNVERIFIED on a device: the tile layouts above, the shared-memory plan and test_gpu_mlp's
  * tolerances were written without a GPU (they compile for sm_75..sm_90 and have never run). */
+#include <stdio.h>
 #include <mma.h>
 #include <string.h>
 
@@ -237,9 +238,14 @@ __global__ void __launch_bounds__(MLP_THREADS) mlp_forward_kernel(mlp_fwd_args a
 }
 
 static void set_smem_limit(const void *kernel, size_t bytes) {
-  /* Above 48 KiB a kernel must opt in (sm_75 allows 64 KiB, sm_80+ more). A failure shows as a
-   * launch error at the next check. */
-  if (bytes > 48 * 1024) (void)cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes);
+  /* Above 48 KiB a kernel must opt in (sm_75 allows 64 KiB, sm_80+ more). A refusal is said here,
+   * and the launch then fails at the next check. */
+  if (bytes > 48 * 1024 &&
+      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes) != cudaSuccess)
+    fprintf(stderr,
+            "instant-ngp: error: the fused MLP needs %zu bytes of shared memory per block, which this device "
+            "refuses (%s); the launch that follows fails\n",
+            bytes, cudaGetErrorString(cudaGetLastError()));
 }
 
 extern "C" void ngp_mlp_forward_cuda(const ngp_cuda_mlp *d, const ngp_half *w16, const uint32_t *d_count, uint32_t max,

@@ -363,7 +363,7 @@ static void density_inference(ngp_cuda_trainer *t, const uint32_t *d_count, uint
                        t->stream);
 }
 
-static void occupancy_update(ngp_cuda_trainer *t) {
+static ngp_status occupancy_update(ngp_cuda_trainer *t, ngp_error *err) {
   ngp_nerf *n = t->n;
   const int nc = n->occ.n_cascades;
   const uint32_t cells = (uint32_t)NGP_GRID_CELLS * (uint32_t)nc;
@@ -371,7 +371,7 @@ static void occupancy_update(ngp_cuda_trainer *t) {
   const uint32_t uni = t->step < 256 ? cells : cells / 4, non = t->step < 256 ? 0 : cells / 4;
   const uint32_t counts[2] = {(uint32_t)((float)uni * f), (uint32_t)((float)non * f)};
   const uint64_t seed = t->o.seed ^ ngp_mix64((uint64_t)t->step + 7);
-  cudaMemsetAsync(t->grid_tmp, 0, (size_t)cells * sizeof(float), t->stream);
+  NGP_CUDA_TRY(cudaMemsetAsync(t->grid_tmp, 0, (size_t)cells * sizeof(float), t->stream), err);
   /* Both sets draw their cells from the grid as it was before this update. The marched-sample
    * buffers are free at this point of the step and serve as the update's batch. */
   for (int set = 0; set < 2; set++) {
@@ -387,7 +387,9 @@ static void occupancy_update(ngp_cuda_trainer *t) {
   }
   ngp_occupancy_finish_cuda(t->density, t->grid_tmp, nc, NGP_GRID_DECAY, t->bitfield, &t->dsc->p.grid_mean,
                             &t->dsc->p.n_occupied, t->partials, t->stream);
+  NGP_CUDA_CHECK_LAUNCH(err);
   t->occ_updates++;
+  return NGP_OK;
 }
 
 ngp_status ngp_cuda_trainer_step(ngp_cuda_trainer *t, ngp_step_stats *stats, ngp_error *err) {
@@ -491,7 +493,10 @@ ngp_status ngp_cuda_trainer_step(ngp_cuda_trainer *t, ngp_step_stats *stats, ngp
   NGP_CUDA_TRY(cudaEventRecord(t->ev[5], s), err);
 
   /* 7. Occupancy grid on instant-ngp's schedule, with the updated training weights. */
-  if (ngp_grid_update_due(t->step)) occupancy_update(t);
+  if (ngp_grid_update_due(t->step)) {
+    ngp_status st = occupancy_update(t, err);
+    if (st != NGP_OK) return st;
+  }
   NGP_CUDA_TRY(cudaEventRecord(t->ev[6], s), err);
 
   /* 8. The next step's ray count, and the counters for the statistics. */
