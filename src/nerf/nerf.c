@@ -203,20 +203,8 @@ static bool render_rays(const render_job *j, int p0, int cnt) {
   int *bray = malloc((size_t)cnt * sizeof(int)), *boff = malloc((size_t)cnt * sizeof(int)),
       *blen = malloc((size_t)cnt * sizeof(int));
   eval_scratch s;
-  bool ok = scratch_alloc(&s, n, batch_cap);
-  if (!rs || !bpos || !bdir || !brgb || !bden || !bdt || !bray || !boff || !blen || !ok) {
-    scratch_free(&s);
-    free(rs);
-    free(bpos);
-    free(bdir);
-    free(brgb);
-    free(bden);
-    free(bdt);
-    free(bray);
-    free(boff);
-    free(blen);
-    return false;
-  }
+  bool ok = scratch_alloc(&s, n, batch_cap) && rs && bpos && bdir && brgb && bden && bdt && bray && boff && blen;
+  if (!ok) goto done; /* nothing added to rgb */
   for (int r = 0; r < cnt; r++) {
     ray_state *q = &rs[r];
     int p = p0 + r, px = p % o->width, py = p / o->width;
@@ -270,6 +258,7 @@ static bool render_rays(const render_job *j, int p0, int cnt) {
       out[k] += v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v);
     }
   }
+done:
   scratch_free(&s);
   free(rs);
   free(bpos);
@@ -280,7 +269,7 @@ static bool render_rays(const render_job *j, int p0, int cnt) {
   free(bray);
   free(boff);
   free(blen);
-  return true;
+  return ok;
 }
 
 static void render_tile(int tile, int thread, void *user) {
