@@ -3,17 +3,17 @@
 # ci/ci.nix and overlays/default.nix all go through this file. Variants come from the nixpkgs you
 # pass, e.g. CUDA:
 #   nix-build -A instant-ngp --arg pkgs 'import <nixpkgs> { config = { cudaSupport = true; allowUnfree = true; }; }'
-# instant-ngp-fox and instant-ngp-data are unfree (NVIDIA's fox): NIXPKGS_ALLOW_UNFREE=1 for them.
+# NVIDIA's fox is unfree: it is only reachable one level down, as instant-ngp.fox and
+# instant-ngp.data (NIXPKGS_ALLOW_UNFREE=1 nix-build -A instant-ngp.data). At the top level it would
+# break NUR, whose evaluation (nix-env -qa on plain <nixpkgs>) lists every top-level derivation.
 {
   pkgs ? import <nixpkgs> { },
 }:
 
-rec {
+{
   # Special attributes: not packages (ci/ci.nix, the overlay and flake.nix skip these names).
   nixosModules = import ./modules;
   overlays = import ./overlays;
 
   instant-ngp = pkgs.callPackage ./pkgs/instant-ngp/package.nix { };
-  instant-ngp-fox = instant-ngp.fox;
-  instant-ngp-data = instant-ngp.data;
 }

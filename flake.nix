@@ -36,11 +36,6 @@
           "instant-ngp-fox"
           "instant-ngp-data"
         ];
-      # CUDA's licences (the CUDA EULA and friends), through nixpkgs' own predicate for them.
-      allowCuda =
-        system: pkg:
-        (nixpkgs.legacyPackages.${system}._cuda.lib.allowUnfreeCudaPredicate or (_: false)) pkg;
-
       pkgsFor = forAllSystems (
         system:
         import nixpkgs {
@@ -50,15 +45,26 @@
       );
       # CUDA architectures: nixpkgs' default cudaCapabilities. Choose others with
       #   pkgsCuda.instant-ngp.override { cudaPackages = ...; } or your own nixpkgs and the overlay.
+      # CUDA's licences (the CUDA EULA and friends) are accepted through nixpkgs' own predicate for
+      # them, taken from this same package set (it is only read lazily, once a package is checked).
       pkgsCudaFor = forAllSystems (
         system:
-        import nixpkgs {
-          inherit system;
-          config = {
-            cudaSupport = true;
-            allowUnfreePredicate = pkg: allowFoxData pkg || allowCuda system pkg;
+        let
+          pkgs = import nixpkgs {
+            inherit system;
+            config = {
+              cudaSupport = true;
+              allowUnfreePredicate = pkg: allowFoxData pkg || allowCuda pkg;
+            };
           };
-        }
+          allowCuda =
+            pkgs._cuda.lib.allowUnfreeCudaPredicate or (throw (
+              "some-pkgs' flake.nix: this nixpkgs has no _cuda.lib.allowUnfreeCudaPredicate, with which "
+              + "pkgsCuda accepts CUDA's licences; use a newer nixpkgs (the flake's input), or the overlay "
+              + "with your own config.allowUnfreePredicate"
+            ));
+        in
+        pkgs
       );
     in
     {
@@ -85,7 +91,8 @@
         }
       );
 
-      # Flat: derivations only (instant-ngp, instant-ngp-fox, instant-ngp-data), plus `default`.
+      # Flat: derivations only (instant-ngp), plus `default`. The fox data is instant-ngp.data:
+      # `nix build .#instant-ngp.data`.
       packages = forAllSystems (
         system:
         let

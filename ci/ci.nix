@@ -2,8 +2,9 @@
 # not broken, is available on this platform and whose licences this nixpkgs accepts, with all its
 # outputs (so instant-ngp's dev, configs and scenes too).
 #   nix-build ci/ci.nix -A cacheOutputs          (non-flake, with <nixpkgs>: free packages only)
-#   nix build .#legacyPackages.x86_64-linux.ci.buildOutputsLinkFarm   (the flake's nixpkgs, which
-#                                                 accepts the fox data: instant-ngp.data included)
+#   nix build .#legacyPackages.x86_64-linux.ci.buildOutputsLinkFarm   (the flake's nixpkgs)
+# The fox data is not a top-level package (instant-ngp.data: see ../default.nix); the workflow
+# builds it by name.
 # Differences from the template: a list of licences counts as unfree when any of them is, and
 # config.allowUnfreePredicate is honoured. The CUDA variant is not here (it needs CUDA's licences
 # and cudaSupport): CI builds it in a job of its own.
@@ -21,9 +22,7 @@ let
   isFree = p: lib.all (license: license.free or true) (lib.toList (p.meta.license or [ ]));
   isAccepted =
     p:
-    isFree p
-    || pkgs.config.allowUnfree or false
-    || (pkgs.config.allowUnfreePredicate or (_: false)) p;
+    isFree p || pkgs.config.allowUnfree or false || (pkgs.config.allowUnfreePredicate or (_: false)) p;
   isBuildable = p: !isBroken p && isAccepted p && lib.meta.availableOn pkgs.stdenv.hostPlatform p;
   isCacheable = p: !(p.preferLocalBuild or false);
   shouldRecurse = p: lib.isAttrs p && p.recurseForDerivations or false;

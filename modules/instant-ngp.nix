@@ -7,7 +7,9 @@
 #                                           with the system's nixpkgs, so nixpkgs.config.cudaSupport
 #                                           selects the CUDA build
 #   programs.instant-ngp.gpuBuilder.enable  makes this machine a Nix builder for the GPU-gated checks
-#                                           (requiredSystemFeatures = [ "cuda" ])
+#                                           (requiredSystemFeatures = [ "cuda" ]); enables
+#                                           hardware.graphics too, whose driver package the sandbox
+#                                           hook mounts
 #
 # It sets no nixpkgs.* option: those are read-only in testers.runNixOSTest and belong to the user.
 {
@@ -26,22 +28,13 @@ let
     "nvidia-gpu"
     "opengl"
   ];
-  # NixOS' own default system features. Defining nix.settings.system-features at all (as the
-  # nvidia-gpu preset of nix-required-mounts does) replaces that default instead of adding to it
-  # on some releases (nixpkgs issue 380601), so they are listed again here: the four, and, on a
-  # platform with gcc.arch, gccarch-<arch> and the architectures it can run (as NixOS does).
-  hostPlatform = pkgs.stdenv.hostPlatform;
-  defaultFeatures = [
-    "nixos-test"
-    "benchmark"
-    "big-parallel"
-    "kvm"
-  ]
-  ++ lib.optionals (hostPlatform ? gcc.arch) (
-    map (arch: "gccarch-${arch}") (
-      [ hostPlatform.gcc.arch ] ++ lib.systems.architectures.inferiors.${hostPlatform.gcc.arch} or [ ]
-    )
-  );
+  # hardware.graphics replaced hardware.opengl in NixOS 24.11; decided on the options that exist,
+  # never on config.
+  enableGraphics =
+    if options.hardware ? graphics then
+      { hardware.graphics.enable = true; }
+    else
+      { hardware.opengl.enable = true; };
 in
 {
   options.programs.instant-ngp = {
@@ -67,8 +60,9 @@ in
       as `instant-ngp.gpuCheck`) on this machine. It enables `programs.nix-required-mounts` with
       its `nvidia-gpu` preset, which mounts the driver and the /dev/nvidia* nodes into the sandbox
       of those derivations only, and advertises the system features `cuda`, `gpu`, `nvidia-gpu`
-      and `opengl` (plus NixOS' defaults: `nixos-test`, `benchmark`, `big-parallel`, `kvm`, and
-      the `gccarch-*` features of `nixpkgs.hostPlatform.gcc.arch` when it is set).
+      and `opengl` (NixOS keeps its own defaults beside them). It also enables
+      `hardware.graphics`: the preset mounts `hardware.graphics.package`, which has a value only
+      then.
       The NVIDIA driver itself is configured as usual (`services.xserver.videoDrivers = [ "nvidia" ]`,
       `hardware.nvidia.open`).
 
@@ -81,26 +75,17 @@ in
   };
 
   config = lib.mkMerge [
-    (lib.mkIf cfg.enable (
-      lib.mkMerge [
-        { environment.systemPackages = [ cfg.package ]; }
-        # hardware.graphics replaced hardware.opengl in NixOS 24.11; decided on the options that
-        # exist, never on config.
-        (
-          if options.hardware ? graphics then
-            { hardware.graphics.enable = true; }
-          else
-            { hardware.opengl.enable = true; }
-        )
-      ]
-    ))
+    (lib.mkIf cfg.enable { environment.systemPackages = [ cfg.package ]; })
+
+    # /run/opengl-driver for the programs, and hardware.graphics.package for the sandbox hook.
+    (lib.mkIf (cfg.enable || cfg.gpuBuilder.enable) enableGraphics)
 
     (lib.mkIf cfg.gpuBuilder.enable {
       programs.nix-required-mounts = {
         enable = true;
         presets.nvidia-gpu.enable = true;
       };
-      nix.settings.system-features = gpuFeatures ++ defaultFeatures;
+      nix.settings.system-features = gpuFeatures;
       warnings = lib.optional (!lib.elem "nvidia" config.services.xserver.videoDrivers) ''
         programs.instant-ngp.gpuBuilder is enabled but "nvidia" is not in
         services.xserver.videoDrivers: without the NVIDIA driver the GPU-gated checks cannot run

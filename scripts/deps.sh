@@ -2,12 +2,11 @@
 # Installs the Debian/Ubuntu packages the build and the tests need, if any are missing.
 # Uses sudo when not run as root. Does nothing when everything is present.
 set -euo pipefail
-# nix-bin: nix-instantiate, for the `nix` test (tests/nix/check-nix.sh: parse and evaluate the flake's logic).
 # libglfw3-dev, libepoxy-dev: the viewer; xvfb, libgl1-mesa-dri, libglx-mesa0: its tests (X server and
 # Mesa's software OpenGL); libx11-dev: ngp-test-xwindow, which closes the viewer's window in its tests
 # (libglfw3-dev only recommends it). clang, libclang-rt-dev: libFuzzer for scripts/fuzz.sh. clang-format: the
 # `format` test (.clang-format over src/ and tests/).
-pkgs=(cmake make gcc pkg-config libcjson-dev libstb-dev libcmocka-dev nix-bin
+pkgs=(cmake make gcc pkg-config libcjson-dev libstb-dev libcmocka-dev
       libglfw3-dev libepoxy-dev libx11-dev xvfb libgl1-mesa-dri libglx-mesa0 clang libclang-rt-dev clang-format)
 missing=()
 for p in "${pkgs[@]}"; do
@@ -19,4 +18,19 @@ if ((${#missing[@]})); then
   echo "deps: installing ${missing[*]}"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Nix 2.26 for the `nix` tests (tests/nix/check-nix.sh): Debian 12's own nix-bin (2.8) is older than
+# nixpkgs' minimum (2.18). ../shared/nix/setup-nix.sh installs Debian 13's into /opt/trixie, from the
+# Debian archive only; it is idempotent, and skipped when that Nix is already there.
+setup_nix="$(cd "$(dirname "$0")/.." && pwd)/../shared/nix/setup-nix.sh"
+if [ ! -x /opt/trixie/host-bin/nix ]; then
+  if [ -f "$setup_nix" ]; then
+    sudo=""
+    if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+    echo "deps: installing Nix 2.26 into /opt/trixie ($setup_nix)"
+    $sudo sh "$setup_nix" >/dev/null
+  else
+    echo "deps: no $setup_nix: the nix tests will report themselves skipped"
+  fi
 fi

@@ -25,12 +25,11 @@ fetchFromGitHub {
     rm -rf "$out"
     mv "$keep/fox" "$out"
   '';
-  # TODO(verify-hash): not yet checked by a fetch (the machines this was written on reach no
-  # GitHub). Computed with `nix-hash --type sha256` over the layout postFetch makes, from a copy
-  # of data/nerf/fox at this commit plus the root LICENSE.txt (the 2022-2025 text). In that copy
-  # transforms.json has upstream's size (42,644 bytes, 67 frames) and its text where compared, and
-  # there are 50 photos: 17 frames name a photo the repository lacks (NVlabs/instant-ngp issue
-  # 1592); the engine skips those. If Nix reports a hash mismatch, put its "got:" value here.
+  # Checked: recomputed with Nix 2.26 (`nix hash path`) over NVlabs/instant-ngp at this commit,
+  # data/nerf/fox plus the root LICENSE.txt laid out as postFetch lays them out; that layout is
+  # byte-identical to the project's shared copy of the fox, against which the `nix_fox-hash` test
+  # recomputes it. 50 photos and transforms.json (42,644 bytes, 67 frames: 17 name a photo the
+  # repository lacks, NVlabs/instant-ngp issue 1592; the engine skips those).
   hash = "sha256-DGKFVsEJ50iWTuYOKWAbusclf3+QPiBlRT/37cJ5nF0=";
 
   meta = {

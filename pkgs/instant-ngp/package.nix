@@ -65,10 +65,9 @@ let
   presetVariables =
     name:
     let
-      preset =
-        lib.findFirst (p: p.name == name)
-          (throw "CMakePresets.json: no configure preset named ${name}")
-          presets;
+      preset = lib.findFirst (
+        p: p.name == name
+      ) (throw "CMakePresets.json: no configure preset named ${name}") presets;
     in
     lib.foldl' (acc: parent: presetVariables parent // acc) { } (lib.toList (preset.inherits or [ ]))
     // preset.cacheVariables or { };
@@ -148,24 +147,27 @@ effectiveStdenv.mkDerivation (finalAttrs: {
   # viewer are built (doCheck, withViewer), static or shared, and the CUDA architectures. The real
   # scenes (NGP_TEST_DATA_DIR, default ../shared/data) are absent in the sandbox: the
   # `data`-labelled tests report themselves skipped.
-  cmakeFlags = lib.mapAttrsToList (
-    name: value:
-    if builtins.isString value then
-      "-D${name}=${value}"
-    else
-      throw "CMakePresets.json: cacheVariables.${name}: write the value as a string"
-  ) (
-    presetVariables (if cudaSupport then "package-cuda" else "package-cpu")
-    // {
-      NGP_BUILD_TESTS = onOff finalAttrs.doCheck;
-      NGP_BUILD_VIEWER = onOff withViewer;
-      BUILD_SHARED_LIBS = onOff (!effectiveStdenv.hostPlatform.isStatic);
-    }
-    // lib.optionalAttrs cudaSupport {
-      # From nixpkgs' config.cudaCapabilities, e.g. "75;86"; never detected from the build machine.
-      CMAKE_CUDA_ARCHITECTURES = cudaPackages.flags.cmakeCudaArchitecturesString;
-    }
-  );
+  cmakeFlags =
+    lib.mapAttrsToList
+      (
+        name: value:
+        if builtins.isString value then
+          "-D${name}=${value}"
+        else
+          throw "CMakePresets.json: cacheVariables.${name}: write the value as a string"
+      )
+      (
+        presetVariables (if cudaSupport then "package-cuda" else "package-cpu")
+        // {
+          NGP_BUILD_TESTS = onOff finalAttrs.doCheck;
+          NGP_BUILD_VIEWER = onOff withViewer;
+          BUILD_SHARED_LIBS = onOff (!effectiveStdenv.hostPlatform.isStatic);
+        }
+        // lib.optionalAttrs cudaSupport {
+          # From nixpkgs' config.cudaCapabilities, e.g. "75;86"; never detected from the build machine.
+          CMAKE_CUDA_ARCHITECTURES = cudaPackages.flags.cmakeCudaArchitecturesString;
+        }
+      );
 
   doCheck = canRunHostPrograms;
   # Xvfb's GLX vendor is Mesa. libglvnd's libGLX loads libGLX_mesa.so.0 by name, from its RUNPATH
@@ -273,6 +275,10 @@ effectiveStdenv.mkDerivation (finalAttrs: {
       vm-headless = callPackage ../../tests/nix/headless.nix {
         instant-ngp = finalAttrs.finalPackage;
       };
+    }
+    # The viewer's VM test needs this very build to have the viewer (finalAttrs.finalPackage has
+    # overrideAttrs, not override, so no other variant can be made from here).
+    // lib.optionalAttrs withViewer {
       vm-viewer = callPackage ../../tests/nix/viewer.nix {
         instant-ngp = finalAttrs.finalPackage;
       };

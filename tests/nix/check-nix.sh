@@ -1,87 +1,169 @@
 #!/usr/bin/env bash
-# check-nix.sh: checks some-pkgs' Nix files with whatever Nix is installed, without nixpkgs and
-# without network (CTest label `nix`; exit 77 = skipped when nix-instantiate is absent).
-#   1. every tracked (or new, not ignored) .nix file parses: nix-instantiate --parse;
-#   2. tests/nix/eval-pure.nix evaluates them against the stand-ins in tests/nix/stub and lists
-#      the properties that do not hold (outputs, flags, licences, flake and CI structure);
-#   3. the shell scripts the package runs parse: bash -n;
-#   4. the package's bin/instant-ngp wrapper (default-scene-wrapper.sh), substituted as the package
-#      does, over a stand-in program: arguments pass through untouched; none trains on the scene;
-#      none without the scene (a cross build) exits 2 naming it, without running the program.
-# Works with Debian 12's Nix 2.8, which cannot evaluate nixpkgs itself (that needs Nix >= 2.18):
-# building, nixfmt and the NixOS tests run in CI (`nix flake check`).
+# check-nix.sh MODE: checks some-pkgs' Nix files with Nix 2.26 (CTest label `nix`; exit 77 = skipped,
+# with the reason). Nix's state lives in a temporary folder: any user, never the system's store.
+#   parse   every tracked (or new, not ignored) .nix file parses; the package's shell scripts parse;
+#           the bin/instant-ngp wrapper (default-scene-wrapper.sh), substituted as the package does,
+#           passes arguments through, trains on the scene without any, and exits 2 without a scene.
+#   eval    tests/nix/eval-pure.nix against the stand-in nixpkgs (tests/nix/stub around nixpkgs' real
+#           lib): the list of properties that do not hold must be empty; and a nixpkgs without
+#           _cuda gives an error that names _cuda.
+#   flake   nix flake check --no-build --all-systems, nixpkgs overridden to the stand-in.
+#   nur     NUR's evaluation: nix-env -qa --json --meta --drv-path over default.nix on a nixpkgs that
+#           allows nothing unfree, restricted as NUR runs it.
+#   format  nixfmt --check over every .nix file.
+#   fox-hash  the fox's hash in pkgs/instant-ngp/fox.nix is the NAR hash of ../shared/data/nerf/fox.
+# Needs: Nix >= 2.18 (NGP_NIX_BIN, default /opt/trixie/host-bin, where ../shared/nix/setup-nix.sh
+# puts 2.26, then PATH); for eval, flake and nur nixpkgs' real lib (NGP_NIXPKGS_LIB: the folder
+# holding lib/); for format nixfmt (NGP_NIXFMT, else nixfmt on PATH, else NGP_NIX_BIN's nixfmt).
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+mode=${1:?usage: check-nix.sh parse|eval|flake|nur|format|fox-hash}
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+cd "$repo"
+skip() { echo "SKIP: $*"; exit 77; }
+fail() { echo "FAIL: $*"; exit 1; }
 
-if ! command -v nix-instantiate >/dev/null 2>&1; then
-  echo "SKIP: nix-instantiate not found (Debian: apt-get install nix-bin)"
-  exit 77
-fi
-
-# Nix's state in a temporary folder: runs as any user and never writes the system's store.
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-export NIX_STATE_DIR="$tmp/state" NIX_LOG_DIR="$tmp/log" NIX_CONF_DIR="$tmp/etc" HOME="$tmp"
-nix_opts=(--store "dummy://" --option sandbox false)
+trap 'chmod -R u+w "$tmp" 2>/dev/null; rm -rf "$tmp"' EXIT
 
-failed=0
-
+# The files a commit would hold: tracked, plus new ones that git does not ignore.
 if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-  mapfile -t files < <(git ls-files --cached --others --exclude-standard -- '*.nix')
+  mapfile -t files < <(git ls-files --cached --others --exclude-standard | while read -r f; do [ -f "$f" ] && echo "$f"; done)
 else
-  mapfile -t files < <(find . -name '*.nix' -not -path './build*' -not -path './.git/*' | sort)
+  mapfile -t files < <(find . -type f -not -path './build*' -not -path './.git/*' | sed 's|^\./||' | sort)
 fi
-for f in "${files[@]}"; do
-  [ -f "$f" ] || continue
-  if ! nix-instantiate "${nix_opts[@]}" --parse "$f" >/dev/null 2>"$tmp/err"; then
-    echo "FAIL: $f does not parse:"
-    cat "$tmp/err"
-    failed=1
-  fi
-done
-echo "parsed ${#files[@]} .nix files"
+nix_files=()
+for f in "${files[@]}"; do case "$f" in *.nix) nix_files+=("$f") ;; esac; done
 
-if ! result=$(nix-instantiate "${nix_opts[@]}" --eval --strict --json tests/nix/eval-pure.nix 2>&1); then
-  echo "FAIL: tests/nix/eval-pure.nix does not evaluate:"
-  echo "$result"
-  failed=1
-elif [ "$result" != "[]" ]; then
-  echo "FAIL: properties that do not hold: $result"
-  failed=1
-else
+if [ "$mode" = format ]; then
+  nixfmt=${NGP_NIXFMT:-$(command -v nixfmt || true)}
+  # setup-nix.sh's wrapper, once ../shared/nix/build-nixfmt.sh has built what it runs.
+  nix_nixfmt=${NGP_NIX_BIN:-/opt/trixie/host-bin}/nixfmt
+  if [ -z "$nixfmt" ] && [ -x "$nix_nixfmt" ] && "$nix_nixfmt" --version >/dev/null 2>&1; then nixfmt=$nix_nixfmt; fi
+  [ -n "$nixfmt" ] || skip "nixfmt not found (set NGP_NIXFMT, or put nixfmt on PATH; ../shared/nix/README.md says how to build 1.4.0)"
+  version=$("$nixfmt" --version 2>&1) || fail "$nixfmt does not run: $version"
+  echo "$version"
+  "$nixfmt" --check "${nix_files[@]}" || fail "the files above are not formatted (run: $nixfmt FILE...)"
+  echo "nixfmt: all ${#nix_files[@]} .nix files formatted"
+  exit 0
+fi
+
+nix_bin=${NGP_NIX_BIN:-/opt/trixie/host-bin}
+[ -x "$nix_bin/nix" ] && PATH="$nix_bin:$PATH"
+command -v nix >/dev/null 2>&1 || skip "no Nix (run: sudo sh ../shared/nix/setup-nix.sh, which installs Nix 2.26 in /opt/trixie)"
+version=$(nix --version | awk '{print $NF}')
+printf '%s\n2.18\n' "$version" | sort -V -C && [ "$version" != 2.18 ] &&
+  skip "Nix $version at $(command -v nix) is older than 2.18, which nixpkgs requires (run: sudo sh ../shared/nix/setup-nix.sh)"
+echo "Nix $version ($(command -v nix))"
+mkdir -p "$tmp/etc" "$tmp/home"
+cat >"$tmp/etc/nix.conf" <<'CONF'
+experimental-features = nix-command flakes
+sandbox = false
+build-users-group =
+substituters =
+CONF
+export NIX_CONF_DIR="$tmp/etc" NIX_REMOTE="local?root=$tmp/store" HOME="$tmp/home" XDG_CACHE_HOME="$tmp/home/.cache"
+unset NIX_PATH
+
+if [ "$mode" = parse ]; then
+  failed=0
+  for f in "${nix_files[@]}"; do
+    nix-instantiate --parse "$f" >/dev/null 2>"$tmp/err" || { echo "FAIL: $f does not parse:"; cat "$tmp/err"; failed=1; }
+  done
+  echo "parsed ${#nix_files[@]} .nix files"
+  for s in pkgs/instant-ngp/*.sh tests/nix/*.sh; do
+    bash -n "$s" || { echo "FAIL: $s does not parse"; failed=1; }
+  done
+  # The wrapper, as postInstall substitutes it (every @var@), around a program printing its arguments.
+  wrapper() { # SCENE -> $tmp/instant-ngp
+    sed -e "s|@shell@|$(command -v bash)|g" -e "s|@scene@|$1|g" -e "s|@program@|$tmp/program|g" \
+      pkgs/instant-ngp/default-scene-wrapper.sh >"$tmp/instant-ngp"
+    chmod +x "$tmp/instant-ngp"
+  }
+  printf '#!/bin/sh\necho "$*"\n' >"$tmp/program"
+  chmod +x "$tmp/program"
+  mkdir -p "$tmp/scene"
+  wrapper "$tmp/scene"
+  got=$("$tmp/instant-ngp" --scene a --n-steps 1 2>/dev/null)
+  [ "$got" = "--scene a --n-steps 1" ] || { echo "FAIL: wrapper with arguments ran: $got"; failed=1; }
+  got=$("$tmp/instant-ngp" 2>"$tmp/err")
+  want="--scene $tmp/scene --test-transforms $tmp/scene/transforms_test.json --config small.json"
+  want="$want --batch-size 16384 --train-seconds 60"
+  [ "$got" = "$want" ] || { echo "FAIL: wrapper without arguments ran: $got"; failed=1; }
+  grep -q "training for 60 s on the package's synthetic scene ($tmp/scene)" "$tmp/err" ||
+    { echo "FAIL: wrapper without arguments said: $(cat "$tmp/err")"; failed=1; }
+  wrapper "$tmp/missing"
+  rc=0
+  got=$("$tmp/instant-ngp" 2>"$tmp/err") || rc=$?
+  { [ "$rc" -eq 2 ] && [ -z "$got" ] && grep -q "no generated scene ($tmp/missing)" "$tmp/err"; } ||
+    { echo "FAIL: wrapper without a scene: exit $rc, ran '$got', said: $(cat "$tmp/err")"; failed=1; }
+  [ "$failed" -ne 0 ] || echo "default-scene-wrapper.sh: arguments, the default scene and its absence as expected"
+  exit "$failed"
+fi
+
+if [ "$mode" = fox-hash ]; then
+  fox=$repo/../shared/data/nerf/fox
+  [ -f "$fox/transforms.json" ] && [ -f "$fox/LICENSE.txt" ] ||
+    skip "no copy of the fox with its LICENSE.txt at $fox (the shared data folder)"
+  want=$(sed -n 's/^ *hash = "\(sha256-[^"]*\)";/\1/p' pkgs/instant-ngp/fox.nix)
+  [ -n "$want" ] || fail "pkgs/instant-ngp/fox.nix: no hash = \"sha256-...\" line"
+  got=$(nix hash path --type sha256 --sri "$fox")
+  [ "$got" = "$want" ] || fail "fox.nix says $want, the NAR hash of $fox is $got"
+  echo "fox.nix's hash $want is the NAR hash of $fox"
+  exit 0
+fi
+
+# eval, flake, nur: the stand-in nixpkgs around the real lib, and a copy of the source as committed.
+lib_dir=${NGP_NIXPKGS_LIB:-}
+[ -n "$lib_dir" ] || skip "NGP_NIXPKGS_LIB is not set: the stand-in nixpkgs needs nixpkgs' real lib (a copy of github:nix-community/nixpkgs.lib; set NGP_NIXPKGS_LIB, or the CMake cache entry, to the folder holding lib/)"
+[ -f "$lib_dir/lib/default.nix" ] || fail "NGP_NIXPKGS_LIB=$lib_dir has no lib/default.nix"
+mkdir -p "$tmp/nixpkgs" "$tmp/src"
+cp -r tests/nix/stub/. "$tmp/nixpkgs/"
+cp -r "$lib_dir/lib" "$tmp/nixpkgs/lib"
+printf '%s\0' "${files[@]}" | tar --null -T - -cf - | tar -xf - -C "$tmp/src"
+echo "nixpkgs' lib $(nix-instantiate --eval --raw -E "(import $tmp/nixpkgs/lib).version") from $lib_dir"
+
+case "$mode" in
+eval)
+  result=$(nix-instantiate --eval --read-write-mode --strict --json tests/nix/eval-pure.nix \
+    --arg nixpkgs "$tmp/nixpkgs" --arg root "$tmp/src" ${NGP_NIX_TRACE:+--show-trace} 2>&1) ||
+    fail "tests/nix/eval-pure.nix does not evaluate: $result"
+  [ "$result" = "[]" ] || fail "properties that do not hold: $result"
   echo "tests/nix/eval-pure.nix: every property holds"
-fi
-
-for s in pkgs/instant-ngp/*.sh tests/nix/*.sh; do
-  if ! bash -n "$s"; then
-    echo "FAIL: $s does not parse"
-    failed=1
-  fi
-done
-
-# 4. The wrapper, as postInstall substitutes it (every @var@), around a program printing its arguments.
-wrapper() { # SCENE -> $tmp/instant-ngp
-  sed -e "s|@shell@|$(command -v bash)|g" -e "s|@scene@|$1|g" -e "s|@program@|$tmp/program|g" \
-    pkgs/instant-ngp/default-scene-wrapper.sh >"$tmp/instant-ngp"
-  chmod +x "$tmp/instant-ngp"
-}
-printf '#!/bin/sh\necho "$*"\n' >"$tmp/program"
-chmod +x "$tmp/program"
-mkdir -p "$tmp/scene"
-wrapper "$tmp/scene"
-got=$("$tmp/instant-ngp" --scene a --n-steps 1 2>/dev/null)
-[ "$got" = "--scene a --n-steps 1" ] || { echo "FAIL: wrapper with arguments ran: $got"; failed=1; }
-got=$("$tmp/instant-ngp" 2>"$tmp/err")
-want="--scene $tmp/scene --test-transforms $tmp/scene/transforms_test.json --config small.json"
-want="$want --batch-size 16384 --train-seconds 60"
-[ "$got" = "$want" ] || { echo "FAIL: wrapper without arguments ran: $got"; failed=1; }
-grep -q "training for 60 s on the package's synthetic scene ($tmp/scene)" "$tmp/err" ||
-  { echo "FAIL: wrapper without arguments said: $(cat "$tmp/err")"; failed=1; }
-wrapper "$tmp/missing"
-rc=0
-got=$("$tmp/instant-ngp" 2>"$tmp/err") || rc=$?
-{ [ "$rc" -eq 2 ] && [ -z "$got" ] && grep -q "no generated scene ($tmp/missing)" "$tmp/err"; } ||
-  { echo "FAIL: wrapper without a scene: exit $rc, ran '$got', said: $(cat "$tmp/err")"; failed=1; }
-[ "$failed" -ne 0 ] || echo "default-scene-wrapper.sh: arguments, the default scene and its absence as expected"
-
-exit "$failed"
+  # A nixpkgs without _cuda (older than CUDA's predicate): the flake says so, not "unfree".
+  mkdir -p "$tmp/old-nixpkgs"
+  cp -r "$tmp/nixpkgs/." "$tmp/old-nixpkgs/"
+  mv "$tmp/old-nixpkgs/default.nix" "$tmp/old-nixpkgs/current.nix"
+  echo 'args: removeAttrs (import ./current.nix args) [ "_cuda" ]' >"$tmp/old-nixpkgs/default.nix"
+  expr="let input = (import $tmp/old-nixpkgs/flake.nix).outputs { self = input; } // { outPath = $tmp/old-nixpkgs; };
+    out = (import $tmp/src/flake.nix).outputs { self = out // { outPath = \"/src\"; }; nixpkgs = input; };
+    in out.legacyPackages.x86_64-linux.pkgsCuda.instant-ngp.drvPath"
+  if msg=$(nix-instantiate --eval --read-write-mode -E "$expr" 2>&1); then fail "a nixpkgs without _cuda evaluated the CUDA build: $msg"; fi
+  grep -q "_cuda" <<<"$msg" && ! grep -q "has an unfree license" <<<"$msg" ||
+    fail "a nixpkgs without _cuda: the error does not name _cuda: $msg"
+  echo "a nixpkgs without _cuda: $(grep -o "error: .*" <<<"$msg" | head -n 1)"
+  ;;
+flake)
+  # What this cannot evaluate here is what no stand-in can be: NixOS' own modules.
+  echo "not evaluated here: NixOS itself. vm-headless, vm-viewer and module-eval are evaluated with the"
+  echo "  stand-in NixOS options of tests/nix/stub/nixos, not nixpkgs' modules (x11.nix, qemu-vm.nix,"
+  echo "  nix-required-mounts.nix); building anything needs nixpkgs itself (the GitHub workflow)."
+  nix flake check --no-build --all-systems --no-write-lock-file \
+    --override-input nixpkgs "path:$tmp/nixpkgs" "path:$tmp/src" 2>&1 | tee "$tmp/log" ||
+    fail "nix flake check --no-build failed"
+  grep -qi "warning: .*unknown flake output\|omitted" "$tmp/log" && fail "nix flake check left something out (above)"
+  echo "nix flake check --no-build: every output evaluates, for every system"
+  ;;
+nur)
+  nix-env -f "$tmp/src" -qa '*' --json --meta --drv-path \
+    --option restrict-eval true --option allow-import-from-derivation true \
+    -I nixpkgs="$tmp/nixpkgs" -I "$tmp/src" >"$tmp/nur.json" 2>"$tmp/err" ||
+    fail "NUR's evaluation (nix-env -qa over default.nix, unfree not allowed) failed: $(cat "$tmp/err")"
+  listed=$(nix-instantiate --eval --json -E "builtins.attrNames (builtins.fromJSON (builtins.readFile $tmp/nur.json))")
+  [ "$listed" = '["instant-ngp"]' ] || fail "NUR's evaluation listed $listed, not [\"instant-ngp\"]"
+  grep -q '"drvPath": *"/nix/store/[a-z0-9]*-instant-ngp-[0-9.]*\.drv"' "$tmp/nur.json" ||
+    fail "NUR's evaluation gave no drvPath for instant-ngp: $(head -c 400 "$tmp/nur.json")"
+  echo "NUR's evaluation: lists $listed with its drvPath and meta"
+  ;;
+*) fail "unknown mode $mode" ;;
+esac

@@ -1,17 +1,18 @@
-# Not yet run: this project's development machines have no NixOS VM host. In the flake's checks
-# (vm-viewer) and the package's passthru.tests, as the headless one (./headless.nix).
+# Not yet run: this project's development machines have no NixOS VM host (its nodes are evaluated
+# against stand-in NixOS options by tests/nix/check-nix.sh). In the flake's checks (vm-viewer) and
+# the package's passthru.tests when it is built with the viewer, as the headless one (./headless.nix).
 #
 # NixOS VM test, graphical: X with Mesa's software GL (llvmpipe; a VM has no GPU), the viewer
 # started on a snapshot trained in the VM, then a screenshot that must not be blank. OCR looks for
 # the window's overlay text when the viewer draws one.
+#
+# `instant-ngp` must be a build with the viewer: the package passes itself (finalAttrs.finalPackage,
+# which has no `override`) and offers this test only when withViewer is true.
 {
   pkgs,
   instant-ngp,
 }:
 
-let
-  withViewer = instant-ngp.override { withViewer = true; };
-in
 pkgs.testers.runNixOSTest {
   name = "instant-ngp-viewer";
   enableOCR = true;
@@ -20,12 +21,13 @@ pkgs.testers.runNixOSTest {
     # An X session (auto-login as root, IceWM) from nixpkgs' own test helpers, reached by path:
     # nixpkgs does not export it as a module.
     imports = [
-      "${pkgs.path}/nixos/tests/common/x11.nix"
+      # A path, not "${pkgs.path}/...": interpolating would copy all of nixpkgs to the store again.
+      (pkgs.path + "/nixos/tests/common/x11.nix")
       ../../modules/instant-ngp.nix
     ];
     programs.instant-ngp = {
       enable = true;
-      package = withViewer;
+      package = instant-ngp;
     };
     environment.systemPackages = [
       pkgs.imagemagick

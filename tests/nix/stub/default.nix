@@ -1,208 +1,287 @@
-# A minimal stand-in for a nixpkgs package set, for tests/nix/eval-pure.nix: the packages and
-# builders some-pkgs' Nix files take, as inert attribute sets. Two behaviours of the real thing
-# matter and are kept: a derivation's outPath forces the outPaths of everything it takes as input,
-# and an unfree derivation's outPath throws unless config allows it (check-meta). Outputs behave
-# as with lib.extendDerivation (`drv.dev`, outputName, outputSpecified; passthru on top).
+# A stand-in for nixpkgs, for the `nix` tests (tests/nix/check-nix.sh): the packages, builders
+# and testers some-pkgs takes, laid out as nixpkgs is (default.nix, flake.nix, lib/, nixos/).
+# check-nix.sh copies this folder next to nixpkgs' real lib (./lib, from NGP_NIXPKGS_LIB), so
+# everything here that is not a package stand-in is the real thing: callPackage and .override,
+# the overlay fixpoint, lib.fileset, licences, lib.systems.
+#
+# What a stand-in keeps of nixpkgs' behaviour, because some-pkgs depends on it:
+# - every package is a real derivation (`derivation` with a builder that is never run), so
+#   drvPath and outPath are real store paths and nix-instantiate, nix-env and
+#   `nix flake check --no-build` work on them; its attributes are the arguments it was given,
+#   outputs are attributes (outputName, outputSpecified), passthru is on top, and overrideAttrs
+#   takes `prev:` or `final: prev:`;
+# - an unfree licence throws (nixpkgs' check-meta: throw, not assert) when drvPath or outPath is
+#   forced, unless config.allowUnfree or config.allowUnfreePredicate accepts the package;
+# - fetchFromGitHub with sparseCheckout is fetchgit: a fixed-output derivation named by `name`,
+#   the list kept as given and its text joined by newlines, rev/owner/repo on the result;
+# - testers.runNixOSTest evaluates its nodes through the module system with the NixOS options
+#   declared in ./nixos/modules/stand-ins.nix, and depends on every node's system.
 {
-  system ? "x86_64-linux",
+  system ? builtins.currentSystem,
   config ? { },
   overlays ? [ ],
 }:
 
 let
-  lib = import ./lib.nix;
+  lib = import ./lib;
+
   fullConfig = {
+    allowUnfree = false;
     cudaSupport = false;
   }
   // config;
 
-  isFree = meta: lib.all (l: l.free or true) (lib.toList (meta.license or [ ]));
-  allowed =
+  platform = lib.systems.elaborate system;
+
+  licencesOf = attrs: lib.toList (attrs.meta.license or [ ]);
+  unfreeLicences = attrs: lib.filter (l: !(l.free or true)) (licencesOf attrs);
+  # check-meta's verdict on the arguments of mkDerivation: true, or a throw naming the package.
+  validity =
     attrs:
-    isFree (attrs.meta or { })
-    || fullConfig.allowUnfree or false
-    || (fullConfig.allowUnfreePredicate or (_: false)) attrs;
+    if
+      unfreeLicences attrs == [ ]
+      || fullConfig.allowUnfree
+      || (fullConfig.allowUnfreePredicate or (_: false)) attrs
+    then
+      true
+    else
+      throw "Package ‘${lib.getName attrs}’ has an unfree license (‘${
+        lib.concatMapStringsSep ", " (l: l.shortName or "unknown") (unfreeLicences attrs)
+      }’), refusing to evaluate.";
 
-  platform = {
-    inherit system;
-    canExecute = _: true;
-    isStatic = false;
-  };
-
-  # What a .drv would contain: the arguments, without passthru, meta and functions.
-  drvArgsJSON =
+  # A derivation's build environment: its arguments without meta and passthru (taken lazily: reading
+  # one attribute forces no other).
+  drvArgs =
     attrs:
-    builtins.toJSON (
-      removeAttrs attrs [
-        "passthru"
-        "meta"
-      ]
-    );
+    removeAttrs attrs [
+      "meta"
+      "passthru"
+    ];
 
-  build =
-    stdenvName: attrsFn: attrs:
+  makeDerivation =
+    stdenv: attrsFn:
     let
-      name = attrs.name or "${attrs.pname}-${attrs.version}";
-      outputs = attrs.outputs or [ "out" ];
-      drvPath = builtins.seq (drvArgsJSON attrs) "/nix/store/stub-${name}.drv";
-      outPathOf =
-        o:
-        if allowed (attrs // { inherit name; }) then
-          builtins.seq drvPath "/nix/store/stub-${name}${if o == "out" then "" else "-${o}"}"
-        else
-          throw "stub check-meta: ${name} has an unfree license and is not allowed";
-      common =
-        attrs
+      final = attrsFn (final // { finalPackage = pkg; });
+      name = final.name or "${final.pname}-${final.version}";
+      outputs = final.outputs or [ "out" ];
+      drv = derivation (
+        drvArgs final
         // {
-          inherit
-            name
-            outputs
-            drvPath
-            stdenvName
-            ;
-          type = "derivation";
-          meta = attrs.meta or { };
-          outPath = outPathOf (builtins.head outputs);
-          overrideAttrs =
-            f:
-            mkDerivationWith stdenvName (
-              finalAttrs:
-              let
-                prev = attrsFn finalAttrs;
-              in
-              prev // f prev
-            );
+          inherit name outputs;
+          system = platform.system;
+          builder = "/never-built";
+          __structuredAttrs = true;
         }
-        // outputAttrs
-        // (attrs.passthru or { });
-      outputAttrs = builtins.listToAttrs (
-        map (o: {
-          name = o;
-          value = common // {
-            outputName = o;
-            outputSpecified = true;
-            outPath = outPathOf o;
-          };
-        }) outputs
+        // lib.optionalAttrs (stdenv != null) { inherit stdenv; }
       );
-    in
-    common;
-
-  mkDerivationWith =
-    stdenvName: fOrAttrs:
-    let
-      attrsFn = if builtins.isFunction fOrAttrs then fOrAttrs else (_: fOrAttrs);
-      attrs = attrsFn (attrs // { finalPackage = pkg; });
-      pkg = build stdenvName attrsFn attrs;
+      valid = validity final;
+      outputOf = o: {
+        outPath = builtins.seq valid drv.${o}.outPath;
+        drvPath = builtins.seq valid drv.drvPath;
+        outputName = o;
+      };
+      common =
+        drvArgs final
+        // (final.passthru or { })
+        // {
+          inherit name outputs;
+          type = "derivation";
+          system = platform.system;
+          meta = final.meta or { };
+          overrideAttrs = f: makeDerivation stdenv (lib.extends (lib.toExtension f) attrsFn);
+        }
+        // lib.optionalAttrs (stdenv != null) { inherit stdenv; }
+        // builtins.listToAttrs (
+          map (o: {
+            name = o;
+            value = common // outputOf o // { outputSpecified = true; };
+          }) outputs
+        );
+      pkg = common // outputOf (builtins.head outputs);
     in
     pkg;
 
-  mkStdenv = stdenvName: {
-    mkDerivation = mkDerivationWith stdenvName;
-    buildPlatform = platform;
-    hostPlatform = platform;
-  };
-
-  leaf =
+  # A stdenv is itself a derivation (what `stdenv` in a package's environment names).
+  makeStdenv =
     name:
-    self.stdenvNoCC.mkDerivation {
-      inherit name;
-      meta.mainProgram = name;
-    };
-
-  callPackageWith =
-    scope: path: args:
     let
-      f = import path;
-      result = f (builtins.intersectAttrs (builtins.functionArgs f) scope // args);
-    in
-    result
-    // {
-      override = newArgs: callPackageWith scope path (args // newArgs);
-    };
-
-  base = {
-    inherit lib system;
-    config = fullConfig;
-    path = "/stub/nixpkgs";
-    stdenv = mkStdenv "stdenv";
-    stdenvNoCC = mkStdenv "stdenvNoCC";
-    runtimeShell = "/stub/bin/bash";
-    runCommand =
-      name: env: script:
-      self.stdenvNoCC.mkDerivation (env // { inherit name; buildCommand = script; });
-    linkFarm =
-      name: entries:
-      self.stdenvNoCC.mkDerivation {
+      self = makeDerivation null (_: {
         inherit name;
-        linkPaths = map (e: "${e.name}=${e.path}") entries;
-      };
-    fetchFromGitHub =
-      args:
-      self.stdenvNoCC.mkDerivation (
-        removeAttrs args [ "hash" ]
-        // {
-          name = args.name or "source";
-          outputHash = args.hash;
-          fetcher = "github";
-        }
-      );
-    testers = {
-      testVersion = args: self.runCommand "test-version" { inherit (args) package; } "";
-      hasPkgConfigModules = args: self.runCommand "test-pkg-config" { inherit (args) package; } "";
-      runNixOSTest =
-        module:
-        self.runCommand "vm-test-${module.name}" { } ""
-        // {
-          testModule = module;
+        passthru = {
+          mkDerivation = f: makeDerivation self (if lib.isFunction f then f else _: f);
+          buildPlatform = platform;
+          hostPlatform = platform;
+          targetPlatform = platform;
         };
-    };
-    mesa = leaf "mesa" // {
-      llvmpipeHook = leaf "mesa-llvmpipe-hook";
-    };
-    addDriverRunpath = leaf "addDriverRunpath" // {
-      driverLink = "/run/opengl-driver";
-    };
-    cudaPackages = {
-      backendStdenv = mkStdenv "cudaPackages.backendStdenv";
-      cuda_nvcc = leaf "cuda_nvcc";
-      cuda_cudart = leaf "cuda_cudart";
-      cuda_cccl = leaf "cuda_cccl";
-      flags.cmakeCudaArchitecturesString = "75;86";
-    };
-  }
-  // lib.genAttrs [
-    "autoAddDriverRunpath"
-    "cjson"
-    "cmake"
-    "cmocka"
-    "glfw3"
-    "imagemagick"
-    "libepoxy"
-    "libx11"
-    "nixfmt"
-    "nixfmt-tree"
-    "pkg-config"
-    "stb"
-    "xdotool"
-    "xvfb"
-  ] leaf;
-
-  withCallPackage =
-    pkgs:
-    pkgs
-    // {
-      pkgs = withCallPackage pkgs;
-      callPackage = callPackageWith (withCallPackage pkgs);
-    };
-
-  # Overlays as nixpkgs applies them: final = prev // overlay final prev, in order.
-  self = builtins.foldl' (
-    prev: overlay:
-    let
-      final = withCallPackage (prev // overlay final prev);
+      });
     in
-    final
-  ) (withCallPackage base) overlays;
+    self;
+
+  leafWith =
+    extra: pname:
+    self0.stdenvNoCC.mkDerivation (
+      {
+        inherit pname;
+        version = "0-stand-in";
+        meta.mainProgram = pname;
+      }
+      // extra
+    );
+  leaf = leafWith { };
+  # CUDA's packages carry CUDA's licence, which nixpkgs' _cuda predicate accepts.
+  cudaLeaf = leafWith { meta.license = lib.licenses.nvidiaCudaRedist; };
+
+  # What nix-required-mounts' package offers the NixOS module: its default patterns, and the hook.
+  requiredMounts = lib.makeOverridable (
+    {
+      allowedPatterns ? { },
+      extraWrapperArgs ? [ ],
+    }:
+    self0.stdenvNoCC.mkDerivation {
+      pname = "nix-required-mounts";
+      version = "0-stand-in";
+      patterns = builtins.toJSON allowedPatterns;
+      inherit extraWrapperArgs;
+      meta.mainProgram = "nix-required-mounts";
+      passthru.allowedPatterns.nvidia-gpu = {
+        onFeatures = [
+          "cuda"
+          "gpu"
+          "nvidia-gpu"
+          "opengl"
+        ];
+        paths = [
+          "/dev/dri"
+          "/dev/nvidia*"
+        ];
+      };
+    }
+  ) { };
+
+  base =
+    self:
+    {
+      inherit lib system;
+      config = fullConfig;
+      pkgs = self;
+      path = ./.;
+      callPackage = lib.callPackageWith self;
+
+      stdenv = makeStdenv "stdenv-linux";
+      stdenvNoCC = makeStdenv "stdenv-linux-nocc";
+      runtimeShell = "${self.bash}/bin/bash";
+
+      runCommand =
+        name: env: buildCommand:
+        self.stdenvNoCC.mkDerivation (env // { inherit name buildCommand; });
+      linkFarm =
+        name: entries:
+        self.runCommand name { preferLocalBuild = true; } (
+          lib.concatMapStrings (e: "ln -s ${e.path} $out/${e.name}\n") entries
+        );
+
+      fetchgit =
+        {
+          url,
+          rev,
+          hash,
+          name ? "source",
+          sparseCheckout ? [ ],
+          postFetch ? "",
+          meta ? { },
+        }:
+        self.stdenvNoCC.mkDerivation {
+          inherit
+            name
+            url
+            rev
+            sparseCheckout
+            postFetch
+            meta
+            ;
+          sparseCheckoutText = lib.concatStringsSep "\n" sparseCheckout;
+          outputHash = hash;
+          outputHashMode = "recursive";
+        };
+      fetchFromGitHub =
+        {
+          owner,
+          repo,
+          rev,
+          meta ? { },
+          ...
+        }@args:
+        self.fetchgit (
+          removeAttrs args [
+            "owner"
+            "repo"
+          ]
+          // {
+            url = "https://github.com/${owner}/${repo}.git";
+            meta = {
+              homepage = "https://github.com/${owner}/${repo}";
+            }
+            // meta;
+          }
+        )
+        // {
+          inherit owner repo rev;
+        };
+
+      testers = {
+        testVersion =
+          { package, ... }:
+          self.runCommand "${package.name}-test-version" { nativeBuildInputs = [ package ]; } "";
+        hasPkgConfigModules =
+          { package, ... }:
+          self.runCommand "${package.name}-pkg-config" { nativeBuildInputs = [ package ]; } "";
+        runNixOSTest = import ./nixos/lib/run-test.nix { pkgs = self; };
+      };
+
+      mesa = leaf "mesa" // {
+        llvmpipeHook = leaf "mesa-llvmpipe-hook";
+      };
+      addDriverRunpath = leaf "add-driver-runpath" // {
+        driverLink = "/run/opengl-driver";
+      };
+      nix-required-mounts = requiredMounts;
+      cudaPackages = {
+        backendStdenv = makeStdenv "cuda-backend-stdenv";
+        cuda_nvcc = cudaLeaf "cuda_nvcc";
+        cuda_cudart = cudaLeaf "cuda_cudart";
+        cuda_cccl = cudaLeaf "cuda_cccl";
+        flags.cmakeCudaArchitecturesString = "75;86";
+      };
+      # nixpkgs' predicate for CUDA's licences: every licence is free or one of NVIDIA's CUDA ones.
+      _cuda.lib.allowUnfreeCudaPredicate =
+        attrs:
+        lib.all (
+          l:
+          l.free or true
+          || lib.elem l [
+            lib.licenses.nvidiaCuda
+            lib.licenses.nvidiaCudaRedist
+          ]
+        ) (licencesOf attrs);
+    }
+    // lib.genAttrs [
+      "autoAddDriverRunpath"
+      "bash"
+      "cjson"
+      "cmake"
+      "cmocka"
+      "glfw3"
+      "imagemagick"
+      "libepoxy"
+      "libx11"
+      "nixfmt"
+      "nixfmt-tree"
+      "pkg-config"
+      "stb"
+      "xdotool"
+      "xvfb"
+    ] leaf;
+
+  self0 = lib.fix (lib.extends (lib.composeManyExtensions overlays) base);
 in
-self
+self0

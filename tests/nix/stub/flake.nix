@@ -1,0 +1,14 @@
+# The stand-in nixpkgs as a flake input (`nix flake check --override-input nixpkgs path:...`):
+# `lib` is nixpkgs' real lib with nixosSystem, as nixpkgs' flake has it, here over the stand-in
+# NixOS options; `import nixpkgs { ... }` reads ./default.nix.
+{
+  outputs =
+    { self }:
+    {
+      lib = (import ./lib).extend (
+        final: _: {
+          nixosSystem = args: import ./nixos/lib/eval-config.nix ({ lib = final; } // args);
+        }
+      );
+    };
+}

@@ -1,0 +1,174 @@
+# Stand-in declarations of the NixOS options that modules/instant-ngp.nix and the tests touch,
+# with the types and defaults of nixpkgs' own declarations (nixos/modules/hardware/graphics.nix,
+# programs/nix-required-mounts.nix, config/nix.nix, misc/nixpkgs.nix, ...), and the definitions of
+# theirs that some-pkgs depends on:
+# - hardware.graphics.package has a value only while hardware.graphics.enable is true;
+# - the nvidia-gpu preset of nix-required-mounts puts hardware.graphics.package among the paths
+#   of its hook, whose store path is nix.settings.pre-build-hook: reading the hook forces it;
+# - nix.settings.system-features: NixOS' defaults are definitions, merged with everyone else's;
+# - system.build.toplevel fails on a failed assertion and shows the warnings, as NixOS does.
+{
+  config,
+  lib,
+  pkgs,
+  ...
+}:
+
+let
+  inherit (lib) mkOption types;
+  graphics = config.hardware.graphics;
+  mounts = config.programs.nix-required-mounts;
+  pattern = types.submodule (
+    { name, ... }:
+    {
+      options = {
+        onFeatures = mkOption {
+          type = types.listOf types.str;
+          default = [ name ];
+        };
+        paths = mkOption { type = types.listOf (types.either types.path types.str); };
+        unsafeFollowSymlinks = mkOption {
+          type = types.bool;
+          default = false;
+        };
+      };
+    }
+  );
+  failedAssertions = map (a: a.message) (lib.filter (a: !a.assertion) config.assertions);
+in
+{
+  imports = [
+    (lib.mkRenamedOptionModule [ "hardware" "opengl" "enable" ] [ "hardware" "graphics" "enable" ])
+  ];
+
+  options = {
+    nixpkgs.hostPlatform = mkOption {
+      type = types.either types.str types.attrs;
+      apply = lib.systems.elaborate;
+    };
+    system.stateVersion = mkOption {
+      type = types.str;
+      default = lib.trivial.release;
+    };
+    system.build = mkOption {
+      type = types.lazyAttrsOf types.unspecified;
+      default = { };
+    };
+    boot.loader.grub.enable = mkOption {
+      type = types.bool;
+      default = true;
+    };
+    fileSystems = mkOption {
+      type = types.attrsOf (types.submodule { freeformType = types.attrsOf types.anything; });
+      default = { };
+    };
+    assertions = mkOption {
+      type = types.listOf types.unspecified;
+      default = [ ];
+    };
+    warnings = mkOption {
+      type = types.listOf types.str;
+      default = [ ];
+    };
+    environment.systemPackages = mkOption {
+      type = types.listOf types.package;
+      default = [ ];
+    };
+    services.xserver.enable = mkOption {
+      type = types.bool;
+      default = false;
+    };
+    services.xserver.videoDrivers = mkOption {
+      type = types.listOf types.str;
+      default = [
+        "modesetting"
+        "fbdev"
+      ];
+    };
+
+    hardware.graphics = {
+      enable = mkOption {
+        type = types.bool;
+        default = false;
+      };
+      enable32Bit = mkOption {
+        type = types.bool;
+        default = false;
+      };
+      package = mkOption {
+        type = types.package;
+        internal = true;
+      };
+      extraPackages = mkOption {
+        type = types.listOf types.package;
+        default = [ ];
+      };
+    };
+
+    programs.nix-required-mounts = {
+      enable = lib.mkEnableOption "the sandbox hook";
+      presets.nvidia-gpu.enable = lib.mkEnableOption "the nvidia-gpu preset";
+      allowedPatterns = mkOption {
+        type = types.attrsOf pattern;
+        default = { };
+      };
+      package = mkOption {
+        type = types.package;
+        internal = true;
+        default = pkgs.nix-required-mounts.override { inherit (mounts) allowedPatterns; };
+      };
+    };
+
+    nix.settings = mkOption {
+      type = types.submodule {
+        freeformType = types.attrsOf (
+          types.oneOf [
+            types.bool
+            types.int
+            types.str
+            (types.listOf types.str)
+          ]
+        );
+        options.system-features = mkOption { type = types.listOf types.str; };
+      };
+      default = { };
+    };
+  };
+
+  config = lib.mkMerge [
+    {
+      _module.args.pkgs = import ../.. { system = config.nixpkgs.hostPlatform.system; };
+      nix.settings.system-features = [
+        "nixos-test"
+        "benchmark"
+        "big-parallel"
+        "kvm"
+      ];
+      system.build.toplevel =
+        if failedAssertions != [ ] then
+          throw "Failed assertions:\n${lib.concatMapStrings (m: "- ${m}\n") failedAssertions}"
+        else
+          lib.showWarnings config.warnings (
+            pkgs.runCommand "nixos-system-stand-in" {
+              packages = config.environment.systemPackages;
+              nixConf = builtins.toJSON config.nix.settings;
+            } ""
+          );
+    }
+    (lib.mkIf graphics.enable { hardware.graphics.package = lib.mkDefault pkgs.mesa; })
+    (lib.mkIf mounts.enable { nix.settings.pre-build-hook = lib.getExe mounts.package; })
+    (lib.mkIf (mounts.enable && mounts.presets.nvidia-gpu.enable) {
+      nix.settings.system-features = pkgs.nix-required-mounts.allowedPatterns.nvidia-gpu.onFeatures;
+      programs.nix-required-mounts.allowedPatterns.nvidia-gpu = {
+        inherit (pkgs.nix-required-mounts.allowedPatterns.nvidia-gpu) onFeatures;
+        paths =
+          pkgs.nix-required-mounts.allowedPatterns.nvidia-gpu.paths
+          ++ [
+            pkgs.addDriverRunpath.driverLink
+            graphics.package
+          ]
+          ++ graphics.extraPackages;
+      };
+    })
+  ];
+}
