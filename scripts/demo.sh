@@ -6,12 +6,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
 jobs=$(nproc 2>/dev/null || echo 2)
-cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DNGP_BUILD_TESTS=OFF >/dev/null
-cmake --build build/release -j"$jobs" >/dev/null
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DNGP_BUILD_TESTS=OFF >/dev/null
+cmake --build build -j"$jobs" >/dev/null
 scene=build/scenes/default
 out=build/demo
-build/release/bin/ngp-synth --out "$scene"
-build/release/bin/instant-ngp --no-gui --scene "$scene" --train-seconds "${NGP_DEMO_SECONDS:-120}" \
+build/bin/ngp-synth --out "$scene"
+build/bin/instant-ngp --no-gui --scene "$scene" --train-seconds "${NGP_DEMO_SECONDS:-120}" \
   --save-snapshot "$out/model.ngp" \
   --test-transforms "$scene/transforms_test.json" \
   --screenshot-transforms "$scene/transforms_test.json" --screenshot-dir "$out/renders"

@@ -274,7 +274,36 @@ static void test_missing_images_skipped(void **state) {
   assert_contains(s.skipped[0], "frames[1] (train/gone.png)");
   assert_int_equal(ngp_test_log_count(), 1);
   assert_contains(ngp_test_log_text(), "train/gone.png");
-  assert_contains(ngp_test_log_text(), "not found");
+  assert_contains(ngp_test_log_text(), "1 of 3 frames skipped, their image file is missing");
+  ngp_scene_free(&s);
+  free(path);
+  free(dir);
+}
+
+/* Many missing images: one warning with the count, the first few names and how many more. */
+static void test_many_missing_images_one_warning(void **state) {
+  (void)state;
+  char *dir = ngp_test_tmpdir("scene_many_missing");
+  char json[8192];
+  size_t len = (size_t)snprintf(json, sizeof json, "{\"camera_angle_x\": 1, \"frames\": [");
+  len += (size_t)snprintf(json + len, sizeof json - len,
+                          "{\"file_path\": \"train/r_0.png\", \"transform_matrix\": " IDENT_AT(0, 0, 0) "}");
+  for (int i = 0; i < 30; i++)
+    len += (size_t)snprintf(json + len, sizeof json - len,
+                            ",{\"file_path\": \"train/gone_%d.png\", \"transform_matrix\": " IDENT_AT(0, 0, 0) "}", i);
+  snprintf(json + len, sizeof json - len, "]}");
+  char *path = write_scene(dir, "transforms.json", json, 1);
+  ngp_scene s;
+  ngp_error err;
+  ngp_test_log_begin();
+  assert_int_equal(load(dir, &s, &err), NGP_OK);
+  ngp_test_log_end();
+  assert_int_equal(s.n_skipped, 30);
+  assert_int_equal(ngp_test_log_count(), 1);
+  assert_contains(ngp_test_log_text(), "30 of 31 frames skipped");
+  assert_contains(ngp_test_log_text(), "gone_0.png");
+  assert_contains(ngp_test_log_text(), "and 26 more");
+  assert_null(strstr(ngp_test_log_text(), "gone_29.png"));
   ngp_scene_free(&s);
   free(path);
   free(dir);
@@ -846,6 +875,7 @@ int main(void) {
       cmocka_unit_test(test_dataset_keys),
       cmocka_unit_test(test_renormalise_rotation),
       cmocka_unit_test(test_missing_images_skipped),
+      cmocka_unit_test(test_many_missing_images_one_warning),
       cmocka_unit_test(test_no_usable_frame),
       cmocka_unit_test(test_folder_selection),
       cmocka_unit_test(test_image_formats),

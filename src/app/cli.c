@@ -73,9 +73,10 @@ static const opt_def k_opts[] = {
      "render these views, print mean PSNR and SSIM against their images"},
     {"screenshot-transforms", 0, OPT_SCREENSHOT_TRANSFORMS, true, "render these cameras to PNGs in --screenshot-dir"},
     {"screenshot-dir", 0, OPT_SCREENSHOT_DIR, true, "folder for the screenshots (created if needed)"},
-    {"width", 0, OPT_WIDTH, true, "screenshot width (default: the camera's w, else its image's)"},
+    {"width", 0, OPT_WIDTH, true,
+     "width of screenshots (default: the camera's w, else its image's) and of the viewer's window"},
     {"screenshot-w", 0, OPT_WIDTH, true, NULL},
-    {"height", 0, OPT_HEIGHT, true, "screenshot height"},
+    {"height", 0, OPT_HEIGHT, true, "height of screenshots and of the viewer's window"},
     {"screenshot-h", 0, OPT_HEIGHT, true, NULL},
     {"screenshot-spp", 0, OPT_SPP, true, "samples per pixel for screenshots and test views (default 1)"},
     {"background", 0, OPT_BACKGROUND, true,
@@ -374,7 +375,10 @@ void ngp_cli_print_help(const char *argv0) {
     for (size_t j = 0; j < N_OPTS; j++) {
       if (j == i || k_opts[j].id != o->id || k_opts[j].help || o->id == OPT_PENDING) continue;
       size_t used = strlen(aliases);
-      snprintf(aliases + used, sizeof aliases - used, ", --%s", k_opts[j].name);
+      if (k_opts[j].short_name)
+        snprintf(aliases + used, sizeof aliases - used, ", -%c, --%s", k_opts[j].short_name, k_opts[j].name);
+      else
+        snprintf(aliases + used, sizeof aliases - used, ", --%s", k_opts[j].name);
     }
     if (o->short_name)
       snprintf(left, sizeof left, "-%c, --%s%s", o->short_name, o->name, o->takes_value ? " VALUE" : "");

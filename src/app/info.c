@@ -163,6 +163,7 @@ int ngp_cli_info(const ngp_cli *cli) {
   ngp_scene_options so;
   ngp_scene_options_default(&so);
   so.n_threads = cli->threads;
+  so.quiet_skipped = true; /* print_scene lists them */
   if (ngp_scene_load(cli->scene, &so, &scene, &err) != NGP_OK) {
     fprintf(stderr, "instant-ngp: error: %s\n", err.msg);
     return NGP_EXIT_FAILURE;

@@ -14,16 +14,8 @@
 #include "core/clock.h"
 #include "app/cli.h"
 #include "core/fs.h"
+#include "core/progress.h"
 #include "ngp/ngp.h"
-
-static void format_duration(double s, char *buf, size_t n) {
-  if (s < 60.0)
-    snprintf(buf, n, "%.1fs", s);
-  else if (s < 3600.0)
-    snprintf(buf, n, "%dm%02ds", (int)(s / 60.0), (int)fmod(s, 60.0));
-  else
-    snprintf(buf, n, "%dh%02dm", (int)(s / 3600.0), (int)fmod(s / 60.0, 60.0));
-}
 
 /* Trains until the step count or the time budget is reached, or an interrupt arrives, printing
  * progress. Steps with a non-finite loss or gradient are skipped by the trainer and counted here.
@@ -56,8 +48,8 @@ static long train(ngp_session *s, long n_steps, double seconds) {
       if (n_steps >= 0) remaining = el / (double)(i + 1) * (double)(n_steps - i - 1);
       if (seconds >= 0.0 && (remaining < 0.0 || seconds - el < remaining)) remaining = seconds - el;
       char e[32], r[32] = "?", skipped[48] = "";
-      format_duration(el, e, sizeof e);
-      if (remaining >= 0.0) format_duration(remaining > 0.0 ? remaining : 0.0, r, sizeof r);
+      ngp_format_duration(el, e, sizeof e);
+      if (remaining >= 0.0) ngp_format_duration(remaining > 0.0 ? remaining : 0.0, r, sizeof r);
       if (s->skipped_steps) snprintf(skipped, sizeof skipped, " skipped %d", s->skipped_steps);
       double psnr = loss_ema > 0.0f ? -10.0 * log10((double)loss_ema) : 0.0;
       fprintf(stderr,

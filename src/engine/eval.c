@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/ngp_math.h"
+#include "core/progress.h"
 
 double ngp_psnr(const float *a, const float *b, size_t n_pixels) {
   double se = 0.0;
@@ -97,6 +98,8 @@ ngp_status ngp_eval_views(ngp_backend *b, const ngp_scene *views, const float bg
   memset(res, 0, sizeof *res);
   res->psnr_min = HUGE_VAL;
   res->psnr_max = -HUGE_VAL;
+  ngp_progress prog;
+  ngp_progress_begin(&prog, "test views", views->n_frames);
   for (int i = 0; i < views->n_frames; i++) {
     const ngp_frame *f = &views->frames[i];
     size_t np = (size_t)f->image.width * (size_t)f->image.height;
@@ -104,6 +107,7 @@ ngp_status ngp_eval_views(ngp_backend *b, const ngp_scene *views, const float bg
     if (!img || !ref) {
       free(img);
       free(ref);
+      ngp_progress_end(&prog);
       return ngp_error_set(err, NGP_ERR_NOMEM, "out of memory rendering %s", f->file_path);
     }
     ngp_render_opts o = {f->image.width, f->image.height, {bg[0], bg[1], bg[2]}, 1e-4f, spp, (uint64_t)i};
@@ -112,6 +116,7 @@ ngp_status ngp_eval_views(ngp_backend *b, const ngp_scene *views, const float bg
     if (st != NGP_OK) {
       free(img);
       free(ref);
+      ngp_progress_end(&prog);
       return st;
     }
     ngp_reference_image(&f->image, bg, ref);
@@ -123,7 +128,9 @@ ngp_status ngp_eval_views(ngp_backend *b, const ngp_scene *views, const float bg
     if (p < res->psnr_min) res->psnr_min = p;
     if (p > res->psnr_max) res->psnr_max = p;
     res->n_views++;
+    ngp_progress_update(&prog, i + 1);
   }
+  ngp_progress_end(&prog);
   if (res->n_views) {
     res->psnr_mean /= res->n_views;
     res->ssim_mean /= res->n_views;

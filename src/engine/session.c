@@ -11,6 +11,7 @@
 
 #include "core/clock.h"
 #include "core/fs.h"
+#include "core/progress.h"
 #include "ngp/ngp.h"
 #include "core/parallel.h"
 
@@ -218,9 +219,10 @@ static void screenshot_name(const char *dir, const char *file_path, char *out, s
   snprintf(out, n, "%s/%s%s", dir, base, has_ext ? "" : ".png");
 }
 
-/* One frame of cams into path: w x h (the frame's size when 0). */
-static ngp_status screenshot(ngp_session *s, const ngp_frame *f, int index, int w, int h, const char *path,
-                             ngp_error *err) {
+/* Frame index of n into path, at w x h; prints a line with the count and the time left, counted
+ * from t0, when the phase began. */
+static ngp_status screenshot(ngp_session *s, const ngp_frame *f, int index, int n, double t0, int w, int h,
+                             const char *path, ngp_error *err) {
   const float *bg = s->opts.bg;
   /* A different size keeps the field of view: focal lengths scale with the size. */
   ngp_render_camera cam = {
@@ -233,9 +235,9 @@ static ngp_status screenshot(ngp_session *s, const ngp_frame *f, int index, int 
   ngp_status st = NGP_OK;
   if (!rgb || !px) st = ngp_error_set(err, NGP_ERR_NOMEM, "out of memory for a %dx%d screenshot", w, h);
   ngp_render_opts o = {w, h, {bg[0], bg[1], bg[2]}, 1e-4f, s->opts.spp, (uint64_t)index};
-  double t0 = ngp_seconds();
+  double t_start = ngp_seconds();
   if (st == NGP_OK) st = ngp_session_render(s, &cam, &o, rgb, err);
-  double t_render = ngp_seconds() - t0;
+  double t_render = ngp_seconds() - t_start;
   if (st == NGP_OK) {
     for (size_t p = 0; p < (size_t)w * (size_t)h; p++) {
       for (int c = 0; c < 3; c++)
@@ -245,7 +247,14 @@ static ngp_status screenshot(ngp_session *s, const ngp_frame *f, int index, int 
     ngp_image img = {w, h, 4, px};
     st = ngp_image_write_png(path, &img, err);
   }
-  if (st == NGP_OK) printf("screenshot: %s (%dx%d, rendered in %.3f s)\n", path, w, h, t_render);
+  if (st == NGP_OK) {
+    double el = ngp_seconds() - t0;
+    char left[32];
+    ngp_format_duration(el / (index + 1) * (n - index - 1), left, sizeof left);
+    printf("screenshot %d/%d: %s (%dx%d, rendered in %.3f s; remaining %s)\n", index + 1, n, path, w, h, t_render,
+           left);
+    fflush(stdout);
+  }
   free(rgb);
   free(px);
   return st;
@@ -262,11 +271,12 @@ ngp_status ngp_session_screenshots(ngp_session *s, const char *transforms, const
   ngp_status st = ngp_scene_load(transforms, &so, &cams, err);
   if (st != NGP_OK) return st;
   if ((st = ngp_mkdir_p(dir, err)) == NGP_OK) {
+    double t0 = ngp_seconds();
     for (int i = 0; i < cams.n_frames && st == NGP_OK; i++) {
       const ngp_frame *f = &cams.frames[i];
       char path[4200];
       screenshot_name(dir, f->file_path, path, sizeof path);
-      st = screenshot(s, f, i, w > 0 ? w : f->image.width, h > 0 ? h : f->image.height, path, err);
+      st = screenshot(s, f, i, cams.n_frames, t0, w > 0 ? w : f->image.width, h > 0 ? h : f->image.height, path, err);
     }
   }
   ngp_scene_free(&cams);

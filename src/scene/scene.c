@@ -520,6 +520,7 @@ void ngp_scene_options_default(ngp_scene_options *opts) {
   opts->load_images = true;
   opts->keep_missing = false;
   opts->n_threads = 0;
+  opts->quiet_skipped = false;
 }
 
 /* Chooses the json files of a scene folder and records the others as ignored. */
@@ -560,6 +561,18 @@ static ngp_status select_sources(const char *dir, ngp_scene *s, ngp_error *err) 
                        ".json file with a \"frames\" array",
                        dir);
   return st;
+}
+
+/* One warning for every frame skipped for a missing image: how many, and the first few. */
+static void warn_skipped(const ngp_scene *s, int n_listed) {
+  enum { SHOW = 4 };
+  char list[1024] = "";
+  size_t len = 0;
+  for (int i = 0; i < s->n_skipped && i < SHOW && len < sizeof list; i++)
+    len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", i ? "; " : "", s->skipped[i]);
+  if (s->n_skipped > SHOW && len < sizeof list)
+    snprintf(list + len, sizeof list - len, "; and %d more", s->n_skipped - SHOW);
+  ngp_log(NGP_LOG_WARN, "%d of %d frames skipped, their image file is missing: %s", s->n_skipped, n_listed, list);
 }
 
 ngp_status ngp_scene_load(const char *path, const ngp_scene_options *opts_in, ngp_scene *s, ngp_error *err) {
@@ -616,8 +629,7 @@ ngp_status ngp_scene_load(const char *path, const ngp_scene_options *opts_in, ng
     if (!f->image_path) {
       char note[1400];
       snprintf(note, sizeof note, "%s: frames[%d] (%s)", file, f->json_index, f->file_path);
-      ngp_log(NGP_LOG_WARN, "%s: frames[%d]: image '%s' not found; frame skipped", file, f->json_index, f->file_path);
-      ngp_error ignore; /* the warning above has told the user; the list is for summaries */
+      ngp_error ignore; /* the list is for the one warning below and for summaries */
       (void)push_string(&s->skipped, &s->n_skipped, note, &ignore);
       free(f->file_path);
       continue;
@@ -627,6 +639,7 @@ ngp_status ngp_scene_load(const char *path, const ngp_scene_options *opts_in, ng
     kept++;
   }
   s->n_frames = kept;
+  if (s->n_skipped > 0 && !opts.quiet_skipped) warn_skipped(s, kept + s->n_skipped);
   if (s->n_frames == 0) {
     st = ngp_error_set(err, NGP_ERR_INVALID, "%s: no usable frame: %d listed, all without an image file%s", path,
                        s->n_skipped, s->n_skipped ? "; check that file_path is relative to the json file" : "");

@@ -52,13 +52,13 @@ if [ "$mode" = close ]; then
   grep -q "^snapshot saved: $dir/model.ngp (step 3)$" "$dir/out" || fail "the snapshot is not that of step 3"
   grep -q "^test views: 4 from $test, " "$dir/out" || fail "no 'test views: 4' line"
   grep -Eq '^PSNR=[0-9]+\.[0-9]{3} \[[0-9]+\.[0-9]{3} [0-9]+\.[0-9]{3}\] SSIM=[0-9.]+$' "$dir/out" || fail "no PSNR= line"
-  n=$(grep -c "^screenshot: $dir/shots/r_[0-3].png (64x48, rendered in " "$dir/out")
+  n=$(grep -Ec "^screenshot [1-4]/4: $dir/shots/r_[0-3].png \(64x48, rendered in [0-9.]+ s; remaining " "$dir/out")
   [ "$n" -eq 4 ] || fail "$n screenshot lines, expected 4"
   for i in 0 1 2 3; do
     [ -s "$dir/shots/r_$i.png" ] || fail "$dir/shots/r_$i.png is missing"
   done
   # Saved first, then evaluated, as headless: the order of the lines.
-  order=$(grep -Eo '^(snapshot saved|test views|screenshot):' "$dir/out" | uniq | tr '\n' ' ')
+  order=$(grep -Eo '^(snapshot saved|test views|screenshot [0-9]+/[0-9]+):' "$dir/out" | sed 's/ [0-9]*\/[0-9]*//' | uniq | tr '\n' ' ')
   [ "$order" = "snapshot saved: test views: screenshot: " ] || fail "lines in the order '$order'"
 else
   [ $rc -eq 130 ] || fail "exit code $rc, expected 130"

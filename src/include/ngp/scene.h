@@ -69,10 +69,12 @@ typedef struct ngp_scene {
 } ngp_scene;
 
 typedef struct ngp_scene_options {
-  bool load_images;  /* false: only read image headers (sizes), for quick inspection */
-  bool keep_missing; /* keep frames whose image is missing (camera paths): their size comes from
-                        the json's w/h, which must then be given; image.rgba stays NULL */
-  int n_threads;     /* image decoding threads; <= 0 uses all cores */
+  bool load_images;   /* false: only read image headers (sizes), for quick inspection */
+  bool keep_missing;  /* keep frames whose image is missing (camera paths): their size comes from
+                         the json's w/h, which must then be given; image.rgba stays NULL */
+  int n_threads;      /* image decoding threads; <= 0 uses all cores */
+  bool quiet_skipped; /* no warning for frames skipped for a missing image (the caller lists
+                         scene.skipped itself); by default one warning names them all */
 } ngp_scene_options;
 
 void ngp_scene_options_default(ngp_scene_options *opts);
