@@ -1,9 +1,14 @@
 /* test_core.c: the library's plumbing: natural sort, paths, JSON parsing with locations, typed
  * getters, atomic writes, parallel_for, and the shared frame maths of ngp_math.h. */
+#define _DEFAULT_SOURCE /* syscall(SYS_gettid) */
 #define _POSIX_C_SOURCE 200809L
 #include "testutil.h"
 
 #include <math.h>
+#include <pthread.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -214,6 +219,91 @@ static void test_parallel_for(void **state) {
   assert_true(ngp_cpu_count() >= 1);
 }
 
+/* The pool behind ngp_parallel_for: many jobs in a row with growing and shrinking thread counts,
+ * thread indices within [0, n_threads), nested calls (fn calling ngp_parallel_for) and two threads
+ * calling at once, each with its own pool, every item done exactly once. */
+typedef struct {
+  atomic_int hits[64];
+  atomic_int bad_index;
+  int n_threads;
+} pool_job;
+
+static void mark_checked(int i, int t, void *user) {
+  pool_job *j = user;
+  if (t < 0 || t >= j->n_threads) atomic_fetch_add(&j->bad_index, 1);
+  atomic_fetch_add(&j->hits[i], 1);
+}
+
+static void nested(int i, int t, void *user) {
+  (void)t;
+  pool_job *jobs = user; /* jobs[0] counts the outer items, jobs[1 + i] is item i's inner job */
+  atomic_fetch_add(&jobs[0].hits[i], 1);
+  ngp_parallel_for(64, jobs[1 + i].n_threads, mark_checked, &jobs[1 + i]);
+}
+
+static bool all_once(pool_job *j, int n) {
+  for (int i = 0; i < n; i++)
+    if (atomic_load(&j->hits[i]) != 1) return false;
+  return atomic_load(&j->bad_index) == 0;
+}
+
+static void *pool_caller(void *arg) {
+  pool_job *j = arg;
+  for (int round = 0; round < 200; round++) {
+    memset(j, 0, sizeof *j);
+    j->n_threads = 1 + round % 4;
+    ngp_parallel_for(64, j->n_threads, mark_checked, j);
+    if (!all_once(j, 64)) return (void *)1;
+  }
+  return NULL;
+}
+
+/* Records which thread ran thread index 1's items (they sleep, so index 1 always gets some), by its
+ * kernel thread id, which Linux does not hand out again soon (pthread_t values are reused). */
+static void record_worker(int i, int t, void *user) {
+  (void)i;
+  long *who = user;
+  if (t == 1) who[0] = syscall(SYS_gettid);
+  struct timespec ts = {0, 2000000};
+  nanosleep(&ts, NULL);
+}
+
+static void test_parallel_pool(void **state) {
+  (void)state;
+  static pool_job j;
+  const int counts[] = {2, 4, 3, 1, 4, 2, 8, 2};
+  for (int round = 0; round < 400; round++) {
+    memset(&j, 0, sizeof j);
+    j.n_threads = counts[round % 8];
+    ngp_parallel_for(64, j.n_threads, mark_checked, &j);
+    assert_true(all_once(&j, 64));
+  }
+  static pool_job jobs[1 + 4];
+  memset(jobs, 0, sizeof jobs);
+  for (int i = 0; i < 5; i++)
+    jobs[i].n_threads = 3;
+  ngp_parallel_for(4, 2, nested, jobs);
+  for (int i = 0; i < 4; i++)
+    assert_int_equal(atomic_load(&jobs[0].hits[i]), 1);
+  for (int i = 1; i < 5; i++)
+    assert_true(all_once(&jobs[i], 64));
+  /* Persistent: the second job runs on the thread the first one made. */
+  long me = syscall(SYS_gettid), first = me, second = me;
+  ngp_parallel_for(16, 2, record_worker, &first);
+  ngp_parallel_for(16, 2, record_worker, &second);
+  assert_true(first != me);
+  assert_true(first == second);
+  static pool_job a, b;
+  pthread_t ta, tb;
+  assert_int_equal(pthread_create(&ta, NULL, pool_caller, &a), 0);
+  assert_int_equal(pthread_create(&tb, NULL, pool_caller, &b), 0);
+  void *ra, *rb;
+  pthread_join(ta, &ra);
+  pthread_join(tb, &rb);
+  assert_null(ra);
+  assert_null(rb);
+}
+
 /* ngp_math.h: the NeRF -> ngp conversion against values worked out by hand (NGP-SPEC §1.4). */
 static void test_nerf_to_ngp(void **state) {
   (void)state;
@@ -298,6 +388,7 @@ int main(void) {
       cmocka_unit_test(test_atomic_write),
       cmocka_unit_test(test_list_dir),
       cmocka_unit_test(test_parallel_for),
+      cmocka_unit_test(test_parallel_pool),
       cmocka_unit_test(test_nerf_to_ngp),
       cmocka_unit_test(test_math_misc),
       cmocka_unit_test(test_error_helpers),
