@@ -13,7 +13,7 @@
 # - an unfree licence throws (nixpkgs' check-meta: throw, not assert) when drvPath or outPath is
 #   forced, unless config.allowUnfree or config.allowUnfreePredicate accepts the package;
 # - fetchFromGitHub with sparseCheckout is fetchgit: a fixed-output derivation named by `name`,
-#   the list kept as given and its text joined by newlines, rev/owner/repo on the result;
+#   sparseCheckout stored joined by newlines (a string throws), owner/repo/rev/tag on the result;
 # - testers.runNixOSTest evaluates its nodes through the module system with the NixOS options
 #   declared in ./nixos/modules/stand-ins.nix, and depends on every node's system.
 {
@@ -145,10 +145,10 @@ let
       meta.mainProgram = "nix-required-mounts";
       passthru.allowedPatterns.nvidia-gpu = {
         onFeatures = [
-          "cuda"
           "gpu"
           "nvidia-gpu"
           "opengl"
+          "cuda"
         ];
         paths = [
           "/dev/dri"
@@ -180,6 +180,8 @@ let
           lib.concatMapStrings (e: "ln -s ${e.path} $out/${e.name}\n") entries
         );
 
+      # As nixpkgs' fetchgit: sparseCheckout is a list (a string throws), stored in the derivation
+      # joined by newlines; the result has rev, url, postFetch and passthru.gitRepoUrl.
       fetchgit =
         {
           url,
@@ -190,19 +192,22 @@ let
           postFetch ? "",
           meta ? { },
         }:
-        self.stdenvNoCC.mkDerivation {
-          inherit
-            name
-            url
-            rev
-            sparseCheckout
-            postFetch
-            meta
-            ;
-          sparseCheckoutText = lib.concatStringsSep "\n" sparseCheckout;
-          outputHash = hash;
-          outputHashMode = "recursive";
-        };
+        if builtins.isString sparseCheckout then
+          throw "Please provide directories/patterns for sparse checkout as a list of strings. Passing a (multi-line) string is not supported any more."
+        else
+          self.stdenvNoCC.mkDerivation {
+            inherit
+              name
+              url
+              rev
+              postFetch
+              meta
+              ;
+            sparseCheckout = lib.concatStringsSep "\n" sparseCheckout;
+            outputHash = hash;
+            outputHashMode = "recursive";
+            passthru.gitRepoUrl = url;
+          };
       fetchFromGitHub =
         {
           owner,
@@ -226,6 +231,7 @@ let
         )
         // {
           inherit owner repo rev;
+          tag = null;
         };
 
       testers = {
@@ -268,6 +274,7 @@ let
       "autoAddDriverRunpath"
       "bash"
       "cjson"
+      "clang-tools"
       "cmake"
       "cmocka"
       "glfw3"
