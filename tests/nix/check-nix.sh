@@ -11,14 +11,16 @@
 #           by name, what was evaluated against stand-ins instead of nixpkgs, and why.
 #   nur     NUR's evaluation: nix-env -qa --json --meta --drv-path over default.nix on a nixpkgs that
 #           allows nothing unfree, restricted as NUR runs it; every entry it lists evaluates.
+#   vm-scripts  the NixOS VM tests' Python testScripts, as evaluated, pass pyflakes with the names
+#           nixpkgs' test driver defines (nixpkgs lints them so before a VM test runs).
 #   format  nixfmt --check over every .nix file.
 #   fox-hash  the fox's hash in pkgs/instant-ngp/fox.nix is the NAR hash of ../shared/data/nerf/fox,
 #           and the file no longer marks it unverified.
 # Needs: Nix >= 2.18 (NGP_NIX_BIN, default /opt/trixie/host-bin, where ../shared/nix/setup-nix.sh
 # puts 2.26, then PATH); for eval, flake and nur nixpkgs' real lib (NGP_NIXPKGS_LIB: the folder
-# holding lib/); for format nixfmt (NGP_NIXFMT, else nixfmt on PATH, else NGP_NIX_BIN's nixfmt).
+# holding lib/); for vm-scripts also a python3 with pyflakes (Debian: python3-pyflakes); for format nixfmt (NGP_NIXFMT, else nixfmt on PATH, else NGP_NIX_BIN's nixfmt).
 set -euo pipefail
-mode=${1:?usage: check-nix.sh parse|eval|flake|nur|format|fox-hash}
+mode=${1:?usage: check-nix.sh parse|eval|flake|nur|vm-scripts|format|fox-hash}
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 cd "$repo"
@@ -171,8 +173,8 @@ flake)
 Evaluated here against stand-ins, not against nixpkgs itself (the GitHub workflow does that):
   checks.*.vm-headless, checks.*.vm-viewer: their nodes go through the real module system, but over
     stand-in declarations of the NixOS options we touch (tests/nix/stub/nixos), not NixOS' own
-    modules (qemu-vm.nix, x11.nix, nix-required-mounts.nix) and not nixpkgs' test driver (testScript
-    is not linted).
+    modules (qemu-vm.nix, x11.nix, nix-required-mounts.nix) and not nixpkgs' test driver (their
+    testScripts are linted by nix_vm-scripts, not type-checked with mypy).
   checks.*.module-eval: the same stand-in NixOS options (nixpkgs' lib.nixosSystem needs NixOS).
   checks.*.instant-ngp, instant-ngp-version, instant-ngp-pkg-config, instant-ngp-train-cpu,
     clang-format, formatting: their inputs (cmake, clang-tools, nixfmt, testers, ...) are
@@ -199,6 +201,30 @@ nur)
   grep -q '"drvPath": *"/nix/store/[a-z0-9]*-instant-ngp-[0-9.]*\.drv"' "$tmp/nur.json" ||
     fail "NUR's evaluation gave no drvPath for instant-ngp: $(head -c 400 "$tmp/nur.json")"
   echo "NUR's evaluation: lists $listed, each with its drvPath and meta"
+  ;;
+vm-scripts)
+  py=
+  for c in python3 /usr/bin/python3; do
+    if command -v "$c" >/dev/null 2>&1 && "$c" -m pyflakes --version >/dev/null 2>&1; then py=$c && break; fi
+  done
+  [ -n "$py" ] || skip "no python3 with pyflakes (Debian: apt install python3-pyflakes)"
+  # What nixpkgs' test driver puts in scope (its generate-driver-symbols), beside the node names.
+  driver="start_all,test_script,machines,vlans,driver,log,os,create_machine,subtest,run_tests"
+  driver="$driver,join_all,retry,serial_stdout_off,serial_stdout_on,polling_condition,Machine,t"
+  failed=0
+  for t in vm-headless vm-viewer; do
+    test="(import $tmp/src/default.nix { pkgs = import $tmp/nixpkgs { }; }).instant-ngp.tests.$t"
+    nodes=$(nix-instantiate --eval --json --strict -E "builtins.attrNames $test.config.nodes" | tr -d '[]"')
+    nix-instantiate --eval --raw -E "$test.testScript" >"$tmp/$t.py" 2>"$tmp/err" ||
+      { echo "FAIL: $t: testScript does not evaluate: $(cat "$tmp/err")"; failed=1; continue; }
+    if PYFLAKES_BUILTINS="$nodes,$driver" "$py" -m pyflakes "$tmp/$t.py"; then
+      echo "$t: testScript ($(wc -l <"$tmp/$t.py") lines, nodes: $nodes) passes pyflakes"
+    else
+      echo "FAIL: $t: pyflakes (above) rejects its testScript"
+      failed=1
+    fi
+  done
+  exit "$failed"
   ;;
 *) fail "unknown mode $mode" ;;
 esac
