@@ -231,7 +231,11 @@ let
       && lib.hasInfix "check-training.sh" cuda.gpuCheck.installCheckPhase;
     "gpuCheck: build-tree tests find the driver" =
       lib.hasInfix "LD_LIBRARY_PATH=\"/run/opengl-driver/lib" cuda.gpuCheck.checkPhase;
-    "gpuCheck: broken without cudaSupport" = cpu.gpuCheck.meta.broken && !cuda.gpuCheck.meta.broken;
+    "gpuCheck: broken, so refused, without cudaSupport" =
+      cpu.gpuCheck.meta.broken && !evaluates cpu.gpuCheck && !cuda.gpuCheck.meta.broken;
+    "cpu: Linux only: refused on Darwin" =
+      !evaluates
+        (import (root + "/default.nix") { pkgs = stubPkgs { system = "aarch64-darwin"; }; }).instant-ngp;
 
     # --- the VM tests, their nodes evaluated by the module system ---
     "vm-headless: evaluates, its machine has the package" =

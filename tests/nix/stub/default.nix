@@ -11,7 +11,9 @@
 #   outputs are attributes (outputName, outputSpecified), passthru is on top, and overrideAttrs
 #   takes `prev:` or `final: prev:`;
 # - an unfree licence throws (nixpkgs' check-meta: throw, not assert) when drvPath or outPath is
-#   forced, unless config.allowUnfree or config.allowUnfreePredicate accepts the package;
+#   forced, unless config.allowUnfree or config.allowUnfreePredicate accepts the package; so do
+#   meta.broken (unless allowBroken) and a platform outside meta.platforms (unless
+#   allowUnsupportedSystem);
 # - fetchFromGitHub with sparseCheckout is fetchgit: a fixed-output derivation named by `name`,
 #   sparseCheckout stored joined by newlines (a string throws), owner/repo/rev/tag on the result;
 # - testers.runNixOSTest evaluates its nodes through the module system with the NixOS options
@@ -35,19 +37,30 @@ let
 
   licencesOf = attrs: lib.toList (attrs.meta.license or [ ]);
   unfreeLicences = attrs: lib.filter (l: !(l.free or true)) (licencesOf attrs);
-  # check-meta's verdict on the arguments of mkDerivation: true, or a throw naming the package.
+  # check-meta's verdict on the arguments of mkDerivation, in its order: true, or a throw naming
+  # the package (unfree, then broken, then a platform outside meta.platforms).
+  refuse = attrs: why: throw "Package ‘${lib.getName attrs}’ ${why}, refusing to evaluate.";
   validity =
     attrs:
+    let
+      meta = attrs.meta or { };
+    in
     if
-      unfreeLicences attrs == [ ]
-      || fullConfig.allowUnfree
-      || (fullConfig.allowUnfreePredicate or (_: false)) attrs
+      unfreeLicences attrs != [ ]
+      && !fullConfig.allowUnfree
+      && !(fullConfig.allowUnfreePredicate or (_: false)) attrs
     then
-      true
-    else
-      throw "Package ‘${lib.getName attrs}’ has an unfree license (‘${
+      refuse attrs "has an unfree license (‘${
         lib.concatMapStringsSep ", " (l: l.shortName or "unknown") (unfreeLicences attrs)
-      }’), refusing to evaluate.";
+      }’)"
+    else if meta.broken or false && !(fullConfig.allowBroken or false) then
+      refuse attrs "is marked as broken"
+    else if
+      !lib.meta.availableOn platform { inherit meta; } && !(fullConfig.allowUnsupportedSystem or false)
+    then
+      refuse attrs "is not available on the requested hostPlatform (${platform.system})"
+    else
+      true;
 
   # A derivation's build environment: its arguments without meta and passthru (taken lazily: reading
   # one attribute forces no other).
