@@ -64,6 +64,16 @@ let
     nixpkgs = nixpkgsInput;
   };
   checks = flakeOutputs.checks.${x86};
+  # The same flake over a nixpkgs input whose legacyPackages throws: the flake must import nixpkgs
+  # once per system, with its own config, and take nothing from a second, default package set.
+  flakeOutputsOwnImport = flake.outputs {
+    self = flakeOutputsOwnImport // {
+      outPath = "/some-pkgs-source";
+    };
+    nixpkgs = nixpkgsInput // {
+      legacyPackages = throw "some-pkgs' flake.nix used nixpkgs.legacyPackages";
+    };
+  };
 
   presetNamed =
     name:
@@ -270,6 +280,9 @@ let
     "flake: pkgsCuda.instant-ngp is the CUDA build and evaluates" =
       hasFlag flakeOutputs.legacyPackages.${x86}.pkgsCuda.instant-ngp "-DNGP_CUDA=ON"
       && evaluates flakeOutputs.legacyPackages.${x86}.pkgsCuda.instant-ngp;
+    "flake: takes nothing from nixpkgs.legacyPackages (one import per system, CUDA's too)" =
+      evaluates flakeOutputsOwnImport.legacyPackages.${x86}.pkgsCuda.instant-ngp
+      && evaluates flakeOutputsOwnImport.packages.${x86}.instant-ngp.data;
     "flake: checks" =
       builtins.attrNames checks == [
         "clang-format"
