@@ -184,10 +184,15 @@ Evaluated here against stand-ins, not against nixpkgs itself (the GitHub workflo
 EOF
   ;;
 nur)
-  nix-env -f "$tmp/src" -qa '*' --json --meta --drv-path \
-    --option restrict-eval true --option allow-import-from-derivation true \
-    -I nixpkgs="$tmp/nixpkgs" -I "$tmp/src" >"$tmp/nur.json" 2>"$tmp/err" ||
-    fail "NUR's evaluation (nix-env -qa over default.nix, unfree not allowed) failed: $(cat "$tmp/err")"
+  # As NUR and its template's workflow run it (XML, --show-trace), then as JSON to look inside.
+  for format in xml json; do
+    nix-env -f "$tmp/src" -qa '*' --$format --meta --drv-path --show-trace \
+      --option restrict-eval true --option allow-import-from-derivation true \
+      -I nixpkgs="$tmp/nixpkgs" -I "$tmp/src" >"$tmp/nur.$format" 2>"$tmp/err" ||
+      fail "NUR's evaluation (nix-env -qa --$format over default.nix, unfree not allowed) failed: $(cat "$tmp/err")"
+  done
+  grep -q '<item attrPath="instant-ngp" drvPath="/nix/store/' "$tmp/nur.xml" ||
+    fail "NUR's evaluation (--xml) does not list instant-ngp with its drvPath: $(head -c 400 "$tmp/nur.xml")"
   # nix-env drops without a word what throws while it is queried (Nix counts a `throw`, such as
   # check-meta's unfree refusal, as an assertion failure): such an entry has no drvPath and no meta.
   # NUR's listing must hold only derivations that evaluate with unfree not allowed.
