@@ -4,8 +4,9 @@
 # pass, e.g. CUDA:
 #   nix-build -A instant-ngp --arg pkgs 'import <nixpkgs> { config = { cudaSupport = true; allowUnfree = true; }; }'
 # NVIDIA's fox is unfree: it is only reachable one level down, as instant-ngp.fox and
-# instant-ngp.data (NIXPKGS_ALLOW_UNFREE=1 nix-build -A instant-ngp.data). At the top level it would
-# break NUR, whose evaluation (nix-env -qa on plain <nixpkgs>) lists every top-level derivation.
+# instant-ngp.data (NIXPKGS_ALLOW_UNFREE=1 nix-build -A instant-ngp.data). NUR's evaluation
+# (nix-env -qa on plain <nixpkgs>, nothing unfree allowed) looks at every top-level derivation and
+# silently drops one that throws, as check-meta's unfree refusal does: what NUR lists must evaluate.
 {
   pkgs ? import <nixpkgs> { },
 }:

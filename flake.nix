@@ -102,7 +102,8 @@
       );
 
       # `nix flake check`: the package build (its doCheck runs the cmocka, CLI and viewer tests),
-      # its sandbox tests, the two NixOS VM tests, the module's options evaluated, and formatting.
+      # its sandbox tests, the two NixOS VM tests, the module's options evaluated, and formatting
+      # (nixfmt over the Nix files, clang-format over the C sources).
       # GPU checks stay out: no CI builder has a GPU (they are pkgsCuda.instant-ngp.gpuCheck, built
       # on a machine with the `cuda` feature).
       checks = forAllSystems (
@@ -123,6 +124,30 @@
             inherit instant-ngp;
             hostSystem = system;
           };
+          # .clang-format over src/ and tests/ with nixpkgs' clang-format: the script of the `format`
+          # CTest test (Debian's clang-format there), over only what it reads.
+          clang-format =
+            let
+              src = lib.fileset.toSource {
+                root = ./.;
+                fileset = lib.fileset.unions [
+                  ./.clang-format
+                  ./src
+                  ./tests
+                ];
+              };
+            in
+            pkgs.runCommand "some-pkgs-clang-format"
+              {
+                __structuredAttrs = true;
+                strictDeps = true;
+                nativeBuildInputs = [ pkgs.clang-tools ];
+                inherit src;
+              }
+              ''
+                sh ${src}/tests/arch/check_format.sh ${src}
+                touch "$out"
+              '';
           formatting =
             pkgs.runCommand "some-pkgs-nixfmt"
               {

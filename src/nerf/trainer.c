@@ -22,6 +22,14 @@
 
 enum { CHUNK_SAMPLES = 1 << 16, MIN_RAYS = 256 };
 
+/* One ray's window of marched samples in a round's arena: where it starts and how many are kept. (A
+ * type of its own: clang-format 14 and 19 format a pointer member of an inline struct differently.) */
+struct seg {
+  int ray;
+  uint32_t off;
+  uint32_t kept;
+};
+
 struct ngp_trainer {
   ngp_nerf *n;
   const ngp_scene *scene;
@@ -48,11 +56,7 @@ struct ngp_trainer {
   int *live;          /* the live rays of the current round */
   uint32_t cap_arena; /* samples */
   float *a_pos, *a_dt, *a_t, *a_enc, *a_den;
-  struct seg {
-    int ray;
-    uint32_t off;
-    uint32_t kept;
-  } * segs;
+  struct seg *segs;
   float marched_per_ray; /* the last step's mean, to size ray groups (long rays early on) */
   size_t n_segs, cap_segs;
   /* per chunk sample */

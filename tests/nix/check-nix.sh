@@ -7,16 +7,20 @@
 #   eval    tests/nix/eval-pure.nix against the stand-in nixpkgs (tests/nix/stub around nixpkgs' real
 #           lib): the list of properties that do not hold must be empty; and a nixpkgs without
 #           _cuda gives an error that names _cuda.
-#   flake   nix flake check --no-build --all-systems, nixpkgs overridden to the stand-in.
+#   flake   nix flake check --no-build --all-systems, nixpkgs overridden to the stand-in; then lists,
+#           by name, what was evaluated against stand-ins instead of nixpkgs, and why.
 #   nur     NUR's evaluation: nix-env -qa --json --meta --drv-path over default.nix on a nixpkgs that
-#           allows nothing unfree, restricted as NUR runs it.
+#           allows nothing unfree, restricted as NUR runs it; every entry it lists evaluates.
+#   vm-scripts  the NixOS VM tests' Python testScripts, as evaluated, pass pyflakes with the names
+#           nixpkgs' test driver defines (nixpkgs lints them so before a VM test runs).
 #   format  nixfmt --check over every .nix file.
-#   fox-hash  the fox's hash in pkgs/instant-ngp/fox.nix is the NAR hash of ../shared/data/nerf/fox.
+#   fox-hash  the fox's hash in pkgs/instant-ngp/fox.nix is the NAR hash of ../shared/data/nerf/fox,
+#           and the file no longer marks it unverified.
 # Needs: Nix >= 2.18 (NGP_NIX_BIN, default /opt/trixie/host-bin, where ../shared/nix/setup-nix.sh
 # puts 2.26, then PATH); for eval, flake and nur nixpkgs' real lib (NGP_NIXPKGS_LIB: the folder
-# holding lib/); for format nixfmt (NGP_NIXFMT, else nixfmt on PATH, else NGP_NIX_BIN's nixfmt).
+# holding lib/); for vm-scripts also a python3 with pyflakes (Debian: python3-pyflakes); for format nixfmt (NGP_NIXFMT, else nixfmt on PATH, else NGP_NIX_BIN's nixfmt).
 set -euo pipefail
-mode=${1:?usage: check-nix.sh parse|eval|flake|nur|format|fox-hash}
+mode=${1:?usage: check-nix.sh parse|eval|flake|nur|vm-scripts|format|fox-hash}
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 cd "$repo"
@@ -36,12 +40,20 @@ nix_files=()
 for f in "${files[@]}"; do case "$f" in *.nix) nix_files+=("$f") ;; esac; done
 
 if [ "$mode" = format ]; then
-  nixfmt=${NGP_NIXFMT:-$(command -v nixfmt || true)}
-  # setup-nix.sh's wrapper, once ../shared/nix/build-nixfmt.sh has built what it runs.
-  nix_nixfmt=${NGP_NIX_BIN:-/opt/trixie/host-bin}/nixfmt
-  if [ -z "$nixfmt" ] && [ -x "$nix_nixfmt" ] && "$nix_nixfmt" --version >/dev/null 2>&1; then nixfmt=$nix_nixfmt; fi
-  [ -n "$nixfmt" ] || skip "nixfmt not found (set NGP_NIXFMT, or put nixfmt on PATH; ../shared/nix/README.md says how to build 1.4.0)"
-  version=$("$nixfmt" --version 2>&1) || fail "$nixfmt does not run: $version"
+  how="set NGP_NIXFMT, or put nixfmt on PATH; ../shared/nix/README.md says how to build 1.4.0"
+  if [ -n "${NGP_NIXFMT:-}" ]; then
+    # Named on purpose: it must run.
+    version=$("$NGP_NIXFMT" --version 2>&1) || fail "NGP_NIXFMT=$NGP_NIXFMT does not run: $version"
+    nixfmt=$NGP_NIXFMT
+  else
+    # On PATH, else setup-nix.sh's wrapper; a wrapper whose nixfmt was never built (it exits 127
+    # saying so) counts as absent.
+    nixfmt=
+    for c in "$(command -v nixfmt || true)" "${NGP_NIX_BIN:-/opt/trixie/host-bin}/nixfmt"; do
+      if [ -n "$c" ] && [ -x "$c" ] && version=$("$c" --version 2>&1); then nixfmt=$c && break; fi
+    done
+    [ -n "$nixfmt" ] || skip "no nixfmt that runs ($how)"
+  fi
   echo "$version"
   "$nixfmt" --check "${nix_files[@]}" || fail "the files above are not formatted (run: $nixfmt FILE...)"
   echo "nixfmt: all ${#nix_files[@]} .nix files formatted"
@@ -105,6 +117,9 @@ if [ "$mode" = fox-hash ]; then
   fox=$repo/../shared/data/nerf/fox
   [ -f "$fox/transforms.json" ] && [ -f "$fox/LICENSE.txt" ] ||
     skip "no copy of the fox with its LICENSE.txt at $fox (the shared data folder)"
+  # Once checked, the file says so and how (not "TODO(verify-hash)").
+  ! grep -q 'TODO(verify-hash)' pkgs/instant-ngp/fox.nix ||
+    fail "pkgs/instant-ngp/fox.nix still marks its hash unverified (TODO(verify-hash)); this test verifies it"
   want=$(sed -n 's/^ *hash = "\(sha256-[^"]*\)";/\1/p' pkgs/instant-ngp/fox.nix)
   [ -n "$want" ] || fail "pkgs/instant-ngp/fox.nix: no hash = \"sha256-...\" line"
   got=$(nix hash path --type sha256 --sri "$fox")
@@ -144,26 +159,77 @@ eval)
   echo "a nixpkgs without _cuda: $(grep -o "error: .*" <<<"$msg" | head -n 1)"
   ;;
 flake)
-  # What this cannot evaluate here is what no stand-in can be: NixOS' own modules.
-  echo "not evaluated here: NixOS itself. vm-headless, vm-viewer and module-eval are evaluated with the"
-  echo "  stand-in NixOS options of tests/nix/stub/nixos, not nixpkgs' modules (x11.nix, qemu-vm.nix,"
-  echo "  nix-required-mounts.nix); building anything needs nixpkgs itself (the GitHub workflow)."
-  nix flake check --no-build --all-systems --no-write-lock-file \
-    --override-input nixpkgs "path:$tmp/nixpkgs" "path:$tmp/src" 2>&1 | tee "$tmp/log" ||
+  override=(--no-write-lock-file --override-input nixpkgs "path:$tmp/nixpkgs")
+  nix flake check --no-build --all-systems "${override[@]}" "path:$tmp/src" 2>&1 | tee "$tmp/log" ||
     fail "nix flake check --no-build failed"
   grep -qi "warning: .*unknown flake output\|omitted" "$tmp/log" && fail "nix flake check left something out (above)"
   echo "nix flake check --no-build: every output evaluates, for every system"
+  # What that evaluated against stand-ins instead of nixpkgs itself, by name: each check must be
+  # in this list, so that a new one says what it needs.
+  checks=$(nix eval --json "${override[@]}" "path:$tmp/src#checks.x86_64-linux" --apply builtins.attrNames 2>/dev/null)
+  known='["clang-format","formatting","instant-ngp","instant-ngp-pkg-config","instant-ngp-train-cpu","instant-ngp-version","module-eval","vm-headless","vm-viewer"]'
+  [ "$checks" = "$known" ] || fail "the flake's checks are $checks, not $known: say below what a new one needs"
+  cat <<'EOF'
+Evaluated here against stand-ins, not against nixpkgs itself (the GitHub workflow does that):
+  checks.*.vm-headless, checks.*.vm-viewer: their nodes go through the real module system, but over
+    stand-in declarations of the NixOS options we touch (tests/nix/stub/nixos), not NixOS' own
+    modules (qemu-vm.nix, x11.nix, nix-required-mounts.nix) and not nixpkgs' test driver (their
+    testScripts are linted by nix_vm-scripts, not type-checked with mypy).
+  checks.*.module-eval: the same stand-in NixOS options (nixpkgs' lib.nixosSystem needs NixOS).
+  checks.*.instant-ngp, instant-ngp-version, instant-ngp-pkg-config, instant-ngp-train-cpu,
+    clang-format, formatting: their inputs (cmake, clang-tools, nixfmt, testers, ...) are
+    never-built stand-in derivations; building any check needs nixpkgs.
+  formatter.*: nixfmt-tree is a stand-in.
+  legacyPackages.*: nix flake check does not look inside; nix_eval evaluates pkgsCuda, ci and tests.
+EOF
   ;;
 nur)
-  nix-env -f "$tmp/src" -qa '*' --json --meta --drv-path \
-    --option restrict-eval true --option allow-import-from-derivation true \
-    -I nixpkgs="$tmp/nixpkgs" -I "$tmp/src" >"$tmp/nur.json" 2>"$tmp/err" ||
-    fail "NUR's evaluation (nix-env -qa over default.nix, unfree not allowed) failed: $(cat "$tmp/err")"
-  listed=$(nix-instantiate --eval --json -E "builtins.attrNames (builtins.fromJSON (builtins.readFile $tmp/nur.json))")
-  [ "$listed" = '["instant-ngp"]' ] || fail "NUR's evaluation listed $listed, not [\"instant-ngp\"]"
+  # As NUR and its template's workflow run it (XML, --show-trace), then as JSON to look inside.
+  for format in xml json; do
+    nix-env -f "$tmp/src" -qa '*' --$format --meta --drv-path --show-trace \
+      --option restrict-eval true --option allow-import-from-derivation true \
+      -I nixpkgs="$tmp/nixpkgs" -I "$tmp/src" >"$tmp/nur.$format" 2>"$tmp/err" ||
+      fail "NUR's evaluation (nix-env -qa --$format over default.nix, unfree not allowed) failed: $(cat "$tmp/err")"
+  done
+  grep -q '<item attrPath="instant-ngp" drvPath="/nix/store/' "$tmp/nur.xml" ||
+    fail "NUR's evaluation (--xml) does not list instant-ngp with its drvPath: $(head -c 400 "$tmp/nur.xml")"
+  # nix-env drops without a word what throws while it is queried (Nix counts a `throw`, such as
+  # check-meta's unfree refusal, as an assertion failure): such an entry has no drvPath and no meta.
+  # NUR's listing must hold only derivations that evaluate with unfree not allowed.
+  expr="let d = builtins.fromJSON (builtins.readFile $tmp/nur.json); in {
+    listed = builtins.attrNames d;
+    dropped = builtins.filter (n: !(d.\${n} ? drvPath && d.\${n} ? meta)) (builtins.attrNames d); }"
+  listed=$(nix-instantiate --eval --json --strict -E "$expr" -A listed)
+  dropped=$(nix-instantiate --eval --json --strict -E "$expr" -A dropped)
+  [ "$dropped" = "[]" ] ||
+    fail "NUR's evaluation lists $listed, but $dropped do not evaluate with unfree not allowed (keep such things below the top level)"
   grep -q '"drvPath": *"/nix/store/[a-z0-9]*-instant-ngp-[0-9.]*\.drv"' "$tmp/nur.json" ||
     fail "NUR's evaluation gave no drvPath for instant-ngp: $(head -c 400 "$tmp/nur.json")"
-  echo "NUR's evaluation: lists $listed with its drvPath and meta"
+  echo "NUR's evaluation: lists $listed, each with its drvPath and meta"
+  ;;
+vm-scripts)
+  py=
+  for c in python3 /usr/bin/python3; do
+    if command -v "$c" >/dev/null 2>&1 && "$c" -m pyflakes --version >/dev/null 2>&1; then py=$c && break; fi
+  done
+  [ -n "$py" ] || skip "no python3 with pyflakes (Debian: apt install python3-pyflakes)"
+  # What nixpkgs' test driver puts in scope (its generate-driver-symbols), beside the node names.
+  driver="start_all,test_script,machines,vlans,driver,log,os,create_machine,subtest,run_tests"
+  driver="$driver,join_all,retry,serial_stdout_off,serial_stdout_on,polling_condition,Machine,t"
+  failed=0
+  for t in vm-headless vm-viewer; do
+    test="(import $tmp/src/default.nix { pkgs = import $tmp/nixpkgs { }; }).instant-ngp.tests.$t"
+    nodes=$(nix-instantiate --eval --json --strict -E "builtins.attrNames $test.config.nodes" | tr -d '[]"')
+    nix-instantiate --eval --raw -E "$test.testScript" >"$tmp/$t.py" 2>"$tmp/err" ||
+      { echo "FAIL: $t: testScript does not evaluate: $(cat "$tmp/err")"; failed=1; continue; }
+    if PYFLAKES_BUILTINS="$nodes,$driver" "$py" -m pyflakes "$tmp/$t.py"; then
+      echo "$t: testScript ($(wc -l <"$tmp/$t.py") lines, nodes: $nodes) passes pyflakes"
+    else
+      echo "FAIL: $t: pyflakes (above) rejects its testScript"
+      failed=1
+    fi
+  done
+  exit "$failed"
   ;;
 *) fail "unknown mode $mode" ;;
 esac

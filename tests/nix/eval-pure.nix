@@ -64,6 +64,16 @@ let
     nixpkgs = nixpkgsInput;
   };
   checks = flakeOutputs.checks.${x86};
+  # The same flake over a nixpkgs input whose legacyPackages throws: the flake must import nixpkgs
+  # once per system, with its own config, and take nothing from a second, default package set.
+  flakeOutputsOwnImport = flake.outputs {
+    self = flakeOutputsOwnImport // {
+      outPath = "/some-pkgs-source";
+    };
+    nixpkgs = nixpkgsInput // {
+      legacyPackages = throw "some-pkgs' flake.nix used nixpkgs.legacyPackages";
+    };
+  };
 
   presetNamed =
     name:
@@ -178,11 +188,9 @@ let
       !cpu.fox.meta.license.free && !evaluates cpu.fox && !evaluates cpu.data;
     "fox: pinned commit, only its folder" =
       cpu.fox.rev == "abe236ee00cf90cfca6e36e65c00435d5b21f50a"
-      && cpu.fox.sparseCheckout == [ "data/nerf/fox" ];
-    "fox: a fixed-output derivation named instant-ngp-fox" =
-      nurFox.instant-ngp.fox.name == "instant-ngp-fox"
-      && nurFox.instant-ngp.fox.outputHashMode == "recursive"
-      && evaluates nurFox.instant-ngp.fox;
+      && cpu.fox.sparseCheckout == "data/nerf/fox";
+    "fox: named instant-ngp-fox, allowed by the fox predicate" =
+      nurFox.instant-ngp.fox.name == "instant-ngp-fox" && evaluates nurFox.instant-ngp.fox;
     "data: .data is the data output, allowed with the fox predicate" =
       nurFox.instant-ngp.data.outputName == "data"
       && nurFox.instant-ngp.data.outputSpecified
@@ -233,7 +241,11 @@ let
       && lib.hasInfix "check-training.sh" cuda.gpuCheck.installCheckPhase;
     "gpuCheck: build-tree tests find the driver" =
       lib.hasInfix "LD_LIBRARY_PATH=\"/run/opengl-driver/lib" cuda.gpuCheck.checkPhase;
-    "gpuCheck: broken without cudaSupport" = cpu.gpuCheck.meta.broken && !cuda.gpuCheck.meta.broken;
+    "gpuCheck: broken, so refused, without cudaSupport" =
+      cpu.gpuCheck.meta.broken && !evaluates cpu.gpuCheck && !cuda.gpuCheck.meta.broken;
+    "cpu: Linux only: refused on Darwin" =
+      !evaluates
+        (import (root + "/default.nix") { pkgs = stubPkgs { system = "aarch64-darwin"; }; }).instant-ngp;
 
     # --- the VM tests, their nodes evaluated by the module system ---
     "vm-headless: evaluates, its machine has the package" =
@@ -268,8 +280,12 @@ let
     "flake: pkgsCuda.instant-ngp is the CUDA build and evaluates" =
       hasFlag flakeOutputs.legacyPackages.${x86}.pkgsCuda.instant-ngp "-DNGP_CUDA=ON"
       && evaluates flakeOutputs.legacyPackages.${x86}.pkgsCuda.instant-ngp;
+    "flake: takes nothing from nixpkgs.legacyPackages (one import per system, CUDA's too)" =
+      evaluates flakeOutputsOwnImport.legacyPackages.${x86}.pkgsCuda.instant-ngp
+      && evaluates flakeOutputsOwnImport.packages.${x86}.instant-ngp.data;
     "flake: checks" =
       builtins.attrNames checks == [
+        "clang-format"
         "formatting"
         "instant-ngp"
         "instant-ngp-pkg-config"
@@ -298,6 +314,25 @@ let
       checks.formatting.strictDeps
       && checks.formatting.__structuredAttrs
       && lib.hasInfix "nixfmt --check" checks.formatting.buildCommand;
+    "flake: clang-format check runs the format test's script with nixpkgs' clang-format" =
+      let
+        check = checks.clang-format;
+        src = check.src;
+      in
+      names check.nativeBuildInputs == [ "clang-tools" ]
+      && contains "${src}/tests/arch/check_format.sh ${src}" check.buildCommand
+      && check.strictDeps
+      && check.__structuredAttrs
+      && evaluates check;
+    "flake: the clang-format check's source is .clang-format, src and tests only" =
+      let
+        src = checks.clang-format.src;
+      in
+      builtins.pathExists "${src}/.clang-format"
+      && builtins.pathExists "${src}/src/nerf/trainer.c"
+      && builtins.pathExists "${src}/tests/arch/check_format.sh"
+      && !builtins.pathExists "${src}/flake.nix"
+      && !builtins.pathExists "${src}/CMakeLists.txt";
     "overlay: adds instant-ngp, not the special attributes" =
       overlaid ? instant-ngp && !(overlaid ? nixosModules) && !(overlaid ? overlays);
     "overlay: built against the final package set" =
@@ -310,5 +345,11 @@ let
       r = builtins.tryEval properties.${name};
     in
     r.success && r.value;
+  # module-eval's own list, by name, when it evaluates.
+  moduleFailed =
+    let
+      r = builtins.tryEval (builtins.deepSeq checks.module-eval.failed checks.module-eval.failed);
+    in
+    if r.success then map (name: "module-eval: ${name}") r.value else [ ];
 in
-builtins.filter (name: !holds name) (builtins.attrNames properties)
+builtins.filter (name: !holds name) (builtins.attrNames properties) ++ moduleFailed

@@ -67,9 +67,7 @@ let
     # The preset mounts hardware.graphics.package, which has a value only with hardware.graphics:
     # the hook's store path must evaluate, not merely exist.
     "gpuBuilder alone: enables hardware.graphics, and the sandbox hook evaluates" =
-      builder.hardware.graphics.enable
-      && evaluates builder.nix.settings.pre-build-hook
-      && lib.hasSuffix "/bin/nix-required-mounts" builder.nix.settings.pre-build-hook;
+      builder.hardware.graphics.enable && evaluates builder.nix.settings.pre-build-hook;
     "gpuBuilder: warns without the NVIDIA driver" = ourWarning builder;
     "gpuBuilder: no warning with it" = !ourWarning builderWithDriver;
   };

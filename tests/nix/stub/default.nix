@@ -11,9 +11,11 @@
 #   outputs are attributes (outputName, outputSpecified), passthru is on top, and overrideAttrs
 #   takes `prev:` or `final: prev:`;
 # - an unfree licence throws (nixpkgs' check-meta: throw, not assert) when drvPath or outPath is
-#   forced, unless config.allowUnfree or config.allowUnfreePredicate accepts the package;
+#   forced, unless config.allowUnfree or config.allowUnfreePredicate accepts the package; so do
+#   meta.broken (unless allowBroken) and a platform outside meta.platforms (unless
+#   allowUnsupportedSystem);
 # - fetchFromGitHub with sparseCheckout is fetchgit: a fixed-output derivation named by `name`,
-#   the list kept as given and its text joined by newlines, rev/owner/repo on the result;
+#   sparseCheckout stored joined by newlines (a string throws), owner/repo/rev/tag on the result;
 # - testers.runNixOSTest evaluates its nodes through the module system with the NixOS options
 #   declared in ./nixos/modules/stand-ins.nix, and depends on every node's system.
 {
@@ -35,19 +37,30 @@ let
 
   licencesOf = attrs: lib.toList (attrs.meta.license or [ ]);
   unfreeLicences = attrs: lib.filter (l: !(l.free or true)) (licencesOf attrs);
-  # check-meta's verdict on the arguments of mkDerivation: true, or a throw naming the package.
+  # check-meta's verdict on the arguments of mkDerivation, in its order: true, or a throw naming
+  # the package (unfree, then broken, then a platform outside meta.platforms).
+  refuse = attrs: why: throw "Package ‘${lib.getName attrs}’ ${why}, refusing to evaluate.";
   validity =
     attrs:
+    let
+      meta = attrs.meta or { };
+    in
     if
-      unfreeLicences attrs == [ ]
-      || fullConfig.allowUnfree
-      || (fullConfig.allowUnfreePredicate or (_: false)) attrs
+      unfreeLicences attrs != [ ]
+      && !fullConfig.allowUnfree
+      && !(fullConfig.allowUnfreePredicate or (_: false)) attrs
     then
-      true
-    else
-      throw "Package ‘${lib.getName attrs}’ has an unfree license (‘${
+      refuse attrs "has an unfree license (‘${
         lib.concatMapStringsSep ", " (l: l.shortName or "unknown") (unfreeLicences attrs)
-      }’), refusing to evaluate.";
+      }’)"
+    else if meta.broken or false && !(fullConfig.allowBroken or false) then
+      refuse attrs "is marked as broken"
+    else if
+      !lib.meta.availableOn platform { inherit meta; } && !(fullConfig.allowUnsupportedSystem or false)
+    then
+      refuse attrs "is not available on the requested hostPlatform (${platform.system})"
+    else
+      true;
 
   # A derivation's build environment: its arguments without meta and passthru (taken lazily: reading
   # one attribute forces no other).
@@ -145,10 +158,10 @@ let
       meta.mainProgram = "nix-required-mounts";
       passthru.allowedPatterns.nvidia-gpu = {
         onFeatures = [
-          "cuda"
           "gpu"
           "nvidia-gpu"
           "opengl"
+          "cuda"
         ];
         paths = [
           "/dev/dri"
@@ -180,6 +193,8 @@ let
           lib.concatMapStrings (e: "ln -s ${e.path} $out/${e.name}\n") entries
         );
 
+      # As nixpkgs' fetchgit: sparseCheckout is a list (a string throws), stored in the derivation
+      # joined by newlines; the result has rev, url, postFetch and passthru.gitRepoUrl.
       fetchgit =
         {
           url,
@@ -190,19 +205,22 @@ let
           postFetch ? "",
           meta ? { },
         }:
-        self.stdenvNoCC.mkDerivation {
-          inherit
-            name
-            url
-            rev
-            sparseCheckout
-            postFetch
-            meta
-            ;
-          sparseCheckoutText = lib.concatStringsSep "\n" sparseCheckout;
-          outputHash = hash;
-          outputHashMode = "recursive";
-        };
+        if builtins.isString sparseCheckout then
+          throw "Please provide directories/patterns for sparse checkout as a list of strings. Passing a (multi-line) string is not supported any more."
+        else
+          self.stdenvNoCC.mkDerivation {
+            inherit
+              name
+              url
+              rev
+              postFetch
+              meta
+              ;
+            sparseCheckout = lib.concatStringsSep "\n" sparseCheckout;
+            outputHash = hash;
+            outputHashMode = "recursive";
+            passthru.gitRepoUrl = url;
+          };
       fetchFromGitHub =
         {
           owner,
@@ -226,6 +244,7 @@ let
         )
         // {
           inherit owner repo rev;
+          tag = null;
         };
 
       testers = {
@@ -268,6 +287,7 @@ let
       "autoAddDriverRunpath"
       "bash"
       "cjson"
+      "clang-tools"
       "cmake"
       "cmocka"
       "glfw3"

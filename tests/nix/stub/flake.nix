@@ -1,6 +1,7 @@
 # The stand-in nixpkgs as a flake input (`nix flake check --override-input nixpkgs path:...`):
 # `lib` is nixpkgs' real lib with nixosSystem, as nixpkgs' flake has it, here over the stand-in
-# NixOS options; `import nixpkgs { ... }` reads ./default.nix.
+# NixOS options; `legacyPackages.<system>` is the package set with the default config, as in
+# nixpkgs' flake; `import nixpkgs { ... }` reads ./default.nix.
 {
   outputs =
     { self }:
@@ -10,5 +11,9 @@
           nixosSystem = args: import ./nixos/lib/eval-config.nix ({ lib = final; } // args);
         }
       );
+      legacyPackages = self.lib.genAttrs [
+        "x86_64-linux"
+        "aarch64-linux"
+      ] (system: import ./. { inherit system; });
     };
 }

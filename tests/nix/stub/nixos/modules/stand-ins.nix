@@ -5,7 +5,11 @@
 # - hardware.graphics.package has a value only while hardware.graphics.enable is true;
 # - the nvidia-gpu preset of nix-required-mounts puts hardware.graphics.package among the paths
 #   of its hook, whose store path is nix.settings.pre-build-hook: reading the hook forces it;
-# - nix.settings.system-features: NixOS' defaults are definitions, merged with everyone else's;
+# - nix.settings.system-features: NixOS' defaults are the option's default and also a definition
+#   of normal priority, so others' definitions merge with them (nixpkgs PR 383052; before it they
+#   were mkDefault and any definition replaced them, nixpkgs issue 380601);
+# - the nvidia-gpu preset does not enable hardware.graphics itself (newer nixpkgs' does, with
+#   mkDefault): a module that needs it must enable it, which works with both.
 # - system.build.toplevel fails on a failed assertion and shows the warnings, as NixOS does.
 {
   config,
@@ -18,6 +22,11 @@ let
   inherit (lib) mkOption types;
   graphics = config.hardware.graphics;
   mounts = config.programs.nix-required-mounts;
+  # programs.nix-required-mounts' types: a path to mount as is, or a host path at a guest path.
+  mount = types.submodule {
+    options.host = mkOption { type = types.str; };
+    options.guest = mkOption { type = types.str; };
+  };
   pattern = types.submodule (
     { name, ... }:
     {
@@ -26,19 +35,45 @@ let
           type = types.listOf types.str;
           default = [ name ];
         };
-        paths = mkOption { type = types.listOf (types.either types.path types.str); };
-        unsafeFollowSymlinks = mkOption {
-          type = types.bool;
-          default = false;
+        paths = mkOption {
+          type = types.listOf (
+            types.oneOf [
+              types.path
+              mount
+            ]
+          );
         };
+        unsafeFollowSymlinks = lib.mkEnableOption "mounting the targets of symlinks";
       };
     }
   );
+  # NixOS' nix.settings freeform type (config/nix.nix' semanticConfType).
+  confAtom = types.nullOr (
+    types.oneOf [
+      types.bool
+      types.int
+      types.float
+      types.str
+      types.path
+      types.package
+    ]
+  );
+  defaultSystemFeatures = [
+    "nixos-test"
+    "benchmark"
+    "big-parallel"
+    "kvm"
+  ];
   failedAssertions = map (a: a.message) (lib.filter (a: !a.assertion) config.assertions);
 in
 {
   imports = [
     (lib.mkRenamedOptionModule [ "hardware" "opengl" "enable" ] [ "hardware" "graphics" "enable" ])
+    (lib.mkRenamedOptionModule [ "hardware" "opengl" "package" ] [ "hardware" "graphics" "package" ])
+    (lib.mkRenamedOptionModule
+      [ "hardware" "opengl" "extraPackages" ]
+      [ "hardware" "graphics" "extraPackages" ]
+    )
   ];
 
   options = {
@@ -99,7 +134,15 @@ in
         type = types.package;
         internal = true;
       };
+      package32 = mkOption {
+        type = types.package;
+        internal = true;
+      };
       extraPackages = mkOption {
+        type = types.listOf types.package;
+        default = [ ];
+      };
+      extraPackages32 = mkOption {
         type = types.listOf types.package;
         default = [ ];
       };
@@ -112,24 +155,28 @@ in
         type = types.attrsOf pattern;
         default = { };
       };
+      extraWrapperArgs = mkOption {
+        type = types.listOf types.str;
+        default = [ ];
+      };
       package = mkOption {
         type = types.package;
         internal = true;
-        default = pkgs.nix-required-mounts.override { inherit (mounts) allowedPatterns; };
+        default = pkgs.nix-required-mounts.override { inherit (mounts) allowedPatterns extraWrapperArgs; };
       };
     };
 
+    nix.enable = mkOption {
+      type = types.bool;
+      default = true;
+    };
     nix.settings = mkOption {
       type = types.submodule {
-        freeformType = types.attrsOf (
-          types.oneOf [
-            types.bool
-            types.int
-            types.str
-            (types.listOf types.str)
-          ]
-        );
-        options.system-features = mkOption { type = types.listOf types.str; };
+        freeformType = types.attrsOf (types.either confAtom (types.listOf confAtom));
+        options.system-features = mkOption {
+          type = types.listOf types.str;
+          default = defaultSystemFeatures;
+        };
       };
       default = { };
     };
@@ -138,12 +185,6 @@ in
   config = lib.mkMerge [
     {
       _module.args.pkgs = import ../.. { system = config.nixpkgs.hostPlatform.system; };
-      nix.settings.system-features = [
-        "nixos-test"
-        "benchmark"
-        "big-parallel"
-        "kvm"
-      ];
       system.build.toplevel =
         if failedAssertions != [ ] then
           throw "Failed assertions:\n${lib.concatMapStrings (m: "- ${m}\n") failedAssertions}"
@@ -155,20 +196,26 @@ in
             } ""
           );
     }
+    (lib.mkIf config.nix.enable { nix.settings.system-features = defaultSystemFeatures; })
     (lib.mkIf graphics.enable { hardware.graphics.package = lib.mkDefault pkgs.mesa; })
-    (lib.mkIf mounts.enable { nix.settings.pre-build-hook = lib.getExe mounts.package; })
-    (lib.mkIf (mounts.enable && mounts.presets.nvidia-gpu.enable) {
-      nix.settings.system-features = pkgs.nix-required-mounts.allowedPatterns.nvidia-gpu.onFeatures;
-      programs.nix-required-mounts.allowedPatterns.nvidia-gpu = {
-        inherit (pkgs.nix-required-mounts.allowedPatterns.nvidia-gpu) onFeatures;
-        paths =
-          pkgs.nix-required-mounts.allowedPatterns.nvidia-gpu.paths
-          ++ [
-            pkgs.addDriverRunpath.driverLink
-            graphics.package
-          ]
-          ++ graphics.extraPackages;
-      };
-    })
+    (lib.mkIf mounts.enable (
+      lib.mkMerge [
+        { nix.settings.pre-build-hook = lib.getExe mounts.package; }
+        (lib.mkIf mounts.presets.nvidia-gpu.enable {
+          nix.settings.system-features = mounts.allowedPatterns.nvidia-gpu.onFeatures;
+          programs.nix-required-mounts.allowedPatterns.nvidia-gpu = {
+            inherit (pkgs.nix-required-mounts.allowedPatterns.nvidia-gpu) onFeatures;
+            paths =
+              pkgs.nix-required-mounts.allowedPatterns.nvidia-gpu.paths
+              ++ [
+                pkgs.addDriverRunpath.driverLink
+                graphics.package
+              ]
+              ++ graphics.extraPackages;
+            unsafeFollowSymlinks = false;
+          };
+        })
+      ]
+    ))
   ];
 }
