@@ -93,7 +93,7 @@ static void test_snapshot_round_trip_and_rejects(void **state) {
   float xf[12] = {1, 0, 0, 0.5f, 0, 1, 0, 0.5f, 0, 0, 1, -1.0f};
   float focal[2] = {20, 20}, pp[2] = {0.5f, 0.5f};
   ngp_lens lens = {NGP_LENS_PINHOLE, {0}};
-  ngp_render_opts o = {16, 12, {1, 1, 1}, 1e-4f, 1, 0};
+  ngp_render_opts o = {.width = 16, .height = 12, .bg = {1, 1, 1}, .min_transmittance = 1e-4f, .spp = 1, .seed = 0};
   float a[16 * 12 * 3], b[16 * 12 * 3];
   assert_int_equal(ngp_nerf_render(&n, n.inference, xf, focal, pp, &lens, &o, a, NULL), NGP_OK);
   assert_int_equal(ngp_nerf_render(&m, m.inference, xf, focal, pp, &lens, &o, b, NULL), NGP_OK);

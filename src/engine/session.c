@@ -234,7 +234,7 @@ static ngp_status screenshot(ngp_session *s, const ngp_frame *f, int index, int 
   uint8_t *px = malloc((size_t)w * (size_t)h * 4);
   ngp_status st = NGP_OK;
   if (!rgb || !px) st = ngp_error_set(err, NGP_ERR_NOMEM, "out of memory for a %dx%d screenshot", w, h);
-  ngp_render_opts o = {w, h, {bg[0], bg[1], bg[2]}, 1e-4f, s->opts.spp, (uint64_t)index};
+  ngp_render_opts o = {.width = w, .height = h, .bg = {bg[0], bg[1], bg[2]}, .min_transmittance = 1e-4f, .spp = s->opts.spp, .seed = (uint64_t)index};
   double t_start = ngp_seconds();
   if (st == NGP_OK) st = ngp_session_render(s, &cam, &o, rgb, err);
   double t_render = ngp_seconds() - t_start;

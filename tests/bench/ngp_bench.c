@@ -215,7 +215,7 @@ static int render(const args *a, ngp_session *s, bool device) {
   float *rgb = malloc((size_t)a->width * (size_t)a->height * 3 * sizeof(float));
   double *times = malloc((size_t)a->repeat * sizeof *times);
   if (!rgb || !times) return fprintf(stderr, "ngp-bench: out of memory\n"), 1;
-  ngp_render_opts o = {a->width, a->height, {1, 1, 1}, 0.01f, 1, 0};
+  ngp_render_opts o = {.width = a->width, .height = a->height, .bg = {1, 1, 1}, .min_transmittance = 0.01f, .spp = 1, .seed = 0};
   /* Warm-up: the renderer's buffers are sized (and on a device the kernels loaded). */
   if (ngp_session_render(s, &cam, &o, rgb, &err) != NGP_OK) return fail(&err);
   for (int i = 0; i < a->repeat; i++) {
