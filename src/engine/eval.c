@@ -7,6 +7,8 @@
 
 #include "common/ngp_math.h"
 #include "core/progress.h"
+#include "core/fs.h"
+#include "core/json_util.h"
 #include "engine/output.h"
 
 double ngp_psnr(const float *a, const float *b, size_t n_pixels) {
@@ -144,4 +146,57 @@ ngp_status ngp_eval_views_each(ngp_backend *b, const ngp_scene *views, const flo
     res->ssim_mean /= res->n_views;
   }
   return NGP_OK;
+}
+
+static cJSON *number_or_null(double v) { return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull(); }
+
+ngp_status ngp_eval_write_json(const char *path, const char *transforms, const ngp_scene *views,
+                               const ngp_eval_result *res, const double *view_psnr, const double *view_ssim,
+                               const float bg[3], int spp, int training_step, ngp_error *err) {
+  cJSON *root = cJSON_CreateObject(), *list = cJSON_CreateArray(), *bgj = cJSON_CreateArray();
+  bool ok = root && list && bgj;
+  if (ok) {
+    cJSON_AddItemToObject(root, "transforms", cJSON_CreateString(transforms));
+    cJSON_AddItemToObject(root, "convention",
+                          cJSON_CreateString("ground truth's 8-bit sRGB composited over the background in sRGB; "
+                                             "render quantised to 8 bits; PSNR per view, then the mean; SSIM on "
+                                             "luminance (run.py's)"));
+    for (int c = 0; c < 3; c++)
+      cJSON_AddItemToArray(bgj, cJSON_CreateNumber((double)bg[c]));
+    cJSON_AddItemToObject(root, "background", bgj);
+    bgj = NULL;
+    cJSON_AddNumberToObject(root, "spp", spp);
+    cJSON_AddNumberToObject(root, "training_step", training_step);
+    cJSON_AddNumberToObject(root, "n_views", res->n_views);
+    cJSON_AddItemToObject(root, "psnr_mean", number_or_null(res->psnr_mean));
+    cJSON_AddItemToObject(root, "psnr_min", number_or_null(res->psnr_min));
+    cJSON_AddItemToObject(root, "psnr_max", number_or_null(res->psnr_max));
+    cJSON_AddItemToObject(root, "ssim_mean", number_or_null(res->ssim_mean));
+    for (int i = 0; i < res->n_views && i < views->n_frames; i++) {
+      cJSON *v = cJSON_CreateObject();
+      if (!v) {
+        ok = false;
+        break;
+      }
+      cJSON_AddItemToObject(v, "file_path", cJSON_CreateString(views->frames[i].file_path));
+      cJSON_AddItemToObject(v, "psnr", number_or_null(view_psnr[i]));
+      cJSON_AddItemToObject(v, "ssim", number_or_null(view_ssim[i]));
+      cJSON_AddItemToArray(list, v);
+    }
+    cJSON_AddItemToObject(root, "views", list);
+    list = NULL;
+  }
+  char *text = ok ? cJSON_Print(root) : NULL;
+  cJSON_Delete(root);
+  cJSON_Delete(list);
+  cJSON_Delete(bgj);
+  if (!text) return ngp_error_set(err, NGP_ERR_NOMEM, "%s: out of memory writing the metrics", path);
+  size_t len = strlen(text);
+  text[len] = '\n'; /* over cJSON's closing NUL: the file ends with a newline */
+  char *parent = ngp_path_dirname(path);
+  ngp_status st = parent ? ngp_mkdir_p(parent, err) : ngp_error_set(err, NGP_ERR_NOMEM, "out of memory");
+  free(parent);
+  if (st == NGP_OK) st = ngp_write_file_atomic(path, text, len + 1, err);
+  free(text);
+  return st;
 }

@@ -34,4 +34,11 @@ ngp_status ngp_eval_views(ngp_backend *b, const ngp_scene *views, const float bg
 ngp_status ngp_eval_views_each(ngp_backend *b, const ngp_scene *views, const float bg[3], int spp,
                                ngp_eval_result *res, double *view_psnr, double *view_ssim, ngp_error *err);
 
+/* Writes the evaluation as JSON, atomically: {"transforms", "convention", "background", "spp",
+ * "training_step", "n_views", "psnr_mean", "psnr_min", "psnr_max", "ssim_mean", "views": [{"file_path",
+ * "psnr", "ssim"}, ...]} (a PSNR of identical images, +inf, is written as null). */
+ngp_status ngp_eval_write_json(const char *path, const char *transforms, const ngp_scene *views,
+                               const ngp_eval_result *res, const double *view_psnr, const double *view_ssim,
+                               const float bg[3], int spp, int training_step, ngp_error *err);
+
 #endif
