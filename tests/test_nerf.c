@@ -53,12 +53,18 @@ static void test_reference_image(void **state) {
   assert_float_equal(out[1], 0.0f, 1e-6);
   assert_float_equal(out[3], 1.0f, 1e-6); /* the transparent pixel shows the background */
   assert_float_equal(out[5], 1.0f, 1e-6);
-  /* Half alpha over black blends in linear light: linear_to_srgb(0.5) for a white pixel. */
+  /* Half alpha blends the 8-bit sRGB values (NeRF's Blender loader), not linear light (which
+   * would give linear_to_srgb(128/255) = 0.737 for white over black). */
   uint8_t half[4] = {255, 255, 255, 128};
   ngp_image h = {1, 1, 4, half};
   const float black[3] = {0, 0, 0};
   ngp_reference_image(&h, black, out);
-  assert_float_equal(out[0], 1.055f * powf(128.0f / 255.0f, 1.0f / 2.4f) - 0.055f, 1e-5);
+  assert_float_equal(out[0], 128.0f / 255.0f, 1e-6);
+  uint8_t grey[4] = {100, 100, 100, 51}; /* alpha 0.2 over 0.5: 100/255 * 0.2 + 0.5 * 0.8 */
+  ngp_image g = {1, 1, 4, grey};
+  const float mid[3] = {0.5f, 0.5f, 0.5f};
+  ngp_reference_image(&g, mid, out);
+  assert_float_equal(out[0], 100.0f / 255.0f * 0.2f + 0.4f, 1e-6);
 }
 
 static void test_snapshot_round_trip_and_rejects(void **state) {

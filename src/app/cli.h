@@ -41,7 +41,7 @@ typedef struct ngp_cli {
                          0: --no-gui, 1: --gui (a window or an error) */
   bool doctor;        /* --doctor or the `doctor` command */
   /* Renders and outputs (issue 16). */
-  const char *render_mode; /* --render-mode, as given (checked); NULL: shade */
+  const char *render_mode;                   /* --render-mode, as given (checked); NULL: shade */
   int screenshot_frames[NGP_CLI_MAX_FRAMES]; /* --screenshot-frames I,J,... */
   int n_screenshot_frames;                   /* 0: not given (every frame) */
   double near_distance;                      /* --near-distance, ngp units; < 0: not given */

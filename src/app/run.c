@@ -54,8 +54,15 @@ static long train(ngp_session *s, long n_steps, double seconds, ngp_train_log *l
       if (remaining >= 0.0) ngp_format_duration(remaining > 0.0 ? remaining : 0.0, r, sizeof r);
       if (s->skipped_steps) snprintf(skipped, sizeof skipped, " skipped %d", s->skipped_steps);
       double psnr = loss_ema > 0.0f ? -10.0 * log10((double)loss_ema) : 0.0;
-      ngp_train_log_row row = {(long)st.step + 1, el, (double)loss_ema, psnr, st.n_rays, (double)st.n_samples_used,
-                               (double)samples / el, (double)st.learning_rate, s->skipped_steps};
+      ngp_train_log_row row = {(long)st.step + 1,
+                               el,
+                               (double)loss_ema,
+                               psnr,
+                               st.n_rays,
+                               (double)st.n_samples_used,
+                               (double)samples / el,
+                               (double)st.learning_rate,
+                               s->skipped_steps};
       if (log && ngp_train_log_write(log, &row, &err) != NGP_OK) {
         ngp_app_fail(err.msg);
         s->step_failed = true; /* nothing is saved from a run whose log was lost */

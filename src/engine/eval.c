@@ -98,8 +98,8 @@ ngp_status ngp_eval_views(ngp_backend *b, const ngp_scene *views, const float bg
   return ngp_eval_views_each(b, views, bg, spp, res, NULL, NULL, err);
 }
 
-ngp_status ngp_eval_views_each(ngp_backend *b, const ngp_scene *views, const float bg[3], int spp,
-                               ngp_eval_result *res, double *view_psnr, double *view_ssim, ngp_error *err) {
+ngp_status ngp_eval_views_each(ngp_backend *b, const ngp_scene *views, const float bg[3], int spp, ngp_eval_result *res,
+                               double *view_psnr, double *view_ssim, ngp_error *err) {
   memset(res, 0, sizeof *res);
   res->psnr_min = HUGE_VAL;
   res->psnr_max = -HUGE_VAL;
@@ -115,7 +115,12 @@ ngp_status ngp_eval_views_each(ngp_backend *b, const ngp_scene *views, const flo
       ngp_progress_end(&prog);
       return ngp_error_set(err, NGP_ERR_NOMEM, "out of memory rendering %s", f->file_path);
     }
-    ngp_render_opts o = {.width = f->image.width, .height = f->image.height, .bg = {bg[0], bg[1], bg[2]}, .min_transmittance = 1e-4f, .spp = spp, .seed = (uint64_t)i};
+    ngp_render_opts o = {.width = f->image.width,
+                         .height = f->image.height,
+                         .bg = {bg[0], bg[1], bg[2]},
+                         .min_transmittance = 1e-4f,
+                         .spp = spp,
+                         .seed = (uint64_t)i};
     ngp_render_camera cam = {f->xform, {f->focal[0], f->focal[1]}, {f->principal[0], f->principal[1]}, &f->lens};
     ngp_status st = ngp_backend_render(b, &cam, &o, img, err);
     if (st != NGP_OK) {

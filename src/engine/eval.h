@@ -31,8 +31,8 @@ ngp_status ngp_eval_views(ngp_backend *b, const ngp_scene *views, const float bg
                           ngp_error *err);
 /* The same, with each view's PSNR and SSIM into view_psnr and view_ssim ([views->n_frames]; either
  * may be NULL). */
-ngp_status ngp_eval_views_each(ngp_backend *b, const ngp_scene *views, const float bg[3], int spp,
-                               ngp_eval_result *res, double *view_psnr, double *view_ssim, ngp_error *err);
+ngp_status ngp_eval_views_each(ngp_backend *b, const ngp_scene *views, const float bg[3], int spp, ngp_eval_result *res,
+                               double *view_psnr, double *view_ssim, ngp_error *err);
 
 /* Writes the evaluation as JSON, atomically: {"transforms", "convention", "background", "spp",
  * "training_step", "n_views", "psnr_mean", "psnr_min", "psnr_max", "ssim_mean", "views": [{"file_path",

@@ -51,7 +51,8 @@ ngp_status ngp_output_postprocess(float *rgb, int w, int h, float exposure, floa
     for (int x = 0; x < w; x++)
       for (int c = 0; c < 3; c++) {
         /* Edges repeat the border pixel. */
-        int xl = x > 0 ? x - 1 : 0, xr = x + 1 < w ? x + 1 : w - 1, yu = y > 0 ? y - 1 : 0, yd = y + 1 < h ? y + 1 : h - 1;
+        int xl = x > 0 ? x - 1 : 0, xr = x + 1 < w ? x + 1 : w - 1, yu = y > 0 ? y - 1 : 0,
+            yd = y + 1 < h ? y + 1 : h - 1;
         float centre = src[((size_t)y * w + x) * 3 + c];
         float around = src[((size_t)y * w + xl) * 3 + c] + src[((size_t)y * w + xr) * 3 + c] +
                        src[((size_t)yu * w + x) * 3 + c] + src[((size_t)yd * w + x) * 3 + c];

@@ -319,16 +319,22 @@ ngp_status ngp_session_screenshots(ngp_session *s, const char *transforms, const
   so.n_threads = s->threads;
   ngp_status st = ngp_scene_load(transforms, &so, &cams, err);
   if (st != NGP_OK) return st;
+  /* --screenshot-frames counts the file's frames in its order (run.py's), which loading may sort. */
   int n = s->opts.screenshot_frames ? s->opts.n_screenshot_frames : cams.n_frames;
+  int *pick = malloc((size_t)(n > 0 ? n : 1) * sizeof(int));
+  if (!pick) st = ngp_error_set(err, NGP_ERR_NOMEM, "out of memory");
   for (int k = 0; k < n && st == NGP_OK; k++) {
-    int i = s->opts.screenshot_frames ? s->opts.screenshot_frames[k] : k;
-    if (i < 0 || i >= cams.n_frames)
-      st = ngp_error_set(err, NGP_ERR_INVALID, "--screenshot-frames: frame %d is not in %s, which has frames 0 to %d",
-                         i, transforms, cams.n_frames - 1);
+    pick[k] = s->opts.screenshot_frames ? -1 : k;
+    for (int i = 0; i < cams.n_frames && pick[k] < 0; i++)
+      if (cams.frames[i].json_index == s->opts.screenshot_frames[k]) pick[k] = i;
+    if (pick[k] < 0)
+      st = ngp_error_set(err, NGP_ERR_INVALID,
+                         "--screenshot-frames: frame %d is not in %s, which has %d frames (0 to %d)",
+                         s->opts.screenshot_frames[k], transforms, cams.n_frames, cams.n_frames - 1);
   }
   /* Every name is checked before the first render: a format that cannot be written fails now. */
   for (int k = 0; k < n && st == NGP_OK; k++) {
-    int i = s->opts.screenshot_frames ? s->opts.screenshot_frames[k] : k;
+    int i = pick[k];
     char path[4200];
     screenshot_name(dir, cams.frames[i].file_path, s->opts.render_mode, path, sizeof path);
     st = ngp_output_check(path, s->opts.render_mode, err);
@@ -336,13 +342,14 @@ ngp_status ngp_session_screenshots(ngp_session *s, const char *transforms, const
   if (st == NGP_OK && (st = ngp_mkdir_p(dir, err)) == NGP_OK) {
     double t0 = ngp_seconds();
     for (int k = 0; k < n && st == NGP_OK; k++) {
-      int i = s->opts.screenshot_frames ? s->opts.screenshot_frames[k] : k;
+      int i = pick[k];
       const ngp_frame *f = &cams.frames[i];
       char path[4200];
       screenshot_name(dir, f->file_path, s->opts.render_mode, path, sizeof path);
       st = screenshot(s, f, i, k, n, t0, w > 0 ? w : f->image.width, h > 0 ? h : f->image.height, path, err);
     }
   }
+  free(pick);
   ngp_scene_free(&cams);
   return st;
 }

@@ -31,12 +31,12 @@ typedef struct ngp_session_opts {
   bool train;                 /* load the scene's images and make a trainer (false: the scene is ignored) */
   bool concurrent_render;     /* renders run on another thread than training (the viewer) */
   /* Renders made from the session (screenshots; test views always measure the shaded image). */
-  ngp_render_mode render_mode; /* shade (default), depth, normals, positions, cost */
-  float near_distance;         /* ngp units; < 0 (default): renders start at the scene box, training keeps 0.1 */
-  float exposure;              /* stops: linear colour x 2^exposure (shaded screenshots) */
-  float sharpen;               /* unsharp-mask amount in [0, 1] (shaded screenshots) */
-  bool crop;                   /* a crop box: renders (and meshes) see only what lies inside it */
-  float crop_box[6];           /* min x, y, z, max x, y, z in scene (transforms.json) coordinates */
+  ngp_render_mode render_mode;  /* shade (default), depth, normals, positions, cost */
+  float near_distance;          /* ngp units; < 0 (default): renders start at the scene box, training keeps 0.1 */
+  float exposure;               /* stops: linear colour x 2^exposure (shaded screenshots) */
+  float sharpen;                /* unsharp-mask amount in [0, 1] (shaded screenshots) */
+  bool crop;                    /* a crop box: renders (and meshes) see only what lies inside it */
+  float crop_box[6];            /* min x, y, z, max x, y, z in scene (transforms.json) coordinates */
   const int *screenshot_frames; /* frames of the screenshot transforms to render; NULL: all */
   int n_screenshot_frames;
   const char *metrics_json; /* evaluation: per-view and mean PSNR and SSIM written here (NULL: none) */

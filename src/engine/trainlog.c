@@ -71,7 +71,8 @@ ngp_status ngp_train_log_open(const char *path, ngp_train_log **out, ngp_error *
     log_free(l);
     return st;
   }
-  if (fmt == NGP_TRAIN_LOG_CSV) fprintf(l->f, "step,seconds,loss,psnr,rays,samples,samples_per_s,learning_rate,skipped\n");
+  if (fmt == NGP_TRAIN_LOG_CSV)
+    fprintf(l->f, "step,seconds,loss,psnr,rays,samples,samples_per_s,learning_rate,skipped\n");
   *out = l;
   return NGP_OK;
 }

@@ -76,9 +76,8 @@ ngp_status ngp_image_check_writable(const char *path, ngp_error *err) {
                          path);
   case NGP_IMAGE_FORMAT_UNKNOWN: break;
   }
-  return ngp_error_set(err, NGP_ERR_INVALID,
-                       "%s: unknown image format '%s'; name the file .png, .jpg, .jpeg or .pfm", path,
-                       ngp_path_extension(path));
+  return ngp_error_set(err, NGP_ERR_INVALID, "%s: unknown image format '%s'; name the file .png, .jpg, .jpeg or .pfm",
+                       path, ngp_path_extension(path));
 }
 
 ngp_status ngp_image_write(const char *path, const ngp_image *img, ngp_error *err) {
@@ -170,9 +169,9 @@ ngp_status ngp_image_write_png16(const char *path, int width, int height, int ch
   uint8_t ihdr[13];
   put_be32(ihdr, (uint32_t)width);
   put_be32(ihdr + 4, (uint32_t)height);
-  ihdr[8] = 16;                          /* bit depth */
-  ihdr[9] = channels == 1 ? 0 : 2;       /* grey or RGB */
-  ihdr[10] = ihdr[11] = ihdr[12] = 0;    /* deflate, adaptive filtering, no interlace */
+  ihdr[8] = 16;                       /* bit depth */
+  ihdr[9] = channels == 1 ? 0 : 2;    /* grey or RGB */
+  ihdr[10] = ihdr[11] = ihdr[12] = 0; /* deflate, adaptive filtering, no interlace */
   png_chunk(&b, "IHDR", ihdr, sizeof ihdr);
   if (text && text[0]) {
     static const char key[] = "Comment"; /* tEXt: keyword, NUL, Latin-1 text */
