@@ -98,7 +98,7 @@ static const opt_def k_opts[] = {
     {"sharpen", 0, OPT_SHARPEN, true, "0..1: sharpen screenshots by this amount (default 0)"},
     {"crop-box", 0, OPT_CROP_BOX, true,
      "MINX,MINY,MINZ,MAXX,MAXY,MAXZ in scene (transforms.json) coordinates: render only what is inside"},
-    {"log", 0, OPT_LOG, true, "write a line per progress update to FILE: .csv or .jsonl (JSON Lines)"},
+    {"log", 0, OPT_LOG, true, "headless training: a line per progress update to FILE, .csv or .jsonl (JSON Lines)"},
     {"metrics-json", 0, OPT_METRICS_JSON, true, "write the test views' per-view and mean PSNR and SSIM to FILE.json"},
     {"background", 0, OPT_BACKGROUND, true,
      "R,G,B in [0,1]: background of renders and of test references (default 1,1,1)"},
