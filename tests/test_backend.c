@@ -73,7 +73,7 @@ static void test_cpu_render_and_density(void **state) {
   ngp_backend *b = cpu_backend(&n, false);
   assert_string_equal(ngp_backend_name(b), "cpu");
   enum { W = 21, H = 17 };
-  ngp_render_opts o = {W, H, {1, 1, 1}, 1e-4f, 1, 5};
+  ngp_render_opts o = {.width = W, .height = H, .bg = {1, 1, 1}, .min_transmittance = 1e-4f, .spp = 1, .seed = 5};
   ngp_render_camera cam = {k_xform, {20.0f, 20.0f}, {0.5f, 0.5f}, NULL};
   float ref[W * H * 3], got[W * H * 3];
   ngp_error err;
@@ -100,7 +100,7 @@ static void test_concurrent_generations(void **state) {
   scramble(&n, 4);
   ngp_backend *b = cpu_backend(&n, true);
   enum { W = 16, H = 12 };
-  ngp_render_opts o = {W, H, {0, 0, 0}, 1e-4f, 1, 0};
+  ngp_render_opts o = {.width = W, .height = H, .bg = {0, 0, 0}, .min_transmittance = 1e-4f, .spp = 1, .seed = 0};
   ngp_render_camera cam = {k_xform, {16.0f, 16.0f}, {0.5f, 0.5f}, NULL};
   float first[W * H * 3], got[W * H * 3], second[W * H * 3];
   ngp_error err;

@@ -53,12 +53,18 @@ static void test_reference_image(void **state) {
   assert_float_equal(out[1], 0.0f, 1e-6);
   assert_float_equal(out[3], 1.0f, 1e-6); /* the transparent pixel shows the background */
   assert_float_equal(out[5], 1.0f, 1e-6);
-  /* Half alpha over black blends in linear light: linear_to_srgb(0.5) for a white pixel. */
+  /* Half alpha blends the 8-bit sRGB values (NeRF's Blender loader), not linear light (which
+   * would give linear_to_srgb(128/255) = 0.737 for white over black). */
   uint8_t half[4] = {255, 255, 255, 128};
   ngp_image h = {1, 1, 4, half};
   const float black[3] = {0, 0, 0};
   ngp_reference_image(&h, black, out);
-  assert_float_equal(out[0], 1.055f * powf(128.0f / 255.0f, 1.0f / 2.4f) - 0.055f, 1e-5);
+  assert_float_equal(out[0], 128.0f / 255.0f, 1e-6);
+  uint8_t grey[4] = {100, 100, 100, 51}; /* alpha 0.2 over 0.5: 100/255 * 0.2 + 0.5 * 0.8 */
+  ngp_image g = {1, 1, 4, grey};
+  const float mid[3] = {0.5f, 0.5f, 0.5f};
+  ngp_reference_image(&g, mid, out);
+  assert_float_equal(out[0], 100.0f / 255.0f * 0.2f + 0.4f, 1e-6);
 }
 
 static void test_snapshot_round_trip_and_rejects(void **state) {
@@ -93,7 +99,7 @@ static void test_snapshot_round_trip_and_rejects(void **state) {
   float xf[12] = {1, 0, 0, 0.5f, 0, 1, 0, 0.5f, 0, 0, 1, -1.0f};
   float focal[2] = {20, 20}, pp[2] = {0.5f, 0.5f};
   ngp_lens lens = {NGP_LENS_PINHOLE, {0}};
-  ngp_render_opts o = {16, 12, {1, 1, 1}, 1e-4f, 1, 0};
+  ngp_render_opts o = {.width = 16, .height = 12, .bg = {1, 1, 1}, .min_transmittance = 1e-4f, .spp = 1, .seed = 0};
   float a[16 * 12 * 3], b[16 * 12 * 3];
   assert_int_equal(ngp_nerf_render(&n, n.inference, xf, focal, pp, &lens, &o, a, NULL), NGP_OK);
   assert_int_equal(ngp_nerf_render(&m, m.inference, xf, focal, pp, &lens, &o, b, NULL), NGP_OK);

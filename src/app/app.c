@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "core/fs.h"
+#include "engine/output.h"
 
 static volatile sig_atomic_t g_interrupt = 0;
 
@@ -51,4 +52,15 @@ void ngp_app_session_opts(const ngp_cli *cli, bool train, ngp_session_opts *o) {
   if (cli->spp > 0) o->spp = cli->spp;
   o->batch_samples = cli->batch_samples;
   o->train = train;
+  if (cli->render_mode) ngp_render_mode_parse(cli->render_mode, &o->render_mode); /* checked when parsed */
+  o->near_distance = (float)cli->near_distance;
+  o->exposure = (float)cli->exposure;
+  o->sharpen = (float)cli->sharpen;
+  o->crop = cli->has_crop_box;
+  memcpy(o->crop_box, cli->crop_box, sizeof o->crop_box);
+  if (cli->n_screenshot_frames) {
+    o->screenshot_frames = cli->screenshot_frames;
+    o->n_screenshot_frames = cli->n_screenshot_frames;
+  }
+  o->metrics_json = cli->metrics_json;
 }

@@ -18,6 +18,7 @@
 #include "core/fs.h"
 #include "core/json_util.h"
 #include "ngp/common.h"
+#include "engine/trainlog.h"
 #include "nerf/snapshot.h"
 
 typedef enum {
@@ -44,6 +45,14 @@ typedef enum {
   OPT_DOCTOR,
   OPT_BATCH,
   OPT_SPP,
+  OPT_RENDER_MODE,
+  OPT_SCREENSHOT_FRAMES,
+  OPT_NEAR_DISTANCE,
+  OPT_EXPOSURE,
+  OPT_SHARPEN,
+  OPT_CROP_BOX,
+  OPT_LOG,
+  OPT_METRICS_JSON,
   OPT_PENDING
 } opt_id;
 
@@ -71,7 +80,8 @@ static const opt_def k_opts[] = {
     {"snapshot", 0, OPT_LOAD_SNAPSHOT, true, NULL},
     {"test-transforms", 0, OPT_TEST_TRANSFORMS, true,
      "render these views, print mean PSNR and SSIM against their images"},
-    {"screenshot-transforms", 0, OPT_SCREENSHOT_TRANSFORMS, true, "render these cameras to PNGs in --screenshot-dir"},
+    {"screenshot-transforms", 0, OPT_SCREENSHOT_TRANSFORMS, true,
+     "render these cameras into --screenshot-dir (.png, .jpg or .pfm, as each file_path says)"},
     {"screenshot-dir", 0, OPT_SCREENSHOT_DIR, true, "folder for the screenshots (created if needed)"},
     {"width", 0, OPT_WIDTH, true,
      "width of screenshots (default: the camera's w, else its image's) and of the viewer's window"},
@@ -79,6 +89,18 @@ static const opt_def k_opts[] = {
     {"height", 0, OPT_HEIGHT, true, "height of screenshots and of the viewer's window"},
     {"screenshot-h", 0, OPT_HEIGHT, true, NULL},
     {"screenshot-spp", 0, OPT_SPP, true, "samples per pixel for screenshots and test views (default 1)"},
+    {"screenshot-frames", 0, OPT_SCREENSHOT_FRAMES, true,
+     "I,J,...: render only these frames (0-based) of --screenshot-transforms"},
+    {"render-mode", 0, OPT_RENDER_MODE, true,
+     "shade (default), depth, normals, positions or cost (samples per pixel): what screenshots show"},
+    {"near-distance", 0, OPT_NEAR_DISTANCE, true,
+     "ngp units: renders start this far from the camera; training's near distance too (run.py's)"},
+    {"exposure", 0, OPT_EXPOSURE, true, "stops: screenshots' linear colour times 2^E (default 0)"},
+    {"sharpen", 0, OPT_SHARPEN, true, "0..1: sharpen screenshots by this amount (default 0)"},
+    {"crop-box", 0, OPT_CROP_BOX, true,
+     "MINX,MINY,MINZ,MAXX,MAXY,MAXZ in scene (transforms.json) coordinates: render only what is inside"},
+    {"log", 0, OPT_LOG, true, "headless training: a line per progress update to FILE, .csv or .jsonl (JSON Lines)"},
+    {"metrics-json", 0, OPT_METRICS_JSON, true, "write the test views' per-view and mean PSNR and SSIM to FILE.json"},
     {"background", 0, OPT_BACKGROUND, true,
      "R,G,B in [0,1]: background of renders and of test references (default 1,1,1)"},
     {"backend", 0, OPT_BACKEND, true, "cpu, cuda or auto (default: auto, which says what it chose and why)"},
@@ -95,8 +117,6 @@ static const opt_def k_opts[] = {
     {"help", 'h', OPT_HELP, false, "show this help and exit"},
     {"version", 'v', OPT_VERSION, false, "print the version and exit"},
     /* instant-ngp and run.py options this version does not implement. */
-    {"screenshot-frames", 0, OPT_PENDING, true, NULL},
-    {"near-distance", 0, OPT_PENDING, true, NULL},
     {"no-train", 0, OPT_PENDING, false, NULL},
     {"train", 0, OPT_PENDING, false, NULL},
     {"nerf-compatibility", 0, OPT_PENDING, false, NULL},
@@ -199,11 +219,45 @@ static int parse_rgb(const char *v, float *rgb, char *msg, size_t size) {
   return NGP_EXIT_OK;
 }
 
+/* N comma-separated numbers, each in [lo, hi]. */
+static bool parse_numbers(const char *v, int n, double lo, double hi, double *out) {
+  const char *p = v;
+  for (int i = 0; i < n; i++) {
+    char *end = NULL;
+    errno = 0;
+    out[i] = strtod(p, &end);
+    if (errno || end == p || !(out[i] >= lo && out[i] <= hi) || (i < n - 1 && *end != ',') || (i == n - 1 && *end))
+      return false;
+    p = end + 1;
+  }
+  return true;
+}
+
+static int parse_frames(const char *v, ngp_cli *cli, char *msg, size_t size) {
+  const char *p = v;
+  cli->n_screenshot_frames = 0;
+  for (;;) {
+    char *end = NULL;
+    errno = 0;
+    long f = strtol(p, &end, 10);
+    if (errno || end == p || f < 0 || f > INT_MAX || (*end != ',' && *end))
+      return usage_error(msg, size, "--screenshot-frames: '%s' is not a list of frame numbers I,J,... (from 0)", v);
+    if (cli->n_screenshot_frames == NGP_CLI_MAX_FRAMES)
+      return usage_error(msg, size, "--screenshot-frames: more than %d frames; render the whole file instead",
+                         NGP_CLI_MAX_FRAMES);
+    cli->screenshot_frames[cli->n_screenshot_frames++] = (int)f;
+    if (!*end) break;
+    p = end + 1;
+  }
+  return NGP_EXIT_OK;
+}
+
 int ngp_cli_parse(int argc, char **argv, ngp_cli *cli, char *msg, size_t size) {
   memset(cli, 0, sizeof *cli);
   cli->n_steps = -1;
   cli->train_seconds = -1.0;
   cli->gui = -1;
+  cli->near_distance = -1.0;
   msg[0] = '\0';
   bool only_positional = false;
   int first = 1;
@@ -346,9 +400,55 @@ int ngp_cli_parse(int argc, char **argv, ngp_cli *cli, char *msg, size_t size) {
                          "--gui: this build has no viewer (configure with -DNGP_BUILD_VIEWER=ON, "
                          "which needs glfw3 and epoxy); run headless");
 #endif
+    case OPT_RENDER_MODE:
+      if (strcmp(value, "shade") && strcmp(value, "depth") && strcmp(value, "normals") && strcmp(value, "positions") &&
+          strcmp(value, "cost"))
+        return usage_error(msg, size, "--render-mode: '%s' is not shade, depth, normals, positions or cost", value);
+      cli->render_mode = value;
+      break;
+    case OPT_SCREENSHOT_FRAMES:
+      if (parse_frames(value, cli, msg, size)) return NGP_EXIT_USAGE;
+      break;
+    case OPT_NEAR_DISTANCE:
+      if (parse_double(opt->name, value, 0.0, 1e4, &cli->near_distance, msg, size)) return NGP_EXIT_USAGE;
+      break;
+    case OPT_EXPOSURE:
+      if (parse_double(opt->name, value, -20.0, 20.0, &cli->exposure, msg, size)) return NGP_EXIT_USAGE;
+      break;
+    case OPT_SHARPEN:
+      if (parse_double(opt->name, value, 0.0, 1.0, &cli->sharpen, msg, size)) return NGP_EXIT_USAGE;
+      break;
+    case OPT_CROP_BOX: {
+      double b[6];
+      if (!parse_numbers(value, 6, -1e30, 1e30, b))
+        return usage_error(msg, size, "--crop-box: '%s' is not six numbers MINX,MINY,MINZ,MAXX,MAXY,MAXZ", value);
+      for (int k = 0; k < 3; k++)
+        if (!(b[k] < b[3 + k]))
+          return usage_error(msg, size, "--crop-box: '%s': the minimum %c (%g) is not below the maximum (%g)", value,
+                             "xyz"[k], b[k], b[3 + k]);
+      for (int k = 0; k < 6; k++)
+        cli->crop_box[k] = (float)b[k];
+      cli->has_crop_box = true;
+      break;
+    }
+    case OPT_LOG:
+      if (ngp_train_log_format_of(value) == NGP_TRAIN_LOG_UNKNOWN)
+        return usage_error(msg, size, "--log: '%s': name the file .csv or .jsonl (JSON Lines)", value);
+      cli->log = value;
+      break;
+    case OPT_METRICS_JSON:
+      if (strcmp(ngp_path_extension(value), ".json") != 0)
+        return usage_error(msg, size, "--metrics-json: '%s': name the file .json", value);
+      cli->metrics_json = value;
+      break;
     case OPT_PENDING: return usage_error(msg, size, "--%s: not implemented by this version", opt->name);
     }
   }
+  if (cli->metrics_json && !cli->test_transforms)
+    return usage_error(msg, size, "--metrics-json %s: needs --test-transforms (the views it measures)",
+                       cli->metrics_json);
+  if (cli->n_screenshot_frames && !cli->screenshot_transforms)
+    return usage_error(msg, size, "--screenshot-frames: needs --screenshot-transforms (the file the frames are of)");
   if (cli->load_snapshot && cli->config)
     return usage_error(msg, size,
                        "--config %s: the snapshot %s carries its own network config; drop --config to render or go on "

@@ -13,6 +13,8 @@ enum { NGP_EXIT_OK = 0, NGP_EXIT_FAILURE = 1, NGP_EXIT_USAGE = 2 };
 
 typedef enum { NGP_BACKEND_AUTO = 0, NGP_BACKEND_CPU, NGP_BACKEND_CUDA } ngp_backend_choice;
 
+#define NGP_CLI_MAX_FRAMES 1024
+
 typedef struct ngp_cli {
   const char *scene;  /* --scene, or a positional scene folder / transforms json */
   const char *config; /* --config, or a positional network-config json */
@@ -38,6 +40,17 @@ typedef struct ngp_cli {
   int gui;            /* -1: default (a window when the build has a viewer and a display works),
                          0: --no-gui, 1: --gui (a window or an error) */
   bool doctor;        /* --doctor or the `doctor` command */
+  /* Renders and outputs (issue 16). */
+  const char *render_mode;                   /* --render-mode, as given (checked); NULL: shade */
+  int screenshot_frames[NGP_CLI_MAX_FRAMES]; /* --screenshot-frames I,J,... */
+  int n_screenshot_frames;                   /* 0: not given (every frame) */
+  double near_distance;                      /* --near-distance, ngp units; < 0: not given */
+  double exposure;                           /* --exposure, stops (0) */
+  double sharpen;                            /* --sharpen, [0, 1] (0) */
+  bool has_crop_box;
+  float crop_box[6];        /* --crop-box MINX,MINY,MINZ,MAXX,MAXY,MAXZ, scene coordinates */
+  const char *log;          /* --log FILE: .csv or .jsonl */
+  const char *metrics_json; /* --metrics-json FILE */
 } ngp_cli;
 
 /* Parses argv. On a usage error returns NGP_EXIT_USAGE with one line in msg. */

@@ -15,12 +15,14 @@
 #include "app/cli.h"
 #include "core/fs.h"
 #include "core/progress.h"
+#include "engine/trainlog.h"
 #include "ngp/ngp.h"
 
 /* Trains until the step count or the time budget is reached, or an interrupt arrives, printing
  * progress. Steps with a non-finite loss or gradient are skipped by the trainer and counted here.
- * Stops at a failed step (s->step_failed). Returns the steps done. */
-static long train(ngp_session *s, long n_steps, double seconds) {
+ * Stops at a failed step (s->step_failed), or when the log (may be NULL) cannot be written. Returns
+ * the steps done. */
+static long train(ngp_session *s, long n_steps, double seconds, ngp_train_log *log) {
   int threads = s->threads;
   bool tty = isatty(STDERR_FILENO);
   double t0 = ngp_seconds(), last_print = t0;
@@ -52,6 +54,20 @@ static long train(ngp_session *s, long n_steps, double seconds) {
       if (remaining >= 0.0) ngp_format_duration(remaining > 0.0 ? remaining : 0.0, r, sizeof r);
       if (s->skipped_steps) snprintf(skipped, sizeof skipped, " skipped %d", s->skipped_steps);
       double psnr = loss_ema > 0.0f ? -10.0 * log10((double)loss_ema) : 0.0;
+      ngp_train_log_row row = {(long)st.step + 1,
+                               el,
+                               (double)loss_ema,
+                               psnr,
+                               st.n_rays,
+                               (double)st.n_samples_used,
+                               (double)samples / el,
+                               (double)st.learning_rate,
+                               s->skipped_steps};
+      if (log && ngp_train_log_write(log, &row, &err) != NGP_OK) {
+        ngp_app_fail(err.msg);
+        s->step_failed = true; /* nothing is saved from a run whose log was lost */
+        break;
+      }
       fprintf(stderr,
               "%sstep %ld loss %.5f psnr~%.2f rays %d samples/ray %.1f samples/s %.2fM%s elapsed %s remaining %s%s",
               tty ? "\r" : "", (long)st.step + 1, (double)loss_ema, psnr, st.n_rays,
@@ -119,7 +135,19 @@ int ngp_cli_run(const ngp_cli *cli) {
   ngp_app_session_opts(cli, n_steps != 0 || seconds > 0.0, &so);
   ngp_error err;
   if (ngp_session_open(&s, &so, &err) != NGP_OK) return ngp_app_fail(err.msg);
-  long done = ngp_session_can_train(&s) ? train(&s, n_steps, seconds) : 0;
+  ngp_train_log *log = NULL;
+  if (cli->log && ngp_session_can_train(&s) && ngp_train_log_open(cli->log, &log, &err) != NGP_OK) {
+    ngp_session_close(&s);
+    return ngp_app_fail(err.msg);
+  }
+  long done = ngp_session_can_train(&s) ? train(&s, n_steps, seconds, log) : 0;
+  if (log) {
+    if (ngp_train_log_close(log, &err) != NGP_OK) {
+      ngp_session_close(&s);
+      return ngp_app_fail(err.msg);
+    }
+    printf("log saved: %s\n", cli->log);
+  }
   int rc = ngp_cli_finish(cli, &s, done);
   ngp_session_close(&s);
   return rc;

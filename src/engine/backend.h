@@ -87,7 +87,11 @@ typedef struct ngp_backend_i {
   uint64_t (*acquire)(ngp_backend *b);
   /* Whether a generation newer than the acquired one waits (never blocks; false when unsure). */
   bool (*newer_pending)(ngp_backend *b);
-  /* Renders cam into rgb [H][W][3] (host memory), sRGB in [0,1], with the acquired generation. */
+  /* Renders cam into rgb [H][W][3] (host memory) with the acquired generation: what o->mode asks
+   * (ngp_render_mode, nerf/nerf.h: shade is sRGB in [0,1]; depth, normals, positions and cost are
+   * in ngp units), from o->near_distance on, seeing only what lies in o->crop_min..crop_max when
+   * o->crop. A backend that cannot do a mode, the near distance or the crop box fails with
+   * NGP_ERR_UNSUPPORTED and names it, never ignores it. */
   ngp_status (*render)(ngp_backend *b, const ngp_render_camera *cam, const ngp_render_opts *o, float *rgb,
                        ngp_error *err);
   /* Renders pixels [begin, end) (p = y * width + x) of the image render gives, equal to it, into

@@ -7,6 +7,9 @@
 
 #include "common/ngp_math.h"
 #include "core/progress.h"
+#include "core/fs.h"
+#include "core/json_util.h"
+#include "engine/output.h"
 
 double ngp_psnr(const float *a, const float *b, size_t n_pixels) {
   double se = 0.0;
@@ -82,19 +85,21 @@ double ngp_ssim(const float *a, const float *b, int w, int h) {
 
 void ngp_reference_image(const ngp_image *img, const float bg[3], float *out) {
   size_t n = (size_t)img->width * (size_t)img->height;
-  float bg_lin[3];
-  for (int c = 0; c < 3; c++)
-    bg_lin[c] = ngp_srgb_to_linear(bg[c]);
   for (size_t i = 0; i < n; i++) {
     const uint8_t *p = img->rgba + i * 4;
     float a = (float)p[3] / 255.0f;
     for (int c = 0; c < 3; c++)
-      out[i * 3 + c] = ngp_linear_to_srgb(ngp_srgb_to_linear((float)p[c] / 255.0f) * a + (1.0f - a) * bg_lin[c]);
+      out[i * 3 + c] = (float)p[c] / 255.0f * a + (1.0f - a) * bg[c];
   }
 }
 
 ngp_status ngp_eval_views(ngp_backend *b, const ngp_scene *views, const float bg[3], int spp, ngp_eval_result *res,
                           ngp_error *err) {
+  return ngp_eval_views_each(b, views, bg, spp, res, NULL, NULL, err);
+}
+
+ngp_status ngp_eval_views_each(ngp_backend *b, const ngp_scene *views, const float bg[3], int spp, ngp_eval_result *res,
+                               double *view_psnr, double *view_ssim, ngp_error *err) {
   memset(res, 0, sizeof *res);
   res->psnr_min = HUGE_VAL;
   res->psnr_max = -HUGE_VAL;
@@ -110,7 +115,12 @@ ngp_status ngp_eval_views(ngp_backend *b, const ngp_scene *views, const float bg
       ngp_progress_end(&prog);
       return ngp_error_set(err, NGP_ERR_NOMEM, "out of memory rendering %s", f->file_path);
     }
-    ngp_render_opts o = {f->image.width, f->image.height, {bg[0], bg[1], bg[2]}, 1e-4f, spp, (uint64_t)i};
+    ngp_render_opts o = {.width = f->image.width,
+                         .height = f->image.height,
+                         .bg = {bg[0], bg[1], bg[2]},
+                         .min_transmittance = 1e-4f,
+                         .spp = spp,
+                         .seed = (uint64_t)i};
     ngp_render_camera cam = {f->xform, {f->focal[0], f->focal[1]}, {f->principal[0], f->principal[1]}, &f->lens};
     ngp_status st = ngp_backend_render(b, &cam, &o, img, err);
     if (st != NGP_OK) {
@@ -119,8 +129,13 @@ ngp_status ngp_eval_views(ngp_backend *b, const ngp_scene *views, const float bg
       ngp_progress_end(&prog);
       return st;
     }
+    /* The render as a saved 8-bit PNG holds it. */
+    for (size_t k = 0; k < np * 3; k++)
+      img[k] = (float)ngp_output_u8(img[k]) / 255.0f;
     ngp_reference_image(&f->image, bg, ref);
     double p = ngp_psnr(img, ref, np), s = ngp_ssim(img, ref, f->image.width, f->image.height);
+    if (view_psnr) view_psnr[i] = p;
+    if (view_ssim) view_ssim[i] = s;
     free(img);
     free(ref);
     res->psnr_mean += p;
@@ -136,4 +151,57 @@ ngp_status ngp_eval_views(ngp_backend *b, const ngp_scene *views, const float bg
     res->ssim_mean /= res->n_views;
   }
   return NGP_OK;
+}
+
+static cJSON *number_or_null(double v) { return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull(); }
+
+ngp_status ngp_eval_write_json(const char *path, const char *transforms, const ngp_scene *views,
+                               const ngp_eval_result *res, const double *view_psnr, const double *view_ssim,
+                               const float bg[3], int spp, int training_step, ngp_error *err) {
+  cJSON *root = cJSON_CreateObject(), *list = cJSON_CreateArray(), *bgj = cJSON_CreateArray();
+  bool ok = root && list && bgj;
+  if (ok) {
+    cJSON_AddItemToObject(root, "transforms", cJSON_CreateString(transforms));
+    cJSON_AddItemToObject(root, "convention",
+                          cJSON_CreateString("ground truth's 8-bit sRGB composited over the background in sRGB; "
+                                             "render quantised to 8 bits; PSNR per view, then the mean; SSIM on "
+                                             "luminance (run.py's)"));
+    for (int c = 0; c < 3; c++)
+      cJSON_AddItemToArray(bgj, cJSON_CreateNumber((double)bg[c]));
+    cJSON_AddItemToObject(root, "background", bgj);
+    bgj = NULL;
+    cJSON_AddNumberToObject(root, "spp", spp);
+    cJSON_AddNumberToObject(root, "training_step", training_step);
+    cJSON_AddNumberToObject(root, "n_views", res->n_views);
+    cJSON_AddItemToObject(root, "psnr_mean", number_or_null(res->psnr_mean));
+    cJSON_AddItemToObject(root, "psnr_min", number_or_null(res->psnr_min));
+    cJSON_AddItemToObject(root, "psnr_max", number_or_null(res->psnr_max));
+    cJSON_AddItemToObject(root, "ssim_mean", number_or_null(res->ssim_mean));
+    for (int i = 0; i < res->n_views && i < views->n_frames; i++) {
+      cJSON *v = cJSON_CreateObject();
+      if (!v) {
+        ok = false;
+        break;
+      }
+      cJSON_AddItemToObject(v, "file_path", cJSON_CreateString(views->frames[i].file_path));
+      cJSON_AddItemToObject(v, "psnr", number_or_null(view_psnr[i]));
+      cJSON_AddItemToObject(v, "ssim", number_or_null(view_ssim[i]));
+      cJSON_AddItemToArray(list, v);
+    }
+    cJSON_AddItemToObject(root, "views", list);
+    list = NULL;
+  }
+  char *text = ok ? cJSON_Print(root) : NULL;
+  cJSON_Delete(root);
+  cJSON_Delete(list);
+  cJSON_Delete(bgj);
+  if (!text) return ngp_error_set(err, NGP_ERR_NOMEM, "%s: out of memory writing the metrics", path);
+  size_t len = strlen(text);
+  text[len] = '\n'; /* over cJSON's closing NUL: the file ends with a newline */
+  char *parent = ngp_path_dirname(path);
+  ngp_status st = parent ? ngp_mkdir_p(parent, err) : ngp_error_set(err, NGP_ERR_NOMEM, "out of memory");
+  free(parent);
+  if (st == NGP_OK) st = ngp_write_file_atomic(path, text, len + 1, err);
+  free(text);
+  return st;
 }

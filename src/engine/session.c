@@ -14,6 +14,7 @@
 #include "core/progress.h"
 #include "ngp/ngp.h"
 #include "core/parallel.h"
+#include "engine/output.h"
 
 void ngp_session_opts_default(ngp_session_opts *o) {
   memset(o, 0, sizeof *o);
@@ -22,6 +23,7 @@ void ngp_session_opts_default(ngp_session_opts *o) {
   o->spp = 1;
   o->train = true;
   o->grid_sample_fraction = -1.0f;
+  o->near_distance = -1.0f;
 }
 
 char *ngp_config_find(const char *name) {
@@ -87,6 +89,7 @@ static ngp_status open_backend(ngp_session *s, const ngp_backend_type *type, con
   bo.train.seed = s->opts.seed;
   if (s->opts.batch_samples > 0) bo.train.target_samples = (uint32_t)s->opts.batch_samples;
   bo.train.grid_sample_fraction = s->opts.grid_sample_fraction;
+  if (s->opts.near_distance >= 0.0f) bo.train.near_distance = s->opts.near_distance; /* run.py's meaning */
   if ((st = ngp_backend_create(type, &s->nerf, s->have_scene ? &s->scene : NULL, &bo, &s->backend, err)) != NGP_OK) {
     s->backend = NULL;
     return st;
@@ -204,59 +207,105 @@ ngp_status ngp_session_evaluate(ngp_session *s, const char *transforms, ngp_eval
   if (st != NGP_OK) return st;
   double t0 = ngp_seconds();
   const float *bg = s->opts.bg;
-  st = ngp_eval_views(s->backend, &views, bg, s->opts.spp, res, err);
+  double *per_view = s->opts.metrics_json ? calloc((size_t)views.n_frames * 2 + 1, sizeof(double)) : NULL;
+  if (s->opts.metrics_json && !per_view) st = ngp_error_set(err, NGP_ERR_NOMEM, "out of memory");
+  if (st == NGP_OK)
+    st = ngp_eval_views_each(s->backend, &views, bg, s->opts.spp, res, per_view,
+                             per_view ? per_view + views.n_frames : NULL, err);
+  if (st == NGP_OK && per_view)
+    st = ngp_eval_write_json(s->opts.metrics_json, transforms, &views, res, per_view, per_view + views.n_frames, bg,
+                             s->opts.spp, s->meta.training_step, err);
+  free(per_view);
   ngp_scene_free(&views);
   if (st != NGP_OK) return st;
   printf("test views: %d from %s, background %g,%g,%g, %d spp, %.1f s\n", res->n_views, transforms, (double)bg[0],
          (double)bg[1], (double)bg[2], s->opts.spp, ngp_seconds() - t0);
   printf("PSNR=%.3f [%.3f %.3f] SSIM=%.4f\n", res->psnr_mean, res->psnr_min, res->psnr_max, res->ssim_mean);
+  if (s->opts.metrics_json) printf("metrics saved: %s\n", s->opts.metrics_json);
   return NGP_OK;
 }
 
-static void screenshot_name(const char *dir, const char *file_path, char *out, size_t n) {
+/* The file a frame's screenshot goes to: dir/basename(file_path), ".png" added when it has no
+ * extension; a depth or cost render, which needs 16 bits, goes to .png in place of .jpg/.jpeg. */
+static void screenshot_name(const char *dir, const char *file_path, ngp_render_mode mode, char *out, size_t n) {
   const char *base = ngp_path_basename(file_path);
+  size_t stem = strlen(base) - strlen(ngp_path_extension(base));
   bool has_ext = ngp_path_extension(base)[0] != '\0';
-  snprintf(out, n, "%s/%s%s", dir, base, has_ext ? "" : ".png");
+  bool jpeg = ngp_image_format_of(base) == NGP_IMAGE_FORMAT_JPEG;
+  if ((mode == NGP_RENDER_DEPTH || mode == NGP_RENDER_COST) && jpeg)
+    snprintf(out, n, "%s/%.*s.png", dir, (int)stem, base);
+  else
+    snprintf(out, n, "%s/%s%s", dir, base, has_ext ? "" : ".png");
 }
 
-/* Frame index of n into path, at w x h; prints a line with the count and the time left, counted
- * from t0, when the phase began. */
-static ngp_status screenshot(ngp_session *s, const ngp_frame *f, int index, int n, double t0, int w, int h,
+bool ngp_session_crop_ngp(const ngp_session *s, float min[3], float max[3]) {
+  if (!s->opts.crop) return false;
+  /* ngp[r] = scene[(r + 1) % 3] * scale + offset[(r + 1) % 3] (ngp_nerf_matrix_to_ngp). */
+  for (int r = 0; r < 3; r++) {
+    int a = (r + 1) % 3;
+    float lo = s->opts.crop_box[a] * s->meta.scale + s->meta.offset[a];
+    float hi = s->opts.crop_box[3 + a] * s->meta.scale + s->meta.offset[a];
+    min[r] = lo < hi ? lo : hi;
+    max[r] = lo < hi ? hi : lo;
+  }
+  return true;
+}
+
+void ngp_session_render_opts(const ngp_session *s, int w, int h, uint64_t seed, ngp_render_opts *o) {
+  memset(o, 0, sizeof *o);
+  o->width = w;
+  o->height = h;
+  memcpy(o->bg, s->opts.bg, sizeof o->bg);
+  o->min_transmittance = 1e-4f;
+  o->spp = s->opts.spp;
+  o->seed = seed;
+  o->mode = s->opts.render_mode;
+  o->near_distance = s->opts.near_distance > 0.0f ? s->opts.near_distance : 0.0f;
+  o->crop = ngp_session_crop_ngp(s, o->crop_min, o->crop_max);
+}
+
+/* Frame f (number k of n, `index` in the file) into path, at w x h; prints a line with the count
+ * and the time left, counted from t0, when the phase began. */
+static ngp_status screenshot(ngp_session *s, const ngp_frame *f, int index, int k, int n, double t0, int w, int h,
                              const char *path, ngp_error *err) {
-  const float *bg = s->opts.bg;
   /* A different size keeps the field of view: focal lengths scale with the size. */
   ngp_render_camera cam = {
       f->xform,
       {f->focal[0] * (float)w / (float)f->image.width, f->focal[1] * (float)h / (float)f->image.height},
       {f->principal[0], f->principal[1]},
       &f->lens};
+  ngp_render_mode mode = s->opts.render_mode;
   float *rgb = malloc((size_t)w * (size_t)h * 3 * sizeof(float));
-  uint8_t *px = malloc((size_t)w * (size_t)h * 4);
   ngp_status st = NGP_OK;
-  if (!rgb || !px) st = ngp_error_set(err, NGP_ERR_NOMEM, "out of memory for a %dx%d screenshot", w, h);
-  ngp_render_opts o = {w, h, {bg[0], bg[1], bg[2]}, 1e-4f, s->opts.spp, (uint64_t)index};
+  if (!rgb) st = ngp_error_set(err, NGP_ERR_NOMEM, "out of memory for a %dx%d screenshot", w, h);
+  ngp_render_opts o;
+  ngp_session_render_opts(s, w, h, (uint64_t)index, &o);
   double t_start = ngp_seconds();
   if (st == NGP_OK) st = ngp_session_render(s, &cam, &o, rgb, err);
   double t_render = ngp_seconds() - t_start;
-  if (st == NGP_OK) {
-    for (size_t p = 0; p < (size_t)w * (size_t)h; p++) {
-      for (int c = 0; c < 3; c++)
-        px[p * 4 + c] = (uint8_t)lrintf(rgb[p * 3 + c] * 255.0f);
-      px[p * 4 + 3] = 255;
-    }
-    ngp_image img = {w, h, 4, px};
-    st = ngp_image_write_png(path, &img, err);
+  if (st == NGP_OK && mode == NGP_RENDER_SHADE)
+    st = ngp_output_postprocess(rgb, w, h, s->opts.exposure, s->opts.sharpen, err);
+  ngp_output_frame fr = {s->meta.scale,
+                         {s->meta.offset[0], s->meta.offset[1], s->meta.offset[2]},
+                         {s->nerf.aabb_min[0], s->nerf.aabb_min[1], s->nerf.aabb_min[2]},
+                         {s->nerf.aabb_max[0], s->nerf.aabb_max[1], s->nerf.aabb_max[2]}};
+  char note[128] = "", pfm[4200] = "";
+  if (st == NGP_OK) st = ngp_output_write(path, mode, w, h, rgb, &fr, note, sizeof note, err);
+  /* Depth and cost: the floats beside the 16-bit PNG. */
+  if (st == NGP_OK && (mode == NGP_RENDER_DEPTH || mode == NGP_RENDER_COST) &&
+      ngp_image_format_of(path) == NGP_IMAGE_FORMAT_PNG) {
+    snprintf(pfm, sizeof pfm, "%.*s.pfm", (int)(strlen(path) - strlen(ngp_path_extension(path))), path);
+    st = ngp_output_write(pfm, mode, w, h, rgb, &fr, NULL, 0, err);
   }
   if (st == NGP_OK) {
     double el = ngp_seconds() - t0;
     char left[32];
-    ngp_format_duration(el / (index + 1) * (n - index - 1), left, sizeof left);
-    printf("screenshot %d/%d: %s (%dx%d, rendered in %.3f s; remaining %s)\n", index + 1, n, path, w, h, t_render,
-           left);
+    ngp_format_duration(el / (k + 1) * (n - k - 1), left, sizeof left);
+    printf("screenshot %d/%d: %s%s%s (%dx%d%s%s, rendered in %.3f s; remaining %s)\n", k + 1, n, path,
+           pfm[0] ? " and " : "", pfm, w, h, note[0] ? ", " : "", note, t_render, left);
     fflush(stdout);
   }
   free(rgb);
-  free(px);
   return st;
 }
 
@@ -270,15 +319,37 @@ ngp_status ngp_session_screenshots(ngp_session *s, const char *transforms, const
   so.n_threads = s->threads;
   ngp_status st = ngp_scene_load(transforms, &so, &cams, err);
   if (st != NGP_OK) return st;
-  if ((st = ngp_mkdir_p(dir, err)) == NGP_OK) {
+  /* --screenshot-frames counts the file's frames in its order (run.py's), which loading may sort. */
+  int n = s->opts.screenshot_frames ? s->opts.n_screenshot_frames : cams.n_frames;
+  int *pick = malloc((size_t)(n > 0 ? n : 1) * sizeof(int));
+  if (!pick) st = ngp_error_set(err, NGP_ERR_NOMEM, "out of memory");
+  for (int k = 0; k < n && st == NGP_OK; k++) {
+    pick[k] = s->opts.screenshot_frames ? -1 : k;
+    for (int i = 0; i < cams.n_frames && pick[k] < 0; i++)
+      if (cams.frames[i].json_index == s->opts.screenshot_frames[k]) pick[k] = i;
+    if (pick[k] < 0)
+      st = ngp_error_set(err, NGP_ERR_INVALID,
+                         "--screenshot-frames: frame %d is not in %s, which has %d frames (0 to %d)",
+                         s->opts.screenshot_frames[k], transforms, cams.n_frames, cams.n_frames - 1);
+  }
+  /* Every name is checked before the first render: a format that cannot be written fails now. */
+  for (int k = 0; k < n && st == NGP_OK; k++) {
+    int i = pick[k];
+    char path[4200];
+    screenshot_name(dir, cams.frames[i].file_path, s->opts.render_mode, path, sizeof path);
+    st = ngp_output_check(path, s->opts.render_mode, err);
+  }
+  if (st == NGP_OK && (st = ngp_mkdir_p(dir, err)) == NGP_OK) {
     double t0 = ngp_seconds();
-    for (int i = 0; i < cams.n_frames && st == NGP_OK; i++) {
+    for (int k = 0; k < n && st == NGP_OK; k++) {
+      int i = pick[k];
       const ngp_frame *f = &cams.frames[i];
       char path[4200];
-      screenshot_name(dir, f->file_path, path, sizeof path);
-      st = screenshot(s, f, i, cams.n_frames, t0, w > 0 ? w : f->image.width, h > 0 ? h : f->image.height, path, err);
+      screenshot_name(dir, f->file_path, s->opts.render_mode, path, sizeof path);
+      st = screenshot(s, f, i, k, n, t0, w > 0 ? w : f->image.width, h > 0 ? h : f->image.height, path, err);
     }
   }
+  free(pick);
   ngp_scene_free(&cams);
   return st;
 }

@@ -30,6 +30,16 @@ typedef struct ngp_session_opts {
   float grid_sample_fraction; /* occupancy-update samples against instant-ngp's; < 0: the backend's */
   bool train;                 /* load the scene's images and make a trainer (false: the scene is ignored) */
   bool concurrent_render;     /* renders run on another thread than training (the viewer) */
+  /* Renders made from the session (screenshots; test views always measure the shaded image). */
+  ngp_render_mode render_mode;  /* shade (default), depth, normals, positions, cost */
+  float near_distance;          /* ngp units; < 0 (default): renders start at the scene box, training keeps 0.1 */
+  float exposure;               /* stops: linear colour x 2^exposure (shaded screenshots) */
+  float sharpen;                /* unsharp-mask amount in [0, 1] (shaded screenshots) */
+  bool crop;                    /* a crop box: renders (and meshes) see only what lies inside it */
+  float crop_box[6];            /* min x, y, z, max x, y, z in scene (transforms.json) coordinates */
+  const int *screenshot_frames; /* frames of the screenshot transforms to render; NULL: all */
+  int n_screenshot_frames;
+  const char *metrics_json; /* evaluation: per-view and mean PSNR and SSIM written here (NULL: none) */
 } ngp_session_opts;
 
 void ngp_session_opts_default(ngp_session_opts *o);
@@ -77,6 +87,12 @@ ngp_status ngp_session_evaluate(ngp_session *s, const char *transforms, ngp_eval
 ngp_status ngp_session_screenshots(ngp_session *s, const char *transforms, const char *dir, int w, int h,
                                    ngp_error *err);
 void ngp_session_close(ngp_session *s);
+/* The crop box in ngp units (the renderer's and the density queries' coordinates); false when the
+ * session has none. */
+bool ngp_session_crop_ngp(const ngp_session *s, float min[3], float max[3]);
+/* The render options of the session's renders at w x h: background, spp, mode, near distance and
+ * crop box as opened; min_transmittance 1e-4 (as run.py's evaluation); seed as given. */
+void ngp_session_render_opts(const ngp_session *s, int w, int h, uint64_t seed, ngp_render_opts *o);
 
 /* Finds a config: the path as given, else NAME in the config folders (NGP_CONFIG_DIR, then the
  * installed share/instant-ngp/configs/nerf beside the executable). malloc'd; NULL if not found. */

@@ -44,13 +44,30 @@ void ngp_nerf_warp_positions(const ngp_nerf *n, int S, const float *pos, float *
 ngp_status ngp_nerf_density(const ngp_nerf *n, const float *weights, int S, const float *pos, float *raw_density,
                             ngp_error *err);
 
-/* Rendering options. */
+/* What a render writes into its [H][W][3] output. The values other than shade are
+ * opacity-weighted means along the ray (sum w_i x_i / sum w_i), 0 where the ray's opacity
+ * sum w_i is below NGP_RENDER_MIN_OPACITY (nothing hit). */
+typedef enum ngp_render_mode {
+  NGP_RENDER_SHADE = 0, /* sRGB colour in [0,1] over bg */
+  NGP_RENDER_DEPTH,     /* distance from the camera along the ray, ngp units, in all 3 channels */
+  NGP_RENDER_NORMALS,   /* unit normal -grad(density) (central differences), ngp axes */
+  NGP_RENDER_POSITIONS, /* position, ngp coordinates */
+  NGP_RENDER_COST       /* samples marched and evaluated for the pixel, in all 3 channels */
+} ngp_render_mode;
+#define NGP_RENDER_MIN_OPACITY 0.01f
+
+/* Rendering options. The fields after seed are zero for the plain render (shade, no near
+ * distance, no crop box): a designated initialiser that leaves them out asks for it. */
 typedef struct ngp_render_opts {
   int width, height;
   float bg[3];             /* sRGB background */
   float min_transmittance; /* a pixel is done when T falls below this (1e-4 for evaluation) */
   int spp;                 /* jittered ray starts per pixel, averaged */
   uint64_t seed;
+  ngp_render_mode mode;
+  float near_distance; /* rays start this far from the camera (ngp units); 0: at the scene box */
+  bool crop;           /* samples outside [crop_min, crop_max] (ngp units) have no density */
+  float crop_min[3], crop_max[3];
 } ngp_render_opts;
 
 /* Renders a camera (xform: camera-to-world in ngp units) into rgb [H][W][3], sRGB in [0,1],

@@ -8,7 +8,8 @@
  *       measured step reads its statistics back (on a device: waits for it).
  *   ngp-bench curve --scene S --val V [--config C] [--threads N] [--minutes 1,2,5,10] [--background R,G,B]
  *       quality against training wall time: PSNR/SSIM on V at each checkpoint (evaluation time is
- *       not counted as training time; steps are timed in batches of 8, the device waited for).
+ *       not counted as training time; steps are timed in batches of 8, the device waited for);
+ *       --plot FILE.svg draws PSNR against training time (plot_svg.h), rewritten at each checkpoint.
  *   ngp-bench render --scene S [--steps N] [--width W] [--height H] [--repeat N]
  *       render time of a view after N training steps (median of repeats, after a warm-up render;
  *       including the copy of the image to the host); --save-png FILE writes the last one.
@@ -31,6 +32,8 @@
 #include <time.h>
 
 #include "core/clock.h"
+#include "core/fs.h"
+#include "plot_svg.h"
 #include "counting_backend.h"
 #include "ngp/ngp.h"
 #include "engine/session.h"
@@ -58,7 +61,7 @@ static int usage(void) {
 }
 
 typedef struct {
-  const char *mode, *scene, *config, *val, *backend, *save_png;
+  const char *mode, *scene, *config, *val, *backend, *save_png, *plot;
   int threads, steps, warmup, width, height, repeat;
   long batch;
   float grid_fraction;
@@ -105,6 +108,8 @@ static int parse(int argc, char **argv, args *a) {
       a->batch = atol(v);
     else if (!strcmp(k, "--grid-fraction"))
       a->grid_fraction = (float)atof(v);
+    else if (!strcmp(k, "--plot"))
+      a->plot = v;
     else if (!strcmp(k, "--minutes"))
       snprintf(a->minutes, sizeof a->minutes, "%s", v), a->minutes_given = true;
     else if (!strcmp(k, "--backend"))
@@ -117,6 +122,10 @@ static int parse(int argc, char **argv, args *a) {
       return usage();
   }
   if (a->repeat < 1 || a->width < 1 || a->height < 1) return usage();
+  if (a->plot && (strcmp(a->mode, "curve") != 0 || strcmp(ngp_path_extension(a->plot), ".svg") != 0)) {
+    fprintf(stderr, "ngp-bench: --plot %s: a curve's plot, named FILE.svg\n", a->plot);
+    return 2;
+  }
   return a->scene ? 0 : usage();
 }
 
@@ -166,6 +175,8 @@ static int curve(args *a, ngp_session *s, bool device) {
   const int batch = device ? 8 : 1;
   if (!a->val) return usage();
   ngp_error err;
+  double pt[64], pp[64];
+  int np = 0;
   ngp_scene val;
   ngp_scene_options so;
   ngp_scene_options_default(&so);
@@ -194,6 +205,19 @@ static int curve(args *a, ngp_session *s, bool device) {
            s->meta.training_step, res.psnr_mean, res.psnr_min, res.psnr_max, res.ssim_mean, res.n_views,
            (double)a->bg[0], (double)a->bg[1], (double)a->bg[2], ngp_seconds() - t0);
     fflush(stdout);
+    if (a->plot && np < 64) {
+      pt[np] = trained;
+      pp[np++] = res.psnr_mean;
+      char title[512];
+      snprintf(title, sizeof title, "%s on %s, %s backend", ngp_path_basename(a->val), ngp_path_basename(a->scene),
+               ngp_backend_name(s->backend));
+      /* Rewritten at each checkpoint: a long run can be watched, and an interrupted one keeps its points. */
+      if (ngp_plot_svg(a->plot, title, "training time (s)", "PSNR (dB)", pt, pp, np, &err) != NGP_OK) {
+        rc = fail(&err);
+        break;
+      }
+      printf("plot saved: %s (%d point%s)\n", a->plot, np, np == 1 ? "" : "s");
+    }
     tok = strtok_r(NULL, ",", &save);
   }
   ngp_scene_free(&val);
@@ -215,7 +239,8 @@ static int render(const args *a, ngp_session *s, bool device) {
   float *rgb = malloc((size_t)a->width * (size_t)a->height * 3 * sizeof(float));
   double *times = malloc((size_t)a->repeat * sizeof *times);
   if (!rgb || !times) return fprintf(stderr, "ngp-bench: out of memory\n"), 1;
-  ngp_render_opts o = {a->width, a->height, {1, 1, 1}, 0.01f, 1, 0};
+  ngp_render_opts o = {
+      .width = a->width, .height = a->height, .bg = {1, 1, 1}, .min_transmittance = 0.01f, .spp = 1, .seed = 0};
   /* Warm-up: the renderer's buffers are sized (and on a device the kernels loaded). */
   if (ngp_session_render(s, &cam, &o, rgb, &err) != NGP_OK) return fail(&err);
   for (int i = 0; i < a->repeat; i++) {

@@ -206,3 +206,36 @@ ngp_cli_test(cat_snapshot_with_config CMD "${NGP_BIN}|--load-snapshot|${SNAP}/ti
              FIXTURES cat_snapshots ERR "--config small.json: the snapshot .*tiny.ngp carries its own network config")
 ngp_cli_test(cat_snapshot_info CMD "${NGP_BIN}|--info|--load-snapshot|${SNAP}/tiny.ngp" CODE 0 FIXTURES cat_snapshots
              OUT "config: from the snapshot .*tiny.ngp \\(step [0-9]+, [0-9]+ parameters\\)")
+
+# ---- Render and output options (issue 16): every bad value is one line and exit 2 ------------------
+ngp_cli_test(cat_render_mode_bad CMD "${NGP_BIN}|--render-mode|zbuffer" CODE 2
+             ERR "--render-mode: 'zbuffer' is not shade, depth, normals, positions or cost")
+ngp_cli_test(cat_screenshot_frames_word CMD "${NGP_BIN}|--screenshot-frames|1,two" CODE 2
+             ERR "--screenshot-frames: '1,two' is not a list of frame numbers I,J,... \\(from 0\\)")
+ngp_cli_test(cat_screenshot_frames_negative CMD "${NGP_BIN}|--screenshot_frames|-1" CODE 2
+             ERR "--screenshot-frames: '-1' is not a list of frame numbers")
+ngp_cli_test(cat_screenshot_frames_empty CMD "${NGP_BIN}|--screenshot-frames|3," CODE 2
+             ERR "--screenshot-frames: '3,' is not a list of frame numbers")
+ngp_cli_test(cat_screenshot_frames_alone CMD "${NGP_BIN}|--scene|x|--screenshot-frames|0,1" CODE 2
+             ERR "--screenshot-frames: needs --screenshot-transforms")
+ngp_cli_test(cat_near_distance_negative CMD "${NGP_BIN}|--near_distance|-0.5" CODE 2
+             ERR "--near-distance: '-0.5' is not a number from 0 to 10000")
+ngp_cli_test(cat_exposure_word CMD "${NGP_BIN}|--exposure|bright" CODE 2
+             ERR "--exposure: 'bright' is not a number from -20 to 20")
+ngp_cli_test(cat_exposure_nan CMD "${NGP_BIN}|--exposure|nan" CODE 2 ERR "--exposure: 'nan' is not a number")
+ngp_cli_test(cat_sharpen_range CMD "${NGP_BIN}|--sharpen|1.5" CODE 2 ERR "--sharpen: '1.5' is not a number from 0 to 1")
+ngp_cli_test(cat_crop_box_short CMD "${NGP_BIN}|--crop-box|0,0,0,1,1" CODE 2
+             ERR "--crop-box: '0,0,0,1,1' is not six numbers MINX,MINY,MINZ,MAXX,MAXY,MAXZ")
+ngp_cli_test(cat_crop_box_inf CMD "${NGP_BIN}|--crop-box|0,0,0,1,1,inf" CODE 2 ERR "--crop-box: '0,0,0,1,1,inf' is not six numbers")
+ngp_cli_test(cat_crop_box_inverted CMD "${NGP_BIN}|--crop-box|-1,2,-1,1,1,1" CODE 2
+             ERR "--crop-box: '-1,2,-1,1,1,1': the minimum y \\(2\\) is not below the maximum \\(1\\)")
+ngp_cli_test(cat_log_extension CMD "${NGP_BIN}|--log|train.txt" CODE 2
+             ERR "--log: 'train.txt': name the file .csv or .jsonl \\(JSON Lines\\)")
+ngp_cli_test(cat_metrics_extension CMD "${NGP_BIN}|--metrics-json|m.csv" CODE 2 ERR "--metrics-json: 'm.csv': name the file .json")
+ngp_cli_test(cat_metrics_alone CMD "${NGP_BIN}|--scene|x|--metrics-json|m.json" CODE 2
+             ERR "--metrics-json m.json: needs --test-transforms")
+# Known only once the camera file is read: exit 1, before anything is rendered.
+ngp_cli_test(cat_screenshot_frame_missing
+             CMD "${NGP_BIN}|${GEN}/model.ngp|--screenshot-transforms|${GEN}/scene/transforms_test.json|--screenshot-dir|${CAT}/frames|--screenshot-frames|1,9"
+             CODE 1 FIXTURES trained_model EMPTY_DIR ${CAT}/frames
+             ERR "--screenshot-frames: frame 9 is not in [^\n]*transforms_test.json, which has 4 frames \\(0 to 3\\)")

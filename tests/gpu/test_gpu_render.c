@@ -71,7 +71,8 @@ static void test_render_matches_cpu(void **state) {
   const float min_t[2] = {1e-4f, 0.01f};
   for (int spp = 1; spp <= 2; spp++)
     for (int k = 0; k < 2; k++) {
-      ngp_render_opts o = {W, H, {1.0f, 1.0f, 1.0f}, min_t[k], spp, 42};
+      ngp_render_opts o = {
+          .width = W, .height = H, .bg = {1.0f, 1.0f, 1.0f}, .min_transmittance = min_t[k], .spp = spp, .seed = 42};
       assert_int_equal(ngp_nerf_render(&n, n.inference, f->xform, cam.focal, cam.principal, &f->lens, &o, cpu, NULL),
                        NGP_OK);
       if (ngp_backend_render(b, &cam, &o, gpu, &err) != NGP_OK) fail_msg("%s", err.msg);
@@ -80,7 +81,8 @@ static void test_render_matches_cpu(void **state) {
       assert_true(p >= 40.0);
     }
   /* The same call again gives the same image; pixel ranges equal the whole image's pixels. */
-  ngp_render_opts o = {W, H, {0.0f, 0.0f, 0.0f}, 1e-4f, 1, 7};
+  ngp_render_opts o = {
+      .width = W, .height = H, .bg = {0.0f, 0.0f, 0.0f}, .min_transmittance = 1e-4f, .spp = 1, .seed = 7};
   assert_int_equal(ngp_backend_render(b, &cam, &o, gpu, &err), NGP_OK);
   assert_int_equal(ngp_backend_render(b, &cam, &o, again, &err), NGP_OK);
   assert_memory_equal(gpu, again, sizeof gpu);

@@ -56,7 +56,8 @@ static void test_render_pixels_equals_render(void **state) {
   float focal[2], principal[2];
   ngp_camera_intrinsics(&cam, W, H, focal, principal);
   for (int spp = 1; spp <= 2; spp++) {
-    ngp_render_opts o = {W, H, {1.0f, 1.0f, 1.0f}, 1e-4f, spp, 3};
+    ngp_render_opts o = {
+        .width = W, .height = H, .bg = {1.0f, 1.0f, 1.0f}, .min_transmittance = 1e-4f, .spp = spp, .seed = 3};
     float *ref = malloc(W * H * 3 * sizeof(float)), *got = malloc(W * H * 3 * sizeof(float));
     assert_non_null(ref);
     assert_non_null(got);
@@ -122,7 +123,8 @@ static void test_render_pixels_stops(void **state) {
   enum { W = 40, H = 40 };
   float focal[2], principal[2];
   ngp_camera_intrinsics(&cam, W, H, focal, principal);
-  ngp_render_opts o = {W, H, {0.0f, 0.0f, 0.0f}, 1e-4f, 1, 0};
+  ngp_render_opts o = {
+      .width = W, .height = H, .bg = {0.0f, 0.0f, 0.0f}, .min_transmittance = 1e-4f, .spp = 1, .seed = 0};
   float *img = calloc(W * H * 3, sizeof(float));
   g_calls = 0;
   int p = 0;
