@@ -270,6 +270,7 @@ let
       "cjson"
       "cmake"
       "cmocka"
+      "ffmpeg-headless"
       "glfw3"
       "imagemagick"
       "libepoxy"
