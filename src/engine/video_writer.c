@@ -320,8 +320,8 @@ ngp_status ngp_video_writer_close(ngp_video_writer *vw, ngp_error *err) {
 
 void ngp_video_writer_abort(ngp_video_writer *vw) {
   if (!vw) return;
-  if (vw->kind == OUT_FFMPEG && vw->pid > 0) {
-    reap(vw); /* ffmpeg sees the end of its input and finishes */
+  if (vw->kind == OUT_FFMPEG && vw->tmp) {
+    reap(vw); /* ffmpeg (if still running) sees the end of its input and finishes */
     unlink(vw->tmp);
   }
   writer_free(vw);
