@@ -43,6 +43,22 @@ if [ "$mode" = frames ]; then
   [ -e "$work/noff/video.mp4" ] && fail "without ffmpeg a video.mp4 was written"
   cmp "$work/all/0001.png" "$work/noff/video/0001.png" || fail "the fallback's frame 1 differs"
   grep -q "video frames 2/2 (100%) elapsed .* remaining" "$work/noff.log" || fail "no progress line: $(cat "$work/noff.log")"
+  # An ffmpeg that fails, early (reading nothing) or at the end: exit 1 naming it, the video already
+  # there untouched, no temporary file left.
+  mkdir -p "$work/fake/early" "$work/fake/late"
+  printf '#!/bin/sh\nexit 3\n' >"$work/fake/early/ffmpeg"
+  printf '#!/bin/sh\ncat >/dev/null\nexit 1\n' >"$work/fake/late/ffmpeg"
+  chmod +x "$work/fake/early/ffmpeg" "$work/fake/late/ffmpeg"
+  for how in early late; do
+    mkdir -p "$work/keep_$how" && echo previous >"$work/keep_$how/v.mp4"
+    PATH="$work/fake/$how:$PATH" "$bin" "$model" --threads 2 "${common[@]}" --video-render-range 0,1 \
+      --video-output "$work/keep_$how/v.mp4" >"$work/fake_$how.log" 2>&1
+    rc=$?
+    [ $rc = 1 ] || fail "a failing ffmpeg ($how): exit $rc, $(cat "$work/fake_$how.log")"
+    grep -q "keep_$how/v.mp4: ffmpeg" "$work/fake_$how.log" || fail "($how) no line names ffmpeg: $(cat "$work/fake_$how.log")"
+    [ "$(cat "$work/keep_$how/v.mp4")" = previous ] || fail "a failing ffmpeg ($how) changed the existing video"
+    [ "$(ls "$work/keep_$how")" = v.mp4 ] || fail "a failing ffmpeg ($how) left $(ls "$work/keep_$how")"
+  done
   # Empty names are usage errors (the catalogue's runner cannot pass an empty argument).
   for opt in --video-output --video-camera-path; do
     "$bin" "$model" --video-orbit 1 "$opt" "" >"$work/empty.log" 2>&1
