@@ -6,10 +6,11 @@ set -euo pipefail
 # Mesa's software OpenGL); libx11-dev: ngp-test-xwindow, which closes the viewer's window in its tests
 # (libglfw3-dev only recommends it). clang, libclang-rt-dev: libFuzzer for scripts/fuzz.sh. clang-format: the
 # `format` test (.clang-format over src/ and tests/). python3-pyflakes: the nix_vm-scripts test (the
-# NixOS VM tests' Python scripts linted as nixpkgs lints them).
+# NixOS VM tests' Python scripts linted as nixpkgs lints them). ffmpeg: videos in H.264 and the video
+# tests' ffprobe.
 pkgs=(cmake make gcc pkg-config libcjson-dev libstb-dev libcmocka-dev
       libglfw3-dev libepoxy-dev libx11-dev xvfb libgl1-mesa-dri libglx-mesa0 clang libclang-rt-dev clang-format
-      python3-pyflakes)
+      python3-pyflakes ffmpeg)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

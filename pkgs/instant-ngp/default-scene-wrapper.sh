@@ -13,4 +13,7 @@ if [ "$#" -eq 0 ]; then
   set -- --scene "@scene@" --test-transforms "@scene@/transforms_test.json" \
     --config small.json --batch-size 16384 --train-seconds 60
 fi
+# Videos (--video-camera-path, --video-orbit) pipe their frames into ffmpeg: nixpkgs' own first.
+PATH="@ffmpeg@/bin${PATH:+:$PATH}"
+export PATH
 exec -a "$0" "@program@" "$@"

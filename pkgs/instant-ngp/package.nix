@@ -1,7 +1,8 @@
 # instant-ngp: our C implementation of NVIDIA's instant-ngp NeRF (CMake; optional CUDA backend).
 #
 # Outputs of this derivation (all MIT, like the code):
-#   out      bin/instant-ngp (a small wrapper, see ./default-scene-wrapper.sh), bin/ngp-synth,
+#   out      bin/instant-ngp (a small wrapper, see ./default-scene-wrapper.sh: the default scene, and
+#            nixpkgs' ffmpeg on PATH for videos), bin/ngp-synth,
 #            lib/libngp.so, share/instant-ngp/configs (where bare config names are looked up), docs
 #   dev      include/ngp, lib/pkgconfig/ngp.pc
 #   configs  nerf/*.json: `nix build .#instant-ngp.configs` gives result-configs/nerf/base.json
@@ -39,6 +40,7 @@
   libx11,
   xvfb,
   mesa,
+  ffmpeg-headless,
   addDriverRunpath,
   autoAddDriverRunpath,
   cudaPackages,
@@ -138,7 +140,11 @@ effectiveStdenv.mkDerivation (finalAttrs: {
   checkInputs = [ cmocka ] ++ lib.optionals withViewer [ libx11 ];
   # The viewer's tests (CTest label `viewer`) open a window on a private Xvfb server rendered by
   # Mesa's llvmpipe: llvmpipeHook points libglvnd at mesa's drivers (no GPU in the sandbox).
-  nativeCheckInputs = lib.optionals withViewer [
+  # ffmpeg: the video tests encode H.264 and read it back with ffprobe (skipped without it).
+  nativeCheckInputs = [
+    ffmpeg-headless
+  ]
+  ++ lib.optionals withViewer [
     xvfb
     mesa.llvmpipeHook
   ];
@@ -199,7 +205,8 @@ effectiveStdenv.mkDerivation (finalAttrs: {
     substitute ${./default-scene-wrapper.sh} "$out/bin/instant-ngp" \
       --subst-var-by shell ${runtimeShell} \
       --subst-var-by program "$out/bin/.instant-ngp-wrapped" \
-      --subst-var-by scene "$scenes/nerf/synthetic"
+      --subst-var-by scene "$scenes/nerf/synthetic" \
+      --subst-var-by ffmpeg "${lib.getBin ffmpeg-headless}"
     chmod +x "$out/bin/instant-ngp"
   '';
 

@@ -20,6 +20,7 @@
 #include "ngp/common.h"
 #include "engine/trainlog.h"
 #include "nerf/snapshot.h"
+#include "engine/video_writer.h"
 
 typedef enum {
   OPT_SCENE,
@@ -53,6 +54,14 @@ typedef enum {
   OPT_CROP_BOX,
   OPT_LOG,
   OPT_METRICS_JSON,
+  OPT_VIDEO_PATH,
+  OPT_VIDEO_ORBIT,
+  OPT_VIDEO_SECONDS,
+  OPT_VIDEO_FPS,
+  OPT_VIDEO_SPP,
+  OPT_VIDEO_OUTPUT,
+  OPT_VIDEO_RANGE,
+  OPT_VIDEO_SMOOTHING,
   OPT_PENDING
 } opt_id;
 
@@ -107,6 +116,18 @@ static const opt_def k_opts[] = {
     {"threads", 0, OPT_THREADS, true, "CPU threads (default: all cores)"},
     {"seed", 0, OPT_SEED, true, "random seed (default 1337); with the thread count it makes a run repeatable"},
     {"batch-size", 0, OPT_BATCH, true, "target samples per training step (default 262144, instant-ngp's)"},
+    {"video-camera-path", 0, OPT_VIDEO_PATH, true,
+     "render a video along instant-ngp's camera path (base_cam.json) or a transforms .json's frames"},
+    {"video-orbit", 0, OPT_VIDEO_ORBIT, true,
+     "render a video orbiting the scene's centre TURNS times (at the training cameras' distance and elevation)"},
+    {"video-n-seconds", 0, OPT_VIDEO_SECONDS, true, "video length (default: the path's duration_seconds, else 1)"},
+    {"video-fps", 0, OPT_VIDEO_FPS, true, "video frames per second (default 60)"},
+    {"video-spp", 0, OPT_VIDEO_SPP, true, "video samples per pixel (default 8)"},
+    {"video-output", 0, OPT_VIDEO_OUTPUT, true,
+     "video file (default video.mp4, H.264 through ffmpeg), or PNG frames: DIR/ or a pattern like f_%04d.png"},
+    {"video-render-range", 0, OPT_VIDEO_RANGE, true, "only frames START,END (inclusive, from 0), e.g. 0,59"},
+    {"video-camera-smoothing", 0, OPT_VIDEO_SMOOTHING, false,
+     "smooth the camera's motion as instant-ngp does (the path's end may not be reached)"},
 #ifdef NGP_HAVE_VIEWER
     {"no-gui", 0, OPT_NO_GUI, false, "train and render headless, without a window"},
     {"gui", 0, OPT_GUI, false, "open the viewer window or fail (default: a window when a display works)"},
@@ -121,7 +142,6 @@ static const opt_def k_opts[] = {
     {"train", 0, OPT_PENDING, false, NULL},
     {"nerf-compatibility", 0, OPT_PENDING, false, NULL},
     {"save-mesh", 0, OPT_PENDING, true, NULL},
-    {"video-camera-path", 0, OPT_PENDING, true, NULL},
 };
 #define N_OPTS (sizeof k_opts / sizeof *k_opts)
 
@@ -258,6 +278,8 @@ int ngp_cli_parse(int argc, char **argv, ngp_cli *cli, char *msg, size_t size) {
   cli->train_seconds = -1.0;
   cli->gui = -1;
   cli->near_distance = -1.0;
+  cli->video_first = cli->video_last = -1;
+  const char *video_opt = NULL; /* the first video option given that needs a path or an orbit */
   msg[0] = '\0';
   bool only_positional = false;
   int first = 1;
@@ -290,7 +312,11 @@ int ngp_cli_parse(int argc, char **argv, ngp_cli *cli, char *msg, size_t size) {
                            "%s: instant-ngp's own .ingp/.msgpack snapshots cannot be read; this program "
                            "reads the snapshots it writes with --save-snapshot",
                            arg);
-      case POS_CAMERA_PATH: return usage_error(msg, size, "%s: camera paths are not supported by this version", arg);
+      case POS_CAMERA_PATH:
+        if (cli->video_camera_path)
+          return usage_error(msg, size, "%s: a camera path was already given (%s)", arg, cli->video_camera_path);
+        cli->video_camera_path = arg;
+        break;
       case POS_UNKNOWN:
         if (!ngp_path_exists(arg)) return usage_error(msg, size, "%s: no such file or directory", arg);
         return usage_error(msg, size, "%s: not a scene (a folder or a .json file) nor a config (.json)", arg);
@@ -441,6 +467,68 @@ int ngp_cli_parse(int argc, char **argv, ngp_cli *cli, char *msg, size_t size) {
         return usage_error(msg, size, "--metrics-json: '%s': name the file .json", value);
       cli->metrics_json = value;
       break;
+    case OPT_VIDEO_PATH:
+      if (cli->video_camera_path)
+        return usage_error(msg, size, "%s: a camera path was already given (%s)", arg, cli->video_camera_path);
+      if (!value[0]) return usage_error(msg, size, "--video-camera-path: empty file name");
+      cli->video_camera_path = value;
+      break;
+    case OPT_VIDEO_ORBIT:
+      if (parse_double(opt->name, value, 1e-3, 1e4, &cli->video_orbit, msg, size)) return NGP_EXIT_USAGE;
+      break;
+    case OPT_VIDEO_SECONDS:
+    case OPT_VIDEO_FPS:
+      if (parse_double(opt->name, value, 1e-3, opt->id == OPT_VIDEO_FPS ? 1000.0 : 1e6,
+                       opt->id == OPT_VIDEO_FPS ? &cli->video_fps : &cli->video_n_seconds, msg, size))
+        return NGP_EXIT_USAGE;
+      if (!video_opt) video_opt = opt->name;
+      break;
+    case OPT_VIDEO_SPP: {
+      long v = 0;
+      if (parse_long(opt->name, value, 1, 1024, &v, msg, size)) return NGP_EXIT_USAGE;
+      cli->video_spp = (int)v;
+      if (!video_opt) video_opt = opt->name;
+      break;
+    }
+    case OPT_VIDEO_OUTPUT: {
+      if (!value[0]) return usage_error(msg, size, "--video-output: empty file name");
+      ngp_error e;
+      if (ngp_video_check_pattern(value, &e) != NGP_OK) return usage_error(msg, size, "%s", e.msg);
+      cli->video_output = value;
+      if (!video_opt) video_opt = opt->name;
+      break;
+    }
+    case OPT_VIDEO_RANGE: {
+      /* START,END; run.py's spelling gives them as two arguments: START END. */
+      char buf[64];
+      if (!strchr(value, ',') && i + 1 < argc && argv[i + 1][0] >= '0' && argv[i + 1][0] <= '9') {
+        snprintf(buf, sizeof buf, "%s,%s", value, argv[++i]);
+        value = buf;
+      }
+      long a = 0, b = 0;
+      char *end = NULL;
+      errno = 0;
+      a = strtol(value, &end, 10);
+      bool ok = !errno && end != value && *end == ',';
+      if (ok) {
+        const char *second = end + 1;
+        b = strtol(second, &end, 10);
+        ok = !errno && end != second && !*end;
+      }
+      if (!ok || a < 0 || b < a || b > 100000000)
+        return usage_error(msg, size,
+                           "--video-render-range: '%s' is not START,END: two frame numbers from 0, START <= END "
+                           "(e.g. 0,59)",
+                           value);
+      cli->video_first = (int)a;
+      cli->video_last = (int)b;
+      if (!video_opt) video_opt = opt->name;
+      break;
+    }
+    case OPT_VIDEO_SMOOTHING:
+      cli->video_smoothing = true;
+      if (!video_opt) video_opt = opt->name;
+      break;
     case OPT_PENDING: return usage_error(msg, size, "--%s: not implemented by this version", opt->name);
     }
   }
@@ -449,6 +537,24 @@ int ngp_cli_parse(int argc, char **argv, ngp_cli *cli, char *msg, size_t size) {
                        cli->metrics_json);
   if (cli->n_screenshot_frames && !cli->screenshot_transforms)
     return usage_error(msg, size, "--screenshot-frames: needs --screenshot-transforms (the file the frames are of)");
+  if (cli->video_camera_path && cli->video_orbit > 0.0)
+    return usage_error(msg, size,
+                       "--video-orbit: a camera path (%s) was given too; a video follows one of them, so drop one",
+                       cli->video_camera_path);
+  if (video_opt && !ngp_cli_wants_video(cli))
+    return usage_error(msg, size,
+                       "--%s: no video was asked for; add --video-camera-path FILE (base_cam.json or a transforms "
+                       ".json) or --video-orbit TURNS",
+                       video_opt);
+  if (ngp_cli_wants_video(cli)) {
+    const char *out = cli->video_output ? cli->video_output : "video.mp4";
+    int w = cli->width ? cli->width : 1920, h = cli->height ? cli->height : 1080;
+    if (ngp_video_output_is_file(out) && (w % 2 || h % 2))
+      return usage_error(msg, size,
+                         "--width/--height %dx%d: the video %s is H.264 (yuv420p), which needs an even width and "
+                         "height; change the size, or write PNG frames (--video-output DIR/)",
+                         w, h, out);
+  }
   if (cli->load_snapshot && cli->config)
     return usage_error(msg, size,
                        "--config %s: the snapshot %s carries its own network config; drop --config to render or go on "
@@ -456,6 +562,8 @@ int ngp_cli_parse(int argc, char **argv, ngp_cli *cli, char *msg, size_t size) {
                        cli->config, cli->load_snapshot);
   return NGP_EXIT_OK;
 }
+
+bool ngp_cli_wants_video(const ngp_cli *cli) { return cli->video_camera_path || cli->video_orbit > 0.0; }
 
 void ngp_cli_print_help(const char *argv0) {
   (void)argv0;
@@ -488,7 +596,7 @@ void ngp_cli_print_help(const char *argv0) {
     if (aliases[0]) printf("  %-26s (also %s)\n", "", aliases + 2);
   }
   printf("\nUnderscore spellings of scripts/run.py are accepted too (--training_data, --n_steps, ...).\n"
-         "Options of instant-ngp this version does not implement (meshes, videos) are\n"
+         "Options of instant-ngp this version does not implement (meshes) are\n"
          "recognised and refused with a message.\n\n"
          "Exit status: 0 success, 1 failure (one line on stderr says why), 2 usage error.\n");
 #ifdef NGP_HAVE_VIEWER

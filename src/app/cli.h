@@ -51,6 +51,15 @@ typedef struct ngp_cli {
   float crop_box[6];        /* --crop-box MINX,MINY,MINZ,MAXX,MAXY,MAXZ, scene coordinates */
   const char *log;          /* --log FILE: .csv or .jsonl */
   const char *metrics_json; /* --metrics-json FILE */
+  /* Videos (run.py's --video_*): a camera path file or an orbit; see engine/video.h. */
+  const char *video_camera_path; /* --video-camera-path, or a positional camera path .json */
+  double video_orbit;            /* --video-orbit TURNS; 0: not given */
+  double video_n_seconds;        /* 0: not given */
+  double video_fps;              /* 0: not given */
+  int video_spp;                 /* 0: not given */
+  const char *video_output;      /* NULL: video.mp4 */
+  int video_first, video_last;   /* --video-render-range; -1: not given */
+  bool video_smoothing;          /* --video-camera-smoothing */
 } ngp_cli;
 
 /* Parses argv. On a usage error returns NGP_EXIT_USAGE with one line in msg. */
@@ -79,6 +88,15 @@ int ngp_cli_finish(const ngp_cli *cli, struct ngp_session *s, long steps);
 int ngp_gui_run(const ngp_cli *cli);
 /* The viewer's keys and mouse bindings for --help, one per line, indented by two spaces. */
 void ngp_gui_print_controls(void);
+
+/* Whether a video is asked for (--video-camera-path or --video-orbit). */
+bool ngp_cli_wants_video(const ngp_cli *cli);
+/* Reads the video's camera path (or places its orbit) and checks the video options against it,
+ * before any training: a bad path file fails (1) and a frame range past the end is a usage error
+ * (2) at once. Returns an exit code. */
+int ngp_cli_video_check(const ngp_cli *cli);
+/* Renders the video of cli on the session (after training). Returns an exit code. */
+int ngp_cli_video(const ngp_cli *cli, struct ngp_session *s);
 
 /* --doctor: what the GPU and display paths need and what this machine has. Exit 0 when the
  * selected backend works. */

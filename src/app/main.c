@@ -37,6 +37,10 @@ int main(int argc, char **argv) {
                     "instant-ngp: see 'instant-ngp --help'\n");
     return NGP_EXIT_USAGE;
   }
+  if (ngp_cli_wants_video(&cli)) { /* a bad path fails now, not after the training */
+    int rc = ngp_cli_video_check(&cli);
+    if (rc != NGP_EXIT_OK) return rc;
+  }
 #ifdef NGP_HAVE_VIEWER
   if (cli.gui != 0) {
     int rc = ngp_gui_run(&cli);

@@ -20,6 +20,7 @@
 
 #include "viewer/display.h"
 #include "core/fs.h"
+#include "engine/camera_path.h"
 #include "ngp/ngp.h"
 #include "viewer/progressive.h"
 #include "engine/session.h"
@@ -71,6 +72,10 @@ struct ngp_viewer {
   char message[300];
   double message_until;
   char backend_desc[512]; /* the session's backend, one line */
+  /* The camera path: K adds the view, Shift+K clears, L plays, Ctrl+P saves base_cam.json. */
+  ngp_camera_path path;
+  bool playing;
+  double play_start;
   uint64_t seen_render_error;
   char title[300];
 };
@@ -233,6 +238,63 @@ static void save_screenshot(ngp_viewer *v) {
   set_message(v, 4.0, "saved ", path);
 }
 
+/* ---- The camera path (K, Shift+K, L, Ctrl+P) ---------------------------------------------------- */
+
+static float camera_fov_deg(const ngp_camera *c) { return 2.0f * atanf(0.5f / c->rel_focal) * 180.0f / 3.14159265f; }
+
+static void path_add_view(ngp_viewer *v) {
+  ngp_error err;
+  if (ngp_camera_path_add(&v->path, v->cam.xform, camera_fov_deg(&v->cam), v->cam.distance, &err) != NGP_OK) {
+    set_message(v, 4.0, err.msg, "");
+    return;
+  }
+  char n[64];
+  snprintf(n, sizeof n, "%d (L plays, Ctrl+P saves)", v->path.n_keys);
+  set_message(v, 3.0, "camera path: keyframe ", n);
+}
+
+/* Seconds L takes to play the path: one per segment between keyframes. */
+static double path_play_seconds(const ngp_viewer *v) {
+  int segments = v->path.loop ? v->path.n_keys : v->path.n_keys - 1;
+  return segments > 1 ? (double)segments : 1.0;
+}
+
+static void path_apply(ngp_viewer *v, double now) {
+  double t = (now - v->play_start) / path_play_seconds(v);
+  if (t >= 1.0) {
+    if (v->path.loop) {
+      t -= floor(t);
+    } else {
+      t = 1.0;
+      v->playing = false;
+    }
+  }
+  ngp_path_key k = ngp_camera_path_eval(&v->path, (float)t);
+  ngp_path_key_to_xform(&k, v->cam.xform);
+  v->cam.rel_focal = 0.5f / tanf(0.5f * k.fov * 3.14159265f / 180.0f);
+  v->cam.distance = k.scale > 1e-3f ? k.scale : 1e-3f;
+  for (int a = 0; a < 3; a++)
+    v->cam.pivot[a] = v->cam.xform[a * 4 + 3] + v->cam.distance * v->cam.xform[a * 4 + 2];
+}
+
+static void path_save(ngp_viewer *v) {
+  if (v->path.n_keys == 0) {
+    set_message(v, 4.0, "no camera path to save: K adds the current view as a keyframe", "");
+    return;
+  }
+  const char *dir = v->opts.screenshot_dir ? v->opts.screenshot_dir : ".";
+  char path[4200];
+  snprintf(path, sizeof path, "%s/base_cam.json", dir);
+  ngp_error err;
+  if (ngp_mkdir_p(dir, &err) != NGP_OK || ngp_camera_path_save(path, &v->path, &err) != NGP_OK) {
+    fprintf(stderr, "instant-ngp: error: %s\n", err.msg);
+    set_message(v, 6.0, "camera path not saved: ", err.msg);
+    return;
+  }
+  printf("camera path saved: %s (%d keyframes)\n", path, v->path.n_keys);
+  set_message(v, 4.0, "saved ", path);
+}
+
 static bool is_fly_key(int key, int *slot) {
   switch (key) {
   case GLFW_KEY_W: *slot = FLY_W; return true;
@@ -285,7 +347,27 @@ void ngp_viewer_on_key(ngp_viewer *v, int key, int action, int mods) {
     if (ctrl && press) save_snapshot(v);
     break;
   case GLFW_KEY_P:
-    if (press) save_screenshot(v);
+    if (press && ctrl)
+      path_save(v);
+    else if (press)
+      save_screenshot(v);
+    break;
+  case GLFW_KEY_K:
+    if (press && shift) {
+      ngp_camera_path_clear(&v->path);
+      v->playing = false;
+      set_message(v, 3.0, "camera path cleared", "");
+    } else if (press) {
+      path_add_view(v);
+    }
+    break;
+  case GLFW_KEY_L:
+    if (press && v->path.n_keys == 0) {
+      set_message(v, 4.0, "no camera path to play: K adds the current view as a keyframe", "");
+    } else if (press) {
+      v->playing = !v->playing;
+      v->play_start = ngp_seconds();
+    }
     break;
   case GLFW_KEY_EQUAL:
   case GLFW_KEY_KP_ADD:
@@ -421,6 +503,7 @@ int ngp_viewer_open(ngp_viewer **out, const ngp_session_opts *so, const ngp_view
   v->final_div = 1;
   ngp_camera_init_default(&v->cam);
   v->home = v->cam;
+  ngp_camera_path_init(&v->path);
   ngp_progressive_init(&v->prog, so->bg);
   glfwSetWindowUserPointer(win, v);
   glfwSetKeyCallback(win, cb_key);
@@ -524,6 +607,7 @@ bool ngp_viewer_frame(ngp_viewer *v) {
         up = (float)v->fly[FLY_UP] - (float)v->fly[FLY_DOWN];
   bool flying = fwd != 0.0f || right != 0.0f || up != 0.0f;
   if (flying) ngp_camera_fly(&v->cam, fwd, right, up, 0.5f * v->cam.distance, (float)dt);
+  if (v->playing) path_apply(v, now);
   glfwGetFramebufferSize(v->win, &v->fb_w, &v->fb_h);
   glfwGetWindowSize(v->win, &v->win_w, &v->win_h);
   if (v->have_worker) {
@@ -578,7 +662,7 @@ bool ngp_viewer_frame(ngp_viewer *v) {
   if (!v->idle) v->overhead_s = v->n_frames == 0 ? overhead : 0.8 * v->overhead_s + 0.2 * overhead;
   v->frame_end[v->n_frames % FRAME_RING] = t1;
   v->n_frames++;
-  v->idle = refined && !flying && !v->orbiting && !v->panning && v->n_drops == 0;
+  v->idle = refined && !flying && !v->playing && !v->orbiting && !v->panning && v->n_drops == 0;
   return true;
 }
 
@@ -603,6 +687,7 @@ int ngp_viewer_close(ngp_viewer *v, ngp_viewer_finish_fn finish, void *user) {
   glfwDestroyWindow(v->win);
   glfwTerminate();
   ngp_free_strings(v->drops, v->n_drops);
+  ngp_camera_path_free(&v->path);
   free(v->own_scene);
   free(v->own_snapshot);
   free(v);
@@ -681,6 +766,9 @@ void ngp_viewer_print_controls(void) {
        "  Shift+R              reset the camera (the first training view)\n"
        "  Ctrl+S               save a snapshot (--save-snapshot, else snapshot.ngp)\n"
        "  P                    save a screenshot PNG (in --screenshot-dir, else here)\n"
+       "  K, Shift+K           add the current view to the camera path / clear the path\n"
+       "  L                    play the camera path (again: stop)\n"
+       "  Ctrl+P               save the camera path as base_cam.json (in --screenshot-dir, else here)\n"
        "  + -                  render scale up / down (full resolution, 1/2, ... 1/8)\n"
        "  Tab                  toggle the overlay\n"
        "  Esc, Ctrl+Q          quit\n"

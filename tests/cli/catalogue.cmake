@@ -239,3 +239,59 @@ ngp_cli_test(cat_screenshot_frame_missing
              CMD "${NGP_BIN}|${GEN}/model.ngp|--screenshot-transforms|${GEN}/scene/transforms_test.json|--screenshot-dir|${CAT}/frames|--screenshot-frames|1,9"
              CODE 1 FIXTURES trained_model EMPTY_DIR ${CAT}/frames
              ERR "--screenshot-frames: frame 9 is not in [^\n]*transforms_test.json, which has 4 frames \\(0 to 3\\)")
+# ---- Videos: every bad value of the --video-* options is a usage error (2) naming the option; a bad
+# ---- camera path file fails (1) naming the file and the field, before any training ---------------------
+set(CAM ${BAD}/camera_path)
+set(GOOD_PATH ${PROJECT_SOURCE_DIR}/tests/data/video/base_cam.json)
+set(SNAP_ARGS "--load-snapshot|${SNAP}/tiny.ngp")
+foreach(_c "fps_zero;--video-fps|0;--video-fps: '0' is not a number from 0.001 to 1000"
+           "fps_text;--video_fps|fast;--video-fps: 'fast' is not a number"
+           "seconds_negative;--video-n-seconds|-1;--video-n-seconds: '-1' is not a number from 0.001"
+           "spp_zero;--video-spp|0;--video-spp: '0' is not an integer from 1 to 1024"
+           "spp_huge;--video-spp|4096;--video-spp: '4096' is not an integer from 1 to 1024"
+           "range_one;--video-render-range|5;--video-render-range: '5' is not START,END"
+           "range_reversed;--video-render-range|5,2;--video-render-range: '5,2' is not START,END: two frame numbers from 0, START <= END"
+           "range_text;--video-render-range|a,b;--video-render-range: 'a,b' is not START,END"
+           "range_negative;--video-render-range|-1,3;--video-render-range: '-1,3' is not START,END"
+           "orbit_zero;--video-orbit|0;--video-orbit: '0' is not a number from 0.001"
+           "output_pattern;--video-output|f_%s.png;--video-output f_%s.png: '%' starts a frame-number conversion, which must read like %04d"
+           "output_two_numbers;--video-output|f_%d_%d.png;--video-output f_%d_%d.png: more than one frame-number conversion")
+  list(GET _c 0 _name)
+  list(GET _c 1 _args)
+  list(GET _c 2 _err)
+  string(REPLACE "." "\\." _err "${_err}")
+  string(REPLACE "(" "\\(" _err "${_err}")
+  string(REPLACE ")" "\\)" _err "${_err}")
+  ngp_cli_test(cat_video_${_name} CMD "${NGP_BIN}|--video-camera-path|${GOOD_PATH}|${_args}|${SNAP_ARGS}" CODE 2
+               FIXTURES cat_snapshots ERR "${_err}")
+endforeach()
+ngp_cli_test(cat_video_option_alone CMD "${NGP_BIN}|${SNAP_ARGS}|--video-fps|30" CODE 2 FIXTURES cat_snapshots
+             ERR "--video-fps: no video was asked for; add --video-camera-path FILE")
+ngp_cli_test(cat_video_smoothing_alone CMD "${NGP_BIN}|${SNAP_ARGS}|--video_camera_smoothing" CODE 2 FIXTURES cat_snapshots
+             ERR "--video-camera-smoothing: no video was asked for")
+ngp_cli_test(cat_video_path_and_orbit CMD "${NGP_BIN}|${SNAP_ARGS}|--video-orbit|1|--video-camera-path|${GOOD_PATH}" CODE 2
+             FIXTURES cat_snapshots ERR "--video-orbit: a camera path \\([^)]*base_cam.json\\) was given too")
+ngp_cli_test(cat_video_two_paths CMD "${NGP_BIN}|${SNAP_ARGS}|${GOOD_PATH}|--video-camera-path|${GOOD_PATH}" CODE 2
+             FIXTURES cat_snapshots ERR "a camera path was already given")
+ngp_cli_test(cat_video_odd_size CMD "${NGP_BIN}|${SNAP_ARGS}|--video-camera-path|${GOOD_PATH}|--width|33|--height|24" CODE 2
+             FIXTURES cat_snapshots ERR "--width/--height 33x24: the video video.mp4 is H.264 \\(yuv420p\\), which needs an even width and height")
+# Past the end: base_cam.json at 60 fps for its duration_seconds of 1 has frames 0 to 59.
+ngp_cli_test(cat_video_range_past_end CMD "${NGP_BIN}|${SNAP_ARGS}|--video-camera-path|${GOOD_PATH}|--video-render-range|50,60"
+             CODE 2 FIXTURES cat_snapshots ERR "--video-render-range 50,60: frame 60 is past the video's end: it has 60 frames \\(0 to 59\\)")
+ngp_cli_test(cat_video_no_frames CMD "${NGP_BIN}|${SNAP_ARGS}|--video-camera-path|${GOOD_PATH}|--video-n-seconds|0.01|--video-fps|10"
+             CODE 2 FIXTURES cat_snapshots ERR "--video-n-seconds 0.01 at --video-fps 10 makes 0 frames")
+ngp_cli_test(cat_video_orbit_needs_scene CMD "${NGP_BIN}|${SNAP_ARGS}|--video-orbit|1" CODE 1 FIXTURES cat_snapshots
+             ERR "--video-orbit places the orbit by the training cameras: give the scene \\(--scene\\) with the snapshot")
+# Bad camera path files (exit 1, file and field), checked before the snapshot or scene is loaded.
+ngp_cli_test(cat_video_path_missing CMD "${NGP_BIN}|--load-snapshot|/nonexistent.ngp|--video-camera-path|${CAM}/nope.json" CODE 1
+             ERR "camera_path/nope.json: cannot open: No such file or directory")
+ngp_cli_test(cat_video_path_type_R CMD "${NGP_BIN}|--load-snapshot|/nonexistent.ngp|--video-camera-path|${CAM}/type_R.json" CODE 1
+             ERR "camera_path/type_R.json: path\\[0\\].R: expected an array of 4 numbers, found a string")
+ngp_cli_test(cat_video_path_fov CMD "${NGP_BIN}|--load-snapshot|/nonexistent.ngp|${CAM}/fov_range.json" CODE 1
+             ERR "camera_path/fov_range.json: path\\[0\\].fov: 190 is not a vertical field of view in \\(0, 180\\) degrees")
+ngp_cli_test(cat_video_path_spline CMD "${NGP_BIN}|--load-snapshot|/nonexistent.ngp|${CAM}/spline_order.json" CODE 1
+             ERR "camera_path/spline_order.json: spline_order: 7 is out of range \\[0, 3\\]")
+ngp_cli_test(cat_video_path_empty CMD "${NGP_BIN}|--load-snapshot|/nonexistent.ngp|${CAM}/empty.json" CODE 1
+             ERR "camera_path/empty.json: path: no keyframes; a video needs at least one")
+ngp_cli_test(cat_video_transforms_bad CMD "${NGP_BIN}|--load-snapshot|/nonexistent.ngp|--video-camera-path|${BAD}/nan_pose/transforms.json"
+             CODE 1 ERR "nan_pose/transforms.json: frames\\[0\\].transform_matrix\\[1\\]\\[3\\]: the number is not finite")

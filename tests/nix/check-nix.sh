@@ -89,6 +89,7 @@ if [ "$mode" = parse ]; then
   # The wrapper, as postInstall substitutes it (every @var@), around a program printing its arguments.
   wrapper() { # SCENE -> $tmp/instant-ngp
     sed -e "s|@shell@|$(command -v bash)|g" -e "s|@scene@|$1|g" -e "s|@program@|$tmp/program|g" \
+      -e "s|@ffmpeg@|$tmp/ffmpeg|g" \
       pkgs/instant-ngp/default-scene-wrapper.sh >"$tmp/instant-ngp"
     chmod +x "$tmp/instant-ngp"
   }
@@ -109,7 +110,12 @@ if [ "$mode" = parse ]; then
   got=$("$tmp/instant-ngp" 2>"$tmp/err") || rc=$?
   { [ "$rc" -eq 2 ] && [ -z "$got" ] && grep -q "no generated scene ($tmp/missing)" "$tmp/err"; } ||
     { echo "FAIL: wrapper without a scene: exit $rc, ran '$got', said: $(cat "$tmp/err")"; failed=1; }
-  [ "$failed" -ne 0 ] || echo "default-scene-wrapper.sh: arguments, the default scene and its absence as expected"
+  # The program finds the package's ffmpeg first on its PATH (videos).
+  mkdir -p "$tmp/ffmpeg/bin" && printf '#!/bin/sh\n' >"$tmp/ffmpeg/bin/ffmpeg" && chmod +x "$tmp/ffmpeg/bin/ffmpeg"
+  printf '#!/bin/sh\ncommand -v ffmpeg\n' >"$tmp/program"
+  got=$("$tmp/instant-ngp" --video-orbit 1 2>/dev/null)
+  [ "$got" = "$tmp/ffmpeg/bin/ffmpeg" ] || { echo "FAIL: the wrapped program's ffmpeg is '$got'"; failed=1; }
+  [ "$failed" -ne 0 ] || echo "default-scene-wrapper.sh: arguments, the default scene and its absence, ffmpeg as expected"
   exit "$failed"
 fi
 

@@ -136,6 +136,7 @@ let
         ]
       &&
         names cpu.nativeCheckInputs == [
+          "ffmpeg-headless"
           "xvfb"
           "mesa-llvmpipe-hook"
         ];
@@ -155,6 +156,11 @@ let
       cpu.configs.outputName == "configs" && cpu.configs.outPath != cpu.outPath;
     "cpu: wrapper gets the generated scene" =
       lib.hasInfix "--subst-var-by scene \"$scenes/nerf/synthetic\"" cpu.postInstall;
+    "cpu: the wrapper puts nixpkgs' ffmpeg on PATH (videos)" =
+      lib.hasInfix "--subst-var-by ffmpeg" cpu.postInstall
+      && lib.hasInfix "@ffmpeg@/bin" (
+        builtins.readFile (root + "/pkgs/instant-ngp/default-scene-wrapper.sh")
+      );
     "cpu: configs copied into $configs/nerf" = lib.hasInfix "\"$configs/nerf\"" cpu.postInstall;
     "cpu: version matches CMakeLists.txt" = lib.hasInfix "project(instant-ngp VERSION ${cpu.version} " (
       builtins.readFile (root + "/CMakeLists.txt")

@@ -33,6 +33,7 @@
 #include <GLFW/glfw3.h>
 
 #include "counting_backend.h"
+#include "engine/camera_path.h"
 #include "viewer/display.h"
 #include "core/fs.h"
 #include "nerf/nerf.h"
@@ -308,6 +309,78 @@ static void test_camera_input(void **state) {
   assert_int_equal(ngp_viewer_close(v, NULL, NULL), NGP_VIEWER_OK);
 }
 
+/* The camera path keys: K adds the view, Ctrl+P saves instant-ngp's base_cam.json (its keyframes
+ * are the views added, in order), Shift+K clears (then nothing is saved over the file), L plays the
+ * path to its end. */
+static void test_camera_path_keys(void **state) {
+  (void)state;
+  run_opts r;
+  run_opts_init(&r);
+  r.so.scene = env_path("NGP_VIEWER_TEST_SCENE");
+  r.so.snapshot = env_path("NGP_VIEWER_TEST_SNAPSHOT");
+  char *dir = ngp_test_tmpdir("viewer_camera_path");
+  r.vo.screenshot_dir = dir;
+  ngp_viewer *v = open_viewer(&r, 64, 48);
+  const ngp_camera *cam = ngp_viewer_camera(v);
+  float fov = 2.0f * atanf(0.5f / cam->rel_focal) * 180.0f / 3.14159265f;
+  char *file = ngp_test_path(dir, "base_cam.json");
+  ngp_viewer_on_key(v, GLFW_KEY_P, GLFW_PRESS, GLFW_MOD_CONTROL); /* no path yet: nothing written */
+  assert_false(ngp_path_exists(file));
+  for (int i = 0; i < 3; i++) {
+    ngp_viewer_on_key(v, GLFW_KEY_K, GLFW_PRESS, 0);
+    ngp_viewer_on_key(v, GLFW_KEY_K, GLFW_RELEASE, 0);
+    ngp_viewer_on_key(v, GLFW_KEY_RIGHT_BRACKET, GLFW_PRESS, 0);
+    assert_true(ngp_viewer_frame(v));
+  }
+  ngp_viewer_on_key(v, GLFW_KEY_P, GLFW_PRESS, GLFW_MOD_CONTROL);
+  assert_true(ngp_path_exists(file));
+  ngp_camera_path p;
+  ngp_error err;
+  if (ngp_camera_path_load(file, &p, &err) != NGP_OK) fail_msg("%s", err.msg);
+  assert_int_equal(p.n_keys, 3);
+  assert_int_equal(p.spline_order, 3);
+  for (int i = 0; i < 3; i++) {
+    float m[12];
+    ngp_path_key_to_xform(&p.keys[i], m);
+    const float *view = ngp_viewer_training_view(v, i);
+    for (int k = 0; k < 12; k++)
+      assert_float_equal(m[k], view[k], 2e-6);
+    assert_float_equal(p.keys[i].fov, fov, 1e-4);
+  }
+  ngp_camera_path_free(&p);
+  /* Shift+K clears: Ctrl+P then leaves the saved file as it was. */
+  ngp_viewer_on_key(v, GLFW_KEY_K, GLFW_PRESS, GLFW_MOD_SHIFT);
+  ngp_viewer_on_key(v, GLFW_KEY_P, GLFW_PRESS, GLFW_MOD_CONTROL);
+  if (ngp_camera_path_load(file, &p, &err) != NGP_OK) fail_msg("%s", err.msg);
+  assert_int_equal(p.n_keys, 3);
+  ngp_camera_path_free(&p);
+  /* Two keyframes (views 0 and 2), played: one second later the camera is at the path's end. */
+  ngp_viewer_on_key(v, GLFW_KEY_LEFT_BRACKET, GLFW_PRESS, GLFW_MOD_SHIFT);
+  ngp_viewer_on_key(v, GLFW_KEY_K, GLFW_PRESS, 0);
+  ngp_viewer_on_key(v, GLFW_KEY_RIGHT_BRACKET, GLFW_PRESS, 0);
+  ngp_viewer_on_key(v, GLFW_KEY_RIGHT_BRACKET, GLFW_PRESS, 0);
+  ngp_viewer_on_key(v, GLFW_KEY_K, GLFW_PRESS, 0);
+  ngp_viewer_on_key(v, GLFW_KEY_P, GLFW_PRESS, GLFW_MOD_CONTROL);
+  if (ngp_camera_path_load(file, &p, &err) != NGP_OK) fail_msg("%s", err.msg);
+  assert_int_equal(p.n_keys, 2);
+  ngp_viewer_on_key(v, GLFW_KEY_L, GLFW_PRESS, 0);
+  assert_true(ngp_viewer_frame(v));
+  float start[12];
+  memcpy(start, cam->xform, sizeof start);
+  frames_for(v, 1.3);
+  ngp_path_key end = ngp_camera_path_eval(&p, 1.0f);
+  float m[12];
+  ngp_path_key_to_xform(&end, m);
+  for (int k = 0; k < 12; k++)
+    assert_float_equal(cam->xform[k], m[k], 1e-5);
+  /* The cubic B-spline's end is not the last view (instant-ngp's spline), nor the start. */
+  assert_true(dist3((float[3]){start[3], start[7], start[11]}, (float[3]){m[3], m[7], m[11]}) > 1e-3f);
+  ngp_camera_path_free(&p);
+  assert_int_equal(ngp_viewer_close(v, NULL, NULL), NGP_VIEWER_OK);
+  free(file);
+  free(dir);
+}
+
 static void wait_for_file(ngp_viewer *v, const char *path, double seconds) {
   double t0 = ngp_seconds();
   while (!ngp_path_exists(path)) {
@@ -464,7 +537,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_no_display),    cmocka_unit_test(test_snapshot_matches_headless),
       cmocka_unit_test(test_camera_input),  cmocka_unit_test(test_drop_save_screenshot),
-      cmocka_unit_test(test_live_training),
+      cmocka_unit_test(test_live_training), cmocka_unit_test(test_camera_path_keys),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

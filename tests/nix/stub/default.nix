@@ -290,6 +290,7 @@ let
       "clang-tools"
       "cmake"
       "cmocka"
+      "ffmpeg-headless"
       "glfw3"
       "imagemagick"
       "libepoxy"
