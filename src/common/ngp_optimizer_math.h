@@ -31,4 +31,34 @@ static inline NGP_HD float ngp_ema_update(float ema, float w, float d) {
   return ngp_add_rn(ngp_mul_rn(d, ema), ngp_mul_rn(1.0f - d, w));
 }
 
+/* ExponentialDecay's rule: whether the learning-rate factor is multiplied by decay_base before the
+ * optimizer step counted by `step` (0-based, steps applied so far) runs. Skipped steps are not
+ * counted: they leave the schedule where it was. */
+static inline NGP_HD int ngp_lr_decays_at(int enabled, int start, int interval, int end, int step) {
+  return enabled && interval > 0 && step >= start && (step - start) % interval == 0 && step <= end;
+}
+
+/* Whether a training step is applied: its loss (summed over the batch) and every gradient it wrote
+ * are finite. `grads_bad` is the OR of !isfinite over the gradients (a flag a reduction sets). A
+ * step that is not applied changes nothing: no Adam moment, weight, EMA or schedule step. */
+static inline NGP_HD int ngp_step_applies(double loss_sum, unsigned grads_bad) {
+  return grads_bad == 0 && isfinite(loss_sum);
+}
+
+/* One step's schedule, as the CUDA trainer keeps it on the device (optimizer.c ngp_optimizer_step
+ * and trainer.c optimize on the CPU): *lr = learning_rate * the factor after this step's decay (the
+ * rate the step uses, or would have used); when the step applies (ngp_step_applies) that factor is
+ * kept and *opt_step counted; when not, both stay. Returns whether it applies. */
+static inline NGP_HD int ngp_schedule_step(float learning_rate, float decay_base, int decay_enabled, int decay_start,
+                                           int decay_interval, int decay_end, double loss_sum, unsigned grads_bad,
+                                           uint32_t *opt_step, float *lr_factor, float *lr) {
+  float f = *lr_factor;
+  if (ngp_lr_decays_at(decay_enabled, decay_start, decay_interval, decay_end, (int)*opt_step)) f *= decay_base;
+  *lr = learning_rate * f;
+  if (!ngp_step_applies(loss_sum, grads_bad)) return 0;
+  *lr_factor = f;
+  ++*opt_step;
+  return 1;
+}
+
 #endif

@@ -48,6 +48,7 @@ static const float LOSS_SCALE = 16.0f;
 
 /* Zeroed at the start of every step. */
 typedef struct step_counters {
+  double loss_sum;
   uint32_t n_rays;        /* rays generated this step */
   uint32_t marched_total; /* samples the rays asked for */
   uint32_t marched_end;   /* samples written (<= marched capacity) */
@@ -55,8 +56,9 @@ typedef struct step_counters {
   uint32_t compacted_end; /* samples trained on (<= compacted capacity) */
   uint32_t rays_used;     /* rays with a loss */
   uint32_t samples_used;  /* samples composited */
-  uint32_t pad_;
-  double loss_sum;
+  uint32_t grads_bad;     /* a gradient was NaN or infinite (ngp_grads_check_cuda) */
+  uint32_t skipped;       /* the step was not applied (ngp_adam_prepare_cuda) */
+  float lr;               /* the learning rate of this step */
 } step_counters;
 
 /* Kept across steps. */
@@ -64,7 +66,9 @@ typedef struct persist {
   uint32_t n_rays; /* rays of the next step (adapted on the device) */
   uint32_t n_occupied;
   float grid_mean;
-  uint32_t pad_;
+  uint32_t opt_step; /* optimizer steps applied (the decay schedule, the EMA's debiasing) */
+  float lr_factor;   /* product of the decays so far */
+  uint32_t n_skipped;
 } persist;
 
 typedef struct dev_scalars {
@@ -77,8 +81,6 @@ struct ngp_cuda_trainer {
   const ngp_scene *scene;
   ngp_train_opts o;
   int step;
-  int opt_step;    /* optimizer steps taken (the decay schedule) */
-  float lr_factor; /* product of the decays so far */
   uint32_t occ_updates;
   cudaStream_t stream;
   cudaEvent_t ev[N_EVENTS];
@@ -180,7 +182,6 @@ ngp_status ngp_cuda_trainer_create(ngp_cuda_trainer **out, ngp_nerf *n, const ng
   t->n = n;
   t->scene = scene;
   t->o = *o;
-  t->lr_factor = 1.0f;
   t->occ_updates = n->occ.n_updates;
   if ((st = ngp_cuda_grid_from(&t->grid, &n->grid, err)) != NGP_OK) goto fail;
   if ((st = ngp_cuda_mlp_from(&t->dmlp, &n->density_mlp, "network", err)) != NGP_OK) goto fail;
@@ -325,6 +326,7 @@ ngp_status ngp_cuda_trainer_create(ngp_cuda_trainer **out, ngp_nerf *n, const ng
     init.p.n_rays = 4096u < t->max_rays ? 4096u : t->max_rays;
     init.p.grid_mean = n->occ.mean;
     init.p.n_occupied = (uint32_t)n->occ.n_occupied;
+    init.p.lr_factor = 1.0f;
     TRY_GOTO(cudaMemcpy(t->dsc, &init, sizeof init, cudaMemcpyHostToDevice));
     ngp_mlp_weights_to_half_cuda(&t->dmlp, t->params + n->off_density, t->w16, t->stream);
     ngp_mlp_weights_to_half_cuda(&t->rmlp, t->params + n->off_rgb, t->w16 + t->n_half_d, t->stream);
@@ -348,11 +350,6 @@ fail:
 __global__ void batch_adapt_kernel(dev_scalars *s, uint32_t target, uint32_t cap, uint32_t max_rays) {
   if (threadIdx.x != 0 || blockIdx.x != 0) return;
   s->p.n_rays = ngp_next_ray_count(s->c.n_rays, target, s->c.kept_total, s->c.marched_total, cap, MIN_RAYS, max_rays);
-}
-
-static int decays_at(const ngp_optimizer_config *c, int step) {
-  return c->decay_enabled && step >= c->decay_start && (step - c->decay_start) % c->decay_interval == 0 &&
-         step <= c->decay_end;
 }
 
 /* Density MLP (training weights) on `count` warped positions at t->m_x: raw densities into t->m_den. */
@@ -471,15 +468,27 @@ ngp_status ngp_cuda_trainer_step(ngp_cuda_trainer *t, ngp_step_stats *stats, ngp
   NGP_CUDA_CHECK_LAUNCH(err);
   NGP_CUDA_TRY(cudaEventRecord(t->ev[4], s), err);
 
-  /* 6. Optimizer: decay (host arithmetic), Adam with the sparse rule, EMA; fp16 weights. */
+  /* 6. Optimizer: the non-finite guard (a step with a NaN or infinite loss or gradient is skipped
+   * whole, as trainer.c's optimize does), the decay schedule, Adam with the sparse rule, EMA; fp16
+   * weights. All on the device: the host does not wait to learn whether the step applies. */
   const ngp_optimizer_config *oc = &n->cfg.optimizer;
-  if (decays_at(oc, t->opt_step)) t->lr_factor *= oc->decay_base;
-  t->opt_step++;
+  ngp_grads_check_cuda(t->grads, n->n_params, &c->grads_bad, s);
+  ngp_cuda_adam_schedule sched;
+  sched.learning_rate = oc->learning_rate;
+  sched.decay_base = oc->decay_base;
+  sched.decay_enabled = oc->decay_enabled ? 1 : 0;
+  sched.decay_start = oc->decay_start;
+  sched.decay_interval = oc->decay_interval;
+  sched.decay_end = oc->decay_end;
+  ngp_adam_prepare_cuda(&sched, &c->loss_sum, &c->grads_bad, &p->opt_step, &p->lr_factor, &c->lr, &c->skipped,
+                        &p->n_skipped, s);
   ngp_cuda_adam a;
   memset(&a, 0, sizeof a);
   a.n_params = n->n_params;
   a.n_matrix = n->n_matrix;
-  a.lr = oc->learning_rate * t->lr_factor;
+  a.lr = oc->learning_rate;
+  a.d_lr = &c->lr;
+  a.d_skip = &c->skipped;
   a.beta1 = oc->beta1;
   a.beta2 = oc->beta2;
   a.epsilon = oc->epsilon;
@@ -514,7 +523,8 @@ ngp_status ngp_cuda_trainer_step(ngp_cuda_trainer *t, ngp_step_stats *stats, ngp
     stats->n_rays = (int)h->n_rays;
     stats->n_samples = h->marched_end;
     stats->n_samples_used = h->samples_used;
-    stats->learning_rate = a.lr;
+    stats->learning_rate = h->lr;
+    stats->skipped = h->skipped != 0;
     float ms[N_EVENTS - 1];
     for (int i = 0; i + 1 < N_EVENTS; i++)
       if (cudaEventElapsedTime(&ms[i], t->ev[i], t->ev[i + 1]) != cudaSuccess) ms[i] = 0.0f;
@@ -529,15 +539,34 @@ ngp_status ngp_cuda_trainer_step(ngp_cuda_trainer *t, ngp_step_stats *stats, ngp
   return NGP_OK;
 }
 
+/* The scalars kept across steps (the optimizer steps applied, the skipped ones), read from the
+ * device after the stream's work. */
+static ngp_status read_persist(ngp_cuda_trainer *t, persist *out, ngp_error *err) {
+  NGP_CUDA_TRY(cudaMemcpyAsync(out, &t->dsc->p, sizeof *out, cudaMemcpyDeviceToHost, t->stream), err);
+  NGP_CUDA_TRY(cudaStreamSynchronize(t->stream), err);
+  return NGP_OK;
+}
+
+ngp_status ngp_cuda_trainer_skipped_steps(ngp_cuda_trainer *t, int *skipped, ngp_error *err) {
+  persist p;
+  ngp_status st = read_persist(t, &p, err);
+  *skipped = st == NGP_OK ? (int)p.n_skipped : 0;
+  return st;
+}
+
 ngp_status ngp_cuda_trainer_sync_inference(ngp_cuda_trainer *t, ngp_error *err) {
   ngp_nerf *n = t->n;
   const size_t np = n->n_params;
   NGP_CUDA_TRY(cudaStreamSynchronize(t->stream), err);
   NGP_CUDA_TRY(cudaGetLastError(), err);
+  persist ps;
+  ngp_status pst = read_persist(t, &ps, err);
+  if (pst != NGP_OK) return pst;
+  const uint32_t opt_step = ps.opt_step;
   const ngp_optimizer_config *oc = &n->cfg.optimizer;
-  if (t->ema && t->opt_step > 0) {
-    /* The debiased EMA: A_t / (1 - d^t), t = optimizer steps (optimizer.c ngp_optimizer_ema). */
-    const float debias = (float)(1.0 / (1.0 - pow((double)oc->ema_decay, (double)t->opt_step)));
+  if (t->ema && opt_step > 0) {
+    /* The debiased EMA: A_t / (1 - d^t), t = optimizer steps applied (optimizer.c ngp_optimizer_ema). */
+    const float debias = (float)(1.0 / (1.0 - pow((double)oc->ema_decay, (double)opt_step)));
     ngp_ema_read_cuda(t->ema, debias, np, t->scratch, t->stream);
     NGP_CUDA_TRY(cudaMemcpyAsync(n->inference, t->scratch, np * sizeof(float), cudaMemcpyDeviceToHost, t->stream), err);
   } else {
@@ -560,9 +589,13 @@ ngp_status ngp_cuda_trainer_export_model(ngp_cuda_trainer *t, float *weights, ui
   const ngp_nerf *n = t->n;
   const size_t np = n->n_params, cells = (size_t)n->occ.n_cascades * NGP_GRID_CELLS;
   const ngp_optimizer_config *oc = &n->cfg.optimizer;
-  if (t->ema && t->opt_step > 0) {
+  persist ps;
+  ngp_status pst = read_persist(t, &ps, err);
+  if (pst != NGP_OK) return pst;
+  const uint32_t opt_step = ps.opt_step;
+  if (t->ema && opt_step > 0) {
     /* The debiased EMA, as sync_inference reads it. */
-    const float debias = (float)(1.0 / (1.0 - pow((double)oc->ema_decay, (double)t->opt_step)));
+    const float debias = (float)(1.0 / (1.0 - pow((double)oc->ema_decay, (double)opt_step)));
     ngp_ema_read_cuda(t->ema, debias, np, weights, t->stream);
     NGP_CUDA_CHECK_LAUNCH(err);
   } else {

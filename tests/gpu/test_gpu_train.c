@@ -99,6 +99,48 @@ static void test_parity_and_snapshot(void **state) {
   free(path), free(dir);
 }
 
+/* The non-finite guard (trainer.c optimize on the CPU): a NaN weight in the colour MLP makes every
+ * step's loss NaN; the steps are skipped and counted, and the training weights, Adam's moments
+ * (seen through the weights of later steps) and the EMA stay exactly as they were. */
+static void test_nonfinite_steps_skipped(void **state) {
+  (void)state;
+  ngp_scene scene, test;
+  char *dir = ngp_test_synth_scene("gpu_train_nan", 24, 16, 2, 1, &scene, &test);
+  ngp_error err;
+  ngp_train_opts to;
+  options(&to);
+  ngp_nerf n;
+  ngp_test_small_nerf(&n, scene.aabb_scale, 0);
+  n.params[n.off_rgb + 3] = NAN;
+  const size_t np = n.n_params;
+  float *before = malloc(np * sizeof *before);
+  assert_non_null(before);
+  memcpy(before, n.params, np * sizeof *before);
+  ngp_cuda_trainer *t;
+  if (ngp_cuda_trainer_create(&t, &n, &scene, &to, &err) != NGP_OK) fail_msg("%s", err.msg);
+  enum { N = 5 };
+  for (int i = 0; i < N; i++) {
+    ngp_step_stats st;
+    if (ngp_cuda_trainer_step(t, &st, &err) != NGP_OK) fail_msg("%s", err.msg);
+    assert_true(st.skipped);
+    assert_false(isfinite(st.loss));
+    assert_true(st.learning_rate > 0.0f); /* the rate it would have used, as the CPU reports */
+  }
+  int skipped = -1;
+  assert_int_equal(ngp_cuda_trainer_skipped_steps(t, &skipped, &err), NGP_OK);
+  assert_int_equal(skipped, N);
+  if (ngp_cuda_trainer_sync_inference(t, &err) != NGP_OK) fail_msg("%s", err.msg);
+  /* bit for bit: nothing was applied (the NaN compares unequal as a float, equal as bytes) */
+  assert_memory_equal(n.params, before, np * sizeof *before);
+  /* no optimizer step counted: the EMA read-out is the training weights themselves */
+  assert_memory_equal(n.inference, before, np * sizeof *before);
+  ngp_cuda_trainer_destroy(t);
+  ngp_nerf_free(&n);
+  ngp_scene_free(&scene);
+  ngp_scene_free(&test);
+  free(before), free(dir);
+}
+
 static void test_unsupported_config(void **state) {
   (void)state;
   /* A config the fused MLP cannot run: a clear error naming the network and the fix. */
@@ -134,6 +176,7 @@ static void test_unsupported_config(void **state) {
 int main(void) {
   gpu_require_device("test_gpu_train");
   const struct CMUnitTest tests[] = {cmocka_unit_test(test_parity_and_snapshot),
+                                     cmocka_unit_test(test_nonfinite_steps_skipped),
                                      cmocka_unit_test(test_unsupported_config)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
