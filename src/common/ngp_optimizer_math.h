@@ -45,6 +45,30 @@ static inline NGP_HD int ngp_step_applies(double loss_sum, unsigned grads_bad) {
   return grads_bad == 0 && isfinite(loss_sum);
 }
 
+/* The loss scale of a step's fp16 gradients (the CUDA trainer's fused MLP backward; fp16 holds
+ * 6e-8 .. 65504). The per-ray gradients arrive in fp32, largest magnitude max_abs (dL/d raw
+ * density carries exp(raw density): ~1e5 at a raw density of 12, ~3e6 at 15, times dt and the
+ * colour difference). They are multiplied by the scale before the rounding to fp16, and divided by
+ * it again after. The scale is a power of two (exact both ways) with
+ *   max_abs * scale <= NGP_FP16_GRAD_BOUND,
+ * so the largest output gradient leaves a factor 65504 / 256 = 256 of headroom for the growth
+ * through the layers' backward (a 64-wide layer with weights ~0.3 grows it ~2-20x); and at most
+ * NGP_LOSS_SCALE_MAX (instant-ngp's loss scale), which lifts the small gradients above fp16's
+ * flush to zero. max_abs 0 or not finite: NGP_LOSS_SCALE_MAX (a non-finite step is skipped
+ * anyway). For every finite max_abs the scale is a normal float (>= 256 / FLT_MAX > 2^-126). */
+#define NGP_LOSS_SCALE_MAX 128.0f
+#define NGP_FP16_GRAD_BOUND 256.0f
+static inline NGP_HD float ngp_loss_scale_for(float max_abs) {
+  if (!(max_abs > 0.0f) || !isfinite(max_abs)) return NGP_LOSS_SCALE_MAX;
+  const float q = NGP_FP16_GRAD_BOUND / max_abs; /* > 0; may round up by half an ulp: checked below */
+  if (!(q < NGP_LOSS_SCALE_MAX)) return NGP_LOSS_SCALE_MAX;
+  int e;
+  (void)frexpf(q, &e); /* q = m 2^e, m in [0.5, 1): 2^(e-1) <= q */
+  float s = ldexpf(1.0f, e - 1);
+  if (max_abs * s > NGP_FP16_GRAD_BOUND) s *= 0.5f; /* q rounded up across a power of two */
+  return s;
+}
+
 /* One step's schedule, as the CUDA trainer keeps it on the device (optimizer.c ngp_optimizer_step
  * and trainer.c optimize on the CPU): *lr = learning_rate * the factor after this step's decay (the
  * rate the step uses, or would have used); when the step applies (ngp_step_applies) that factor is

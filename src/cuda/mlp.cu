@@ -284,6 +284,7 @@ struct mlp_bwd_args {
   int ld_dout, n_dout;
   const float *dout_add0;
   float loss_scale;
+  const float *d_loss_scale; /* NULL: loss_scale */
   const __half *acts;
   uint32_t s_cap;
   __half *dz;
@@ -306,6 +307,7 @@ __global__ void __launch_bounds__(MLP_THREADS) mlp_backward_kernel(mlp_bwd_args 
   float *scr = (float *)(smem + wb + (size_t)MLP_WARPS * 16 * ACT_LD * 2) + warp * 256;
   const int L = d.n_layers;
   const int r = lane >> 1, c0 = (lane & 1) * 8;
+  const float loss_scale = a.d_loss_scale ? *a.d_loss_scale : a.loss_scale;
   acc_frag acc[MAX_TILES];
   for (int st = 0; st < MLP_STRIPS; st++) {
     const uint32_t row0 = block0 + (uint32_t)(st * MLP_WARPS + warp) * 16;
@@ -329,8 +331,10 @@ __global__ void __launch_bounds__(MLP_THREADS) mlp_backward_kernel(mlp_bwd_args 
             if (col + q < a.n_dout) v = a.dout[(size_t)row * a.ld_dout + col + q];
             if (col + q == 0 && a.dout_add0) v += a.dout_add0[row];
           }
-          v *= a.loss_scale * ngp_act_derivative_out((ngp_activation)d.output_activation, __half2float(y[q]));
-          h[q] = ngp_half_sat(v);
+          v *= loss_scale * ngp_act_derivative_out((ngp_activation)d.output_activation, __half2float(y[q]));
+          /* Not saturated: an overflow becomes infinite, and the trainer's non-finite guard
+           * skips the step instead of training on a clipped gradient. */
+          h[q] = __float2half_rn(v);
         }
         *(uint4 *)(g + r * ACT_LD + col) = *(const uint4 *)h;
         *(uint4 *)(dz_l + (size_t)row * pout + col) = *(const uint4 *)h;
@@ -357,12 +361,12 @@ __global__ void __launch_bounds__(MLP_THREADS) mlp_backward_kernel(mlp_bwd_args 
           *(uint4 *)y = *(const uint4 *)(y_prev + (size_t)row * pin + col);
 #pragma unroll
           for (int q = 0; q < 8; q++)
-            h[q] = ngp_half_sat(scr[r * 16 + c0 + q] *
-                                ngp_act_derivative_out((ngp_activation)d.activation, __half2float(y[q])));
+            h[q] = __float2half_rn(scr[r * 16 + c0 + q] *
+                                   ngp_act_derivative_out((ngp_activation)d.activation, __half2float(y[q])));
           *(uint4 *)(g + r * ACT_LD + col) = *(const uint4 *)h;
           *(uint4 *)(dz_prev + (size_t)row * pin + col) = *(const uint4 *)h;
         } else if (a.din && valid) {
-          const float inv = 1.0f / a.loss_scale;
+          const float inv = 1.0f / loss_scale;
 #pragma unroll
           for (int q = 0; q < 8; q++)
             if (col + q < d.dims[0]) a.din[(size_t)row * a.ld_din + col + q] = scr[r * 16 + c0 + q] * inv;
@@ -375,8 +379,8 @@ __global__ void __launch_bounds__(MLP_THREADS) mlp_backward_kernel(mlp_bwd_args 
 
 extern "C" void ngp_mlp_backward_cuda(const ngp_cuda_mlp *d, const ngp_half *w16, const uint32_t *d_count, uint32_t max,
                                       const float *dout, int ld_dout, int n_dout, const float *dout_add0,
-                                      float loss_scale, const ngp_half *acts, uint32_t s_cap, ngp_half *dz, float *din,
-                                      int ld_din, ngp_stream stream) {
+                                      float loss_scale, const float *d_loss_scale, const ngp_half *acts, uint32_t s_cap,
+                                      ngp_half *dz, float *din, int ld_din, ngp_stream stream) {
   if (max == 0) return;
   mlp_bwd_args a;
   a.d = *d;
@@ -388,6 +392,7 @@ extern "C" void ngp_mlp_backward_cuda(const ngp_cuda_mlp *d, const ngp_half *w16
   a.n_dout = n_dout;
   a.dout_add0 = dout_add0;
   a.loss_scale = loss_scale;
+  a.d_loss_scale = d_loss_scale;
   a.acts = (const __half *)acts;
   a.s_cap = s_cap;
   a.dz = (__half *)dz;
@@ -410,6 +415,7 @@ struct mlp_wgrad_args {
   uint32_t s_cap;
   float *dparams;
   float scale;
+  const float *d_div; /* NULL: 1 */
 };
 
 /* Block (chunk of WG_CHUNK samples, layer blockIdx.y): dW_l += dz_l^T x_l over the chunk. The
@@ -448,6 +454,7 @@ __global__ void __launch_bounds__(MLP_THREADS) mlp_weight_grad_kernel(mlp_wgrad_
     }
   }
   float *scr = scr_all[warp];
+  const float scale = a.d_div ? a.scale / *a.d_div : a.scale;
   const int n_in = d.dims[l], n_out = d.dims[l + 1];
   float *dW = a.dparams + d.w_off[l];
 #pragma unroll
@@ -460,7 +467,7 @@ __global__ void __launch_bounds__(MLP_THREADS) mlp_weight_grad_kernel(mlp_wgrad_
     /* z[o] = sum_k W[o][k] x[k]  ->  dW[o][k] += dz[o] x[k] */
     for (int e = lane; e < 256; e += 32) {
       const int oo = o * 16 + e / 16, ii = i * 16 + e % 16;
-      if (oo < n_out && ii < n_in) atomicAdd(dW + (size_t)oo * n_in + ii, scr[e] * a.scale);
+      if (oo < n_out && ii < n_in) atomicAdd(dW + (size_t)oo * n_in + ii, scr[e] * scale);
     }
     __syncwarp();
   }
@@ -468,7 +475,8 @@ __global__ void __launch_bounds__(MLP_THREADS) mlp_weight_grad_kernel(mlp_wgrad_
 
 extern "C" void ngp_mlp_weight_grad_cuda(const ngp_cuda_mlp *d, const uint32_t *d_count, uint32_t max,
                                          const ngp_half *in, int ld_in, const ngp_half *acts, const ngp_half *dz,
-                                         uint32_t s_cap, float *dparams, float scale, ngp_stream stream) {
+                                         uint32_t s_cap, float *dparams, float scale, const float *d_div,
+                                         ngp_stream stream) {
   if (max == 0) return;
   mlp_wgrad_args a;
   a.d = *d;
@@ -481,6 +489,7 @@ extern "C" void ngp_mlp_weight_grad_cuda(const ngp_cuda_mlp *d, const uint32_t *
   a.s_cap = s_cap;
   a.dparams = dparams;
   a.scale = scale;
+  a.d_div = d_div;
   dim3 grid(ngp_cuda_blocks(ngp_round_up(max, 16), WG_CHUNK), (unsigned)d->n_layers);
   mlp_weight_grad_kernel<<<grid, MLP_THREADS, 0, stream>>>(a);
 }

@@ -14,13 +14,16 @@
  * marched samples <= 8T (a ray that would overflow sits the step out, as on the CPU); samples
  * trained on <= 2T (likewise; the ray count adapts so that about T are used).
  *
- * Gradient scale: trainer.c scales each ray's loss gradient by 1/n_rays; here by LOSS_SCALE, which
- * keeps the fp16 gradients of the fused MLPs far from fp16's underflow (a per-sample gradient of
- * 1e-7 would flush to zero) and, with Huber gradients <= 0.2, far from its overflow. Adam divides
- * by LOSS_SCALE * n_rays, so the parameters see the CPU's gradient.
+ * Gradient scale: trainer.c scales each ray's loss gradient by 1/n_rays; here the composite writes
+ * each ray's own gradient (fp32) and records the largest; the fp16 backward of the fused MLPs
+ * multiplies by the step's loss scale, ngp_loss_scale_for(that largest) (a power of two <= 128 that
+ * keeps every output gradient <= 256, with 256x headroom below fp16's 65504 for the layers'
+ * backward), and divides by it again in its fp32 results. Adam divides by n_rays, so the
+ * parameters see the CPU's gradient. Should an fp16 gradient still overflow it becomes infinite
+ * (not clipped) and the non-finite guard skips the step.
  *
- * UNVERIFIED on a device: the whole step (never run), LOSS_SCALE = 16 (chosen from the expected
- * gradient magnitudes, see composite), the capacities, and the >= 150 M samples/s target. */
+ * UNVERIFIED on a device: the whole step (never run), the capacities, and the >= 150 M samples/s
+ * target. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,7 +47,6 @@ extern "C" {
 }
 
 enum { MIN_RAYS = 256, MAX_BUFS = 64, N_EVENTS = 7 };
-static const float LOSS_SCALE = 16.0f;
 
 /* Zeroed at the start of every step. */
 typedef struct step_counters {
@@ -59,6 +61,8 @@ typedef struct step_counters {
   uint32_t grads_bad;     /* a gradient was NaN or infinite (ngp_grads_check_cuda) */
   uint32_t skipped;       /* the step was not applied (ngp_adam_prepare_cuda) */
   float lr;               /* the learning rate of this step */
+  uint32_t grad_max;      /* bits of the largest |per-ray gradient| the composite wrote (a float >= 0) */
+  float loss_scale;       /* the fp16 backward's scale (ngp_loss_scale_for) */
 } step_counters;
 
 /* Kept across steps. */
@@ -445,7 +449,8 @@ ngp_status ngp_cuda_trainer_step(ngp_cuda_trainer *t, ngp_step_stats *stats, ngp
   tc.bg = t->ray_bg;
   tc.target = t->ray_target;
   tc.loss_type = (int)n->cfg.loss;
-  tc.grad_scale = LOSS_SCALE;
+  tc.grad_scale = 1.0f;
+  tc.d_grad_max = &c->grad_max;
   tc.near_distance = t->o.near_distance;
   tc.d_grid_mean = &p->grid_mean;
   tc.draw_rgb = t->c_drgb;
@@ -454,16 +459,20 @@ ngp_status ngp_cuda_trainer_step(ngp_cuda_trainer *t, ngp_step_stats *stats, ngp
   tc.d_rays_used = &c->rays_used;
   tc.d_samples_used = &c->samples_used;
   ngp_composite_train_cuda(&tc, s);
+  ngp_loss_scale_cuda(&c->grad_max, &c->loss_scale, s);
   NGP_CUDA_TRY(cudaEventRecord(t->ev[3], s), err);
 
   /* 5. Backward in exact reverse order: colour MLP -> (SH has no parameters) -> density MLP (its
    * output gradient: the colour MLP's input gradient, plus the density's on column 0) -> hash grid. */
-  ngp_mlp_backward_cuda(&t->rmlp, t->w16 + t->n_half_d, S, C, t->c_drgb, 4, 3, NULL, 1.0f, t->r_acts, C, t->r_dz,
+  const float *ls = &c->loss_scale;
+  ngp_mlp_backward_cuda(&t->rmlp, t->w16 + t->n_half_d, S, C, t->c_drgb, 4, 3, NULL, 1.0f, ls, t->r_acts, C, t->r_dz,
                         t->c_drgb_in, t->prgb, s);
-  ngp_mlp_weight_grad_cuda(&t->rmlp, S, C, t->c_rgb_in, t->prgb, t->r_acts, t->r_dz, C, t->grads + n->off_rgb, 1.0f, s);
-  ngp_mlp_backward_cuda(&t->dmlp, t->w16, S, C, t->c_drgb_in, t->prgb, t->nd, t->c_dden, 1.0f, t->d_acts, C, t->d_dz,
-                        t->c_denc, t->pd0, s);
-  ngp_mlp_weight_grad_cuda(&t->dmlp, S, C, t->c_enc, t->pd0, t->d_acts, t->d_dz, C, t->grads + n->off_density, 1.0f, s);
+  ngp_mlp_weight_grad_cuda(&t->rmlp, S, C, t->c_rgb_in, t->prgb, t->r_acts, t->r_dz, C, t->grads + n->off_rgb, 1.0f, ls,
+                           s);
+  ngp_mlp_backward_cuda(&t->dmlp, t->w16, S, C, t->c_drgb_in, t->prgb, t->nd, t->c_dden, 1.0f, ls, t->d_acts, C,
+                        t->d_dz, t->c_denc, t->pd0, s);
+  ngp_mlp_weight_grad_cuda(&t->dmlp, S, C, t->c_enc, t->pd0, t->d_acts, t->d_dz, C, t->grads + n->off_density, 1.0f, ls,
+                           s);
   ngp_hashgrid_backward_cuda(&t->grid, S, C, t->c_x, t->c_denc, t->pd0, t->grads + n->off_grid, s);
   NGP_CUDA_CHECK_LAUNCH(err);
   NGP_CUDA_TRY(cudaEventRecord(t->ev[4], s), err);
@@ -493,7 +502,7 @@ ngp_status ngp_cuda_trainer_step(ngp_cuda_trainer *t, ngp_step_stats *stats, ngp
   a.beta2 = oc->beta2;
   a.epsilon = oc->epsilon;
   a.l2_reg = oc->l2_reg;
-  a.grad_scale = 1.0f / LOSS_SCALE;
+  a.grad_scale = 1.0f; /* the loss scale is divided out in the backward's fp32 results */
   a.d_grad_div = &c->n_rays;
   a.ema_decay = oc->ema_decay;
   ngp_adam_step_cuda(&a, t->params, t->grads, t->adam_m, t->adam_v, t->adam_t, t->ema, s);

@@ -19,6 +19,7 @@
 #include "cuda/mlp.h"
 #include "cuda/cuda_util.h"
 #include "gpu_test.h"
+#include "common/ngp_optimizer_math.h"
 #include "nerf/mlp.h"
 
 /* v rounded to fp16 and back, on the device. */
@@ -92,10 +93,12 @@ static void mlp_case(int n_in, int width, int n_hidden, int n_out, ngp_activatio
   ngp_mlp_weights_to_half_cuda(&d, d_params, d_w16, NULL);
   ngp_mlp_forward_cuda(&d, d_w16, d_count, S16 + 64, d_in, ld_in, d_acts, (uint32_t)S16, d_out, n_out, n_out, NULL, 0,
                        0, NULL);
-  ngp_mlp_backward_cuda(&d, d_w16, d_count, S16 + 64, d_dout, n_out, n_out, d_add0, loss_scale, d_acts, (uint32_t)S16,
-                        d_dz, d_din, n_in, NULL);
-  ngp_mlp_weight_grad_cuda(&d, d_count, S16 + 64, d_in, ld_in, d_acts, d_dz, (uint32_t)S16, d_dw, 1.0f / loss_scale,
-                           NULL);
+  /* The scale as the trainer passes it: a device scalar (the host value 0 must be ignored), the
+   * weight gradient divided by it on the device. */
+  float *d_scale = gpu_upload_f(&loss_scale, 1);
+  ngp_mlp_backward_cuda(&d, d_w16, d_count, S16 + 64, d_dout, n_out, n_out, d_add0, 0.0f, d_scale, d_acts,
+                        (uint32_t)S16, d_dz, d_din, n_in, NULL);
+  ngp_mlp_weight_grad_cuda(&d, d_count, S16 + 64, d_in, ld_in, d_acts, d_dz, (uint32_t)S16, d_dw, 1.0f, d_scale, NULL);
   gpu_download(got, d_out, (size_t)S * n_out * sizeof(float));
   gpu_download(din_got, d_din, (size_t)S * n_in * sizeof(float));
   gpu_download(dw_got, d_dw, m.n_params * sizeof(float));
@@ -112,7 +115,7 @@ static void mlp_case(int n_in, int width, int n_hidden, int n_out, ngp_activatio
   assert_int_equal(gpu_compare(what, dw_got, dw_ref, m.n_params, 2e-2 * s, 2e-2), 0);
 
   gpu_free(d_params), gpu_free(d_w16), gpu_free(d_in), gpu_free(d_acts), gpu_free(d_dz), gpu_free(d_out);
-  gpu_free(d_dout), gpu_free(d_add0), gpu_free(d_din), gpu_free(d_dw), gpu_free(d_count);
+  gpu_free(d_dout), gpu_free(d_add0), gpu_free(d_din), gpu_free(d_dw), gpu_free(d_count), gpu_free(d_scale);
   free(params), free(in), free(ref), free(acts), free(got), free(dout), free(add0), free(dout_cpu), free(din_ref);
   free(din_got), free(dw_ref), free(dw_got);
 }
@@ -130,6 +133,16 @@ static void test_small_gradients_with_loss_scale(void **state) {
   /* Gradients of 1e-6 would lose most of their bits in fp16; a loss scale of 1e5 brings them to
    * order 0.1 and the results are scaled back. */
   mlp_case(32, 64, 2, 16, NGP_ACT_RELU, NGP_ACT_NONE, 1e5f, 1e-6f);
+}
+static void test_large_gradients_with_the_rule(void **state) {
+  (void)state;
+  /* Output gradients of 5000 (a step whose largest per-ray gradient is that): the old fixed scale
+   * of 16 would have put 8e4 into fp16 (past 65504); the trainer's rule picks 2^-5, and the
+   * results still match the fp32 reference. */
+  const float mag = 5000.0f, scale = ngp_loss_scale_for(mag);
+  assert_true(scale == 1.0f / 32.0f && mag * 16.0f > 65504.0f);
+  mlp_case(32, 64, 1, 16, NGP_ACT_RELU, NGP_ACT_NONE, scale, mag);
+  mlp_case(32, 64, 2, 16, NGP_ACT_RELU, NGP_ACT_NONE, scale, mag);
 }
 static void test_padded_shapes(void **state) {
   (void)state;
@@ -163,6 +176,7 @@ int main(void) {
       cmocka_unit_test(test_density_network),
       cmocka_unit_test(test_colour_network),
       cmocka_unit_test(test_small_gradients_with_loss_scale),
+      cmocka_unit_test(test_large_gradients_with_the_rule),
       cmocka_unit_test(test_padded_shapes),
       cmocka_unit_test(test_largest_shape),
       cmocka_unit_test(test_unsupported_shapes),
