@@ -89,6 +89,45 @@ static void test_next_ray_count(void **state) {
   assert_true((uint64_t)bounded * per_ray_marched > cap / 2);
 }
 
+/* The CUDA trainer's ray-to-image rule: a rotation of the CPU's blocks (every image keeps its share
+ * of every step's rays; step 0 is the CPU's order), and a dropped suffix of the rays (a full
+ * marching buffer) is spread over all images across steps instead of always hitting the last ones.
+ * The scene where this matters: marched/kept > 8, where only a prefix of the rays fits. */
+static void test_ray_images_rotated(void **state) {
+  (void)state;
+  enum { N_IMG = 7, N_RAYS = 4096, STEPS = 64 };
+  const int kept_prefix = N_RAYS * 3 / 5; /* rays >= this are dropped every step */
+  int dropped_unrotated[N_IMG] = {0}, dropped_rotated[N_IMG] = {0}, last_image_rays = 0;
+  for (int i = 0; i < N_RAYS; i++)
+    last_image_rays += ngp_train_ray_image(i, N_RAYS, N_IMG) == N_IMG - 1;
+  for (uint32_t step = 0; step < STEPS; step++) {
+    int per_image[N_IMG] = {0};
+    for (int i = 0; i < N_RAYS; i++) {
+      const int img = ngp_train_ray_image_rotated(i, N_RAYS, N_IMG, step);
+      assert_true(img >= 0 && img < N_IMG);
+      if (step == 0) assert_int_equal(img, ngp_train_ray_image(i, N_RAYS, N_IMG));
+      per_image[img]++;
+      if (i >= kept_prefix) {
+        dropped_rotated[img]++;
+        dropped_unrotated[ngp_train_ray_image(i, N_RAYS, N_IMG)]++;
+      }
+    }
+    for (int k = 0; k < N_IMG; k++) /* floor or ceil of n / N_IMG */
+      assert_true(per_image[k] == N_RAYS / N_IMG || per_image[k] == N_RAYS / N_IMG + 1);
+    assert_true(ngp_train_ray_rotation(step, N_RAYS) < N_RAYS);
+  }
+  /* Unrotated: the first images never lose a ray, the last lose theirs every step. Rotated: every
+   * image loses about its share (2/5 of its rays) over the run, within 25%. */
+  assert_int_equal(dropped_unrotated[0], 0);
+  assert_int_equal(dropped_unrotated[N_IMG - 1], STEPS * last_image_rays);
+  const double share = (double)STEPS * (N_RAYS - kept_prefix) / N_IMG;
+  for (int k = 0; k < N_IMG; k++)
+    if (fabs(dropped_rotated[k] - share) > 0.25 * share)
+      fail_msg("image %d: %d rays dropped over %d steps, expected about %.0f", k, dropped_rotated[k], STEPS, share);
+  /* The largest counts do not overflow the 32-bit arithmetic. */
+  assert_true(ngp_train_ray_rotation(0xffffffffu, 1u << 20) < (1u << 20));
+}
+
 /* The fp16 loss scale (ngp_loss_scale_for): per-ray gradients of rays through raw densities 12 to
  * 15, composited and differentiated with the shared per-ray maths both backends run (the CUDA
  * trainer's composite kernel calls these very functions), at the step sizes of a unit cube
@@ -166,6 +205,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_grid_samples),
       cmocka_unit_test(test_next_ray_count),
+      cmocka_unit_test(test_ray_images_rotated),
       cmocka_unit_test(test_loss_scale_fp16),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
