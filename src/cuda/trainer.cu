@@ -120,6 +120,7 @@ struct ngp_cuda_trainer {
   float *c_x, *c_dt, *c_t, *c_den, *c_rgb, *c_drgb, *c_dden, *c_drgb_in, *c_denc;
   uint32_t *c_ray;
   ngp_half *c_enc, *c_rgb_in, *d_acts, *r_acts, *d_dz, *r_dz;
+  float *capture; /* host: the steps' gradients (tests) */
   /* scalars */
   dev_scalars *dsc;
   dev_scalars *h_dsc; /* pinned */
@@ -164,6 +165,8 @@ void ngp_cuda_trainer_destroy(ngp_cuda_trainer *t) {
 }
 
 int ngp_cuda_trainer_steps_done(const ngp_cuda_trainer *t) { return t->step; }
+
+void ngp_cuda_trainer_capture_grads(ngp_cuda_trainer *t, float *grads) { t->capture = grads; }
 
 ngp_status ngp_cuda_trainer_create(ngp_cuda_trainer **out, ngp_nerf *n, const ngp_scene *scene, const ngp_train_opts *o,
                                    ngp_error *err) {
@@ -481,6 +484,8 @@ ngp_status ngp_cuda_trainer_step(ngp_cuda_trainer *t, ngp_step_stats *stats, ngp
    * whole, as trainer.c's optimize does), the decay schedule, Adam with the sparse rule, EMA; fp16
    * weights. All on the device: the host does not wait to learn whether the step applies. */
   const ngp_optimizer_config *oc = &n->cfg.optimizer;
+  if (t->capture) /* before Adam consumes them; t->scratch is free within a step */
+    NGP_CUDA_TRY(cudaMemcpyAsync(t->scratch, t->grads, n->n_params * sizeof(float), cudaMemcpyDeviceToDevice, s), err);
   ngp_grads_check_cuda(t->grads, n->n_params, &c->grads_bad, s);
   ngp_cuda_adam_schedule sched;
   sched.learning_rate = oc->learning_rate;
@@ -523,6 +528,14 @@ ngp_status ngp_cuda_trainer_step(ngp_cuda_trainer *t, ngp_step_stats *stats, ngp
   NGP_CUDA_CHECK_LAUNCH(err);
   NGP_CUDA_TRY(cudaMemcpyAsync(t->h_dsc, t->dsc, sizeof *t->h_dsc, cudaMemcpyDeviceToHost, s), err);
   const int step = t->step++;
+  if (t->capture) {
+    NGP_CUDA_TRY(cudaMemcpyAsync(t->capture, t->scratch, n->n_params * sizeof(float), cudaMemcpyDeviceToHost, s), err);
+    NGP_CUDA_TRY(cudaStreamSynchronize(s), err);
+    /* the summed per-ray gradients over the rays: Adam's division (a.d_grad_div) */
+    const float div = t->h_dsc->c.n_rays ? (float)t->h_dsc->c.n_rays : 1.0f;
+    for (size_t i = 0; i < n->n_params; i++)
+      t->capture[i] /= div;
+  }
   if (stats) {
     NGP_CUDA_TRY(cudaStreamSynchronize(s), err);
     const step_counters *h = &t->h_dsc->c;

@@ -114,6 +114,35 @@ static void mlp_case(int n_in, int width, int n_hidden, int n_out, ngp_activatio
   s = gpu_max_abs(dw_ref, m.n_params);
   assert_int_equal(gpu_compare(what, dw_got, dw_ref, m.n_params, 2e-2 * s, 2e-2), 0);
 
+  /* The inference path (no activations kept) with the fp16 hand-off the trainer gives the colour
+   * network (out16: every row up to round_up(S, 16), the padding rows finite): out32 equal to the
+   * training forward's, out16 its fp16 rounding. */
+  float *d_out_inf = gpu_alloc((size_t)S * n_out * sizeof(float));
+  const int ld16 = (n_out + 7) / 8 * 8;
+  ngp_half *d_out16 = gpu_alloc((size_t)S16 * ld16 * sizeof(ngp_half));
+  float *d_out16f = gpu_alloc((size_t)S16 * ld16 * sizeof(float));
+  ngp_mlp_forward_cuda(&d, d_w16, d_count, S16 + 64, d_in, ld_in, NULL, 0, d_out_inf, n_out, n_out, d_out16, ld16,
+                       n_out, NULL);
+  ngp_cuda_f16_to_f32(d_out16, d_out16f, (size_t)S16 * ld16, NULL);
+  float *inf = malloc((size_t)S * n_out * sizeof(float)), *o16 = malloc((size_t)S16 * ld16 * sizeof(float));
+  float *o16_rows = malloc((size_t)S * n_out * sizeof(float));
+  assert_true(inf && o16 && o16_rows);
+  gpu_download(inf, d_out_inf, (size_t)S * n_out * sizeof(float));
+  gpu_download(o16, d_out16f, (size_t)S16 * ld16 * sizeof(float));
+  snprintf(what, sizeof what, "MLP %d-%dx%d-%d inference", n_in, width, n_hidden, n_out);
+  assert_int_equal(gpu_compare(what, inf, got, (size_t)S * n_out, 0.0, 0.0), 0);
+  for (int i = 0; i < S; i++)
+    for (int k = 0; k < n_out; k++)
+      o16_rows[(size_t)i * n_out + k] = o16[(size_t)i * ld16 + k];
+  for (int i = S; i < S16; i++)
+    for (int k = 0; k < n_out; k++)
+      assert_true(isfinite(o16[(size_t)i * ld16 + k]));
+  snprintf(what, sizeof what, "MLP %d-%dx%d-%d fp16 hand-off", n_in, width, n_hidden, n_out);
+  s = gpu_max_abs(got, (size_t)S * n_out);
+  assert_int_equal(gpu_compare(what, o16_rows, got, (size_t)S * n_out, 1e-3 * s, 1e-3), 0);
+  gpu_free(d_out_inf), gpu_free(d_out16), gpu_free(d_out16f);
+  free(inf), free(o16), free(o16_rows);
+
   gpu_free(d_params), gpu_free(d_w16), gpu_free(d_in), gpu_free(d_acts), gpu_free(d_dz), gpu_free(d_out);
   gpu_free(d_dout), gpu_free(d_add0), gpu_free(d_din), gpu_free(d_dw), gpu_free(d_count), gpu_free(d_scale);
   free(params), free(in), free(ref), free(acts), free(got), free(dout), free(add0), free(dout_cpu), free(din_ref);
