@@ -101,20 +101,39 @@ extern "C" void ngp_mlp_weights_to_half_cuda(const ngp_cuda_mlp *d, const float 
 
 /* ---- Shared memory of the fused kernels ---------------------------------------------------------- */
 
-/* [weights: n_half fp16, rounded up to 128 bytes][per warp: a 16 x ACT_LD fp16 strip][per warp: a
- * 16 x 16 fp32 scratch tile]. */
-static size_t weights_bytes(const ngp_cuda_mlp *d) { return ((size_t)d->h_off[d->n_layers] * 2 + 127) / 128 * 128; }
+/* [weights: each layer's pout rows of pin + W_PAD fp16, rounded up to 128 bytes][per warp: a
+ * 16 x ACT_LD fp16 strip][per warp: a 16 x 16 fp32 scratch tile]. The weight rows are padded as
+ * the strips are: with pin = 64 every row would start in the same bank and a fragment load of 16
+ * rows would conflict 8 ways; 16 bytes more per row spread them. The global fp16 copy (w16) stays
+ * unpadded. Alignment: layer offsets and row strides are multiples of 16 fp16 (32 bytes, as wmma
+ * loads need) resp. 8 (16 bytes). */
+enum { W_PAD = 8 };
+static __host__ __device__ uint32_t smem_w_off(const ngp_cuda_mlp &d, int l) {
+  uint32_t o = 0;
+  for (int j = 0; j < l; j++)
+    o += (uint32_t)d.pdims[j + 1] * (uint32_t)(d.pdims[j] + W_PAD);
+  return o;
+}
+static __host__ __device__ size_t weights_bytes(const ngp_cuda_mlp &d) {
+  return ((size_t)smem_w_off(d, d.n_layers) * 2 + 127) / 128 * 128;
+}
 static size_t fused_smem_bytes(const ngp_cuda_mlp *d) {
-  return weights_bytes(d) + (size_t)MLP_WARPS * 16 * ACT_LD * 2 + (size_t)MLP_WARPS * 256 * 4;
+  return weights_bytes(*d) + (size_t)MLP_WARPS * 16 * ACT_LD * 2 + (size_t)MLP_WARPS * 256 * 4;
 }
 
-/* Copies all layers' fp16 weights into shared memory (16-byte vectors; counts are multiples of 256). */
+/* Copies all layers' fp16 weights into shared memory with the padded rows (16-byte vectors; a
+ * layer has a multiple of 256 weights, a row a multiple of 16, so a vector never crosses a row). */
 static __device__ void load_weights(const ngp_cuda_mlp &d, const __half *w16, __half *w_s) {
   const uint32_t n_vec = d.h_off[d.n_layers] / 8;
   const uint4 *src = (const uint4 *)w16;
-  uint4 *dst = (uint4 *)w_s;
-  for (uint32_t i = threadIdx.x; i < n_vec; i += blockDim.x)
-    dst[i] = src[i];
+  for (uint32_t i = threadIdx.x; i < n_vec; i += blockDim.x) {
+    const uint32_t e = i * 8;
+    int l = 0;
+    while (e >= d.h_off[l + 1])
+      l++;
+    const uint32_t pin = (uint32_t)d.pdims[l], k = e - d.h_off[l], o = k / pin, c = k % pin;
+    *(uint4 *)(w_s + smem_w_off(d, l) + o * (pin + W_PAD) + c) = src[i];
+  }
 }
 
 /* Loads a strip (16 rows from row0, pdim columns) of a global fp16 matrix into the warp's strip
@@ -187,7 +206,7 @@ __global__ void __launch_bounds__(MLP_THREADS) mlp_forward_kernel(mlp_fwd_args a
   load_weights(d, a.w16, w_s);
   __syncthreads();
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-  const size_t wb = ((size_t)d.h_off[d.n_layers] * 2 + 127) / 128 * 128;
+  const size_t wb = weights_bytes(d);
   __half *strip = (__half *)(smem + wb) + warp * 16 * ACT_LD;
   float *scr = (float *)(smem + wb + (size_t)MLP_WARPS * 16 * ACT_LD * 2) + warp * 256;
   acc_frag acc[MAX_TILES];
@@ -201,7 +220,7 @@ __global__ void __launch_bounds__(MLP_THREADS) mlp_forward_kernel(mlp_fwd_args a
       const bool last = l == d.n_layers - 1;
       const ngp_activation act = (ngp_activation)(last ? d.output_activation : d.activation);
       /* z = W x (per sample), all of the strip's inputs read before any output is written back */
-      strip_times_weights(strip, pin, pout, w_s + d.h_off[l], pin, true, acc);
+      strip_times_weights(strip, pin, pout, w_s + smem_w_off(d, l), pin + W_PAD, true, acc);
       __syncwarp();
       __half *acts_l = a.acts ? a.acts + (size_t)a.s_cap * d.acts_off[l] : NULL;
 #pragma unroll
@@ -302,7 +321,7 @@ __global__ void __launch_bounds__(MLP_THREADS) mlp_backward_kernel(mlp_bwd_args 
   load_weights(d, a.w16, w_s);
   __syncthreads();
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-  const size_t wb = ((size_t)d.h_off[d.n_layers] * 2 + 127) / 128 * 128;
+  const size_t wb = weights_bytes(d);
   __half *g = (__half *)(smem + wb) + warp * 16 * ACT_LD; /* the strip's current dz */
   float *scr = (float *)(smem + wb + (size_t)MLP_WARPS * 16 * ACT_LD * 2) + warp * 256;
   const int L = d.n_layers;
@@ -344,7 +363,7 @@ __global__ void __launch_bounds__(MLP_THREADS) mlp_backward_kernel(mlp_bwd_args 
     for (int l = L - 1; l >= 0; l--) {
       const int pin = d.pdims[l], pout = d.pdims[l + 1];
       /* z[o] = sum_k W[o][k] x[k]  ->  dx[k] = sum_o dz[o] W[o][k] */
-      strip_times_weights(g, pout, pin, w_s + d.h_off[l], pin, false, acc);
+      strip_times_weights(g, pout, pin, w_s + smem_w_off(d, l), pin + W_PAD, false, acc);
       __syncwarp();
       const __half *y_prev = l > 0 ? a.acts + (size_t)a.s_cap * d.acts_off[l - 1] : NULL;
       __half *dz_prev = l > 0 ? a.dz + (size_t)a.s_cap * d.acts_off[l - 1] : NULL;
