@@ -42,9 +42,10 @@ void ngp_compact_samples_cuda(const uint32_t *d_n_marched, uint32_t max_marched,
                               float *c_t, ngp_half *c_enc, uint32_t *c_ray, ngp_stream stream);
 
 /* The training batch's composite, loss and their backward, per ray r < n_rays (trainer.c's
- * composite_rays). The loss gradient is multiplied by grad_scale (the trainer's per-ray loss scale)
- * instead of trainer.c's 1/n_rays; the extra density terms (near-camera penalty, anti-collapse
- * push) are scaled to match: extra * grad_scale * n_rays. */
+ * composite_rays). The loss gradient is multiplied by grad_scale instead of trainer.c's 1/n_rays
+ * (the trainer passes 1: each ray's own gradient in fp32; Adam divides by the rays, and the fp16
+ * loss scale is applied later from d_grad_max); the extra density terms (near-camera penalty,
+ * anti-collapse push) are scaled to match: extra * grad_scale * n_rays. */
 typedef struct ngp_cuda_train_composite {
   const uint32_t *d_n_rays;
   uint32_t max_rays;
