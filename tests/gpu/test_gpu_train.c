@@ -135,6 +135,11 @@ static void step_gradients_case(const char *name, const char *config) {
   ngp_error err;
   ngp_train_opts to;
   options(&to);
+  /* Step 0 has 4096 rays on both. No ray may be dropped on either side, or the two would train on
+   * different rays: a buffer of 2^21 target samples holds every ray whole (4096 rays x at most
+   * NGP_MAX_SAMPLES_PER_RAY = 1024 samples <= the CUDA trainer's 2T kept, 8T marched, and the
+   * CPU's 4T). */
+  to.target_samples = 1u << 21;
   ngp_nerf cn, gn;
   if (config) {
     /* configs/nerf/<config>.json at full size */
