@@ -48,9 +48,8 @@ static ngp_half *upload_padded_half(const float *h, int rows, int cols, int ld) 
   return out;
 }
 
-static void mlp_case(int n_in, int width, int n_hidden, int n_out, ngp_activation act, ngp_activation out_act,
-                     float loss_scale, float dout_mag) {
-  enum { S = 3001 };
+static void mlp_case_n(int S, int n_in, int width, int n_hidden, int n_out, ngp_activation act, ngp_activation out_act,
+                       float loss_scale, float dout_mag) {
   ngp_mlp m;
   ngp_error err;
   assert_int_equal(ngp_mlp_init(&m, n_in, width, n_hidden, n_out, act, out_act, &err), NGP_OK);
@@ -149,6 +148,11 @@ static void mlp_case(int n_in, int width, int n_hidden, int n_out, ngp_activatio
   free(din_got), free(dw_ref), free(dw_got);
 }
 
+static void mlp_case(int n_in, int width, int n_hidden, int n_out, ngp_activation act, ngp_activation out_act,
+                     float loss_scale, float dout_mag) {
+  mlp_case_n(3001, n_in, width, n_hidden, n_out, act, out_act, loss_scale, dout_mag);
+}
+
 static void test_density_network(void **state) {
   (void)state;
   mlp_case(32, 64, 1, 16, NGP_ACT_RELU, NGP_ACT_NONE, 1.0f, 1.0f);
@@ -172,6 +176,12 @@ static void test_large_gradients_with_the_rule(void **state) {
   assert_true(scale == 1.0f / 32.0f && mag * 16.0f > 65504.0f);
   mlp_case(32, 64, 1, 16, NGP_ACT_RELU, NGP_ACT_NONE, scale, mag);
   mlp_case(32, 64, 2, 16, NGP_ACT_RELU, NGP_ACT_NONE, scale, mag);
+}
+static void test_grid_stride(void **state) {
+  (void)state;
+  /* More samples than the fused kernels' 1024 blocks x 256 take in one pass: the grid-stride
+   * chunks (as the trainer's capacities have them). */
+  mlp_case_n(1024 * 256 + 3001, 32, 64, 1, 16, NGP_ACT_RELU, NGP_ACT_NONE, 1.0f, 1.0f);
 }
 static void test_padded_shapes(void **state) {
   (void)state;
@@ -206,6 +216,7 @@ int main(void) {
       cmocka_unit_test(test_colour_network),
       cmocka_unit_test(test_small_gradients_with_loss_scale),
       cmocka_unit_test(test_large_gradients_with_the_rule),
+      cmocka_unit_test(test_grid_stride),
       cmocka_unit_test(test_padded_shapes),
       cmocka_unit_test(test_largest_shape),
       cmocka_unit_test(test_unsupported_shapes),
