@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The one prepared command for a GPU machine (an H200 with CUDA 13.0, no network; see README,
-# "The CUDA backend"): builds for sm_90, runs the `gpu` tests with a skip counted as a failure,
-# then the benchmarks, and writes logs, one line per figure (figures.txt), the same as JSON
-# (figures.json) and a few renders (PNG) under the output folder.
+# "The CUDA backend"): builds for sm_90, runs the `gpu` tests with a skip counted as a failure
+# (their output kept: the gradient parity of one training step against the CPU becomes figures),
+# then the benchmarks (training samples/s, lego_400 val PSNR against time, the fox at 1920x1080,
+# the frame time at 1280x720 while training, as the viewer renders), and writes logs, one line
+# per figure (figures.txt), the same as JSON (figures.json) and a few renders (PNG) under the
+# output folder.
 #
 #   scripts/gpu-check.sh [--dry-run] [--out DIR] [--build-dir DIR] [--data DIR] [--curve MINUTES]
 #
@@ -96,11 +99,22 @@ bin="$build/bin"
 if ((dry)); then
   step gpu-tests env NGP_REQUIRE_GPU=0 ctest --test-dir "$build" -L gpu --output-on-failure
 else
-  step gpu-tests env NGP_REQUIRE_GPU=1 ctest --test-dir "$build" -L gpu --output-on-failure --timeout 300
+  step gpu-tests env NGP_REQUIRE_GPU=1 ctest --test-dir "$build" -L gpu -V --timeout 300
+fi
+# test_gpu_train's per-group gradient comparison, "<config> <group>: ... relative L2 error E ... |g_gpu| / |g_cpu| R"
+if [ -f "$out/gpu-tests.log" ]; then
+  while IFS='|' read -r what rel ratio; do
+    slug=$(printf '%s' "$what" | tr 'A-Z' 'a-z' | sed -E 's/\(.*\)//; s/[^a-z0-9]+/_/g; s/^_+|_+$//g')
+    figure "grad_${slug}_rel_l2" "$rel" ""
+    figure "grad_${slug}_norm_ratio" "$ratio" ""
+  done < <(sed -nE 's/^([0-9]+: )?(.*): [0-9]+ values .*relative L2 error ([0-9.]+) .*\|g_gpu\| \/ \|g_cpu\| ([0-9.]+).*/\2|\3|\4/p' \
+    "$out/gpu-tests.log")
 fi
 if [ -f "$out/gpu-tests.log" ]; then
-  passed=$(grep -Eo '[0-9]+% tests passed, [0-9]+ tests failed out of [0-9]+' "$out/gpu-tests.log" | tail -1)
-  figure gpu_tests "\"${passed:-none}\"" ""
+  # one number per figure (figures.json splits the line on spaces): the failures, out of how many
+  read -r nfail ntotal < <(sed -nE 's/.*tests passed, ([0-9]+) tests failed out of ([0-9]+).*/\1 \2/p' \
+    "$out/gpu-tests.log" | tail -1)
+  figure gpu_tests_failed "${nfail:-null}" "of ${ntotal:-?} (skips count as failures on the device)"
 fi
 
 # ---- Scenes --------------------------------------------------------------------------------------
@@ -109,7 +123,7 @@ if ((dry)); then
   step synth "$bin/ngp-synth" --out "$scenes" --size 32 --train 6 --test 2 --quiet || exit 1
   lego_train=$scenes/transforms_train.json lego_val=$scenes/transforms_test.json fox=$scenes
   tsteps=(--steps 3 --warmup 1 --batch-size 4096) rsteps=(--steps 3) curve=0.02
-  fhd=(--width 64 --height 36) lego_wh=(--width 32 --height 32)
+  fhd=(--width 64 --height 36) lego_wh=(--width 32 --height 32) hd=(--width 48 --height 27) vsteps=(--steps 2 --repeat 3)
 else
   if [ -z "$data" ]; then
     data=.gpu/data
@@ -118,7 +132,8 @@ else
   lego_train=$data/nerf_synthetic/lego_400/transforms_train.json
   lego_val=$data/nerf_synthetic/lego_400/transforms_val.json fox=$data/nerf/fox
   tsteps=(--steps 100 --warmup 20) rsteps=(--steps 2000)
-  fhd=(--width 1920 --height 1080) lego_wh=(--width 400 --height 400)
+  fhd=(--width 1920 --height 1080) lego_wh=(--width 400 --height 400) hd=(--width 1280 --height 720)
+  vsteps=(--steps 200 --repeat 30)
   for f in "$lego_train" "$lego_val" "$fox/transforms.json"; do
     [ -f "$f" ] || { say "missing scene file $f (--data names the folder)"; exit 1; }
   done
@@ -144,6 +159,11 @@ if step render_lego "$bin/ngp-bench" render --scene "$lego_train" "${common[@]}"
   --save-png "$out/lego.png"; then
   v=$(grep -Eo 'median [0-9.]+ ms' "$out/render_lego.log" | grep -Eo '[0-9.]+')
   figure lego_render_ms "${v:-null}" "ms (${lego_wh[1]}x${lego_wh[3]})"
+fi
+
+if step viewer_frame "$bin/ngp-bench" render --scene "$fox" "${common[@]}" "${vsteps[@]}" "${hd[@]}" --while-training 1; then
+  v=$(grep -Eo 'median [0-9.]+ ms per frame' "$out/viewer_frame.log" | grep -Eo '[0-9.]+')
+  figure viewer_frame_ms_while_training "${v:-null}" "ms (${hd[1]}x${hd[3]}, fox)"
 fi
 
 # ---- Figures as JSON -----------------------------------------------------------------------------

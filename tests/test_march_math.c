@@ -12,6 +12,7 @@
 #include "engine/eval.h"
 #include "nerf/march.h"
 #include "common/ngp_march_math.h"
+#include "common/ngp_optimizer_math.h"
 #include "nerf/occupancy.h"
 
 typedef struct {
@@ -88,10 +89,124 @@ static void test_next_ray_count(void **state) {
   assert_true((uint64_t)bounded * per_ray_marched > cap / 2);
 }
 
+/* The CUDA trainer's ray-to-image rule: a rotation of the CPU's blocks (every image keeps its share
+ * of every step's rays; step 0 is the CPU's order), and a dropped suffix of the rays (a full
+ * marching buffer) is spread over all images across steps instead of always hitting the last ones.
+ * The scene where this matters: marched/kept > 8, where only a prefix of the rays fits. */
+static void test_ray_images_rotated(void **state) {
+  (void)state;
+  enum { N_IMG = 7, N_RAYS = 4096, STEPS = 64 };
+  const int kept_prefix = N_RAYS * 3 / 5; /* rays >= this are dropped every step */
+  int dropped_unrotated[N_IMG] = {0}, dropped_rotated[N_IMG] = {0}, last_image_rays = 0;
+  for (int i = 0; i < N_RAYS; i++)
+    last_image_rays += ngp_train_ray_image(i, N_RAYS, N_IMG) == N_IMG - 1;
+  for (uint32_t step = 0; step < STEPS; step++) {
+    int per_image[N_IMG] = {0};
+    for (int i = 0; i < N_RAYS; i++) {
+      const int img = ngp_train_ray_image_rotated(i, N_RAYS, N_IMG, step);
+      assert_true(img >= 0 && img < N_IMG);
+      if (step == 0) assert_int_equal(img, ngp_train_ray_image(i, N_RAYS, N_IMG));
+      per_image[img]++;
+      if (i >= kept_prefix) {
+        dropped_rotated[img]++;
+        dropped_unrotated[ngp_train_ray_image(i, N_RAYS, N_IMG)]++;
+      }
+    }
+    for (int k = 0; k < N_IMG; k++) /* floor or ceil of n / N_IMG */
+      assert_true(per_image[k] == N_RAYS / N_IMG || per_image[k] == N_RAYS / N_IMG + 1);
+    assert_true(ngp_train_ray_rotation(step, N_RAYS) < N_RAYS);
+  }
+  /* Unrotated: the first images never lose a ray, the last lose theirs every step. Rotated: every
+   * image loses about its share (2/5 of its rays) over the run, within 25%. */
+  assert_int_equal(dropped_unrotated[0], 0);
+  assert_int_equal(dropped_unrotated[N_IMG - 1], STEPS * last_image_rays);
+  const double share = (double)STEPS * (N_RAYS - kept_prefix) / N_IMG;
+  for (int k = 0; k < N_IMG; k++)
+    if (fabs(dropped_rotated[k] - share) > 0.25 * share)
+      fail_msg("image %d: %d rays dropped over %d steps, expected about %.0f", k, dropped_rotated[k], STEPS, share);
+  /* The largest counts do not overflow the 32-bit arithmetic. */
+  assert_true(ngp_train_ray_rotation(0xffffffffu, 1u << 20) < (1u << 20));
+}
+
+/* The fp16 loss scale (ngp_loss_scale_for): per-ray gradients of rays through raw densities 12 to
+ * 15, composited and differentiated with the shared per-ray maths both backends run (the CUDA
+ * trainer's composite kernel calls these very functions), at the step sizes of a unit cube
+ * (sqrt(3)/1024) up to large cone-marched steps; then the scaled gradient of every sample must fit
+ * fp16 with the stated headroom. And the rule itself: a power of two, the largest with
+ * max * scale <= 256, at most 128, for magnitudes from 1e-30 to FLT_MAX. */
+static void test_loss_scale_fp16(void **state) {
+  (void)state;
+  const float dts[] = {1.7320508f / 1024.0f, 1e-2f, 0.1f, 1.0f};
+  float worst = 0.0f;
+  uint64_t rng = 5;
+  for (int raw_hi = 12; raw_hi <= 15; raw_hi++)
+    for (size_t d = 0; d < sizeof dts / sizeof dts[0]; d++)
+      for (int rep = 0; rep < 50; rep++) {
+        enum { K = 8 };
+        float raw_rgb[K * 4], raw_density[K], dt[K], drgb[K * 4], dden[K];
+        for (int q = 0; q < K; q++) {
+          /* a few thin samples, then dense ones at raw_hi - 1 .. raw_hi */
+          raw_density[q] = q < 3 ? -4.0f + (float)q : (float)raw_hi - (float)(q & 1);
+          dt[q] = dts[d] * (0.5f + (float)q / K);
+          for (int c = 0; c < 4; c++) {
+            rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+            raw_rgb[q * 4 + c] = (float)((double)(rng >> 11) / 9007199254740992.0) * 8.0f - 4.0f;
+          }
+        }
+        const float bg[3] = {1.0f, 1.0f, 1.0f}, target[3] = {0.0f, 0.5f, 1.0f};
+        float color[3], T, g[3];
+        const int used = ngp_composite_ray_forward(K, raw_rgb, 4, raw_density, dt, bg, color, &T);
+        assert_true(used >= 1);
+        for (int c = 0; c < 3; c++)
+          (void)ngp_loss_channel(NGP_LOSS_L2, color[c], target[c], &g[c]);
+        ngp_composite_ray_backward(K, raw_rgb, 4, raw_density, dt, bg, g, drgb, 4, dden);
+        for (int q = 0; q < K; q++) {
+          assert_true(isfinite(dden[q]));
+          worst = fmaxf(worst, fabsf(dden[q]));
+          for (int c = 0; c < 3; c++)
+            worst = fmaxf(worst, fabsf(drgb[q * 4 + c]));
+        }
+      }
+  const float scale = ngp_loss_scale_for(worst);
+  print_message("raw densities 12..15: largest per-ray gradient %.4g, loss scale %g, scaled %.4g (fp16 max 65504)\n",
+                (double)worst, (double)scale, (double)(worst * scale));
+  assert_true(worst > 0.0f);
+  assert_true(worst * scale <= NGP_FP16_GRAD_BOUND);
+  assert_true(worst * scale * (65504.0f / NGP_FP16_GRAD_BOUND) <= 65504.0f);
+  /* A step whose output gradients are 1000x larger (the extra density terms of 2^18 rays, a
+   * steep loss) still fits: the scale follows the step. */
+  assert_true(worst * 1000.0f * ngp_loss_scale_for(worst * 1000.0f) <= NGP_FP16_GRAD_BOUND);
+
+  /* The rule. */
+  assert_true(ngp_loss_scale_for(0.0f) == NGP_LOSS_SCALE_MAX);
+  assert_true(ngp_loss_scale_for(NAN) == NGP_LOSS_SCALE_MAX);
+  assert_true(ngp_loss_scale_for(INFINITY) == NGP_LOSS_SCALE_MAX);
+  assert_true(ngp_loss_scale_for(2.0f) == 128.0f);
+  assert_true(ngp_loss_scale_for(2.0001f) == 64.0f);
+  assert_true(ngp_loss_scale_for(256.0f) == 1.0f);
+  assert_true(ngp_loss_scale_for(257.0f) == 0.5f);
+  assert_true(ngp_loss_scale_for(5e4f) == 1.0f / 256.0f);
+  for (int i = 0; i < 2000; i++) {
+    const float m = powf(10.0f, -30.0f + 68.5f * (float)i / 2000.0f);
+    const float sc = ngp_loss_scale_for(m);
+    int e;
+    assert_true(frexpf(sc, &e) == 0.5f); /* a power of two */
+    assert_true(sc <= NGP_LOSS_SCALE_MAX && isnormal(sc));
+    if (!(m * sc <= NGP_FP16_GRAD_BOUND))
+      fail_msg("max %g: scale %g gives %g", (double)m, (double)sc, (double)(m * sc));
+    /* the largest such power: twice it would pass the bound, unless capped */
+    if (sc < NGP_LOSS_SCALE_MAX && !(m * sc * 2.0f > NGP_FP16_GRAD_BOUND))
+      fail_msg("max %g: scale %g is not the largest", (double)m, (double)sc);
+  }
+  assert_true(ngp_loss_scale_for(3.4e38f) * 3.4e38f <= NGP_FP16_GRAD_BOUND);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_grid_samples),
       cmocka_unit_test(test_next_ray_count),
+      cmocka_unit_test(test_ray_images_rotated),
+      cmocka_unit_test(test_loss_scale_fp16),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/ngp_optimizer_math.h"
 #include "nerf/optimizer.h"
 
 /* instant-ngp's configs/nerf/base.json chain. */
@@ -188,6 +189,57 @@ static void test_decay_schedule(void **state) {
   ngp_optimizer_free(&o);
 }
 
+/* The schedule the CUDA trainer keeps on the device (ngp_schedule_step, common/ngp_optimizer_math.h)
+ * against the CPU optimizer over steps some of which are skipped for a non-finite loss or
+ * gradient: the rate of every step equals the CPU's (which is stepped only for the applied steps),
+ * a skipped step moves neither the decay nor the step count, and the finiteness rule is the CPU's
+ * (a NaN or infinite loss, or any flagged gradient). */
+static void test_device_schedule_with_skips(void **state) {
+  (void)state;
+  ngp_optimizer_config c = base_cfg();
+  c.ema_enabled = false;
+  c.decay_start = 5;
+  c.decay_interval = 3;
+  c.decay_end = 30;
+  c.decay_base = 0.5f;
+  ngp_optimizer o;
+  float w[3] = {0.0f, 0.5f, 0.5f}, g[3] = {0};
+  assert_int_equal(ngp_optimizer_init(&o, &c, 1, 3, 2, w, NULL), NGP_OK);
+  uint32_t opt_step = 0;
+  float factor = 1.0f, lr = 0.0f;
+  int skipped = 0;
+  for (int s = 0; s < 60; s++) {
+    /* skip steps 6..8 (around a decay), 13 and every 7th from 20 on: NaN, +inf, -inf loss or a
+     * flagged gradient in turn */
+    const int skip = (s >= 6 && s <= 8) || s == 13 || (s >= 20 && s % 7 == 0);
+    double loss = 0.25;
+    unsigned bad = 0;
+    if (skip) {
+      const int kind = skipped++ % 4;
+      if (kind == 0) loss = NAN;
+      if (kind == 1) loss = INFINITY;
+      if (kind == 2) loss = -INFINITY;
+      if (kind == 3) bad = 1;
+    }
+    const float cpu_lr = ngp_optimizer_learning_rate(&o);
+    const int applies = ngp_schedule_step(c.learning_rate, c.decay_base, c.decay_enabled, c.decay_start,
+                                          c.decay_interval, c.decay_end, loss, bad, &opt_step, &factor, &lr);
+    assert_int_equal(applies, !skip);
+    if (lr != cpu_lr) fail_msg("step %d: device schedule rate %.9g, CPU optimizer %.9g", s, (double)lr, (double)cpu_lr);
+    if (applies) ngp_optimizer_step(&o, w, g, NULL, 1.0f, 1);
+    assert_int_equal((int)opt_step, o.step);
+  }
+  assert_int_equal(skipped, 3 + 1 + 6);
+  assert_int_equal((int)opt_step, 60 - skipped);
+  /* the decays happened at applied steps 5, 8, ..., 29: 9 of them */
+  assert_float_equal(factor, powf(0.5f, 9.0f), 0.0f);
+  ngp_optimizer_free(&o);
+  assert_true(ngp_step_applies(0.0, 0));
+  assert_true(ngp_step_applies(1e300, 0));
+  assert_false(ngp_step_applies(0.0, 1));
+  assert_false(ngp_step_applies(NAN, 0));
+}
+
 /* Random sparse steps; the lazy EMA must equal an EMA computed eagerly over every parameter
  * every step (here in double), checked at several points, including mid-run reads. Also: the
  * step is independent of the thread count (distinct entries per thread). */
@@ -271,9 +323,8 @@ static void test_lazy_ema(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_init_errors),
-      cmocka_unit_test(test_adam_hand),
-      cmocka_unit_test(test_decay_schedule),
+      cmocka_unit_test(test_init_errors),    cmocka_unit_test(test_adam_hand),
+      cmocka_unit_test(test_decay_schedule), cmocka_unit_test(test_device_schedule_with_skips),
       cmocka_unit_test(test_lazy_ema),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

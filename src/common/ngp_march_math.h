@@ -33,6 +33,21 @@ static inline NGP_HD int ngp_train_ray_image(int i, int n_rays, int n_images) {
   return (int)(((int64_t)i * n_images) / n_rays) % n_images;
 }
 
+/* The CUDA trainer's rule: the same blocks, rotated by a per-step offset, so that rays i >= k
+ * that a full buffer drops (always a suffix of the ray index) are not always the last images:
+ * ray i uses ngp_train_ray_image((i + o) mod n), o = floor(frac(step * phi) * n) (golden-ratio
+ * steps: the offsets of any run of steps spread evenly over [0, n)). Step 0 has o = 0, the CPU's
+ * order. Every image keeps its floor or ceil of n / n_images rays in every step (a rotation is a
+ * bijection). The CPU trainer keeps the unrotated rule: its recorded loss trajectory (test_nerf)
+ * is bit for bit, and its marching arena grows instead of dropping a fixed suffix. */
+static inline NGP_HD uint32_t ngp_train_ray_rotation(uint32_t step, uint32_t n_rays) {
+  return (uint32_t)(((uint64_t)(uint32_t)(step * 2654435769u) * (uint64_t)n_rays) >> 32);
+}
+static inline NGP_HD int ngp_train_ray_image_rotated(int i, int n_rays, int n_images, uint32_t step) {
+  const uint32_t slot = ((uint32_t)i + ngp_train_ray_rotation(step, (uint32_t)n_rays)) % (uint32_t)n_rays;
+  return ngp_train_ray_image((int)slot, n_rays, n_images);
+}
+
 /* The training target of a pixel (NGP-SPEC §6): rgba (8-bit sRGB, straight alpha) composited over
  * the sRGB background bg in linear light, the result in sRGB. */
 static inline NGP_HD void ngp_train_target(const uint8_t *rgba, const float *bg, float *out) {

@@ -5,6 +5,7 @@
 #include "cuda/cuda_common.cuh"
 #include "cuda/composite.h"
 #include "common/ngp_march_math.h"
+#include "common/ngp_optimizer_math.h"
 
 __global__ void composite_rays_kernel(const uint32_t *d_n_rays, uint32_t max_rays, const uint32_t *offset,
                                       const uint32_t *count, const float *raw_rgb, int rgb_stride,
@@ -144,6 +145,7 @@ __global__ void composite_train_kernel(ngp_cuda_train_composite p) {
   const uint32_t n = ngp_dev_count(p.d_n_rays, p.max_rays), r = ngp_thread_index();
   double loss = 0.0;
   uint32_t rays = 0, samples = 0;
+  float gmax = 0.0f; /* the largest gradient written (NaN stays NaN: fmaxf would drop it) */
   if (r < n && !p.dropped[r]) {
     const uint32_t off = p.coffset[r];
     const int k = (int)p.kept[r];
@@ -175,8 +177,15 @@ __global__ void composite_train_kernel(ngp_cuda_train_composite p) {
       if (raw > -10.0f && p.t[off + q] < p.near_distance) dd += extra;
       if (raw < 0.0f && mean < 0.01f) dd -= extra;
       p.draw_density[off + q] = dd;
+      const float a = fabsf(dd);
+      gmax = a > gmax || a != a ? a : gmax;
+      for (int c = 0; c < 3; c++) {
+        const float ac = fabsf(p.draw_rgb[(size_t)(off + q) * 4 + c]);
+        gmax = ac > gmax || ac != ac ? ac : gmax;
+      }
     }
   }
+  if (p.d_grad_max && gmax != 0.0f) atomicMax(p.d_grad_max, __float_as_uint(gmax)); /* >= 0: bits order as values */
   /* One atomic per warp for the statistics. */
   loss = warp_sum_double(loss);
   rays = warp_sum_u32(rays);
@@ -191,6 +200,14 @@ __global__ void composite_train_kernel(ngp_cuda_train_composite p) {
 extern "C" void ngp_composite_train_cuda(const ngp_cuda_train_composite *p, ngp_stream stream) {
   if (p->max_rays == 0) return;
   composite_train_kernel<<<ngp_cuda_blocks(p->max_rays, 128), 128, 0, stream>>>(*p);
+}
+
+__global__ void loss_scale_kernel(const uint32_t *grad_max, float *scale) {
+  if (threadIdx.x == 0 && blockIdx.x == 0) *scale = ngp_loss_scale_for(__uint_as_float(*grad_max));
+}
+
+extern "C" void ngp_loss_scale_cuda(const uint32_t *d_grad_max, float *d_scale, ngp_stream stream) {
+  loss_scale_kernel<<<1, 32, 0, stream>>>(d_grad_max, d_scale);
 }
 
 /* ---- Rendering: one segment per live ray ------------------------------------------------------------ */

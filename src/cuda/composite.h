@@ -42,9 +42,10 @@ void ngp_compact_samples_cuda(const uint32_t *d_n_marched, uint32_t max_marched,
                               float *c_t, ngp_half *c_enc, uint32_t *c_ray, ngp_stream stream);
 
 /* The training batch's composite, loss and their backward, per ray r < n_rays (trainer.c's
- * composite_rays). The loss gradient is multiplied by grad_scale (the trainer's per-ray loss scale)
- * instead of trainer.c's 1/n_rays; the extra density terms (near-camera penalty, anti-collapse
- * push) are scaled to match: extra * grad_scale * n_rays. */
+ * composite_rays). The loss gradient is multiplied by grad_scale instead of trainer.c's 1/n_rays
+ * (the trainer passes 1: each ray's own gradient in fp32; Adam divides by the rays, and the fp16
+ * loss scale is applied later from d_grad_max); the extra density terms (near-camera penalty,
+ * anti-collapse push) are scaled to match: extra * grad_scale * n_rays. */
 typedef struct ngp_cuda_train_composite {
   const uint32_t *d_n_rays;
   uint32_t max_rays;
@@ -54,16 +55,22 @@ typedef struct ngp_cuda_train_composite {
   const float *raw_density, *dt, *t; /* [S] */
   const float *bg, *target;          /* [N][3] */
   int loss_type;                     /* ngp_loss_type */
-  float grad_scale;
+  float grad_scale;                  /* the trainer passes 1: ngp_loss_scale_cuda scales later */
   float near_distance;
   const float *d_grid_mean;               /* the occupancy grid's cascade-0 mean (device scalar) */
   float *draw_rgb;                        /* [S][4] (first 3 written) */
   float *draw_density;                    /* [S] */
   double *d_loss_sum;                     /* += per-ray loss (mean over channels) of the rays kept */
   uint32_t *d_rays_used, *d_samples_used; /* += rays kept, samples composited */
+  uint32_t *d_grad_max;                   /* (may be NULL) max over the bits of |draw_rgb|, |draw_density| written
+                                             (a float >= 0; zeroed by the caller) */
 } ngp_cuda_train_composite;
 
 void ngp_composite_train_cuda(const ngp_cuda_train_composite *p, ngp_stream stream);
+
+/* *d_scale = ngp_loss_scale_for(the float whose bits are *d_grad_max) (common/ngp_optimizer_math.h):
+ * the step's fp16 loss scale, for ngp_mlp_backward_cuda and ngp_mlp_weight_grad_cuda. */
+void ngp_loss_scale_cuda(const uint32_t *d_grad_max, float *d_scale, ngp_stream stream);
 
 /* Rendering, per live slot i < *d_n_live (ray r = live[i]): composites the slot's segment of
  * seg_count[i] samples at [i*m, ...) on its own (raw_rgb [.][4], raw_density, dt), then col[r] +=

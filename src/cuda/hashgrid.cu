@@ -25,14 +25,21 @@ extern "C" ngp_status ngp_cuda_grid_from(ngp_cuda_grid *d, const ngp_hashgrid *g
   return NGP_OK;
 }
 
-enum { HASH_THREADS = 128, MAX_F = 8 };
+/* Grids are sized for the capacity (the live count is on the device), at most HASH_MAX_BLOCKS
+ * blocks per level: the kernels loop over the samples with a grid stride, so a step with few live
+ * samples launches a few thousand blocks instead of one per 128 samples of the capacity. */
+enum { HASH_THREADS = 128, MAX_F = 8, HASH_MAX_BLOCKS = 4096 };
 
-__global__ void hash_forward_kernel(ngp_cuda_grid g, const float *params, const uint32_t *d_count, uint32_t max,
-                                    const float *x, __half *out16, int ld16, float *out32, int ld32, int vec_ok) {
-  const uint32_t n = ngp_dev_count(d_count, max), n16 = (n + 15u) & ~15u;
-  const uint32_t s = ngp_thread_index();
-  const int l = blockIdx.y, F = g.n_features, LF = g.n_levels * F, LF16 = (LF + 15) & ~15;
-  if (s >= n16) return;
+static unsigned hash_blocks(uint32_t items) {
+  const unsigned b = ngp_cuda_blocks(items, HASH_THREADS);
+  return b < (unsigned)HASH_MAX_BLOCKS ? b : (unsigned)HASH_MAX_BLOCKS;
+}
+
+/* Sample s (< round_up(n, 16)) at level l. */
+static __device__ __forceinline__ void hash_forward_sample(const ngp_cuda_grid &g, const float *params, uint32_t s,
+                                                           uint32_t n, int l, const float *x, __half *out16, int ld16,
+                                                           float *out32, int ld32, int vec_ok) {
+  const int F = g.n_features, LF = g.n_levels * F, LF16 = (LF + 15) & ~15;
   if (s >= n) { /* whole-tile padding rows read by the fused MLP */
     if (out16)
       for (int f = 0; f < F; f++)
@@ -77,11 +84,17 @@ __global__ void hash_forward_kernel(ngp_cuda_grid g, const float *params, const 
       out16[(size_t)s * ld16 + c] = __float2half(0.0f);
 }
 
-__global__ void hash_backward_kernel(ngp_cuda_grid g, const uint32_t *d_count, uint32_t max, const float *x,
-                                     const float *dout, int ld, float *dparams, int vec_ok) {
-  const uint32_t n = ngp_dev_count(d_count, max), s = ngp_thread_index();
-  const int l = blockIdx.y, F = g.n_features;
-  if (s >= n) return;
+__global__ void hash_forward_kernel(ngp_cuda_grid g, const float *params, const uint32_t *d_count, uint32_t max,
+                                    const float *x, __half *out16, int ld16, float *out32, int ld32, int vec_ok) {
+  const uint32_t n = ngp_dev_count(d_count, max), n16 = (n + 15u) & ~15u;
+  for (uint32_t s = ngp_thread_index(); s < n16; s += gridDim.x * blockDim.x)
+    hash_forward_sample(g, params, s, n, (int)blockIdx.y, x, out16, ld16, out32, ld32, vec_ok);
+}
+
+/* Sample s (< n) at level l. */
+static __device__ __forceinline__ void hash_backward_sample(const ngp_cuda_grid &g, uint32_t s, int l, const float *x,
+                                                            const float *dout, int ld, float *dparams, int vec_ok) {
+  const int F = g.n_features;
   float d[MAX_F];
   bool any = false;
 #pragma unroll
@@ -114,13 +127,20 @@ __global__ void hash_backward_kernel(ngp_cuda_grid g, const uint32_t *d_count, u
   }
 }
 
+__global__ void hash_backward_kernel(ngp_cuda_grid g, const uint32_t *d_count, uint32_t max, const float *x,
+                                     const float *dout, int ld, float *dparams, int vec_ok) {
+  const uint32_t n = ngp_dev_count(d_count, max);
+  for (uint32_t s = ngp_thread_index(); s < n; s += gridDim.x * blockDim.x)
+    hash_backward_sample(g, s, (int)blockIdx.y, x, dout, ld, dparams, vec_ok);
+}
+
 extern "C" void ngp_hashgrid_forward_cuda(const ngp_cuda_grid *g, const float *params, const uint32_t *d_count,
                                           uint32_t max, const float *x, ngp_half *out16, int ld16, float *out32,
                                           int ld32, ngp_stream stream) {
   if (max == 0) return;
   /* float4 loads need 16-byte aligned entries: F == 4 and an aligned table; scalar loads otherwise. */
   const int vec_ok = g->n_features == 4 && ((uintptr_t)params & 15u) == 0;
-  dim3 grid(ngp_cuda_blocks(ngp_round_up(max, 16), HASH_THREADS), (unsigned)g->n_levels);
+  dim3 grid(hash_blocks(ngp_round_up(max, 16)), (unsigned)g->n_levels);
   hash_forward_kernel<<<grid, HASH_THREADS, 0, stream>>>(*g, params, d_count, max, x, (__half *)out16, ld16, out32,
                                                          ld32, vec_ok);
 }
@@ -131,6 +151,6 @@ extern "C" void ngp_hashgrid_backward_cuda(const ngp_cuda_grid *g, const uint32_
   if (max == 0) return;
   const int F = g->n_features;
   const int vec_ok = (F == 2 || F == 4) && ((uintptr_t)dparams % (uintptr_t)(F * sizeof(float))) == 0;
-  dim3 grid(ngp_cuda_blocks(max, HASH_THREADS), (unsigned)g->n_levels);
+  dim3 grid(hash_blocks(max), (unsigned)g->n_levels);
   hash_backward_kernel<<<grid, HASH_THREADS, 0, stream>>>(*g, d_count, max, x, dout, ld, dparams, vec_ok);
 }

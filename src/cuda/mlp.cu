@@ -101,20 +101,39 @@ extern "C" void ngp_mlp_weights_to_half_cuda(const ngp_cuda_mlp *d, const float 
 
 /* ---- Shared memory of the fused kernels ---------------------------------------------------------- */
 
-/* [weights: n_half fp16, rounded up to 128 bytes][per warp: a 16 x ACT_LD fp16 strip][per warp: a
- * 16 x 16 fp32 scratch tile]. */
-static size_t weights_bytes(const ngp_cuda_mlp *d) { return ((size_t)d->h_off[d->n_layers] * 2 + 127) / 128 * 128; }
+/* [weights: each layer's pout rows of pin + W_PAD fp16, rounded up to 128 bytes][per warp: a
+ * 16 x ACT_LD fp16 strip][per warp: a 16 x 16 fp32 scratch tile]. The weight rows are padded as
+ * the strips are: with pin = 64 every row would start in the same bank and a fragment load of 16
+ * rows would conflict 8 ways; 16 bytes more per row spread them. The global fp16 copy (w16) stays
+ * unpadded. Alignment: layer offsets and row strides are multiples of 16 fp16 (32 bytes, as wmma
+ * loads need) resp. 8 (16 bytes). */
+enum { W_PAD = 8 };
+static __host__ __device__ uint32_t smem_w_off(const ngp_cuda_mlp &d, int l) {
+  uint32_t o = 0;
+  for (int j = 0; j < l; j++)
+    o += (uint32_t)d.pdims[j + 1] * (uint32_t)(d.pdims[j] + W_PAD);
+  return o;
+}
+static __host__ __device__ size_t weights_bytes(const ngp_cuda_mlp &d) {
+  return ((size_t)smem_w_off(d, d.n_layers) * 2 + 127) / 128 * 128;
+}
 static size_t fused_smem_bytes(const ngp_cuda_mlp *d) {
-  return weights_bytes(d) + (size_t)MLP_WARPS * 16 * ACT_LD * 2 + (size_t)MLP_WARPS * 256 * 4;
+  return weights_bytes(*d) + (size_t)MLP_WARPS * 16 * ACT_LD * 2 + (size_t)MLP_WARPS * 256 * 4;
 }
 
-/* Copies all layers' fp16 weights into shared memory (16-byte vectors; counts are multiples of 256). */
+/* Copies all layers' fp16 weights into shared memory with the padded rows (16-byte vectors; a
+ * layer has a multiple of 256 weights, a row a multiple of 16, so a vector never crosses a row). */
 static __device__ void load_weights(const ngp_cuda_mlp &d, const __half *w16, __half *w_s) {
   const uint32_t n_vec = d.h_off[d.n_layers] / 8;
   const uint4 *src = (const uint4 *)w16;
-  uint4 *dst = (uint4 *)w_s;
-  for (uint32_t i = threadIdx.x; i < n_vec; i += blockDim.x)
-    dst[i] = src[i];
+  for (uint32_t i = threadIdx.x; i < n_vec; i += blockDim.x) {
+    const uint32_t e = i * 8;
+    int l = 0;
+    while (e >= d.h_off[l + 1])
+      l++;
+    const uint32_t pin = (uint32_t)d.pdims[l], k = e - d.h_off[l], o = k / pin, c = k % pin;
+    *(uint4 *)(w_s + smem_w_off(d, l) + o * (pin + W_PAD) + c) = src[i];
+  }
 }
 
 /* Loads a strip (16 rows from row0, pdim columns) of a global fp16 matrix into the warp's strip
@@ -181,60 +200,72 @@ __global__ void __launch_bounds__(MLP_THREADS) mlp_forward_kernel(mlp_fwd_args a
   extern __shared__ __align__(128) unsigned char smem[];
   const ngp_cuda_mlp &d = a.d;
   const uint32_t n = ngp_dev_count(a.d_count, a.max);
-  const uint32_t block0 = blockIdx.x * MLP_BLOCK_SAMPLES;
-  if (block0 >= n) return; /* the whole block leaves before any barrier */
+  const uint32_t first = blockIdx.x * MLP_BLOCK_SAMPLES, stride = gridDim.x * MLP_BLOCK_SAMPLES;
+  if (first >= n) return; /* the whole block leaves before any barrier */
   __half *w_s = (__half *)smem;
   load_weights(d, a.w16, w_s);
   __syncthreads();
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-  const size_t wb = ((size_t)d.h_off[d.n_layers] * 2 + 127) / 128 * 128;
+  const size_t wb = weights_bytes(d);
   __half *strip = (__half *)(smem + wb) + warp * 16 * ACT_LD;
   float *scr = (float *)(smem + wb + (size_t)MLP_WARPS * 16 * ACT_LD * 2) + warp * 256;
   acc_frag acc[MAX_TILES];
-  for (int st = 0; st < MLP_STRIPS; st++) {
-    const uint32_t row0 = block0 + (uint32_t)(st * MLP_WARPS + warp) * 16;
-    if (row0 >= n) break; /* warp-uniform */
-    load_strip(a.in, a.ld_in, row0, n, d.pdims[0], strip, lane);
-    __syncwarp();
-    for (int l = 0; l < d.n_layers; l++) {
-      const int pin = d.pdims[l], pout = d.pdims[l + 1];
-      const bool last = l == d.n_layers - 1;
-      const ngp_activation act = (ngp_activation)(last ? d.output_activation : d.activation);
-      /* z = W x (per sample), all of the strip's inputs read before any output is written back */
-      strip_times_weights(strip, pin, pout, w_s + d.h_off[l], pin, true, acc);
+  for (uint32_t block0 = first; block0 < n; block0 += stride) { /* grid stride: chunks of 256 samples */
+    for (int st = 0; st < MLP_STRIPS; st++) {
+      const uint32_t row0 = block0 + (uint32_t)(st * MLP_WARPS + warp) * 16;
+      if (row0 >= n) break; /* warp-uniform */
+      load_strip(a.in, a.ld_in, row0, n, d.pdims[0], strip, lane);
       __syncwarp();
-      __half *acts_l = a.acts ? a.acts + (size_t)a.s_cap * d.acts_off[l] : NULL;
-#pragma unroll
-      for (int j = 0; j < MAX_TILES; j++) {
-        if (j >= pout / 16) break;
-        wmma::store_matrix_sync(scr, acc[j], 16, wmma::mem_row_major);
+      for (int l = 0; l < d.n_layers; l++) {
+        const int pin = d.pdims[l], pout = d.pdims[l + 1];
+        const bool last = l == d.n_layers - 1;
+        const ngp_activation act = (ngp_activation)(last ? d.output_activation : d.activation);
+        /* z = W x (per sample), all of the strip's inputs read before any output is written back */
+        strip_times_weights(strip, pin, pout, w_s + smem_w_off(d, l), pin + W_PAD, true, acc);
         __syncwarp();
-        /* Lane: row r, 8 columns from c0 of this tile. y = act(z) */
-        const int r = lane >> 1, c0 = (lane & 1) * 8, col = j * 16 + c0;
-        const uint32_t row = row0 + (uint32_t)r;
-        float y[8];
-        __align__(16) __half h[8];
+        __half *acts_l = a.acts ? a.acts + (size_t)a.s_cap * d.acts_off[l] : NULL;
 #pragma unroll
-        for (int q = 0; q < 8; q++) {
-          y[q] = ngp_act_forward(act, scr[r * 16 + c0 + q]);
-          h[q] = ngp_half_sat(y[q]);
+        for (int j = 0; j < MAX_TILES; j++) {
+          if (j >= pout / 16) break;
+          wmma::store_matrix_sync(scr, acc[j], 16, wmma::mem_row_major);
+          __syncwarp();
+          /* Lane: row r, 8 columns from c0 of this tile. y = act(z) */
+          const int r = lane >> 1, c0 = (lane & 1) * 8, col = j * 16 + c0;
+          const uint32_t row = row0 + (uint32_t)r;
+          float y[8];
+          __align__(16) __half h[8];
+#pragma unroll
+          for (int q = 0; q < 8; q++) {
+            y[q] = ngp_act_forward(act, scr[r * 16 + c0 + q]);
+            h[q] = ngp_half_sat(y[q]);
+          }
+          *(uint4 *)(strip + r * ACT_LD + col) = *(const uint4 *)h; /* the next layer's input */
+          if (acts_l) *(uint4 *)(acts_l + (size_t)row * pout + col) = *(const uint4 *)h;
+          if (last) {
+            if (a.out32 && row < n)
+#pragma unroll
+              for (int q = 0; q < 8; q++)
+                if (col + q < a.n_out32) a.out32[(size_t)row * a.ld_out32 + col + q] = y[q];
+            if (a.out16)
+#pragma unroll
+              for (int q = 0; q < 8; q++)
+                if (col + q < a.n_out16) a.out16[(size_t)row * a.ld_out16 + col + q] = h[q];
+          }
+          __syncwarp();
         }
-        *(uint4 *)(strip + r * ACT_LD + col) = *(const uint4 *)h; /* the next layer's input */
-        if (acts_l) *(uint4 *)(acts_l + (size_t)row * pout + col) = *(const uint4 *)h;
-        if (last) {
-          if (a.out32 && row < n)
-#pragma unroll
-            for (int q = 0; q < 8; q++)
-              if (col + q < a.n_out32) a.out32[(size_t)row * a.ld_out32 + col + q] = y[q];
-          if (a.out16)
-#pragma unroll
-            for (int q = 0; q < 8; q++)
-              if (col + q < a.n_out16) a.out16[(size_t)row * a.ld_out16 + col + q] = h[q];
-        }
-        __syncwarp();
       }
     }
   }
+}
+
+/* Blocks of the fused kernels: sized for the capacity (the live count is on the device), at most
+ * MLP_MAX_BLOCKS; each block loads the weights once and then takes chunks of MLP_BLOCK_SAMPLES
+ * with a grid stride, so a step with few live samples launches hundreds of blocks instead of one
+ * per 256 samples of the capacity (8192 for the density inference at 2^18 target samples). */
+enum { MLP_MAX_BLOCKS = 1024 };
+static unsigned mlp_blocks(uint32_t max) {
+  const unsigned b = ngp_cuda_blocks(max, MLP_BLOCK_SAMPLES);
+  return b < (unsigned)MLP_MAX_BLOCKS ? b : (unsigned)MLP_MAX_BLOCKS;
 }
 
 static void set_smem_limit(const void *kernel, size_t bytes) {
@@ -270,7 +301,7 @@ extern "C" void ngp_mlp_forward_cuda(const ngp_cuda_mlp *d, const ngp_half *w16,
   a.n_out16 = n_out16;
   const size_t smem = fused_smem_bytes(d);
   set_smem_limit((const void *)mlp_forward_kernel, smem);
-  mlp_forward_kernel<<<ngp_cuda_blocks(max, MLP_BLOCK_SAMPLES), MLP_THREADS, smem, stream>>>(a);
+  mlp_forward_kernel<<<mlp_blocks(max), MLP_THREADS, smem, stream>>>(a);
 }
 
 /* ---- Backward ---------------------------------------------------------------------------------------- */
@@ -284,6 +315,7 @@ struct mlp_bwd_args {
   int ld_dout, n_dout;
   const float *dout_add0;
   float loss_scale;
+  const float *d_loss_scale; /* NULL: loss_scale */
   const __half *acts;
   uint32_t s_cap;
   __half *dz;
@@ -295,79 +327,84 @@ __global__ void __launch_bounds__(MLP_THREADS) mlp_backward_kernel(mlp_bwd_args 
   extern __shared__ __align__(128) unsigned char smem[];
   const ngp_cuda_mlp &d = a.d;
   const uint32_t n = ngp_dev_count(a.d_count, a.max);
-  const uint32_t block0 = blockIdx.x * MLP_BLOCK_SAMPLES;
-  if (block0 >= n) return;
+  const uint32_t first = blockIdx.x * MLP_BLOCK_SAMPLES, stride = gridDim.x * MLP_BLOCK_SAMPLES;
+  if (first >= n) return;
   __half *w_s = (__half *)smem;
   load_weights(d, a.w16, w_s);
   __syncthreads();
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-  const size_t wb = ((size_t)d.h_off[d.n_layers] * 2 + 127) / 128 * 128;
+  const size_t wb = weights_bytes(d);
   __half *g = (__half *)(smem + wb) + warp * 16 * ACT_LD; /* the strip's current dz */
   float *scr = (float *)(smem + wb + (size_t)MLP_WARPS * 16 * ACT_LD * 2) + warp * 256;
   const int L = d.n_layers;
   const int r = lane >> 1, c0 = (lane & 1) * 8;
+  const float loss_scale = a.d_loss_scale ? *a.d_loss_scale : a.loss_scale;
   acc_frag acc[MAX_TILES];
-  for (int st = 0; st < MLP_STRIPS; st++) {
-    const uint32_t row0 = block0 + (uint32_t)(st * MLP_WARPS + warp) * 16;
-    if (row0 >= n) break;
-    const uint32_t row = row0 + (uint32_t)r;
-    const bool valid = row < n;
-    /* Output layer: y = act(z) -> dz = dy * act'(y), from the stored output y. */
-    {
-      const int pout = d.pdims[L];
-      const __half *y_s = a.acts + (size_t)a.s_cap * d.acts_off[L - 1];
-      __half *dz_l = a.dz + (size_t)a.s_cap * d.acts_off[L - 1];
-      for (int j = 0; j < pout / 16; j++) {
-        const int col = j * 16 + c0;
-        __align__(16) __half y[8];
-        __align__(16) __half h[8];
-        *(uint4 *)y = *(const uint4 *)(y_s + (size_t)row * pout + col);
-#pragma unroll
-        for (int q = 0; q < 8; q++) {
-          float v = 0.0f;
-          if (valid) {
-            if (col + q < a.n_dout) v = a.dout[(size_t)row * a.ld_dout + col + q];
-            if (col + q == 0 && a.dout_add0) v += a.dout_add0[row];
-          }
-          v *= a.loss_scale * ngp_act_derivative_out((ngp_activation)d.output_activation, __half2float(y[q]));
-          h[q] = ngp_half_sat(v);
-        }
-        *(uint4 *)(g + r * ACT_LD + col) = *(const uint4 *)h;
-        *(uint4 *)(dz_l + (size_t)row * pout + col) = *(const uint4 *)h;
-      }
-    }
-    __syncwarp();
-    for (int l = L - 1; l >= 0; l--) {
-      const int pin = d.pdims[l], pout = d.pdims[l + 1];
-      /* z[o] = sum_k W[o][k] x[k]  ->  dx[k] = sum_o dz[o] W[o][k] */
-      strip_times_weights(g, pout, pin, w_s + d.h_off[l], pin, false, acc);
-      __syncwarp();
-      const __half *y_prev = l > 0 ? a.acts + (size_t)a.s_cap * d.acts_off[l - 1] : NULL;
-      __half *dz_prev = l > 0 ? a.dz + (size_t)a.s_cap * d.acts_off[l - 1] : NULL;
-#pragma unroll
-      for (int j = 0; j < MAX_TILES; j++) {
-        if (j >= pin / 16) break;
-        wmma::store_matrix_sync(scr, acc[j], 16, wmma::mem_row_major);
-        __syncwarp();
-        const int col = j * 16 + c0;
-        if (l > 0) {
-          /* x = act(z_prev) -> dz_prev = dx * act'(x), from the stored x */
+  for (uint32_t block0 = first; block0 < n; block0 += stride) { /* grid stride: chunks of 256 samples */
+    for (int st = 0; st < MLP_STRIPS; st++) {
+      const uint32_t row0 = block0 + (uint32_t)(st * MLP_WARPS + warp) * 16;
+      if (row0 >= n) break;
+      const uint32_t row = row0 + (uint32_t)r;
+      const bool valid = row < n;
+      /* Output layer: y = act(z) -> dz = dy * act'(y), from the stored output y. */
+      {
+        const int pout = d.pdims[L];
+        const __half *y_s = a.acts + (size_t)a.s_cap * d.acts_off[L - 1];
+        __half *dz_l = a.dz + (size_t)a.s_cap * d.acts_off[L - 1];
+        for (int j = 0; j < pout / 16; j++) {
+          const int col = j * 16 + c0;
           __align__(16) __half y[8];
           __align__(16) __half h[8];
-          *(uint4 *)y = *(const uint4 *)(y_prev + (size_t)row * pin + col);
+          *(uint4 *)y = *(const uint4 *)(y_s + (size_t)row * pout + col);
 #pragma unroll
-          for (int q = 0; q < 8; q++)
-            h[q] = ngp_half_sat(scr[r * 16 + c0 + q] *
-                                ngp_act_derivative_out((ngp_activation)d.activation, __half2float(y[q])));
+          for (int q = 0; q < 8; q++) {
+            float v = 0.0f;
+            if (valid) {
+              if (col + q < a.n_dout) v = a.dout[(size_t)row * a.ld_dout + col + q];
+              if (col + q == 0 && a.dout_add0) v += a.dout_add0[row];
+            }
+            v *= loss_scale * ngp_act_derivative_out((ngp_activation)d.output_activation, __half2float(y[q]));
+            /* Not saturated: an overflow becomes infinite, and the trainer's non-finite guard
+             * skips the step instead of training on a clipped gradient. */
+            h[q] = __float2half_rn(v);
+          }
           *(uint4 *)(g + r * ACT_LD + col) = *(const uint4 *)h;
-          *(uint4 *)(dz_prev + (size_t)row * pin + col) = *(const uint4 *)h;
-        } else if (a.din && valid) {
-          const float inv = 1.0f / a.loss_scale;
-#pragma unroll
-          for (int q = 0; q < 8; q++)
-            if (col + q < d.dims[0]) a.din[(size_t)row * a.ld_din + col + q] = scr[r * 16 + c0 + q] * inv;
+          *(uint4 *)(dz_l + (size_t)row * pout + col) = *(const uint4 *)h;
         }
+      }
+      __syncwarp();
+      for (int l = L - 1; l >= 0; l--) {
+        const int pin = d.pdims[l], pout = d.pdims[l + 1];
+        /* z[o] = sum_k W[o][k] x[k]  ->  dx[k] = sum_o dz[o] W[o][k] */
+        strip_times_weights(g, pout, pin, w_s + smem_w_off(d, l), pin + W_PAD, false, acc);
         __syncwarp();
+        const __half *y_prev = l > 0 ? a.acts + (size_t)a.s_cap * d.acts_off[l - 1] : NULL;
+        __half *dz_prev = l > 0 ? a.dz + (size_t)a.s_cap * d.acts_off[l - 1] : NULL;
+#pragma unroll
+        for (int j = 0; j < MAX_TILES; j++) {
+          if (j >= pin / 16) break;
+          wmma::store_matrix_sync(scr, acc[j], 16, wmma::mem_row_major);
+          __syncwarp();
+          const int col = j * 16 + c0;
+          if (l > 0) {
+            /* x = act(z_prev) -> dz_prev = dx * act'(x), from the stored x */
+            __align__(16) __half y[8];
+            __align__(16) __half h[8];
+            *(uint4 *)y = *(const uint4 *)(y_prev + (size_t)row * pin + col);
+#pragma unroll
+            for (int q = 0; q < 8; q++)
+              h[q] = __float2half_rn(scr[r * 16 + c0 + q] *
+                                     ngp_act_derivative_out((ngp_activation)d.activation, __half2float(y[q])));
+            *(uint4 *)(g + r * ACT_LD + col) = *(const uint4 *)h;
+            *(uint4 *)(dz_prev + (size_t)row * pin + col) = *(const uint4 *)h;
+          } else if (a.din && valid) {
+            const float inv = 1.0f / loss_scale;
+#pragma unroll
+            for (int q = 0; q < 8; q++)
+              if (col + q < d.dims[0]) a.din[(size_t)row * a.ld_din + col + q] = scr[r * 16 + c0 + q] * inv;
+          }
+          __syncwarp();
+        }
       }
     }
   }
@@ -375,8 +412,8 @@ __global__ void __launch_bounds__(MLP_THREADS) mlp_backward_kernel(mlp_bwd_args 
 
 extern "C" void ngp_mlp_backward_cuda(const ngp_cuda_mlp *d, const ngp_half *w16, const uint32_t *d_count, uint32_t max,
                                       const float *dout, int ld_dout, int n_dout, const float *dout_add0,
-                                      float loss_scale, const ngp_half *acts, uint32_t s_cap, ngp_half *dz, float *din,
-                                      int ld_din, ngp_stream stream) {
+                                      float loss_scale, const float *d_loss_scale, const ngp_half *acts, uint32_t s_cap,
+                                      ngp_half *dz, float *din, int ld_din, ngp_stream stream) {
   if (max == 0) return;
   mlp_bwd_args a;
   a.d = *d;
@@ -388,6 +425,7 @@ extern "C" void ngp_mlp_backward_cuda(const ngp_cuda_mlp *d, const ngp_half *w16
   a.n_dout = n_dout;
   a.dout_add0 = dout_add0;
   a.loss_scale = loss_scale;
+  a.d_loss_scale = d_loss_scale;
   a.acts = (const __half *)acts;
   a.s_cap = s_cap;
   a.dz = (__half *)dz;
@@ -395,7 +433,7 @@ extern "C" void ngp_mlp_backward_cuda(const ngp_cuda_mlp *d, const ngp_half *w16
   a.ld_din = ld_din;
   const size_t smem = fused_smem_bytes(d);
   set_smem_limit((const void *)mlp_backward_kernel, smem);
-  mlp_backward_kernel<<<ngp_cuda_blocks(max, MLP_BLOCK_SAMPLES), MLP_THREADS, smem, stream>>>(a);
+  mlp_backward_kernel<<<mlp_blocks(max), MLP_THREADS, smem, stream>>>(a);
 }
 
 /* ---- Weight gradients ------------------------------------------------------------------------------ */
@@ -410,6 +448,7 @@ struct mlp_wgrad_args {
   uint32_t s_cap;
   float *dparams;
   float scale;
+  const float *d_div; /* NULL: 1 */
 };
 
 /* Block (chunk of WG_CHUNK samples, layer blockIdx.y): dW_l += dz_l^T x_l over the chunk. The
@@ -448,6 +487,7 @@ __global__ void __launch_bounds__(MLP_THREADS) mlp_weight_grad_kernel(mlp_wgrad_
     }
   }
   float *scr = scr_all[warp];
+  const float scale = a.d_div ? a.scale / *a.d_div : a.scale;
   const int n_in = d.dims[l], n_out = d.dims[l + 1];
   float *dW = a.dparams + d.w_off[l];
 #pragma unroll
@@ -460,7 +500,7 @@ __global__ void __launch_bounds__(MLP_THREADS) mlp_weight_grad_kernel(mlp_wgrad_
     /* z[o] = sum_k W[o][k] x[k]  ->  dW[o][k] += dz[o] x[k] */
     for (int e = lane; e < 256; e += 32) {
       const int oo = o * 16 + e / 16, ii = i * 16 + e % 16;
-      if (oo < n_out && ii < n_in) atomicAdd(dW + (size_t)oo * n_in + ii, scr[e] * a.scale);
+      if (oo < n_out && ii < n_in) atomicAdd(dW + (size_t)oo * n_in + ii, scr[e] * scale);
     }
     __syncwarp();
   }
@@ -468,7 +508,8 @@ __global__ void __launch_bounds__(MLP_THREADS) mlp_weight_grad_kernel(mlp_wgrad_
 
 extern "C" void ngp_mlp_weight_grad_cuda(const ngp_cuda_mlp *d, const uint32_t *d_count, uint32_t max,
                                          const ngp_half *in, int ld_in, const ngp_half *acts, const ngp_half *dz,
-                                         uint32_t s_cap, float *dparams, float scale, ngp_stream stream) {
+                                         uint32_t s_cap, float *dparams, float scale, const float *d_div,
+                                         ngp_stream stream) {
   if (max == 0) return;
   mlp_wgrad_args a;
   a.d = *d;
@@ -481,6 +522,7 @@ extern "C" void ngp_mlp_weight_grad_cuda(const ngp_cuda_mlp *d, const uint32_t *
   a.s_cap = s_cap;
   a.dparams = dparams;
   a.scale = scale;
+  a.d_div = d_div;
   dim3 grid(ngp_cuda_blocks(ngp_round_up(max, 16), WG_CHUNK), (unsigned)d->n_layers);
   mlp_weight_grad_kernel<<<grid, MLP_THREADS, 0, stream>>>(a);
 }

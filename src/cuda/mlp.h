@@ -48,22 +48,23 @@ void ngp_mlp_forward_cuda(const ngp_cuda_mlp *d, const ngp_half *w16, const uint
 
 /* Backward of the training forward (same in/acts/s_cap). dout: [S][ld_dout] fp32, the gradient
  * w.r.t. the outputs, its first n_dout columns (the others count as 0); dout_add0 (may be NULL):
- * [S] fp32 added to column 0. Gradients are multiplied by loss_scale before they are rounded to
- * fp16 (keep them of order 1: fp16 flushes below 6e-8 and saturates at 65504) and divided by it
- * again in din and in ngp_mlp_weight_grad_cuda's scale. dz: same shape as acts, written.
- * din (may be NULL): [S][ld_din] fp32, the gradient w.r.t. the input (first dims[0] columns),
- * overwritten. */
+ * [S] fp32 added to column 0. Gradients are multiplied by loss_scale (or *d_loss_scale, a device
+ * scalar, when not NULL: the trainer's ngp_loss_scale_for) before they are rounded to fp16 (fp16
+ * flushes below 6e-8; above 65504 a gradient becomes infinite, not clipped, so that a non-finite
+ * guard sees it) and divided by it again in din and in ngp_mlp_weight_grad_cuda's scale. dz: same shape as acts,
+ * written. din (may be NULL): [S][ld_din] fp32, the gradient w.r.t. the input (first dims[0] columns), overwritten. */
 void ngp_mlp_backward_cuda(const ngp_cuda_mlp *d, const ngp_half *w16, const uint32_t *d_count, uint32_t max,
                            const float *dout, int ld_dout, int n_dout, const float *dout_add0, float loss_scale,
-                           const ngp_half *acts, uint32_t s_cap, ngp_half *dz, float *din, int ld_din,
-                           ngp_stream stream);
+                           const float *d_loss_scale, const ngp_half *acts, uint32_t s_cap, ngp_half *dz, float *din,
+                           int ld_din, ngp_stream stream);
 
-/* dparams (fp32, CPU layout) += scale * dz^T x for every layer, over the S samples (x: the input
- * `in` for layer 0, stored activations above). Atomic adds: the summation order varies. Pass
- * scale = 1 / loss_scale to get the true gradient. */
+/* dparams (fp32, CPU layout) += scale / *d_div * dz^T x for every layer (d_div NULL: 1), over the S
+ * samples (x: the input `in` for layer 0, stored activations above). Atomic adds: the summation
+ * order varies. Pass scale = 1 / loss_scale, or scale = 1 and d_div = the device loss scale, to
+ * get the true gradient. */
 void ngp_mlp_weight_grad_cuda(const ngp_cuda_mlp *d, const uint32_t *d_count, uint32_t max, const ngp_half *in,
                               int ld_in, const ngp_half *acts, const ngp_half *dz, uint32_t s_cap, float *dparams,
-                              float scale, ngp_stream stream);
+                              float scale, const float *d_div, ngp_stream stream);
 
 #ifdef __cplusplus
 }

@@ -79,6 +79,14 @@ ngp_status ngp_cuda_trainer_create(ngp_cuda_trainer **t, ngp_nerf *n, const ngp_
  * t_* fields are device times per phase measured with events. */
 ngp_status ngp_cuda_trainer_step(ngp_cuda_trainer *t, ngp_step_stats *stats, ngp_error *err);
 int ngp_cuda_trainer_steps_done(const ngp_cuda_trainer *t);
+/* Steps not applied because their loss or a gradient was NaN or infinite (stats->skipped says it
+ * per step): nothing changed but the gradients' reset, as on the CPU (ngp_trainer_skipped_steps).
+ * Waits for the device. */
+ngp_status ngp_cuda_trainer_skipped_steps(ngp_cuda_trainer *t, int *skipped, ngp_error *err);
+/* For tests comparing backends (ngp_trainer_capture_grads): from now on each step also writes its
+ * gradients (of the mean loss over its rays, before the optimizer; fp32, the loss scale divided
+ * out) into grads [n_params] (host memory), waiting for the device; NULL stops it. */
+void ngp_cuda_trainer_capture_grads(ngp_cuda_trainer *t, float *grads);
 /* Downloads the EMA weights into n->inference, the training weights into n->params and the
  * occupancy grid (densities, bitfield, mean, counts) into n->occ, so the CPU code (snapshots)
  * sees the trained model. */

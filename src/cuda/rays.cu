@@ -12,7 +12,8 @@ __global__ void rays_train_kernel(const ngp_cuda_frame *frames, int n_frames, co
   const uint32_t i = ngp_thread_index();
   if (i == 0 && d_n_rays_out) *d_n_rays_out = n;
   if (i >= n) return;
-  const ngp_cuda_frame *f = &frames[ngp_train_ray_image((int)i, (int)n, n_frames)];
+  /* rotated per step: the suffix a full buffer drops is not always the last images */
+  const ngp_cuda_frame *f = &frames[ngp_train_ray_image_rotated((int)i, (int)n, n_frames, step)];
   const int w = f->width, h = f->height;
   int px = (int)(ngp_train_rand01(seed, step, i, 0) * (float)w),
       py = (int)(ngp_train_rand01(seed, step, i, 1) * (float)h);

@@ -22,7 +22,8 @@ typedef struct ngp_cuda_frame {
   uint64_t pixel_offset; /* byte offset of its RGBA8 rows in the uploaded pixel blob */
 } ngp_cuda_frame;
 
-/* Per ray i < n (n = *d_n_rays): image floor(i n_frames / n), a random pixel snapped to its centre,
+/* Per ray i < n (n = *d_n_rays): image ngp_train_ray_image_rotated(i, n, n_frames, step) (floor(i
+ * n_frames / n) after a per-step rotation; at step 0 unrotated), a random pixel snapped to its centre,
  * the camera ray (origin [N][3], unit dir [N][3]), the background bg [N][3] (uniform random sRGB
  * when random_bg, else black), the target [N][3] (the pixel over bg in linear light, as sRGB) and
  * the marching jitter [N]. `step` is the training step (part of the random counter). Thread 0

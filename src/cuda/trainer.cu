@@ -14,13 +14,16 @@
  * marched samples <= 8T (a ray that would overflow sits the step out, as on the CPU); samples
  * trained on <= 2T (likewise; the ray count adapts so that about T are used).
  *
- * Gradient scale: trainer.c scales each ray's loss gradient by 1/n_rays; here by LOSS_SCALE, which
- * keeps the fp16 gradients of the fused MLPs far from fp16's underflow (a per-sample gradient of
- * 1e-7 would flush to zero) and, with Huber gradients <= 0.2, far from its overflow. Adam divides
- * by LOSS_SCALE * n_rays, so the parameters see the CPU's gradient.
+ * Gradient scale: trainer.c scales each ray's loss gradient by 1/n_rays; here the composite writes
+ * each ray's own gradient (fp32) and records the largest; the fp16 backward of the fused MLPs
+ * multiplies by the step's loss scale, ngp_loss_scale_for(that largest) (a power of two <= 128 that
+ * keeps every output gradient <= 256, with 256x headroom below fp16's 65504 for the layers'
+ * backward), and divides by it again in its fp32 results. Adam divides by n_rays, so the
+ * parameters see the CPU's gradient. Should an fp16 gradient still overflow it becomes infinite
+ * (not clipped) and the non-finite guard skips the step.
  *
- * UNVERIFIED on a device: the whole step (never run), LOSS_SCALE = 16 (chosen from the expected
- * gradient magnitudes, see composite), the capacities, and the >= 150 M samples/s target. */
+ * UNVERIFIED on a device: the whole step (never run), the capacities, and the >= 150 M samples/s
+ * target. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,10 +47,10 @@ extern "C" {
 }
 
 enum { MIN_RAYS = 256, MAX_BUFS = 64, N_EVENTS = 7 };
-static const float LOSS_SCALE = 16.0f;
 
 /* Zeroed at the start of every step. */
 typedef struct step_counters {
+  double loss_sum;
   uint32_t n_rays;        /* rays generated this step */
   uint32_t marched_total; /* samples the rays asked for */
   uint32_t marched_end;   /* samples written (<= marched capacity) */
@@ -55,8 +58,11 @@ typedef struct step_counters {
   uint32_t compacted_end; /* samples trained on (<= compacted capacity) */
   uint32_t rays_used;     /* rays with a loss */
   uint32_t samples_used;  /* samples composited */
-  uint32_t pad_;
-  double loss_sum;
+  uint32_t grads_bad;     /* a gradient was NaN or infinite (ngp_grads_check_cuda) */
+  uint32_t skipped;       /* the step was not applied (ngp_adam_prepare_cuda) */
+  float lr;               /* the learning rate of this step */
+  uint32_t grad_max;      /* bits of the largest |per-ray gradient| the composite wrote (a float >= 0) */
+  float loss_scale;       /* the fp16 backward's scale (ngp_loss_scale_for) */
 } step_counters;
 
 /* Kept across steps. */
@@ -64,7 +70,9 @@ typedef struct persist {
   uint32_t n_rays; /* rays of the next step (adapted on the device) */
   uint32_t n_occupied;
   float grid_mean;
-  uint32_t pad_;
+  uint32_t opt_step; /* optimizer steps applied (the decay schedule, the EMA's debiasing) */
+  float lr_factor;   /* product of the decays so far */
+  uint32_t n_skipped;
 } persist;
 
 typedef struct dev_scalars {
@@ -77,8 +85,6 @@ struct ngp_cuda_trainer {
   const ngp_scene *scene;
   ngp_train_opts o;
   int step;
-  int opt_step;    /* optimizer steps taken (the decay schedule) */
-  float lr_factor; /* product of the decays so far */
   uint32_t occ_updates;
   cudaStream_t stream;
   cudaEvent_t ev[N_EVENTS];
@@ -114,6 +120,7 @@ struct ngp_cuda_trainer {
   float *c_x, *c_dt, *c_t, *c_den, *c_rgb, *c_drgb, *c_dden, *c_drgb_in, *c_denc;
   uint32_t *c_ray;
   ngp_half *c_enc, *c_rgb_in, *d_acts, *r_acts, *d_dz, *r_dz;
+  float *capture; /* host: the steps' gradients (tests) */
   /* scalars */
   dev_scalars *dsc;
   dev_scalars *h_dsc; /* pinned */
@@ -159,6 +166,8 @@ void ngp_cuda_trainer_destroy(ngp_cuda_trainer *t) {
 
 int ngp_cuda_trainer_steps_done(const ngp_cuda_trainer *t) { return t->step; }
 
+void ngp_cuda_trainer_capture_grads(ngp_cuda_trainer *t, float *grads) { t->capture = grads; }
+
 ngp_status ngp_cuda_trainer_create(ngp_cuda_trainer **out, ngp_nerf *n, const ngp_scene *scene, const ngp_train_opts *o,
                                    ngp_error *err) {
   *out = NULL;
@@ -180,7 +189,6 @@ ngp_status ngp_cuda_trainer_create(ngp_cuda_trainer **out, ngp_nerf *n, const ng
   t->n = n;
   t->scene = scene;
   t->o = *o;
-  t->lr_factor = 1.0f;
   t->occ_updates = n->occ.n_updates;
   if ((st = ngp_cuda_grid_from(&t->grid, &n->grid, err)) != NGP_OK) goto fail;
   if ((st = ngp_cuda_mlp_from(&t->dmlp, &n->density_mlp, "network", err)) != NGP_OK) goto fail;
@@ -325,6 +333,7 @@ ngp_status ngp_cuda_trainer_create(ngp_cuda_trainer **out, ngp_nerf *n, const ng
     init.p.n_rays = 4096u < t->max_rays ? 4096u : t->max_rays;
     init.p.grid_mean = n->occ.mean;
     init.p.n_occupied = (uint32_t)n->occ.n_occupied;
+    init.p.lr_factor = 1.0f;
     TRY_GOTO(cudaMemcpy(t->dsc, &init, sizeof init, cudaMemcpyHostToDevice));
     ngp_mlp_weights_to_half_cuda(&t->dmlp, t->params + n->off_density, t->w16, t->stream);
     ngp_mlp_weights_to_half_cuda(&t->rmlp, t->params + n->off_rgb, t->w16 + t->n_half_d, t->stream);
@@ -348,11 +357,6 @@ fail:
 __global__ void batch_adapt_kernel(dev_scalars *s, uint32_t target, uint32_t cap, uint32_t max_rays) {
   if (threadIdx.x != 0 || blockIdx.x != 0) return;
   s->p.n_rays = ngp_next_ray_count(s->c.n_rays, target, s->c.kept_total, s->c.marched_total, cap, MIN_RAYS, max_rays);
-}
-
-static int decays_at(const ngp_optimizer_config *c, int step) {
-  return c->decay_enabled && step >= c->decay_start && (step - c->decay_start) % c->decay_interval == 0 &&
-         step <= c->decay_end;
 }
 
 /* Density MLP (training weights) on `count` warped positions at t->m_x: raw densities into t->m_den. */
@@ -448,7 +452,8 @@ ngp_status ngp_cuda_trainer_step(ngp_cuda_trainer *t, ngp_step_stats *stats, ngp
   tc.bg = t->ray_bg;
   tc.target = t->ray_target;
   tc.loss_type = (int)n->cfg.loss;
-  tc.grad_scale = LOSS_SCALE;
+  tc.grad_scale = 1.0f;
+  tc.d_grad_max = &c->grad_max;
   tc.near_distance = t->o.near_distance;
   tc.d_grid_mean = &p->grid_mean;
   tc.draw_rgb = t->c_drgb;
@@ -457,34 +462,52 @@ ngp_status ngp_cuda_trainer_step(ngp_cuda_trainer *t, ngp_step_stats *stats, ngp
   tc.d_rays_used = &c->rays_used;
   tc.d_samples_used = &c->samples_used;
   ngp_composite_train_cuda(&tc, s);
+  ngp_loss_scale_cuda(&c->grad_max, &c->loss_scale, s);
   NGP_CUDA_TRY(cudaEventRecord(t->ev[3], s), err);
 
   /* 5. Backward in exact reverse order: colour MLP -> (SH has no parameters) -> density MLP (its
    * output gradient: the colour MLP's input gradient, plus the density's on column 0) -> hash grid. */
-  ngp_mlp_backward_cuda(&t->rmlp, t->w16 + t->n_half_d, S, C, t->c_drgb, 4, 3, NULL, 1.0f, t->r_acts, C, t->r_dz,
+  const float *ls = &c->loss_scale;
+  ngp_mlp_backward_cuda(&t->rmlp, t->w16 + t->n_half_d, S, C, t->c_drgb, 4, 3, NULL, 1.0f, ls, t->r_acts, C, t->r_dz,
                         t->c_drgb_in, t->prgb, s);
-  ngp_mlp_weight_grad_cuda(&t->rmlp, S, C, t->c_rgb_in, t->prgb, t->r_acts, t->r_dz, C, t->grads + n->off_rgb, 1.0f, s);
-  ngp_mlp_backward_cuda(&t->dmlp, t->w16, S, C, t->c_drgb_in, t->prgb, t->nd, t->c_dden, 1.0f, t->d_acts, C, t->d_dz,
-                        t->c_denc, t->pd0, s);
-  ngp_mlp_weight_grad_cuda(&t->dmlp, S, C, t->c_enc, t->pd0, t->d_acts, t->d_dz, C, t->grads + n->off_density, 1.0f, s);
+  ngp_mlp_weight_grad_cuda(&t->rmlp, S, C, t->c_rgb_in, t->prgb, t->r_acts, t->r_dz, C, t->grads + n->off_rgb, 1.0f, ls,
+                           s);
+  ngp_mlp_backward_cuda(&t->dmlp, t->w16, S, C, t->c_drgb_in, t->prgb, t->nd, t->c_dden, 1.0f, ls, t->d_acts, C,
+                        t->d_dz, t->c_denc, t->pd0, s);
+  ngp_mlp_weight_grad_cuda(&t->dmlp, S, C, t->c_enc, t->pd0, t->d_acts, t->d_dz, C, t->grads + n->off_density, 1.0f, ls,
+                           s);
   ngp_hashgrid_backward_cuda(&t->grid, S, C, t->c_x, t->c_denc, t->pd0, t->grads + n->off_grid, s);
   NGP_CUDA_CHECK_LAUNCH(err);
   NGP_CUDA_TRY(cudaEventRecord(t->ev[4], s), err);
 
-  /* 6. Optimizer: decay (host arithmetic), Adam with the sparse rule, EMA; fp16 weights. */
+  /* 6. Optimizer: the non-finite guard (a step with a NaN or infinite loss or gradient is skipped
+   * whole, as trainer.c's optimize does), the decay schedule, Adam with the sparse rule, EMA; fp16
+   * weights. All on the device: the host does not wait to learn whether the step applies. */
   const ngp_optimizer_config *oc = &n->cfg.optimizer;
-  if (decays_at(oc, t->opt_step)) t->lr_factor *= oc->decay_base;
-  t->opt_step++;
+  if (t->capture) /* before Adam consumes them; t->scratch is free within a step */
+    NGP_CUDA_TRY(cudaMemcpyAsync(t->scratch, t->grads, n->n_params * sizeof(float), cudaMemcpyDeviceToDevice, s), err);
+  ngp_grads_check_cuda(t->grads, n->n_params, &c->grads_bad, s);
+  ngp_cuda_adam_schedule sched;
+  sched.learning_rate = oc->learning_rate;
+  sched.decay_base = oc->decay_base;
+  sched.decay_enabled = oc->decay_enabled ? 1 : 0;
+  sched.decay_start = oc->decay_start;
+  sched.decay_interval = oc->decay_interval;
+  sched.decay_end = oc->decay_end;
+  ngp_adam_prepare_cuda(&sched, &c->loss_sum, &c->grads_bad, &p->opt_step, &p->lr_factor, &c->lr, &c->skipped,
+                        &p->n_skipped, s);
   ngp_cuda_adam a;
   memset(&a, 0, sizeof a);
   a.n_params = n->n_params;
   a.n_matrix = n->n_matrix;
-  a.lr = oc->learning_rate * t->lr_factor;
+  a.lr = oc->learning_rate;
+  a.d_lr = &c->lr;
+  a.d_skip = &c->skipped;
   a.beta1 = oc->beta1;
   a.beta2 = oc->beta2;
   a.epsilon = oc->epsilon;
   a.l2_reg = oc->l2_reg;
-  a.grad_scale = 1.0f / LOSS_SCALE;
+  a.grad_scale = 1.0f; /* the loss scale is divided out in the backward's fp32 results */
   a.d_grad_div = &c->n_rays;
   a.ema_decay = oc->ema_decay;
   ngp_adam_step_cuda(&a, t->params, t->grads, t->adam_m, t->adam_v, t->adam_t, t->ema, s);
@@ -505,6 +528,14 @@ ngp_status ngp_cuda_trainer_step(ngp_cuda_trainer *t, ngp_step_stats *stats, ngp
   NGP_CUDA_CHECK_LAUNCH(err);
   NGP_CUDA_TRY(cudaMemcpyAsync(t->h_dsc, t->dsc, sizeof *t->h_dsc, cudaMemcpyDeviceToHost, s), err);
   const int step = t->step++;
+  if (t->capture) {
+    NGP_CUDA_TRY(cudaMemcpyAsync(t->capture, t->scratch, n->n_params * sizeof(float), cudaMemcpyDeviceToHost, s), err);
+    NGP_CUDA_TRY(cudaStreamSynchronize(s), err);
+    /* the summed per-ray gradients over the rays: Adam's division (a.d_grad_div) */
+    const float div = t->h_dsc->c.n_rays ? (float)t->h_dsc->c.n_rays : 1.0f;
+    for (size_t i = 0; i < n->n_params; i++)
+      t->capture[i] /= div;
+  }
   if (stats) {
     NGP_CUDA_TRY(cudaStreamSynchronize(s), err);
     const step_counters *h = &t->h_dsc->c;
@@ -514,7 +545,8 @@ ngp_status ngp_cuda_trainer_step(ngp_cuda_trainer *t, ngp_step_stats *stats, ngp
     stats->n_rays = (int)h->n_rays;
     stats->n_samples = h->marched_end;
     stats->n_samples_used = h->samples_used;
-    stats->learning_rate = a.lr;
+    stats->learning_rate = h->lr;
+    stats->skipped = h->skipped != 0;
     float ms[N_EVENTS - 1];
     for (int i = 0; i + 1 < N_EVENTS; i++)
       if (cudaEventElapsedTime(&ms[i], t->ev[i], t->ev[i + 1]) != cudaSuccess) ms[i] = 0.0f;
@@ -529,15 +561,34 @@ ngp_status ngp_cuda_trainer_step(ngp_cuda_trainer *t, ngp_step_stats *stats, ngp
   return NGP_OK;
 }
 
+/* The scalars kept across steps (the optimizer steps applied, the skipped ones), read from the
+ * device after the stream's work. */
+static ngp_status read_persist(ngp_cuda_trainer *t, persist *out, ngp_error *err) {
+  NGP_CUDA_TRY(cudaMemcpyAsync(out, &t->dsc->p, sizeof *out, cudaMemcpyDeviceToHost, t->stream), err);
+  NGP_CUDA_TRY(cudaStreamSynchronize(t->stream), err);
+  return NGP_OK;
+}
+
+ngp_status ngp_cuda_trainer_skipped_steps(ngp_cuda_trainer *t, int *skipped, ngp_error *err) {
+  persist p;
+  ngp_status st = read_persist(t, &p, err);
+  *skipped = st == NGP_OK ? (int)p.n_skipped : 0;
+  return st;
+}
+
 ngp_status ngp_cuda_trainer_sync_inference(ngp_cuda_trainer *t, ngp_error *err) {
   ngp_nerf *n = t->n;
   const size_t np = n->n_params;
   NGP_CUDA_TRY(cudaStreamSynchronize(t->stream), err);
   NGP_CUDA_TRY(cudaGetLastError(), err);
+  persist ps;
+  ngp_status pst = read_persist(t, &ps, err);
+  if (pst != NGP_OK) return pst;
+  const uint32_t opt_step = ps.opt_step;
   const ngp_optimizer_config *oc = &n->cfg.optimizer;
-  if (t->ema && t->opt_step > 0) {
-    /* The debiased EMA: A_t / (1 - d^t), t = optimizer steps (optimizer.c ngp_optimizer_ema). */
-    const float debias = (float)(1.0 / (1.0 - pow((double)oc->ema_decay, (double)t->opt_step)));
+  if (t->ema && opt_step > 0) {
+    /* The debiased EMA: A_t / (1 - d^t), t = optimizer steps applied (optimizer.c ngp_optimizer_ema). */
+    const float debias = (float)(1.0 / (1.0 - pow((double)oc->ema_decay, (double)opt_step)));
     ngp_ema_read_cuda(t->ema, debias, np, t->scratch, t->stream);
     NGP_CUDA_TRY(cudaMemcpyAsync(n->inference, t->scratch, np * sizeof(float), cudaMemcpyDeviceToHost, t->stream), err);
   } else {
@@ -560,9 +611,13 @@ ngp_status ngp_cuda_trainer_export_model(ngp_cuda_trainer *t, float *weights, ui
   const ngp_nerf *n = t->n;
   const size_t np = n->n_params, cells = (size_t)n->occ.n_cascades * NGP_GRID_CELLS;
   const ngp_optimizer_config *oc = &n->cfg.optimizer;
-  if (t->ema && t->opt_step > 0) {
+  persist ps;
+  ngp_status pst = read_persist(t, &ps, err);
+  if (pst != NGP_OK) return pst;
+  const uint32_t opt_step = ps.opt_step;
+  if (t->ema && opt_step > 0) {
     /* The debiased EMA, as sync_inference reads it. */
-    const float debias = (float)(1.0 / (1.0 - pow((double)oc->ema_decay, (double)t->opt_step)));
+    const float debias = (float)(1.0 / (1.0 - pow((double)oc->ema_decay, (double)opt_step)));
     ngp_ema_read_cuda(t->ema, debias, np, weights, t->stream);
     NGP_CUDA_CHECK_LAUNCH(err);
   } else {

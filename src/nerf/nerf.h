@@ -126,6 +126,10 @@ int ngp_trainer_steps_done(const ngp_trainer *t);
 /* Steps skipped because their loss or a gradient was NaN or infinite (weights, Adam state and EMA
  * left as they were; the occupancy grid still updates on its schedule). */
 int ngp_trainer_skipped_steps(const ngp_trainer *t);
+/* For tests comparing backends: from now on each step also writes its gradients (of the mean
+ * loss over its rays, before the optimizer) into grads [n_params] (zero where the step wrote
+ * none); NULL stops it. */
+void ngp_trainer_capture_grads(ngp_trainer *t, float *grads);
 /* Writes the EMA weights into n->inference. */
 void ngp_trainer_sync_inference(ngp_trainer *t);
 

@@ -135,8 +135,7 @@ void ngp_optimizer_free(ngp_optimizer *o) {
 
 /* ExponentialDecay's rule, applied before the step counted by `step` (0-based) runs. */
 static int decays_at(const ngp_optimizer_config *c, int step) {
-  return c->decay_enabled && step >= c->decay_start && (step - c->decay_start) % c->decay_interval == 0 &&
-         step <= c->decay_end;
+  return ngp_lr_decays_at(c->decay_enabled, c->decay_start, c->decay_interval, c->decay_end, step);
 }
 
 float ngp_optimizer_learning_rate(const ngp_optimizer *o) {

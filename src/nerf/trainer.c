@@ -38,7 +38,8 @@ struct ngp_trainer {
   ngp_touched touched;
   float *grads;
   int step;
-  int n_skipped; /* steps skipped for a non-finite loss or gradient */
+  int n_skipped;  /* steps skipped for a non-finite loss or gradient */
+  float *capture; /* (tests) the next steps' gradients go here too */
   int n_rays, max_rays;
   uint32_t cap_samples; /* marched samples per step at most */
   /* per ray */
@@ -187,6 +188,8 @@ void ngp_trainer_destroy(ngp_trainer *t) {
 
 int ngp_trainer_steps_done(const ngp_trainer *t) { return t->step; }
 int ngp_trainer_skipped_steps(const ngp_trainer *t) { return t->n_skipped; }
+
+void ngp_trainer_capture_grads(ngp_trainer *t, float *grads) { t->capture = grads; }
 
 /* Whether every gradient this step wrote is finite: all MLP weights, and the hash-table entries
  * the batch touched (no other gradient is non-zero). */
@@ -559,6 +562,7 @@ static void train_chunk(ngp_trainer *t, int r0, int r1, double tm[3]) {
  * whose loss or gradients are not finite is skipped whole: one NaN would otherwise spread through
  * Adam's moments into every weight it touches, for good. Returns whether it was applied. */
 static bool optimize(ngp_trainer *t, double loss_sum) {
+  if (t->capture) memcpy(t->capture, t->grads, t->n->n_params * sizeof *t->grads);
   bool finite = isfinite(loss_sum) && grads_finite(t);
   if (finite) {
     ngp_optimizer_step(&t->opt, t->n->params, t->grads, &t->touched, 1.0f, t->n_threads);

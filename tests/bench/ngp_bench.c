@@ -13,6 +13,9 @@
  *   ngp-bench render --scene S [--steps N] [--width W] [--height H] [--repeat N]
  *       render time of a view after N training steps (median of repeats, after a warm-up render;
  *       including the copy of the image to the host); --save-png FILE writes the last one.
+ *       --while-training 1: as the viewer does, another thread trains all along (publishing every
+ *       8 steps) while the frames render, each with the newest published weights: the frame time
+ *       while training.
  * Every mode takes --backend cpu|cuda|auto or a registered name (default cpu) and
  * --grid-fraction F (occupancy-update samples against instant-ngp's; default: the backend's, 0.125
  * on the CPU, 1 on a GPU). On cuda --minutes defaults to 0.25,1,5 (15, 60 and 300 s), throughput
@@ -25,6 +28,8 @@
  * and the machine. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,7 +71,7 @@ typedef struct {
   long batch;
   float grid_fraction;
   char minutes[128];
-  bool minutes_given;
+  bool minutes_given, while_training;
   float bg[3];
 } args;
 
@@ -116,6 +121,8 @@ static int parse(int argc, char **argv, args *a) {
       a->backend = v;
     else if (!strcmp(k, "--save-png"))
       a->save_png = v;
+    else if (!strcmp(k, "--while-training"))
+      a->while_training = atoi(v) != 0;
     else if (!strcmp(k, "--background")) {
       if (sscanf(v, "%f,%f,%f", &a->bg[0], &a->bg[1], &a->bg[2]) != 3) return usage();
     } else
@@ -224,6 +231,26 @@ static int curve(args *a, ngp_session *s, bool device) {
   return rc;
 }
 
+/* The viewer's training side for render --while-training: steps and publishes until told to stop. */
+typedef struct {
+  ngp_session *s;
+  atomic_int stop;
+  int steps, failed;
+  ngp_error err;
+} trainer_thread;
+
+static void *train_loop(void *user) {
+  trainer_thread *tt = user;
+  while (!atomic_load(&tt->stop)) {
+    if (ngp_session_step(tt->s, NULL, &tt->err) != NGP_OK ||
+        (++tt->steps % 8 == 0 && ngp_backend_publish(tt->s->backend, &tt->err) != NGP_OK)) {
+      tt->failed = 1;
+      break;
+    }
+  }
+  return NULL;
+}
+
 static int render(const args *a, ngp_session *s, bool device) {
   ngp_error err;
   int steps = a->steps >= 0 ? a->steps : (device ? 2000 : 200);
@@ -243,14 +270,31 @@ static int render(const args *a, ngp_session *s, bool device) {
       .width = a->width, .height = a->height, .bg = {1, 1, 1}, .min_transmittance = 0.01f, .spp = 1, .seed = 0};
   /* Warm-up: the renderer's buffers are sized (and on a device the kernels loaded). */
   if (ngp_session_render(s, &cam, &o, rgb, &err) != NGP_OK) return fail(&err);
-  for (int i = 0; i < a->repeat; i++) {
+  trainer_thread tt = {.s = s};
+  atomic_init(&tt.stop, 0);
+  pthread_t th;
+  if (a->while_training && pthread_create(&th, NULL, train_loop, &tt) != 0)
+    return fprintf(stderr, "ngp-bench: cannot start the training thread\n"), 1;
+  int rc = 0;
+  for (int i = 0; i < a->repeat && rc == 0; i++) {
     o.seed = (uint64_t)i + 1;
     double t0 = ngp_seconds();
-    if (ngp_session_render(s, &cam, &o, rgb, &err) != NGP_OK) return fail(&err);
+    if (a->while_training) (void)ngp_backend_acquire(s->backend); /* the viewer's frame: newest weights */
+    if (ngp_session_render(s, &cam, &o, rgb, &err) != NGP_OK) rc = fail(&err);
     times[i] = ngp_seconds() - t0;
   }
-  printf("render %dx%d of frame 0 after %d steps: median %.2f ms over %d repeats (including the copy to the host)\n",
-         a->width, a->height, steps, 1e3 * median(times, a->repeat), a->repeat);
+  if (a->while_training) {
+    atomic_store(&tt.stop, 1);
+    pthread_join(th, NULL);
+    if (tt.failed) rc = fail(&tt.err);
+  }
+  if (rc) return rc;
+  if (a->while_training)
+    printf("render %dx%d while training: median %.2f ms per frame over %d frames, %d steps trained meanwhile\n",
+           a->width, a->height, 1e3 * median(times, a->repeat), a->repeat, tt.steps);
+  else
+    printf("render %dx%d of frame 0 after %d steps: median %.2f ms over %d repeats (including the copy to the host)\n",
+           a->width, a->height, steps, 1e3 * median(times, a->repeat), a->repeat);
   if (a->save_png) { /* the last render, to look at */
     size_t np = (size_t)a->width * (size_t)a->height;
     uint8_t *px = malloc(np * 4);
@@ -284,6 +328,7 @@ int main(int argc, char **argv) {
   so.threads = a.threads;
   so.batch_samples = a.batch;
   so.grid_sample_fraction = a.grid_fraction;
+  so.concurrent_render = a.while_training;
   memcpy(so.bg, a.bg, sizeof so.bg);
   ngp_session s;
   if (ngp_session_open(&s, &so, &err) != NGP_OK) return fail(&err);

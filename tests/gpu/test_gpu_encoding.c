@@ -110,7 +110,9 @@ static void test_hash_smoothstep_f8(void **state) {
   grid_case(NGP_INTERP_SMOOTHSTEP, 8, 13);
 }
 
-static void sh_case(int degree) {
+/* div: samples per direction (sample s takes the direction of ray[s / div], as the renderer's
+ * segments of one ray do). */
+static void sh_case(int degree, uint32_t div) {
   enum { N_RAYS = 777, S = 3001, COL0 = 16 };
   const int n = degree * degree, pad_to = (COL0 + n + 15) / 16 * 16, ld = pad_to, S16 = (S + 15) / 16 * 16;
   float dirs[N_RAYS * 3];
@@ -125,21 +127,21 @@ static void sh_case(int degree) {
   float *sample_dirs = malloc((size_t)S * 3 * sizeof(float)), *ref = malloc((size_t)S * n * sizeof(float));
   float *got = malloc((size_t)S * n * sizeof(float)), *half_got = malloc((size_t)S16 * ld * sizeof(float));
   assert_true(sample_dirs && ref && got && half_got);
-  for (int s = 0; s < S; s++) {
+  for (int s = 0; s < S; s++)
     ray[s] = (uint32_t)(gpu_rand(0.0f, 1.0f) * N_RAYS) % N_RAYS;
-    memcpy(sample_dirs + s * 3, dirs + ray[s] * 3, 3 * sizeof(float));
-  }
+  for (int s = 0; s < S; s++)
+    memcpy(sample_dirs + s * 3, dirs + ray[(uint32_t)s / div] * 3, 3 * sizeof(float));
   ngp_sh_forward(degree, S, sample_dirs, ref);
   float *d_dirs = gpu_upload_f(dirs, N_RAYS * 3), *d_out32 = gpu_alloc((size_t)S * n * sizeof(float));
   uint32_t *d_ray = gpu_upload_u(ray, S);
   ngp_half *d_out16 = gpu_alloc((size_t)S16 * ld * sizeof(ngp_half));
   float *d_h = gpu_alloc((size_t)S16 * ld * sizeof(float));
-  ngp_sh_forward_cuda(degree, NULL, S, d_dirs, d_ray, 1, d_out16, ld, COL0, pad_to, d_out32, NULL);
+  ngp_sh_forward_cuda(degree, NULL, S, d_dirs, d_ray, div, d_out16, ld, COL0, pad_to, d_out32, NULL);
   ngp_cuda_f16_to_f32(d_out16, d_h, (size_t)S16 * ld, NULL);
   gpu_download(got, d_out32, (size_t)S * n * sizeof(float));
   gpu_download(half_got, d_h, (size_t)S16 * ld * sizeof(float));
-  char what[48];
-  snprintf(what, sizeof what, "SH degree %d fp32", degree);
+  char what[64];
+  snprintf(what, sizeof what, "SH degree %d fp32, %u per direction", degree, div);
   assert_int_equal(gpu_compare(what, got, ref, (size_t)S * n, 1e-6, 1e-5), 0);
   float *h = malloc((size_t)S * n * sizeof(float));
   for (int s = 0; s < S; s++) {
@@ -159,11 +161,13 @@ static void sh_case(int degree) {
 
 static void test_sh_degree4(void **state) {
   (void)state;
-  sh_case(4);
+  sh_case(4, 1);
+  sh_case(4, 3); /* more than one sample per direction */
 }
 static void test_sh_degree6(void **state) {
   (void)state;
-  sh_case(6);
+  sh_case(6, 1);
+  sh_case(6, 16);
 }
 
 int main(void) {

@@ -19,6 +19,7 @@
 #include "cuda/mlp.h"
 #include "cuda/cuda_util.h"
 #include "gpu_test.h"
+#include "common/ngp_optimizer_math.h"
 #include "nerf/mlp.h"
 
 /* v rounded to fp16 and back, on the device. */
@@ -47,9 +48,8 @@ static ngp_half *upload_padded_half(const float *h, int rows, int cols, int ld) 
   return out;
 }
 
-static void mlp_case(int n_in, int width, int n_hidden, int n_out, ngp_activation act, ngp_activation out_act,
-                     float loss_scale, float dout_mag) {
-  enum { S = 3001 };
+static void mlp_case_n(int S, int n_in, int width, int n_hidden, int n_out, ngp_activation act, ngp_activation out_act,
+                       float loss_scale, float dout_mag) {
   ngp_mlp m;
   ngp_error err;
   assert_int_equal(ngp_mlp_init(&m, n_in, width, n_hidden, n_out, act, out_act, &err), NGP_OK);
@@ -92,10 +92,12 @@ static void mlp_case(int n_in, int width, int n_hidden, int n_out, ngp_activatio
   ngp_mlp_weights_to_half_cuda(&d, d_params, d_w16, NULL);
   ngp_mlp_forward_cuda(&d, d_w16, d_count, S16 + 64, d_in, ld_in, d_acts, (uint32_t)S16, d_out, n_out, n_out, NULL, 0,
                        0, NULL);
-  ngp_mlp_backward_cuda(&d, d_w16, d_count, S16 + 64, d_dout, n_out, n_out, d_add0, loss_scale, d_acts, (uint32_t)S16,
-                        d_dz, d_din, n_in, NULL);
-  ngp_mlp_weight_grad_cuda(&d, d_count, S16 + 64, d_in, ld_in, d_acts, d_dz, (uint32_t)S16, d_dw, 1.0f / loss_scale,
-                           NULL);
+  /* The scale as the trainer passes it: a device scalar (the host value 0 must be ignored), the
+   * weight gradient divided by it on the device. */
+  float *d_scale = gpu_upload_f(&loss_scale, 1);
+  ngp_mlp_backward_cuda(&d, d_w16, d_count, S16 + 64, d_dout, n_out, n_out, d_add0, 0.0f, d_scale, d_acts,
+                        (uint32_t)S16, d_dz, d_din, n_in, NULL);
+  ngp_mlp_weight_grad_cuda(&d, d_count, S16 + 64, d_in, ld_in, d_acts, d_dz, (uint32_t)S16, d_dw, 1.0f, d_scale, NULL);
   gpu_download(got, d_out, (size_t)S * n_out * sizeof(float));
   gpu_download(din_got, d_din, (size_t)S * n_in * sizeof(float));
   gpu_download(dw_got, d_dw, m.n_params * sizeof(float));
@@ -111,10 +113,44 @@ static void mlp_case(int n_in, int width, int n_hidden, int n_out, ngp_activatio
   s = gpu_max_abs(dw_ref, m.n_params);
   assert_int_equal(gpu_compare(what, dw_got, dw_ref, m.n_params, 2e-2 * s, 2e-2), 0);
 
+  /* The inference path (no activations kept) with the fp16 hand-off the trainer gives the colour
+   * network (out16: every row up to round_up(S, 16), the padding rows finite): out32 equal to the
+   * training forward's, out16 its fp16 rounding. */
+  float *d_out_inf = gpu_alloc((size_t)S * n_out * sizeof(float));
+  const int ld16 = (n_out + 7) / 8 * 8;
+  ngp_half *d_out16 = gpu_alloc((size_t)S16 * ld16 * sizeof(ngp_half));
+  float *d_out16f = gpu_alloc((size_t)S16 * ld16 * sizeof(float));
+  ngp_mlp_forward_cuda(&d, d_w16, d_count, S16 + 64, d_in, ld_in, NULL, 0, d_out_inf, n_out, n_out, d_out16, ld16,
+                       n_out, NULL);
+  ngp_cuda_f16_to_f32(d_out16, d_out16f, (size_t)S16 * ld16, NULL);
+  float *inf = malloc((size_t)S * n_out * sizeof(float)), *o16 = malloc((size_t)S16 * ld16 * sizeof(float));
+  float *o16_rows = malloc((size_t)S * n_out * sizeof(float));
+  assert_true(inf && o16 && o16_rows);
+  gpu_download(inf, d_out_inf, (size_t)S * n_out * sizeof(float));
+  gpu_download(o16, d_out16f, (size_t)S16 * ld16 * sizeof(float));
+  snprintf(what, sizeof what, "MLP %d-%dx%d-%d inference", n_in, width, n_hidden, n_out);
+  assert_int_equal(gpu_compare(what, inf, got, (size_t)S * n_out, 0.0, 0.0), 0);
+  for (int i = 0; i < S; i++)
+    for (int k = 0; k < n_out; k++)
+      o16_rows[(size_t)i * n_out + k] = o16[(size_t)i * ld16 + k];
+  for (int i = S; i < S16; i++)
+    for (int k = 0; k < n_out; k++)
+      assert_true(isfinite(o16[(size_t)i * ld16 + k]));
+  snprintf(what, sizeof what, "MLP %d-%dx%d-%d fp16 hand-off", n_in, width, n_hidden, n_out);
+  s = gpu_max_abs(got, (size_t)S * n_out);
+  assert_int_equal(gpu_compare(what, o16_rows, got, (size_t)S * n_out, 1e-3 * s, 1e-3), 0);
+  gpu_free(d_out_inf), gpu_free(d_out16), gpu_free(d_out16f);
+  free(inf), free(o16), free(o16_rows);
+
   gpu_free(d_params), gpu_free(d_w16), gpu_free(d_in), gpu_free(d_acts), gpu_free(d_dz), gpu_free(d_out);
-  gpu_free(d_dout), gpu_free(d_add0), gpu_free(d_din), gpu_free(d_dw), gpu_free(d_count);
+  gpu_free(d_dout), gpu_free(d_add0), gpu_free(d_din), gpu_free(d_dw), gpu_free(d_count), gpu_free(d_scale);
   free(params), free(in), free(ref), free(acts), free(got), free(dout), free(add0), free(dout_cpu), free(din_ref);
   free(din_got), free(dw_ref), free(dw_got);
+}
+
+static void mlp_case(int n_in, int width, int n_hidden, int n_out, ngp_activation act, ngp_activation out_act,
+                     float loss_scale, float dout_mag) {
+  mlp_case_n(3001, n_in, width, n_hidden, n_out, act, out_act, loss_scale, dout_mag);
 }
 
 static void test_density_network(void **state) {
@@ -130,6 +166,22 @@ static void test_small_gradients_with_loss_scale(void **state) {
   /* Gradients of 1e-6 would lose most of their bits in fp16; a loss scale of 1e5 brings them to
    * order 0.1 and the results are scaled back. */
   mlp_case(32, 64, 2, 16, NGP_ACT_RELU, NGP_ACT_NONE, 1e5f, 1e-6f);
+}
+static void test_large_gradients_with_the_rule(void **state) {
+  (void)state;
+  /* Output gradients of 5000 (a step whose largest per-ray gradient is that): the old fixed scale
+   * of 16 would have put 8e4 into fp16 (past 65504); the trainer's rule picks 2^-5, and the
+   * results still match the fp32 reference. */
+  const float mag = 5000.0f, scale = ngp_loss_scale_for(mag);
+  assert_true(scale == 1.0f / 32.0f && mag * 16.0f > 65504.0f);
+  mlp_case(32, 64, 1, 16, NGP_ACT_RELU, NGP_ACT_NONE, scale, mag);
+  mlp_case(32, 64, 2, 16, NGP_ACT_RELU, NGP_ACT_NONE, scale, mag);
+}
+static void test_grid_stride(void **state) {
+  (void)state;
+  /* More samples than the fused kernels' 1024 blocks x 256 take in one pass: the grid-stride
+   * chunks (as the trainer's capacities have them). */
+  mlp_case_n(1024 * 256 + 3001, 32, 64, 1, 16, NGP_ACT_RELU, NGP_ACT_NONE, 1.0f, 1.0f);
 }
 static void test_padded_shapes(void **state) {
   (void)state;
@@ -163,6 +215,8 @@ int main(void) {
       cmocka_unit_test(test_density_network),
       cmocka_unit_test(test_colour_network),
       cmocka_unit_test(test_small_gradients_with_loss_scale),
+      cmocka_unit_test(test_large_gradients_with_the_rule),
+      cmocka_unit_test(test_grid_stride),
       cmocka_unit_test(test_padded_shapes),
       cmocka_unit_test(test_largest_shape),
       cmocka_unit_test(test_unsupported_shapes),
