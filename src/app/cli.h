@@ -38,6 +38,13 @@ typedef struct ngp_cli {
   int gui;            /* -1: default (a window when the build has a viewer and a display works),
                          0: --no-gui, 1: --gui (a window or an error) */
   bool doctor;        /* --doctor or the `doctor` command */
+
+  /* Meshes: --save-mesh (a .ply or .obj file), --marching-cubes-res (0: the default, 256) and
+   * --marching-cubes-density-thresh (when has_mc_thresh). */
+  const char *save_mesh;
+  int mc_res;
+  bool has_mc_thresh;
+  float mc_thresh;
 } ngp_cli;
 
 /* Parses argv. On a usage error returns NGP_EXIT_USAGE with one line in msg. */

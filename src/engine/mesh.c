@@ -143,13 +143,17 @@ ngp_status ngp_mesh_from_field(ngp_field_fn field, void *user, const float bmin[
 
 typedef struct {
   ngp_backend *b;
+  bool training_side;
 } model_field;
 
-/* Raw density through the backend; -10000 where the occupancy grid holds the cell empty (as
- * instant-ngp), so that what no camera saw and what training emptied make no surface. */
+/* Raw density through the backend (or the downloaded host model); -10000 where the occupancy grid
+ * holds the cell empty (as instant-ngp), so that what no camera saw and what training emptied make
+ * no surface. */
 static ngp_status model_density(void *user, int n, const float *pos, float *values, ngp_error *err) {
-  ngp_backend *b = ((model_field *)user)->b;
-  ngp_status st = ngp_backend_density(b, n, pos, values, err);
+  const model_field *f = user;
+  ngp_backend *b = f->b;
+  ngp_status st = f->training_side ? ngp_nerf_density(b->model, b->model->inference, n, pos, values, err)
+                                   : ngp_backend_density(b, n, pos, values, err);
   if (st != NGP_OK) return st;
   const ngp_occupancy *g = &b->model->occ;
   if (!g->density) return NGP_OK;
@@ -179,7 +183,7 @@ ngp_status ngp_mesh_extract(ngp_backend *b, const ngp_mesh_opts *o, ngp_mesh *ou
   /* The occupancy grid (and, for backends without their own queries, the weights) on the host. */
   ngp_status st = ngp_backend_download(b, err);
   if (st != NGP_OK) return st;
-  model_field f = {b};
+  model_field f = {b, o->training_side};
   if ((st = ngp_mesh_from_field(model_density, &f, bmin, bmax, o, out, err)) != NGP_OK) return st;
   if (out->n_verts == 0) return NGP_OK;
   out->rgb = malloc((size_t)out->n_verts * 3 * sizeof(float));
@@ -194,7 +198,9 @@ ngp_status ngp_mesh_extract(ngp_backend *b, const ngp_mesh_opts *o, ngp_mesh *ou
   int batch = o->batch > 0 ? o->batch : 1 << 20;
   for (int64_t v = 0; v < out->n_verts && st == NGP_OK; v += batch) {
     int cnt = out->n_verts - v < batch ? (int)(out->n_verts - v) : batch;
-    st = ngp_backend_color(b, cnt, out->pos + v * 3, dir + v * 3, out->rgb + v * 3, err);
+    st = o->training_side
+             ? ngp_nerf_color(b->model, b->model->inference, cnt, out->pos + v * 3, dir + v * 3, out->rgb + v * 3, err)
+             : ngp_backend_color(b, cnt, out->pos + v * 3, dir + v * 3, out->rgb + v * 3, err);
   }
   free(dir);
   if (st != NGP_OK) ngp_mesh_free(out);
@@ -362,17 +368,18 @@ ngp_status ngp_session_save_mesh(ngp_session *s, const char *path, const ngp_mes
     return ngp_error_set(err, NGP_ERR_INVALID, "%s: unknown mesh format '%s'; name the file .ply or .obj", path,
                          ngp_path_extension(path));
   double t0 = ngp_seconds();
-  ngp_mesh m;
-  ngp_status st = ngp_mesh_extract(s->backend, o, &m, err);
-  if (st != NGP_OK) return st;
-  ngp_mesh_to_nerf(&m, s->meta.scale, s->meta.offset);
+  /* The folder first: a path that cannot be written fails before the extraction's work. */
   char *dir = ngp_path_dirname(path);
-  if (!dir)
-    st = ngp_error_set(err, NGP_ERR_NOMEM, "out of memory");
-  else
-    st = ngp_mkdir_p(dir, err);
+  ngp_status st = dir ? ngp_mkdir_p(dir, err) : ngp_error_set(err, NGP_ERR_NOMEM, "out of memory");
   free(dir);
-  if (st == NGP_OK) st = ngp_mesh_write(path, &m, err);
+  if (st != NGP_OK) {
+    ngp_error_prefix(err, "cannot save the mesh %s", path);
+    return st;
+  }
+  ngp_mesh m;
+  if ((st = ngp_mesh_extract(s->backend, o, &m, err)) != NGP_OK) return st;
+  ngp_mesh_to_nerf(&m, s->meta.scale, s->meta.offset);
+  st = ngp_mesh_write(path, &m, err);
   if (st == NGP_OK) {
     printf("mesh saved: %s (%lld vertices, %lld triangles; grid %dx%dx%d, threshold %g; %.1f s)\n", path,
            (long long)m.n_verts, (long long)m.n_tris, m.grid[0], m.grid[1], m.grid[2], (double)o->density_thresh,

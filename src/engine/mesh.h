@@ -35,6 +35,10 @@ typedef struct ngp_mesh_opts {
   float crop_min[3], crop_max[3];
   int batch;     /* positions per density or colour query (2^20, as instant-ngp) */
   bool progress; /* a progress line with the time left on stderr (core/progress.h) */
+  /* Query the host model after ngp_backend_download (the EMA weights training made last) instead
+   * of the renderer's generation: for the thread that trains while another renders (the viewer's
+   * training thread), which must not touch the rendering side. */
+  bool training_side;
 } ngp_mesh_opts;
 
 void ngp_mesh_opts_default(ngp_mesh_opts *o);
@@ -61,7 +65,8 @@ ngp_status ngp_mesh_from_field(ngp_field_fn field, void *user, const float bmin[
 
 /* The backend's model: raw density through ngp_backend_density (masked by the host model's
  * occupancy grid, downloaded first), marching cubes, normals, then colours through
- * ngp_backend_color along the inward normals. Positions in ngp units. */
+ * ngp_backend_color along the inward normals (o->training_side: both on the downloaded host
+ * model). Positions in ngp units. */
 ngp_status ngp_mesh_extract(ngp_backend *b, const ngp_mesh_opts *o, ngp_mesh *out, ngp_error *err);
 
 /* Positions and normals from ngp units to the transforms.json frame of a scene loaded with this
