@@ -13,6 +13,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "counting_backend.h"
 #include "common/ngp_math.h"
 #include "core/fs.h"
 #include "engine/marching_cubes.h"
@@ -461,6 +462,48 @@ static void test_frame(void **state) {
   ngp_mesh_free(&m);
 }
 
+/* ---- Through the backend ---------------------------------------------------------------------- */
+
+/* The densities come through the backend interface, in batches of o.batch positions a few layers
+ * at a time (the counting backend forwards to the CPU and counts); with training_side they come
+ * from the downloaded host model instead, and the mesh is the same. */
+static void test_through_backend(void **state) {
+  (void)state;
+  ngp_nerf n;
+  ngp_test_small_nerf(&n, 1, 2);
+  /* A fresh grid holds every cell empty (density 0), which would mask everything: mark it full. */
+  for (size_t i = 0; i < (size_t)n.occ.n_cascades * NGP_GRID_CELLS; i++)
+    n.occ.density[i] = 1.0f;
+  ngp_backend_opts bo;
+  ngp_backend_opts_default(&bo);
+  bo.n_threads = 2;
+  ngp_backend *b;
+  ngp_error err;
+  assert_int_equal(ngp_backend_create(&ngp_counting_backend_type, &n, NULL, &bo, &b, &err), NGP_OK);
+  ngp_mesh_opts o;
+  ngp_mesh_opts_default(&o);
+  o.res = 20;
+  o.batch = 20 * 20 * 3;   /* three layers a query: 7 queries for 20 layers */
+  o.density_thresh = 0.0f; /* an untrained model's raw density straddles 0 */
+  ngp_mesh a, c;
+  assert_int_equal(ngp_mesh_extract(b, &o, &a, &err), NGP_OK);
+  assert_int_equal(ngp_counting_backend_calls(b, "density"), 7);
+  assert_true(ngp_counting_backend_calls(b, "download") >= 1);
+  o.training_side = true;
+  assert_int_equal(ngp_mesh_extract(b, &o, &c, &err), NGP_OK);
+  assert_int_equal(ngp_counting_backend_calls(b, "density"), 7);
+  print_message("untrained model at 20 samples a side: %lld vertices\n", (long long)a.n_verts);
+  assert_true(a.n_verts > 0);
+  assert_int_equal(a.n_verts, c.n_verts);
+  assert_int_equal(a.n_tris, c.n_tris);
+  assert_memory_equal(a.pos, c.pos, (size_t)a.n_verts * 3 * sizeof(float));
+  assert_memory_equal(a.rgb, c.rgb, (size_t)a.n_verts * 3 * sizeof(float));
+  ngp_mesh_free(&a);
+  ngp_mesh_free(&c);
+  ngp_backend_destroy(b);
+  ngp_nerf_free(&n);
+}
+
 /* ---- A trained model ------------------------------------------------------------------------------ */
 
 /* An ngp-synth scene whose transforms carry scale 0.25 and offset (0.35, 0.64, 0.58) (defaults:
@@ -598,8 +641,11 @@ static void test_trained_mesh(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_case_table), cmocka_unit_test(test_sphere), cmocka_unit_test(test_touching_and_nan),
-      cmocka_unit_test(test_files),      cmocka_unit_test(test_frame),  cmocka_unit_test(test_trained_mesh),
+      cmocka_unit_test(test_case_table),   cmocka_unit_test(test_sphere), cmocka_unit_test(test_touching_and_nan),
+      cmocka_unit_test(test_files),        cmocka_unit_test(test_frame),  cmocka_unit_test(test_through_backend),
+      cmocka_unit_test(test_trained_mesh),
   };
+  ngp_error err;
+  if (ngp_backend_register(&ngp_counting_backend_type, &err) != NGP_OK) fail_msg("%s", err.msg);
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

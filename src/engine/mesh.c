@@ -143,7 +143,7 @@ ngp_status ngp_mesh_from_field(ngp_field_fn field, void *user, const float bmin[
 
 typedef struct {
   ngp_backend *b;
-  bool training_side;
+  bool host; /* the downloaded host model, not ngp_backend_density */
 } model_field;
 
 /* Raw density through the backend (or the downloaded host model); -10000 where the occupancy grid
@@ -152,8 +152,8 @@ typedef struct {
 static ngp_status model_density(void *user, int n, const float *pos, float *values, ngp_error *err) {
   const model_field *f = user;
   ngp_backend *b = f->b;
-  ngp_status st = f->training_side ? ngp_nerf_density(b->model, b->model->inference, n, pos, values, err)
-                                   : ngp_backend_density(b, n, pos, values, err);
+  ngp_status st = f->host ? ngp_nerf_density(b->model, b->model->inference, n, pos, values, err)
+                          : ngp_backend_density(b, n, pos, values, err);
   if (st != NGP_OK) return st;
   const ngp_occupancy *g = &b->model->occ;
   if (!g->density) return NGP_OK;
@@ -183,7 +183,11 @@ ngp_status ngp_mesh_extract(ngp_backend *b, const ngp_mesh_opts *o, ngp_mesh *ou
   /* The occupancy grid (and, for backends without their own queries, the weights) on the host. */
   ngp_status st = ngp_backend_download(b, err);
   if (st != NGP_OK) return st;
-  model_field f = {b, o->training_side};
+  /* A backend without its own density or colour queries answers them on the host model after a
+   * download each call (backend.c); it was downloaded just above, so ask the host model directly
+   * rather than download the weights again for every batch. */
+  bool host_density = o->training_side || !b->iface->density, host_color = o->training_side || !b->iface->color;
+  model_field f = {b, host_density};
   if ((st = ngp_mesh_from_field(model_density, &f, bmin, bmax, o, out, err)) != NGP_OK) return st;
   if (out->n_verts == 0) return NGP_OK;
   out->rgb = malloc((size_t)out->n_verts * 3 * sizeof(float));
@@ -198,7 +202,7 @@ ngp_status ngp_mesh_extract(ngp_backend *b, const ngp_mesh_opts *o, ngp_mesh *ou
   int batch = o->batch > 0 ? o->batch : 1 << 20;
   for (int64_t v = 0; v < out->n_verts && st == NGP_OK; v += batch) {
     int cnt = out->n_verts - v < batch ? (int)(out->n_verts - v) : batch;
-    st = o->training_side
+    st = host_color
              ? ngp_nerf_color(b->model, b->model->inference, cnt, out->pos + v * 3, dir + v * 3, out->rgb + v * 3, err)
              : ngp_backend_color(b, cnt, out->pos + v * 3, dir + v * 3, out->rgb + v * 3, err);
   }
