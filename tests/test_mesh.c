@@ -500,6 +500,29 @@ static void test_through_backend(void **state) {
   assert_memory_equal(a.rgb, c.rgb, (size_t)a.n_verts * 3 * sizeof(float));
   ngp_mesh_free(&a);
   ngp_mesh_free(&c);
+
+  /* A crop box (scene coordinates) is intersected with the scene box: res samples along its longest
+   * side (as instant-ngp), and every vertex lies inside it. One outside the scene box leaves nothing: refused. */
+  o.training_side = false;
+  o.has_crop = true;
+  const float cmin[3] = {-3.0f, 0.25f, 0.1f}, cmax[3] = {0.5f, 0.75f, 0.9f};
+  memcpy(o.crop_min, cmin, sizeof cmin);
+  memcpy(o.crop_max, cmax, sizeof cmax);
+  assert_int_equal(ngp_mesh_extract(b, &o, &a, &err), NGP_OK);
+  assert_int_equal(a.grid[0], 13); /* [0, 0.5]: round(0.5 / 0.8 * 19) + 1 */
+  assert_int_equal(a.grid[1], 13); /* [0.25, 0.75] */
+  assert_int_equal(a.grid[2], 20); /* [0.1, 0.9]: the longest side */
+  assert_true(a.n_verts > 0);
+  for (int64_t i = 0; i < a.n_verts; i++)
+    for (int k = 0; k < 3; k++) {
+      float lo = k == 0 ? 0.0f : cmin[k];
+      assert_true(a.pos[i * 3 + k] >= lo - 1e-6f && a.pos[i * 3 + k] <= cmax[k] + 1e-6f);
+    }
+  ngp_mesh_free(&a);
+  o.crop_min[0] = 1.5f;
+  o.crop_max[0] = 2.0f;
+  assert_int_equal(ngp_mesh_extract(b, &o, &a, &err), NGP_ERR_INVALID);
+  assert_contains(err.msg, "is empty; check the crop box");
   ngp_backend_destroy(b);
   ngp_nerf_free(&n);
 }
