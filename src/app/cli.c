@@ -90,8 +90,7 @@ static const opt_def k_opts[] = {
     {"seed", 0, OPT_SEED, true, "random seed (default 1337); with the thread count it makes a run repeatable"},
     {"batch-size", 0, OPT_BATCH, true, "target samples per training step (default 262144, instant-ngp's)"},
     {"save-mesh", 0, OPT_SAVE_MESH, true,
-     "after training, save a marching-cubes mesh with vertex colours (.ply binary, or .obj) in the scene's "
-     "coordinates"},
+     "after training, save a mesh with vertex colours, .ply (binary) or .obj, in the scene's coordinates"},
     {"marching-cubes-res", 0, OPT_MC_RES, true, "mesh grid samples along the scene box's longest side (default 256)"},
     {"marching-cubes-density-thresh", 0, OPT_MC_THRESH, true,
      "mesh surface level on the raw density output, i.e. log density (default 2.5, instant-ngp's)"},
