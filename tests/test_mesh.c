@@ -271,6 +271,44 @@ static void test_touching_and_nan(void **state) {
   assert_int_equal(ngp_mesh_from_field(two_blobs, NULL, bmin, bmax, &o, &m, &err), NGP_ERR_INVALID);
 }
 
+/* White noise on a 24^3 grid, outside on the grid's faces: every one of the 256 cases, ambiguous
+ * faces by the thousand, and still a closed, manifold surface. */
+static void test_random_field(void **state) {
+  (void)state;
+  enum { N = 24 };
+  ngp_mc mc;
+  ngp_error err;
+  assert_int_equal(ngp_mc_begin(&mc, N, N, N, 0.0f, &err), NGP_OK);
+  bool seen[256] = {false};
+  float layers[2][N * N];
+  uint64_t h = 12345;
+  for (int z = 0; z < N; z++) {
+    float *l = layers[z & 1];
+    for (int i = 0; i < N * N; i++) {
+      h = h * 6364136223846793005ull + 1442695040888963407ull;
+      bool border = z == 0 || z == N - 1 || i % N == 0 || i % N == N - 1 || i / N == 0 || i / N == N - 1;
+      l[i] = border ? -1.0f : (float)(h >> 40) / 16777216.0f - 0.5f;
+    }
+    if (z > 0)
+      for (int y = 0; y + 1 < N; y++)
+        for (int x = 0; x + 1 < N; x++) {
+          int c = 0;
+          for (int k = 0; k < 8; k++)
+            c |= (layers[(z - 1 + (k >> 2)) & 1][(y + ((k >> 1) & 1)) * N + x + (k & 1)] > 0.0f) << k;
+          seen[c] = true;
+        }
+    assert_int_equal(ngp_mc_push_layer(&mc, l, &err), NGP_OK);
+  }
+  int n_seen = 0;
+  for (int c = 0; c < 256; c++)
+    n_seen += seen[c];
+  print_message("white noise: %d of 256 cases, %lld triangles\n", n_seen, (long long)mc.n_tris);
+  assert_int_equal(n_seen, 256);
+  check_closed(mc.tris, mc.n_tris);
+  assert_int_equal(ngp_mc_push_layer(&mc, layers[0], &err), NGP_ERR_INVALID); /* past nz */
+  ngp_mc_free(&mc);
+}
+
 /* ---- Files --------------------------------------------------------------------------------------- */
 
 typedef struct {
@@ -581,6 +619,10 @@ static void test_trained_mesh(void **state) {
   ply_data d;
   read_ply(ply, &d);
   assert_true(d.n_tris > 1000);
+  /* Closed and manifold even on a trained model's tangled fuzz (the box's faces are outside the
+   * occupancy grid, so the surface never reaches them): no edge has more or fewer than two
+   * triangles. */
+  check_closed(d.tris, d.n_tris);
   /* Mesh to surface, in NeRF units. The grid step is 1 ngp unit / 95 = 0.042 NeRF units. */
   const float h = 1.0f / 95.0f / 0.25f;
   int64_t near = 0;
@@ -664,8 +706,13 @@ static void test_trained_mesh(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_case_table),   cmocka_unit_test(test_sphere), cmocka_unit_test(test_touching_and_nan),
-      cmocka_unit_test(test_files),        cmocka_unit_test(test_frame),  cmocka_unit_test(test_through_backend),
+      cmocka_unit_test(test_case_table),
+      cmocka_unit_test(test_sphere),
+      cmocka_unit_test(test_touching_and_nan),
+      cmocka_unit_test(test_random_field),
+      cmocka_unit_test(test_files),
+      cmocka_unit_test(test_frame),
+      cmocka_unit_test(test_through_backend),
       cmocka_unit_test(test_trained_mesh),
   };
   ngp_error err;

@@ -18,6 +18,18 @@ int ngp_mc_edge_corner(int e, int end) {
   return end ? a | (1 << d) : a;
 }
 
+/* Whether cube edges e and f lie on a common face of the cell. */
+static bool share_face(int e, int f) {
+  int faces[2][2]; /* (axis, side) of the two faces each edge lies on */
+  for (int k = 0; k < 2; k++) {
+    int g = k ? f : e, d = g / 4, a = ngp_mc_edge_corner(g, 0), u = (d + 1) % 3, v = (d + 2) % 3;
+    faces[k][0] = u * 2 + ((a >> u) & 1);
+    faces[k][1] = v * 2 + ((a >> v) & 1);
+  }
+  return faces[0][0] == faces[1][0] || faces[0][0] == faces[1][1] || faces[0][1] == faces[1][0] ||
+         faces[0][1] == faces[1][1];
+}
+
 static int edge_between(int a, int b) {
   for (int e = 0; e < 12; e++) {
     int p = ngp_mc_edge_corner(e, 0), q = ngp_mc_edge_corner(e, 1);
@@ -33,7 +45,12 @@ static int edge_between(int a, int b) {
  * face walks it the other way and so draws the same segments reversed: no crack, and every mesh
  * edge on a face is used once in each direction. A crossing edge is an "enter" on exactly one of
  * its two faces, so succ[enter] = leave is a permutation of the crossing edges; its cycles are the
- * polygons, which come out counter-clockwise seen from outside, and are fanned into triangles. */
+ * polygons, which come out counter-clockwise seen from outside, and are fanned into triangles.
+ *
+ * The fan starts where none of its diagonals joins two vertices on one face of the cell: such a
+ * diagonal (possible when both segments of an ambiguous face belong to one polygon) could also be
+ * drawn by the neighbour across that face, and the edge would then have four triangles. Every
+ * polygon of the 256 cases has such a start (test_mesh checks the property on meshes). */
 static void build_case(int config, ngp_mc_case *out) {
   int succ[12];
   for (int e = 0; e < 12; e++)
@@ -73,11 +90,21 @@ static void build_case(int config, ngp_mc_case *out) {
       used[e] = true;
       loop[len++] = e;
     }
+    int s0 = 0;
+    for (int s = 0; s < len; s++) {
+      bool ok = true;
+      for (int k = 2; k + 1 < len && ok; k++)
+        ok = !share_face(loop[s], loop[(s + k) % len]);
+      if (ok) {
+        s0 = s;
+        break;
+      }
+    }
     for (int k = 1; k + 1 < len && out->n < NGP_MC_MAX_TRIS; k++) {
       int8_t *t = out->edges + 3 * out->n++;
-      t[0] = (int8_t)loop[0];
-      t[1] = (int8_t)loop[k];
-      t[2] = (int8_t)loop[k + 1];
+      t[0] = (int8_t)loop[s0];
+      t[1] = (int8_t)loop[(s0 + k) % len];
+      t[2] = (int8_t)loop[(s0 + k + 1) % len];
     }
   }
 }
