@@ -64,3 +64,10 @@ void ngp_app_session_opts(const ngp_cli *cli, bool train, ngp_session_opts *o) {
   }
   o->metrics_json = cli->metrics_json;
 }
+
+void ngp_app_mesh_opts(const ngp_cli *cli, ngp_mesh_opts *o) {
+  ngp_mesh_opts_default(o);
+  if (cli->mc_res > 0) o->res = cli->mc_res;
+  if (cli->has_mc_thresh) o->density_thresh = cli->mc_thresh;
+  o->progress = true;
+}

@@ -4,6 +4,7 @@
 #define NGP_APP_APP_H
 
 #include "app/cli.h"
+#include "engine/mesh.h"
 #include "engine/session.h"
 
 /* SIGINT and SIGTERM: the first sets a flag that training loops poll (stop after the current
@@ -19,5 +20,7 @@ int ngp_app_fail(const char *msg);
 
 /* The session options the command line asks for (train: whether steps will be run). */
 void ngp_app_session_opts(const ngp_cli *cli, bool train, ngp_session_opts *o);
+/* The mesh options the command line asks for (--marching-cubes-*), with a progress line. */
+void ngp_app_mesh_opts(const ngp_cli *cli, ngp_mesh_opts *o);
 
 #endif

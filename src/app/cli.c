@@ -17,6 +17,7 @@
 #include "cjson/cJSON.h"
 #include "core/fs.h"
 #include "core/json_util.h"
+#include "engine/mesh.h"
 #include "ngp/common.h"
 #include "engine/trainlog.h"
 #include "nerf/snapshot.h"
@@ -62,6 +63,9 @@ typedef enum {
   OPT_VIDEO_OUTPUT,
   OPT_VIDEO_RANGE,
   OPT_VIDEO_SMOOTHING,
+  OPT_SAVE_MESH,
+  OPT_MC_RES,
+  OPT_MC_THRESH,
   OPT_PENDING
 } opt_id;
 
@@ -128,6 +132,11 @@ static const opt_def k_opts[] = {
     {"video-render-range", 0, OPT_VIDEO_RANGE, true, "only frames START,END (inclusive, from 0), e.g. 0,59"},
     {"video-camera-smoothing", 0, OPT_VIDEO_SMOOTHING, false,
      "smooth the camera's motion as instant-ngp does (the path's end may not be reached)"},
+    {"save-mesh", 0, OPT_SAVE_MESH, true,
+     "after training, save a mesh with vertex colours, .ply (binary) or .obj, in the scene's coordinates"},
+    {"marching-cubes-res", 0, OPT_MC_RES, true, "mesh grid samples along the scene box's longest side (default 256)"},
+    {"marching-cubes-density-thresh", 0, OPT_MC_THRESH, true,
+     "mesh surface level on the raw density output, i.e. log density (default 2.5, instant-ngp's)"},
 #ifdef NGP_HAVE_VIEWER
     {"no-gui", 0, OPT_NO_GUI, false, "train and render headless, without a window"},
     {"gui", 0, OPT_GUI, false, "open the viewer window or fail (default: a window when a display works)"},
@@ -141,7 +150,6 @@ static const opt_def k_opts[] = {
     {"no-train", 0, OPT_PENDING, false, NULL},
     {"train", 0, OPT_PENDING, false, NULL},
     {"nerf-compatibility", 0, OPT_PENDING, false, NULL},
-    {"save-mesh", 0, OPT_PENDING, true, NULL},
 };
 #define N_OPTS (sizeof k_opts / sizeof *k_opts)
 
@@ -415,6 +423,25 @@ int ngp_cli_parse(int argc, char **argv, ngp_cli *cli, char *msg, size_t size) {
       else
         return usage_error(msg, size, "--backend: '%s' is not cpu, cuda or auto", value);
       break;
+    case OPT_SAVE_MESH:
+      if (!ngp_mesh_path_ok(value))
+        return usage_error(msg, size, "--save-mesh: '%s' is not a .ply or .obj file name (the format follows the name)",
+                           value);
+      cli->save_mesh = value;
+      break;
+    case OPT_MC_RES: {
+      long v = 0;
+      if (parse_long(opt->name, value, 8, 2048, &v, msg, size)) return NGP_EXIT_USAGE;
+      cli->mc_res = (int)v;
+      break;
+    }
+    case OPT_MC_THRESH: {
+      double v = 0.0;
+      if (parse_double(opt->name, value, -1000.0, 1000.0, &v, msg, size)) return NGP_EXIT_USAGE;
+      cli->mc_thresh = (float)v;
+      cli->has_mc_thresh = true;
+      break;
+    }
     case OPT_DOCTOR: cli->doctor = true; break;
     case OPT_NO_GUI: cli->gui = 0; break;
     case OPT_GUI:
@@ -592,11 +619,14 @@ void ngp_cli_print_help(const char *argv0) {
       snprintf(left, sizeof left, "-%c, --%s%s", o->short_name, o->name, o->takes_value ? " VALUE" : "");
     else
       snprintf(left, sizeof left, "    --%s%s", o->name, o->takes_value ? " VALUE" : "");
-    printf("  %-26s %s\n", left, o->help);
+    if (strlen(left) > 26) /* a long name: its help on the next line */
+      printf("  %s\n  %-26s %s\n", left, "", o->help);
+    else
+      printf("  %-26s %s\n", left, o->help);
     if (aliases[0]) printf("  %-26s (also %s)\n", "", aliases + 2);
   }
   printf("\nUnderscore spellings of scripts/run.py are accepted too (--training_data, --n_steps, ...).\n"
-         "Options of instant-ngp this version does not implement (meshes) are\n"
+         "Options of instant-ngp this version does not implement are\n"
          "recognised and refused with a message.\n\n"
          "Exit status: 0 success, 1 failure (one line on stderr says why), 2 usage error.\n");
 #ifdef NGP_HAVE_VIEWER

@@ -60,6 +60,13 @@ typedef struct ngp_cli {
   const char *video_output;      /* NULL: video.mp4 */
   int video_first, video_last;   /* --video-render-range; -1: not given */
   bool video_smoothing;          /* --video-camera-smoothing */
+
+  /* Meshes: --save-mesh (a .ply or .obj file), --marching-cubes-res (0: the default, 256) and
+   * --marching-cubes-density-thresh (when has_mc_thresh). */
+  const char *save_mesh;
+  int mc_res;
+  bool has_mc_thresh;
+  float mc_thresh;
 } ngp_cli;
 
 /* Parses argv. On a usage error returns NGP_EXIT_USAGE with one line in msg. */

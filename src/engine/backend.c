@@ -178,6 +178,14 @@ ngp_status ngp_backend_density(ngp_backend *b, int S, const float *pos, float *r
   return st != NGP_OK ? st : ngp_nerf_density(b->model, b->model->inference, S, pos, raw_density, err);
 }
 
+ngp_status ngp_backend_color(ngp_backend *b, int S, const float *pos, const float *dir, float *rgb, ngp_error *err) {
+  if (S <= 0) return NGP_OK;
+  if (b->iface->color) return b->iface->color(b, S, pos, dir, rgb, err);
+  /* Fallback: the CPU reference on the host model's EMA weights. */
+  ngp_status st = ngp_backend_download(b, err);
+  return st != NGP_OK ? st : ngp_nerf_color(b->model, b->model->inference, S, pos, dir, rgb, err);
+}
+
 ngp_status ngp_backend_synchronize(ngp_backend *b, ngp_error *err) {
   return b->iface->synchronize ? b->iface->synchronize(b, err) : NGP_OK;
 }

@@ -108,6 +108,10 @@ typedef struct ngp_backend_i {
    * acquired generation's weights. (optional: the CPU reference on the host model, after a
    * download) */
   ngp_status (*density)(ngp_backend *b, int S, const float *pos, float *raw_density, ngp_error *err);
+  /* Colour (sRGB in [0,1]) at S positions pos [S][3] in ngp units seen along unit directions dir
+   * [S][3], with the acquired generation's weights (meshes' vertex colours). (optional: the CPU
+   * reference on the host model, after a download) */
+  ngp_status (*color)(ngp_backend *b, int S, const float *pos, const float *dir, float *rgb, ngp_error *err);
 } ngp_backend_i;
 
 struct ngp_backend {
@@ -162,6 +166,7 @@ ngp_status ngp_backend_render_pixels(ngp_backend *b, const ngp_render_camera *ca
                                      int end, ngp_render_continue_fn keep_going, void *user, int *next, float *rgb,
                                      ngp_error *err);
 ngp_status ngp_backend_density(ngp_backend *b, int S, const float *pos, float *raw_density, ngp_error *err);
+ngp_status ngp_backend_color(ngp_backend *b, int S, const float *pos, const float *dir, float *rgb, ngp_error *err);
 ngp_status ngp_backend_synchronize(ngp_backend *b, ngp_error *err);
 
 /* The CPU backend's type (always built). */

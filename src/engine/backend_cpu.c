@@ -170,6 +170,12 @@ static ngp_status cpu_density(ngp_backend *b, int S, const float *pos, float *ra
   return ngp_nerf_density(n, w, S, pos, raw_density, err);
 }
 
+static ngp_status cpu_color(ngp_backend *b, int S, const float *pos, const float *dir, float *rgb, ngp_error *err) {
+  const float *w;
+  const ngp_nerf *n = render_model(cpu(b), &w);
+  return ngp_nerf_color(n, w, S, pos, dir, rgb, err);
+}
+
 static const ngp_backend_i cpu_iface = {
     .describe = cpu_describe,
     .destroy = cpu_destroy,
@@ -182,6 +188,7 @@ static const ngp_backend_i cpu_iface = {
     .render = cpu_render,
     .render_pixels = cpu_render_pixels,
     .density = cpu_density,
+    .color = cpu_color,
 };
 
 static ngp_status cpu_create(ngp_nerf *n, const ngp_scene *scene, const ngp_backend_opts *o, ngp_backend **out,

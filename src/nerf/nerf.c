@@ -162,6 +162,42 @@ ngp_status ngp_nerf_density(const ngp_nerf *n, const float *weights, int S, cons
   return NGP_OK;
 }
 
+typedef struct {
+  const ngp_nerf *n;
+  const float *w;
+  int S;
+  const float *pos, *dir;
+  float *rgb;
+  atomic_int failed;
+} color_job;
+
+static void color_chunk(int i, int thread, void *user) {
+  (void)thread;
+  color_job *j = user;
+  int s0 = i * DENSITY_CHUNK, cnt = j->S - s0 < DENSITY_CHUNK ? j->S - s0 : DENSITY_CHUNK;
+  eval_scratch s;
+  float *raw_rgb = malloc((size_t)cnt * 3 * sizeof(float)), *raw_density = malloc((size_t)cnt * sizeof(float));
+  if (!scratch_alloc(&s, j->n, cnt) || !raw_rgb || !raw_density) {
+    atomic_store(&j->failed, 1);
+  } else {
+    eval_network(j->n, j->w, cnt, j->pos + (size_t)s0 * 3, j->dir + (size_t)s0 * 3, raw_rgb, raw_density, &s);
+    for (int k = 0; k < cnt * 3; k++)
+      j->rgb[(size_t)s0 * 3 + (size_t)k] = ngp_sigmoid(raw_rgb[k]); /* as ngp_composite_step */
+  }
+  scratch_free(&s);
+  free(raw_rgb);
+  free(raw_density);
+}
+
+ngp_status ngp_nerf_color(const ngp_nerf *n, const float *weights, int S, const float *pos, const float *dir,
+                          float *rgb, ngp_error *err) {
+  color_job j = {n, weights, S, pos, dir, rgb, 0};
+  ngp_parallel_for((S + DENSITY_CHUNK - 1) / DENSITY_CHUNK, n->n_threads, color_chunk, &j);
+  if (atomic_load(&j.failed))
+    return ngp_error_set(err, NGP_ERR_NOMEM, "out of memory for colour queries (%d positions)", S);
+  return NGP_OK;
+}
+
 /* ---- Rendering --------------------------------------------------------------------------------- */
 
 /* Rays are rendered in tiles; each round marches every live ray of the tile for up to CHUNK more

@@ -44,6 +44,12 @@ void ngp_nerf_warp_positions(const ngp_nerf *n, int S, const float *pos, float *
 ngp_status ngp_nerf_density(const ngp_nerf *n, const float *weights, int S, const float *pos, float *raw_density,
                             ngp_error *err);
 
+/* Colour (sRGB in [0,1], after the sigmoid) at S positions pos [S][3] in ngp units seen along the
+ * unit directions dir [S][3] (the direction a ray travels), with the given weights: rgb [S][3].
+ * NGP_ERR_NOMEM as ngp_nerf_density. */
+ngp_status ngp_nerf_color(const ngp_nerf *n, const float *weights, int S, const float *pos, const float *dir,
+                          float *rgb, ngp_error *err);
+
 /* What a render writes into its [H][W][3] output. The values other than shade are
  * opacity-weighted means along the ray (sum w_i x_i / sum w_i), 0 where the ray's opacity
  * sum w_i is below NGP_RENDER_MIN_OPACITY (nothing hit). */

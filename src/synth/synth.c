@@ -418,6 +418,57 @@ float ngp_synth_trace(const float origin[3], const float dir[3], float rgb[3]) {
   return t;
 }
 
+/* Distance in the (r, z) half-plane from (r, z) to the segment (r0, z0)-(r1, z1). */
+static float segment_distance_2d(float r, float z, float r0, float z0, float r1, float z1) {
+  float dr = r1 - r0, dz = z1 - z0, len2 = dr * dr + dz * dz;
+  float t = len2 > 0.0f ? ((r - r0) * dr + (z - z0) * dz) / len2 : 0.0f;
+  t = t < 0.0f ? 0.0f : (t > 1.0f ? 1.0f : t);
+  float er = r0 + t * dr - r, ez = z0 + t * dz - z;
+  return sqrtf(er * er + ez * ez);
+}
+
+/* Distance from p (the object's frame) to the object's surface. Cylinders and cones are solids of
+ * revolution: the nearest surface point lies in p's half-plane through the axis, on the outline of
+ * their cross-section less the axis itself. */
+static float object_distance(const synth_object *ob, const float *p) {
+  switch (ob->kind) {
+  case SHAPE_SPHERE: return fabsf(sqrtf(dot3(p, p)) - ob->a);
+  case SHAPE_BOX: {
+    const float half[3] = {ob->a, ob->b, ob->h};
+    float q[3], out = 0.0f, in = -INFINITY;
+    for (int k = 0; k < 3; k++) {
+      q[k] = fabsf(p[k]) - half[k];
+      if (q[k] > 0.0f) out += q[k] * q[k];
+      if (q[k] > in) in = q[k];
+    }
+    return out > 0.0f ? sqrtf(out) : -in;
+  }
+  case SHAPE_CYLINDER: {
+    float r = sqrtf(p[0] * p[0] + p[1] * p[1]), a = ob->a, h = ob->h;
+    float d = segment_distance_2d(r, p[2], 0.0f, -h, a, -h);
+    d = fminf(d, segment_distance_2d(r, p[2], a, -h, a, h));
+    return fminf(d, segment_distance_2d(r, p[2], a, h, 0.0f, h));
+  }
+  case SHAPE_CONE: {
+    float r = sqrtf(p[0] * p[0] + p[1] * p[1]);
+    return fminf(segment_distance_2d(r, p[2], 0.0f, 0.0f, ob->a, 0.0f),
+                 segment_distance_2d(r, p[2], ob->a, 0.0f, 0.0f, ob->h));
+  }
+  }
+  return INFINITY;
+}
+
+float ngp_synth_distance(const float p[3]) {
+  float best = INFINITY;
+  const float zero[3] = {0.0f, 0.0f, 0.0f};
+  for (int i = 0; i < N_OBJECTS; i++) {
+    float lp[3], ld[3];
+    to_local(&k_objects[i], p, zero, lp, ld);
+    best = fminf(best, object_distance(&k_objects[i], lp));
+  }
+  return best;
+}
+
 /* Sub-pixel sample positions in [0,1)^2: a k x k grid when spp = k^2 (1, 4, 9, ...), otherwise a
  * Hammersley set (x stratified, y the base-2 radical inverse, shifted to centre the strata). */
 static void sample_offsets(int spp, float (*xy)[2]) {

@@ -216,6 +216,16 @@ static void save_snapshot(ngp_viewer *v) {
   set_message(v, 4.0, "saving ", path);
 }
 
+static void save_mesh(ngp_viewer *v) {
+  if (!v->have_worker) {
+    set_message(v, 4.0, "no mesh: drop a scene or a snapshot first", "");
+    return;
+  }
+  const char *path = v->opts.save_mesh ? v->opts.save_mesh : "mesh.ply";
+  ngp_worker_request_mesh(&v->worker, path, &v->opts.mesh);
+  set_message(v, 8.0, "saving a mesh (see the terminal for its progress): ", path);
+}
+
 static void save_screenshot(ngp_viewer *v) {
   if (v->disp.tex_w == 0) {
     set_message(v, 4.0, "no image to save yet", "");
@@ -369,6 +379,9 @@ void ngp_viewer_on_key(ngp_viewer *v, int key, int action, int mods) {
       v->play_start = ngp_seconds();
     }
     break;
+  case GLFW_KEY_M:
+    if (press) save_mesh(v);
+    break;
   case GLFW_KEY_EQUAL:
   case GLFW_KEY_KP_ADD:
     if (v->final_div > 1) v->final_div--;
@@ -451,6 +464,7 @@ void ngp_viewer_opts_default(ngp_viewer_opts *o) {
   o->frame_time_s = 1.0 / 30.0;
   o->overlay = true;
   o->idle_wait = true;
+  ngp_mesh_opts_default(&o->mesh);
 }
 
 int ngp_viewer_open(ngp_viewer **out, const ngp_session_opts *so, const ngp_viewer_opts *opts, char *why,
@@ -769,6 +783,7 @@ void ngp_viewer_print_controls(void) {
        "  K, Shift+K           add the current view to the camera path / clear the path\n"
        "  L                    play the camera path (again: stop)\n"
        "  Ctrl+P               save the camera path as base_cam.json (in --screenshot-dir, else here)\n"
+       "  M                    save a mesh (--save-mesh, else mesh.ply; --marching-cubes-*)\n"
        "  + -                  render scale up / down (full resolution, 1/2, ... 1/8)\n"
        "  Tab                  toggle the overlay\n"
        "  Esc, Ctrl+Q          quit\n"

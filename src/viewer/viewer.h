@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "viewer/camera.h"
+#include "engine/mesh.h"
 #include "engine/session.h"
 
 /* Exit codes of open and close: the program's own (0, 1, 130), and "no window here". */
@@ -36,6 +37,8 @@ typedef struct ngp_viewer_opts {
   bool idle_wait;             /* sleep in glfwWaitEventsTimeout when nothing changes (default true) */
   const char *save_snapshot;  /* where Ctrl+S saves (default snapshot.ngp) */
   const char *screenshot_dir; /* where P saves (default .) */
+  const char *save_mesh;      /* where M saves a mesh (default mesh.ply) */
+  ngp_mesh_opts mesh;         /* M's grid and threshold (--marching-cubes-*) */
   long n_steps;               /* stop training after this many steps (< 0: no limit, the default) */
   double train_seconds;       /* ... or after this much training time (< 0: no limit) */
   int (*interrupted)(void);   /* polled each frame: non-zero closes the window, exit 130 (NULL: never) */

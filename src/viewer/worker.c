@@ -26,7 +26,7 @@ static void *worker_main(void *arg) {
   pthread_mutex_lock(&w->ctl_lock);
   for (;;) {
     bool can_train = ngp_session_can_train(s); /* false once a step has failed */
-    while (!w->quit && !w->save_requested && !(w->want_training && can_train)) {
+    while (!w->quit && !w->save_requested && !w->mesh_requested && !(w->want_training && can_train)) {
       if (w->dirty) { /* training paused: show its last weights */
         pthread_mutex_unlock(&w->ctl_lock);
         publish(w);
@@ -44,6 +44,24 @@ static void *worker_main(void *arg) {
       pthread_mutex_unlock(&w->ctl_lock);
       ngp_error err;
       ngp_status rc = ngp_session_save(s, path, &err); /* prints "snapshot saved: ..." */
+      if (rc != NGP_OK) fprintf(stderr, "instant-ngp: error: %s\n", err.msg);
+      pthread_mutex_lock(&w->ctl_lock);
+      snprintf(w->stats.message, sizeof w->stats.message,
+               rc == NGP_OK ? "saved %s" : "saving %s failed (see the terminal)", path);
+      w->stats.message_serial++;
+      continue;
+    }
+    if (w->mesh_requested) {
+      char path[sizeof w->mesh_path];
+      memcpy(path, w->mesh_path, sizeof path);
+      ngp_mesh_opts mo = w->mesh_opts;
+      w->mesh_requested = false;
+      pthread_mutex_unlock(&w->ctl_lock);
+      /* This thread is the training side: the host model's EMA weights, not the renderer's. */
+      mo.training_side = true;
+      mo.progress = true;
+      ngp_error err;
+      ngp_status rc = ngp_session_save_mesh(s, path, &mo, &err); /* prints "mesh saved: ..." */
       if (rc != NGP_OK) fprintf(stderr, "instant-ngp: error: %s\n", err.msg);
       pthread_mutex_lock(&w->ctl_lock);
       snprintf(w->stats.message, sizeof w->stats.message,
@@ -144,6 +162,15 @@ void ngp_worker_request_save(ngp_worker *w, const char *path) {
   pthread_mutex_lock(&w->ctl_lock);
   snprintf(w->save_path, sizeof w->save_path, "%s", path);
   w->save_requested = true;
+  pthread_cond_signal(&w->ctl_cv);
+  pthread_mutex_unlock(&w->ctl_lock);
+}
+
+void ngp_worker_request_mesh(ngp_worker *w, const char *path, const ngp_mesh_opts *o) {
+  pthread_mutex_lock(&w->ctl_lock);
+  snprintf(w->mesh_path, sizeof w->mesh_path, "%s", path);
+  w->mesh_opts = *o;
+  w->mesh_requested = true;
   pthread_cond_signal(&w->ctl_cv);
   pthread_mutex_unlock(&w->ctl_lock);
 }

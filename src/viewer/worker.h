@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "viewer/progressive.h"
+#include "engine/mesh.h"
 #include "engine/session.h"
 
 typedef struct ngp_worker_stats {
@@ -40,8 +41,10 @@ typedef struct ngp_worker {
   pthread_mutex_t ctl_lock;
   pthread_cond_t ctl_cv;
   /* Under ctl_lock. */
-  bool quit, want_training, save_requested;
+  bool quit, want_training, save_requested, mesh_requested;
   char save_path[4096];
+  char mesh_path[4096];
+  ngp_mesh_opts mesh_opts;
   long max_steps;     /* stop training after this many steps of this run; < 0: no limit */
   double max_seconds; /* stop after this much training time; < 0: no limit */
   ngp_worker_stats stats;
@@ -61,6 +64,9 @@ void ngp_worker_stop(ngp_worker *w);
 void ngp_worker_set_training(ngp_worker *w, bool on);
 /* Queues a snapshot save (ngp_session_save, atomic); the result appears in stats.message. */
 void ngp_worker_request_save(ngp_worker *w, const char *path);
+/* Queues a mesh (ngp_session_save_mesh on the training side's weights, atomic); training pauses
+ * while it is made; the result appears in stats.message. */
+void ngp_worker_request_mesh(ngp_worker *w, const char *path, const ngp_mesh_opts *o);
 /* Copies the statistics; false (and *out untouched) if the lock was busy. */
 bool ngp_worker_stats_get(ngp_worker *w, ngp_worker_stats *out);
 

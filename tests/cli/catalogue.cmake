@@ -295,3 +295,27 @@ ngp_cli_test(cat_video_path_empty CMD "${NGP_BIN}|--load-snapshot|/nonexistent.n
              ERR "camera_path/empty.json: path: no keyframes; a video needs at least one")
 ngp_cli_test(cat_video_transforms_bad CMD "${NGP_BIN}|--load-snapshot|/nonexistent.ngp|--video-camera-path|${BAD}/nan_pose/transforms.json"
              CODE 1 ERR "nan_pose/transforms.json: frames\\[0\\].transform_matrix\\[1\\]\\[3\\]: the number is not finite")
+# ---- Meshes: every bad value of the mesh options is a usage error (exit 2) naming the option -------------
+ngp_cli_test(cat_mesh_ext CMD "${NGP_BIN}|--save-mesh|${GEN}/m.stl" CODE 2
+             ERR "--save-mesh: '.*m.stl' is not a .ply or .obj file name")
+ngp_cli_test(cat_mesh_no_ext CMD "${NGP_BIN}|--save_mesh|mesh" CODE 2 ERR "--save-mesh: 'mesh' is not a .ply or .obj file name")
+ngp_cli_test(cat_mesh_dir CMD "${NGP_BIN}|--save-mesh|out.ply/" CODE 2 ERR "--save-mesh: 'out.ply/' is not a .ply or .obj")
+ngp_cli_test(cat_mesh_missing CMD "${NGP_BIN}|--save-mesh" CODE 2 ERR "--save-mesh: missing value")
+ngp_cli_test(cat_mc_res_small CMD "${NGP_BIN}|--marching-cubes-res|4" CODE 2
+             ERR "--marching-cubes-res: '4' is not an integer from 8 to 2048")
+ngp_cli_test(cat_mc_res_large CMD "${NGP_BIN}|--marching_cubes_res|4096" CODE 2
+             ERR "--marching-cubes-res: '4096' is not an integer from 8 to 2048")
+ngp_cli_test(cat_mc_res_text CMD "${NGP_BIN}|--marching-cubes-res=fine" CODE 2
+             ERR "--marching-cubes-res: 'fine' is not an integer")
+ngp_cli_test(cat_mc_res_empty CMD "${NGP_BIN}|--marching-cubes-res=" CODE 2 ERR "--marching-cubes-res: '' is not an integer")
+ngp_cli_test(cat_mc_thresh_nan CMD "${NGP_BIN}|--marching-cubes-density-thresh|nan" CODE 2
+             ERR "--marching-cubes-density-thresh: 'nan' is not a number from -1000 to 1000")
+ngp_cli_test(cat_mc_thresh_inf CMD "${NGP_BIN}|--marching_cubes_density_thresh|inf" CODE 2
+             ERR "--marching-cubes-density-thresh: 'inf' is not a number")
+ngp_cli_test(cat_mc_thresh_huge CMD "${NGP_BIN}|--marching-cubes-density-thresh|1e9" CODE 2
+             ERR "--marching-cubes-density-thresh: '1e9' is not a number from -1000 to 1000")
+ngp_cli_test(cat_mc_thresh_text CMD "${NGP_BIN}|--marching-cubes-density-thresh|2.5x" CODE 2
+             ERR "--marching-cubes-density-thresh: '2.5x' is not a number")
+# A mesh that cannot be written (its folder would be inside a file): exit 1, the path named.
+ngp_cli_test(cat_mesh_unwritable CMD "${NGP_BIN}|${GEN}/model.ngp|--save-mesh|${GEN}/model.ngp/m.ply|--marching-cubes-res|8"
+             CODE 1 FIXTURES trained_model ERR "cannot save the mesh .*model.ngp/m.ply: .*model.ngp: exists and is not a directory")

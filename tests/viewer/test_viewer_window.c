@@ -394,10 +394,12 @@ static void test_drop_save_screenshot(void **state) {
   const char *snap = env_path("NGP_VIEWER_TEST_SNAPSHOT");
   char *dir = ngp_test_tmpdir("viewer_drop");
   char *saved = ngp_test_path(dir, "saved.ngp"), *shots = ngp_test_path(dir, "shots");
-  char *shot = ngp_test_path(shots, "screenshot_0000.png");
+  char *shot = ngp_test_path(shots, "screenshot_0000.png"), *mesh = ngp_test_path(dir, "meshes/m.ply");
   run_opts r;
   run_opts_init(&r);
   r.vo.save_snapshot = saved;
+  r.vo.save_mesh = mesh;
+  r.vo.mesh.res = 24;
   r.vo.screenshot_dir = shots;
   ngp_viewer *v = open_viewer(&r, 64, 48); /* an empty window: drop something on it */
   assert_false(ngp_viewer_has_model(v));
@@ -423,6 +425,16 @@ static void test_drop_save_screenshot(void **state) {
   ngp_error err;
   if (ngp_snapshot_load(saved, &n, &meta, 1, &err) != NGP_OK) fail_msg("%s", err.msg);
   ngp_nerf_free(&n);
+  /* M: a mesh made by the training thread, written atomically: a binary PLY. */
+  ngp_viewer_on_key(v, GLFW_KEY_M, GLFW_PRESS, 0);
+  ngp_viewer_on_key(v, GLFW_KEY_M, GLFW_RELEASE, 0);
+  wait_for_file(v, mesh, 60.0);
+  char *ply;
+  size_t ply_len;
+  if (ngp_read_file(mesh, (size_t)1 << 28, &ply, &ply_len, &err) != NGP_OK) fail_msg("%s", err.msg);
+  assert_true(strncmp(ply, "ply\nformat binary_little_endian 1.0\n", 36) == 0);
+  assert_non_null(strstr(ply, "end_header\n"));
+  free(ply);
   /* Ctrl+S must not have flown the camera backwards. */
   ngp_camera c0 = *ngp_viewer_camera(v);
   assert_true(ngp_viewer_frame(v));
@@ -439,6 +451,7 @@ static void test_drop_save_screenshot(void **state) {
   free(shot);
   free(shots);
   free(saved);
+  free(mesh);
   free(dir);
 }
 

@@ -56,6 +56,10 @@ ngp_status ngp_synth_cameras(const ngp_synth_options *opts, bool test_split, flo
  * exact ground truth for depth and colour. */
 float ngp_synth_trace(const float origin[3], const float dir[3], float rgb[3]);
 
+/* Distance from p (NeRF units) to the nearest surface of the scene's solids: exact ground truth
+ * for meshes (the distance to the union's surface, up to where solids touch). */
+float ngp_synth_distance(const float p[3]);
+
 #ifdef __cplusplus
 }
 #endif
