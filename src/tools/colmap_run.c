@@ -139,9 +139,24 @@ static int count_images(const char *dir) {
   return total;
 }
 
+/* Fails before anything is written when the program is not installed. */
+static ngp_status require_program(const char *stage, const char *name, ngp_error *err) {
+  char *p = colmap_run_find_program(name);
+  if (p) {
+    free(p);
+    return NGP_OK;
+  }
+  if (!strcmp(name, "colmap"))
+    return ngp_error_set(err, NGP_ERR_IO, "%s: colmap is not installed (not found on PATH); " INSTALL_HINT("colmap"),
+                         stage);
+  return ngp_error_set(err, NGP_ERR_IO, "%s: ffmpeg is not installed (not found on PATH); " INSTALL_HINT("ffmpeg"),
+                       stage);
+}
+
 ngp_status colmap_run_ffmpeg(const colmap_run_options *o, ngp_error *err) {
   const char *stage = "video to frames (ffmpeg)";
-  ngp_status st;
+  ngp_status st = require_program(stage, "ffmpeg", err);
+  if (st != NGP_OK) return st;
   if (!ngp_path_is_file(o->video_in)) return ngp_error_set(err, NGP_ERR_IO, "%s: %s: no such file", stage, o->video_in);
   /* Frames of an earlier run: replaced only when asked (and only files named like ours). */
   char **names = NULL;
@@ -196,7 +211,8 @@ static void remove_model_dir(const char *dir) {
 }
 
 ngp_status colmap_run_colmap(const colmap_run_options *o, int *n_registered, int *n_images, ngp_error *err) {
-  ngp_status st;
+  ngp_status st = require_program("feature extraction", "colmap", err);
+  if (st != NGP_OK) return st;
   *n_registered = *n_images = 0;
   int n_in = count_images(o->images);
   if (!ngp_path_is_dir(o->images) || n_in == 0)
@@ -233,6 +249,7 @@ ngp_status colmap_run_colmap(const colmap_run_options *o, int *n_registered, int
   if (st != NGP_OK) return st;
 
   const char *gpu = o->use_gpu ? "1" : "0";
+  /* fe[11] is the value of --SiftExtraction.use_gpu */
   char *fe[24] = {"colmap",
                   "feature_extractor",
                   "--database_path",
@@ -258,7 +275,17 @@ ngp_status colmap_run_colmap(const colmap_run_options *o, int *n_registered, int
   fe[nfe] = NULL;
   char stage[64];
   snprintf(stage, sizeof stage, "feature extraction (colmap, %d images)", n_in);
-  if ((st = run_stage(o, stage, fe, err)) != NGP_OK) return st;
+  st = run_stage(o, stage, fe, err);
+  if (st != NGP_OK && o->use_gpu) {
+    /* A GPU is present but colmap may lack CUDA (then SIFT wants OpenGL and a display): once more
+     * on the CPU before giving up. */
+    if (!o->quiet) printf("%s: failed on the GPU (%s); again on the CPU\n", stage, err->msg);
+    unlink(o->db);
+    gpu = "0";
+    fe[11] = (char *)gpu;
+    st = run_stage(o, stage, fe, err);
+  }
+  if (st != NGP_OK) return st;
 
   char matcher[64];
   snprintf(matcher, sizeof matcher, "%s_matcher", o->matcher);

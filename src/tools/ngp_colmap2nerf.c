@@ -69,7 +69,7 @@ static void print_help(FILE *f) {
              "  --help                    show this help and exit\n"
              "  --version                 print the version and exit\n"
              "\n"
-             "Then: instant-ngp --scene transforms.json --n_steps 5000 --save_snapshot model.ingp\n");
+             "Then: instant-ngp transforms.json --train-seconds 600 --save-snapshot model.ngp\n");
 }
 
 static int usage(const char *fmt, ...) NGP_PRINTF(1, 2);
