@@ -309,7 +309,9 @@ ngp_status colmap_run_colmap(const colmap_run_options *o, int *n_registered, int
   char *mp[] = {"colmap",        "mapper",       "--database_path",
                 (char *)o->db,   "--image_path", (char *)o->images,
                 "--output_path", sparse,         NULL};
-  if ((st = run_stage(o, "mapping (colmap)", mp, err)) != NGP_OK) return st;
+  /* The mapper fails outright when it finds no initial pair: that too is "too few registered". */
+  ngp_error map_err;
+  ngp_status map_st = run_stage(o, "mapping (colmap)", mp, &map_err);
 
   /* COLMAP may split the scene into several models (sparse/0, 1, ...): take the largest. */
   int best = -1, best_n = 0, n_models = 0;
@@ -331,10 +333,17 @@ ngp_status colmap_run_colmap(const colmap_run_options *o, int *n_registered, int
       "motion blur; "
       "for unordered photos --colmap_matcher exhaustive; from a video, a higher --video_fps";
   if (best_n < 3) {
+    char said[256] = "";
+    if (map_st != NGP_OK) last_log_line(o->log_path, said, sizeof said);
     return ngp_error_set(err, NGP_ERR_INVALID,
-                         "mapping: COLMAP registered %d of the %d images (%d model%s), too few for a NeRF; %s; "
+                         "mapping: COLMAP registered %d of the %d images (%d model%s%s%s%s), too few for a NeRF; %s; "
                          "COLMAP's output is in %s",
-                         best_n, n_in, n_models, n_models == 1 ? "" : "s", helps, o->log_path);
+                         best_n, n_in, n_models, n_models == 1 ? "" : "s", said[0] ? "; it said \"" : "", said,
+                         said[0] ? "\"" : "", helps, o->log_path);
+  }
+  if (map_st != NGP_OK) {
+    *err = map_err;
+    return map_st;
   }
   if (best_n * 2 < n_in) {
     ngp_log(NGP_LOG_WARN, "mapping: COLMAP registered only %d of the %d images; the rest are left out; %s", best_n,
