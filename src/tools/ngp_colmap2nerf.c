@@ -351,6 +351,7 @@ int main(int argc, char **argv) {
 oom:
   ngp_error_set(&err, NGP_ERR_NOMEM, "out of memory");
 fail:
+  fflush(stdout); /* the progress so far comes before the error, also in a pipe */
   fprintf(stderr, "ngp-colmap2nerf: error: %s\n", err.msg);
   code = EXIT_FAIL;
 done:
