@@ -7,10 +7,12 @@ set -euo pipefail
 # (libglfw3-dev only recommends it). clang, libclang-rt-dev: libFuzzer for scripts/fuzz.sh. clang-format: the
 # `format` test (.clang-format over src/ and tests/). python3-pyflakes: the nix_vm-scripts test (the
 # NixOS VM tests' Python scripts linted as nixpkgs lints them). ffmpeg: videos in H.264 and the video
-# tests' ffprobe.
+# tests' ffprobe; with colmap, what ngp-colmap2nerf drives; the `colmap` test (tests/colmap/e2e.sh)
+# recovers a scene's poses with it (the two: about 73 MB to download, 226 MB installed, with its Qt and
+# Ceres; a few minutes of the test run on 2 cores).
 pkgs=(cmake make gcc pkg-config libcjson-dev libstb-dev libcmocka-dev
       libglfw3-dev libepoxy-dev libx11-dev xvfb libgl1-mesa-dri libglx-mesa0 clang libclang-rt-dev clang-format
-      python3-pyflakes ffmpeg)
+      python3-pyflakes colmap ffmpeg)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

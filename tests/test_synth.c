@@ -489,8 +489,47 @@ static void test_validation(void **state) {
   free(dir);
 }
 
+/* The textured variant: every pixel opaque (the backdrop catches what misses the solids), the
+ * solids' pixels differ from the plain scene's (noise on the albedo) but keep their silhouette,
+ * and it is off by default, so the plain scene is unchanged. */
+static void test_textured(void **state) {
+  (void)state;
+  ngp_synth_options o;
+  ngp_synth_options_default(&o);
+  assert_false(o.textured);
+  o.n_train = 1;
+  o.n_threads = 2;
+  float *c2w = cameras(&o, false);
+  enum { S = 48 };
+  uint8_t *plain = render(&o, c2w, S, S);
+  o.textured = true;
+  uint8_t *tex = render(&o, c2w, S, S);
+  uint8_t *tex2 = render(&o, c2w, S, S);
+  assert_memory_equal(tex, tex2, S * S * 4);
+  int n_bg = 0, n_diff = 0, n_solid = 0, n_colours_bg = 0;
+  uint8_t first_bg[3] = {0, 0, 0};
+  for (int i = 0; i < S * S; i++) {
+    assert_int_equal(tex[i * 4 + 3], 255);
+    if (plain[i * 4 + 3] == 0) {
+      if (n_bg++ == 0) memcpy(first_bg, tex + i * 4, 3);
+      n_colours_bg += memcmp(first_bg, tex + i * 4, 3) != 0;
+    } else if (plain[i * 4 + 3] == 255) {
+      n_solid++;
+      n_diff += memcmp(plain + i * 4, tex + i * 4, 3) != 0;
+    }
+  }
+  assert_true(n_bg > S * S / 10 && n_solid > S * S / 10);
+  assert_true(n_colours_bg > n_bg / 2); /* a textured backdrop, not a flat colour */
+  assert_true(n_diff > n_solid / 4);
+  free(plain);
+  free(tex);
+  free(tex2);
+  free(c2w);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_textured),
       cmocka_unit_test(test_defaults),
       cmocka_unit_test(test_cameras),
       cmocka_unit_test(test_render_deterministic),

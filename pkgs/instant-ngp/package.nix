@@ -2,8 +2,10 @@
 #
 # Outputs of this derivation (all MIT, like the code):
 #   out      bin/instant-ngp (a small wrapper, see ./default-scene-wrapper.sh: the default scene, and
-#            nixpkgs' ffmpeg on PATH for videos), bin/ngp-synth,
-#            lib/libngp.so, share/instant-ngp/configs (where bare config names are looked up), docs
+#            nixpkgs' ffmpeg on PATH for videos), bin/ngp-synth, bin/ngp-colmap2nerf (your photos or
+#            video to transforms.json through COLMAP; colmap and ffmpeg on its PATH unless
+#            withPhotoTools = false), lib/libngp.so, share/instant-ngp/configs (where bare config
+#            names are looked up), docs
 #   dev      include/ngp, lib/pkgconfig/ngp.pc
 #   configs  nerf/*.json: `nix build .#instant-ngp.configs` gives result-configs/nerf/base.json
 #   scenes   nerf/synthetic: a scene that ngp-synth generates during the build; `nix run` with no
@@ -48,6 +50,13 @@
   # The GLFW/epoxy viewer (NGP_BUILD_VIEWER): a window that trains and renders live. Without a
   # display the program says so and runs headless, so it costs nothing on servers but closure size.
   withViewer ? true,
+  # ngp-colmap2nerf runs colmap and ffmpeg: with this, they come with the package (after the
+  # user's own on PATH, so a CUDA build of colmap installed by the user wins); without, it uses
+  # whatever PATH has and says how to install them when they are missing. The defaults of null
+  # keep the expression evaluable in package sets without them (it then leaves them out).
+  colmap ? null,
+  makeWrapper ? null,
+  withPhotoTools ? colmap != null && makeWrapper != null,
 }:
 
 let
@@ -112,6 +121,7 @@ effectiveStdenv.mkDerivation (finalAttrs: {
     cmake
     pkg-config
   ]
+  ++ lib.optionals withPhotoTools [ makeWrapper ]
   ++ lib.optionals cudaSupport [
     cudaPackages.cuda_nvcc
     # Adds /run/opengl-driver/lib (where NixOS puts libcuda.so) to the RUNPATH of every ELF file,
@@ -208,6 +218,14 @@ effectiveStdenv.mkDerivation (finalAttrs: {
       --subst-var-by scene "$scenes/nerf/synthetic" \
       --subst-var-by ffmpeg "${lib.getBin ffmpeg-headless}"
     chmod +x "$out/bin/instant-ngp"
+  ''
+  + lib.optionalString withPhotoTools ''
+    wrapProgram "$out/bin/ngp-colmap2nerf" --suffix PATH : ${
+      lib.makeBinPath [
+        colmap
+        ffmpeg-headless
+      ]
+    }
   '';
 
   passthru = {

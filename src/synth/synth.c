@@ -7,7 +7,9 @@
  * 0.2 down to 0.03 units, i.e. from ~14 px down to ~2 px at 200x200, ~8 px at 800x800), so a NeRF has
  * detail to resolve. Shading is Lambertian under one directional light with shadows, plus a small
  * ambient term: radiance is view-independent, so a NeRF can reproduce it exactly. Everything else
- * is transparent (alpha 0, rgb 0), like NeRF-synthetic's lego.
+ * is transparent (alpha 0, rgb 0), like NeRF-synthetic's lego. The textured variant (opts->textured,
+ * for feature matchers such as COLMAP's SIFT) adds noise to every albedo and an opaque, unlit,
+ * noise-coloured backdrop sphere; the plain scene's bytes do not change with it off.
  *
  * Rays are intersected exactly with each solid (quadratics and slabs, no marching). Colours are
  * computed in linear space, averaged over `spp` stratified samples per pixel (alpha = covered
@@ -45,6 +47,7 @@ void ngp_synth_options_default(ngp_synth_options *opts) {
   opts->camera_distance = 4.0f;
   opts->spp = 4;
   opts->n_threads = 0;
+  opts->textured = false;
 }
 
 /* ---- Small vector helpers ---------------------------------------------------------------------- */
@@ -371,10 +374,67 @@ static void albedo(const synth_hit *hit, float *out) {
   }
 }
 
+/* ---- Noise (the textured scene) ----------------------------------------------------------------- */
+
+/* Value noise: a hash of the integer lattice point, trilinear with a smoothstep. Deterministic and
+ * aperiodic at the scales used, so a feature matcher finds no repeated pattern to confuse. */
+static float lattice(int x, int y, int z, uint32_t seed) {
+  uint32_t h = seed ^ ((uint32_t)x * 0x8da6b343u) ^ ((uint32_t)y * 0xd8163841u) ^ ((uint32_t)z * 0xcb1ab31fu);
+  h ^= h >> 15;
+  h *= 0x2c1b3c6du;
+  h ^= h >> 12;
+  h *= 0x297a2d39u;
+  h ^= h >> 15;
+  return (float)(h >> 8) * 5.9604644775390625e-8f;
+}
+
+static float value_noise(float x, float y, float z, uint32_t seed) {
+  float fx = floorf(x), fy = floorf(y), fz = floorf(z);
+  int ix = (int)fx, iy = (int)fy, iz = (int)fz;
+  float u = x - fx, v = y - fy, w = z - fz;
+  u = u * u * (3.0f - 2.0f * u);
+  v = v * v * (3.0f - 2.0f * v);
+  w = w * w * (3.0f - 2.0f * w);
+  float c[2][2];
+  for (int j = 0; j < 2; j++)
+    for (int k = 0; k < 2; k++) {
+      float a = lattice(ix, iy + j, iz + k, seed), b = lattice(ix + 1, iy + j, iz + k, seed);
+      c[j][k] = a + (b - a) * u;
+    }
+  float c0 = c[0][0] + (c[1][0] - c[0][0]) * v, c1 = c[0][1] + (c[1][1] - c[0][1]) * v;
+  return c0 + (c1 - c0) * w;
+}
+
+/* Four octaves from `freq` up, in [0, 1]. */
+static float fractal_noise(const float *p, float freq, uint32_t seed) {
+  float sum = 0.0f, amp = 0.5f, norm = 0.0f;
+  for (int o = 0; o < 4; o++, freq *= 2.03f, amp *= 0.55f) {
+    sum += amp * value_noise(p[0] * freq, p[1] * freq, p[2] * freq, seed + (uint32_t)o * 0x9e3779b9u);
+    norm += amp;
+  }
+  return sum / norm;
+}
+
+/* The backdrop's colour (linear, unlit) where the unit ray (o, d) from inside the sphere meets it. */
+static void backdrop_rgb(const float *o, const float *d, float *rgb) {
+  const float r = NGP_SYNTH_BACKDROP_RADIUS;
+  float b = dot3(o, d), c = dot3(o, o) - r * r;
+  float t = -b + sqrtf(fmaxf(0.0f, b * b - c));
+  float p[3] = {o[0] + t * d[0], o[1] + t * d[1], o[2] + t * d[2]};
+  /* hard-edged patches: each channel's noise quantised to four levels, so the backdrop is full of
+   * corners and blobs at every scale, which SIFT finds and tells apart */
+  for (int k = 0; k < 3; k++) {
+    float n = fractal_noise(p, 1.7f, 0x51a3u + (uint32_t)k * 7919u);
+    float level = floorf(fminf(3.0f, fmaxf(0.0f, (n - 0.5f) * 10.0f + 2.0f)));
+    rgb[k] = 0.04f + 0.30f * level;
+  }
+}
+
 /* ---- Tracing ----------------------------------------------------------------------------------- */
 
-/* Shaded linear colour of the unit ray (o, d); returns the hit distance or -1 on a miss. */
-static float trace_unit(const float *o, const float *d, float *rgb) {
+/* Shaded linear colour of the unit ray (o, d); returns the hit distance or -1 on a miss. textured:
+ * the albedo is modulated by noise (the backdrop is the caller's). */
+static float trace_unit(const float *o, const float *d, bool textured, float *rgb) {
   /* Skip rays that miss the scene's bounding sphere (the background), and start the others at
    * its entry: intersecting from nearby keeps the quadratics well conditioned in float. */
   float b = dot3(o, d);
@@ -404,6 +464,10 @@ static float trace_unit(const float *o, const float *d, float *rgb) {
       if (sh.obj < 0) shade += DIFFUSE * ndl;
     }
     albedo(&hit, rgb);
+    if (textured) {
+      float np[3] = {hit.p[0] + 3.1f * (float)hit.obj, hit.p[1], hit.p[2]};
+      scale3(rgb, fractal_noise(np, 7.0f, 0x7e57u) < 0.5f ? 0.45f : 1.15f);
+    }
     scale3(rgb, shade);
   }
   return t_enter + hit.t;
@@ -413,7 +477,7 @@ float ngp_synth_trace(const float origin[3], const float dir[3], float rgb[3]) {
   float d[3] = {dir[0], dir[1], dir[2]};
   normalize3(d);
   if (!(dot3(d, d) > 0.5f)) return -1.0f; /* zero or non-finite direction */
-  float t = trace_unit(origin, d, rgb);
+  float t = trace_unit(origin, d, false, rgb);
   if (t < 0.0f && rgb) rgb[0] = rgb[1] = rgb[2] = 0.0f;
   return t;
 }
@@ -497,6 +561,7 @@ typedef struct {
   const float *c2w;
   float focal;
   int width, height, spp;
+  bool textured;
   float xy[SPP_MAX][2];
   uint8_t *rgba;
 } render_job;
@@ -520,7 +585,12 @@ static void render_rows(const render_job *job, int y0, int y1) {
           d[r] = m[r * 4 + 0] * dc[0] + m[r * 4 + 1] * dc[1] + m[r * 4 + 2] * dc[2];
         normalize3(d);
         float rgb[3];
-        if (trace_unit(o, d, rgb) >= 0.0f) {
+        float t = trace_unit(o, d, job->textured, rgb);
+        if (t < 0.0f && job->textured) { /* the backdrop catches every ray that misses the solids */
+          backdrop_rgb(o, d, rgb);
+          t = 0.0f;
+        }
+        if (t >= 0.0f) {
           acc[0] += rgb[0];
           acc[1] += rgb[1];
           acc[2] += rgb[2];
@@ -548,6 +618,7 @@ static void render_job_init(render_job *job, const ngp_synth_options *opts, cons
   job->width = width;
   job->height = height;
   job->spp = spp < 1 ? 1 : spp > SPP_MAX ? SPP_MAX : spp;
+  job->textured = opts ? opts->textured : false;
   job->rgba = rgba;
   sample_offsets(job->spp, job->xy);
 }

@@ -36,6 +36,7 @@ static void print_help(FILE *f) {
           "  --seed S       seed for the training cameras, 0..4294967295 (default %u)\n"
           "  --spp N        samples per pixel for antialiasing, 1..64 (default %d)\n"
           "  --threads N    threads, 0 = all cores (default 0)\n"
+          "  --textured     opaque: noise on every surface and a textured backdrop, for COLMAP\n"
           "  --quiet        print nothing on success\n"
           "  --help         show this help and exit\n"
           "  --version      print the version and exit\n",
@@ -102,7 +103,7 @@ int main(int argc, char **argv) {
     memcpy(key, name, name_len);
     key[name_len] = '\0';
 
-    if (!strcmp(key, "help") || !strcmp(key, "version") || !strcmp(key, "quiet")) {
+    if (!strcmp(key, "help") || !strcmp(key, "version") || !strcmp(key, "quiet") || !strcmp(key, "textured")) {
       if (eq) return usage("--%s takes no value (got '%s')", key, eq + 1);
       if (!strcmp(key, "help")) {
         print_help(stdout);
@@ -112,7 +113,10 @@ int main(int argc, char **argv) {
         printf("ngp-synth %s\n", ngp_version());
         return EXIT_OK;
       }
-      quiet = true;
+      if (!strcmp(key, "textured"))
+        opts.textured = true;
+      else
+        quiet = true;
       continue;
     }
 
