@@ -188,7 +188,7 @@ ngp_cli_test(cat_unreadable_snapshot CMD "${NGP_BIN}|--load-snapshot|${CAT}/unre
 ngp_cli_test(cat_snapshot_disk_full
              CMD "${SNAPTOOL}|disk-full|1048576|${SNAP}/tiny2.ngp|${SNAP}/dest.ngp|--|${NGP_BIN}|--load-snapshot|${SNAP}/tiny.ngp|--save-snapshot|${SNAP}/dest.ngp"
              CODE 1 FIXTURES cat_snapshots
-             ERR "dest.ngp.tmp.[0-9]+: write failed: File too large \\(the previous [^\n]*dest.ngp is untouched\\)"
+             ERR "\\.dest.ngp.tmp.[0-9]+.[A-Za-z0-9]+: write failed: File too large \\(the previous [^\n]*dest.ngp is untouched\\)"
              OUT "disk-full: [^\n]*dest.ngp unchanged, no temporary file left")
 
 # ---- Fuzz targets replayed over their seed corpora and every crash input kept ----------------------------
