@@ -51,4 +51,5 @@ void ngp_app_session_opts(const ngp_cli *cli, bool train, ngp_session_opts *o) {
   if (cli->spp > 0) o->spp = cli->spp;
   o->batch_samples = cli->batch_samples;
   o->train = train;
+  o->stop = ngp_app_interrupted; /* test views and screenshots stop at the first SIGINT/SIGTERM */
 }

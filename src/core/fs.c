@@ -314,6 +314,11 @@ bool ngp_path_exists(const char *path) {
   return stat(path, &st) == 0;
 }
 
+bool ngp_fs_is_link_loop(const char *path) {
+  struct stat st;
+  return stat(path, &st) != 0 && errno == ELOOP;
+}
+
 bool ngp_path_is_dir(const char *path) {
   struct stat st;
   return stat(path, &st) == 0 && S_ISDIR(st.st_mode);

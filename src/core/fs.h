@@ -47,6 +47,8 @@ bool ngp_fs_is_temp_of(const char *name, const char *base, long *pid);
 bool ngp_path_exists(const char *path);
 bool ngp_path_is_dir(const char *path);
 bool ngp_path_is_file(const char *path);
+/* Whether resolving `path` fails on a loop of symbolic links (ELOOP). */
+bool ngp_fs_is_link_loop(const char *path);
 /* Creates a directory and its parents (like mkdir -p). */
 ngp_status ngp_mkdir_p(const char *path, ngp_error *err);
 

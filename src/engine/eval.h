@@ -26,5 +26,9 @@ typedef struct ngp_eval_result {
  * pixel. */
 ngp_status ngp_eval_views(ngp_backend *b, const ngp_scene *views, const float bg[3], int spp, ngp_eval_result *res,
                           ngp_error *err);
+/* The same, asking stop() (when not NULL) before each view: a non-zero answer ends the loop with
+ * NGP_OK and res over the res->n_views views done so far (fewer than views->n_frames). */
+ngp_status ngp_eval_views_until(ngp_backend *b, const ngp_scene *views, const float bg[3], int spp, int (*stop)(void),
+                                ngp_eval_result *res, ngp_error *err);
 
 #endif

@@ -25,7 +25,9 @@ void ngp_session_opts_default(ngp_session_opts *o) {
 }
 
 char *ngp_config_find(const char *name) {
-  if (ngp_path_is_file(name)) return ngp_strdup(name);
+  /* Anything at the name as given is the config: a FIFO or a loop is refused by name when read,
+   * not called "not found". */
+  if (ngp_path_exists(name) || ngp_fs_is_link_loop(name)) return ngp_strdup(name);
   if (name[0] == '/') return NULL;
   const char *env = getenv("NGP_CONFIG_DIR");
   if (env && env[0]) {
@@ -204,19 +206,40 @@ ngp_status ngp_session_evaluate(ngp_session *s, const char *transforms, ngp_eval
   if (st != NGP_OK) return st;
   double t0 = ngp_seconds();
   const float *bg = s->opts.bg;
-  st = ngp_eval_views(s->backend, &views, bg, s->opts.spp, res, err);
+  st = ngp_eval_views_until(s->backend, &views, bg, s->opts.spp, s->opts.stop, res, err);
+  int n_views = views.n_frames;
   ngp_scene_free(&views);
   if (st != NGP_OK) return st;
+  if (res->n_views < n_views) {
+    printf("test views: stopped after %d of %d views; no PSNR is printed for a partial set\n", res->n_views, n_views);
+    return NGP_OK;
+  }
   printf("test views: %d from %s, background %g,%g,%g, %d spp, %.1f s\n", res->n_views, transforms, (double)bg[0],
          (double)bg[1], (double)bg[2], s->opts.spp, ngp_seconds() - t0);
   printf("PSNR=%.3f [%.3f %.3f] SSIM=%.4f\n", res->psnr_mean, res->psnr_min, res->psnr_max, res->ssim_mean);
   return NGP_OK;
 }
 
-static void screenshot_name(const char *dir, const char *file_path, char *out, size_t n) {
+/* dir/<base name of file_path>[.png]; the k-th frame with a name already taken gets "_k" before
+ * the extension (k from 2 up to the first free name). */
+static char *screenshot_name(const char *dir, const char *file_path, char **taken, int n_taken) {
   const char *base = ngp_path_basename(file_path);
-  bool has_ext = ngp_path_extension(base)[0] != '\0';
-  snprintf(out, n, "%s/%s%s", dir, base, has_ext ? "" : ".png");
+  const char *ext = ngp_path_extension(base);
+  int stem = (int)(ext - base);
+  if (!ext[0]) ext = ".png";
+  size_t n = strlen(dir) + strlen(base) + 32;
+  char *out = malloc(n);
+  if (!out) return NULL;
+  for (int k = 1;; k++) {
+    if (k == 1)
+      snprintf(out, n, "%s/%.*s%s", dir, stem, base, ext);
+    else
+      snprintf(out, n, "%s/%.*s_%d%s", dir, stem, base, k, ext);
+    bool used = false;
+    for (int i = 0; i < n_taken && !used; i++)
+      used = strcmp(taken[i], out) == 0;
+    if (!used) return out;
+  }
 }
 
 /* Frame index of n into path, at w x h; prints a line with the count and the time left, counted
@@ -270,15 +293,28 @@ ngp_status ngp_session_screenshots(ngp_session *s, const char *transforms, const
   so.n_threads = s->threads;
   ngp_status st = ngp_scene_load(transforms, &so, &cams, err);
   if (st != NGP_OK) return st;
-  if ((st = ngp_mkdir_p(dir, err)) == NGP_OK) {
-    double t0 = ngp_seconds();
-    for (int i = 0; i < cams.n_frames && st == NGP_OK; i++) {
-      const ngp_frame *f = &cams.frames[i];
-      char path[4200];
-      screenshot_name(dir, f->file_path, path, sizeof path);
-      st = screenshot(s, f, i, cams.n_frames, t0, w > 0 ? w : f->image.width, h > 0 ? h : f->image.height, path, err);
+  char **names = calloc((size_t)cams.n_frames + 1, sizeof *names);
+  for (int i = 0; names && i < cams.n_frames; i++) {
+    if (!(names[i] = screenshot_name(dir, cams.frames[i].file_path, names, i))) {
+      ngp_free_strings(names, i);
+      names = NULL;
     }
   }
+  if (!names) st = ngp_error_set(err, NGP_ERR_NOMEM, "out of memory naming %d screenshots", cams.n_frames);
+  int done = 0;
+  if (st == NGP_OK && (st = ngp_mkdir_p(dir, err)) == NGP_OK) {
+    double t0 = ngp_seconds();
+    for (int i = 0; i < cams.n_frames && st == NGP_OK; i++) {
+      if (s->opts.stop && s->opts.stop()) break;
+      const ngp_frame *f = &cams.frames[i];
+      st = screenshot(s, f, i, cams.n_frames, t0, w > 0 ? w : f->image.width, h > 0 ? h : f->image.height, names[i],
+                      err);
+      if (st == NGP_OK) done++;
+    }
+  }
+  if (st == NGP_OK && done < cams.n_frames)
+    printf("screenshots: stopped after %d of %d; each file written is complete\n", done, cams.n_frames);
+  if (names) ngp_free_strings(names, cams.n_frames);
   ngp_scene_free(&cams);
   return st;
 }

@@ -30,6 +30,7 @@ typedef struct ngp_session_opts {
   float grid_sample_fraction; /* occupancy-update samples against instant-ngp's; < 0: the backend's */
   bool train;                 /* load the scene's images and make a trainer (false: the scene is ignored) */
   bool concurrent_render;     /* renders run on another thread than training (the viewer) */
+  int (*stop)(void);          /* NULL, or asked between test views and screenshots: non-zero stops there */
 } ngp_session_opts;
 
 void ngp_session_opts_default(ngp_session_opts *o);
@@ -70,10 +71,14 @@ ngp_status ngp_session_save(ngp_session *s, const char *path, ngp_error *err);
 ngp_status ngp_session_render(ngp_session *s, const ngp_render_camera *cam, const ngp_render_opts *o, float *rgb,
                               ngp_error *err);
 /* PSNR and SSIM of the current weights on the views of a transforms file (images loaded), rendered
- * by the backend at the session's background and spp; prints the two result lines. */
+ * by the backend at the session's background and spp; prints the two result lines. When opts.stop
+ * asks to stop, returns NGP_OK with res->n_views below the count and prints what was done. */
 ngp_status ngp_session_evaluate(ngp_session *s, const char *transforms, ngp_eval_result *res, ngp_error *err);
 /* Renders every frame of a transforms file (images not needed) into dir as PNG, at the frame's
- * size or w x h when given (> 0; the field of view kept); prints a line per file. */
+ * size or w x h when given (> 0; the field of view kept); prints a line per file. Frames whose
+ * file names coincide (a/r_0 and b/r_0) get distinct names (r_0.png, r_0_2.png), never one file
+ * written twice. When opts.stop asks to stop, ends after the file being written (each file is
+ * complete) with NGP_OK, and prints how many were written. */
 ngp_status ngp_session_screenshots(ngp_session *s, const char *transforms, const char *dir, int w, int h,
                                    ngp_error *err);
 void ngp_session_close(ngp_session *s);

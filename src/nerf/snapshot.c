@@ -142,6 +142,8 @@ ngp_status ngp_snapshot_save(const char *path, const ngp_nerf *n, const float *w
 }
 
 bool ngp_snapshot_is(const char *path) {
+  ngp_error err;
+  if (ngp_fs_check_input(path, false, &err) != NGP_OK) return false; /* a FIFO would block fopen */
   FILE *f = fopen(path, "rb");
   if (!f) return false;
   char m[8];

@@ -380,14 +380,16 @@ static char *resolve_image(const char *json_file, const char *file_path) {
   char *base = ngp_path_join(dir, file_path);
   free(dir);
   if (!base) return NULL;
-  if (ngp_path_is_file(base)) return base;
+  /* Anything at the written path is taken: a FIFO or a folder there is then refused by name when
+   * read, never mistaken for a missing image. */
+  if (ngp_path_exists(base) || ngp_fs_is_link_loop(base)) return base;
   size_t n = strlen(base);
   for (size_t i = 0; i < sizeof k_image_exts / sizeof *k_image_exts; i++) {
     char *cand = malloc(n + 8);
     if (!cand) break;
     memcpy(cand, base, n);
     strcpy(cand + n, k_image_exts[i]);
-    if (ngp_path_is_file(cand)) {
+    if (ngp_path_exists(cand) || ngp_fs_is_link_loop(cand)) {
       free(base);
       return cand;
     }
@@ -594,6 +596,8 @@ ngp_status ngp_scene_load(const char *path, const ngp_scene_options *opts_in, ng
     st = select_sources(path, s, err);
   } else if (ngp_path_is_file(path)) {
     st = push_string(&s->sources, &s->n_sources, path, err);
+  } else if (ngp_path_exists(path) || ngp_fs_is_link_loop(path)) {
+    st = ngp_fs_check_input(path, true, err); /* a FIFO, a device: named, never opened */
   } else {
     st = ngp_error_set(err, NGP_ERR_IO,
                        "%s: no such file or directory; a scene is a transforms .json file or a folder holding one",

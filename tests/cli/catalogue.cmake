@@ -206,3 +206,6 @@ ngp_cli_test(cat_snapshot_with_config CMD "${NGP_BIN}|--load-snapshot|${SNAP}/ti
              FIXTURES cat_snapshots ERR "--config small.json: the snapshot .*tiny.ngp carries its own network config")
 ngp_cli_test(cat_snapshot_info CMD "${NGP_BIN}|--info|--load-snapshot|${SNAP}/tiny.ngp" CODE 0 FIXTURES cat_snapshots
              OUT "config: from the snapshot .*tiny.ngp \\(step [0-9]+, [0-9]+ parameters\\)")
+
+# Hostile inputs, outputs and signals (issue 19).
+include(${CMAKE_CURRENT_LIST_DIR}/hostile.cmake)

@@ -1,0 +1,52 @@
+#!/bin/sh
+# hostile_setup.sh DIR BAD: the hostile-input fixtures of hostile.cmake (issue 19), made afresh in
+# DIR: FIFOs, a device, symlink loops and folders where files are expected, each in the place of a
+# scene, transforms file, config, parent config, image or snapshot; deep and duplicate-key JSON; a
+# copy of a small scene to try overwriting. Nothing here is kept in git: FIFOs and loops cannot be.
+set -eu
+dir=$1
+bad=$2
+rm -rf "$dir"
+mkdir -p "$dir"
+cd "$dir"
+mkfifo fifo.json fifo fifo.ngp
+ln -s loop.json loop.json
+ln -s loop.ngp loop.ngp
+mkdir folder.json
+matrix='[[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 4], [0, 0, 0, 1]]'
+# Scenes whose one image is not a regular file.
+for kind in fifo dir dev loop; do
+  mkdir "img_$kind"
+  path=a.png
+  case $kind in
+    fifo) mkfifo "img_$kind/a.png" ;;
+    dir) mkdir "img_$kind/a.png" ;;
+    dev) path=/dev/zero ;;
+    loop) ln -s a.png "img_$kind/a.png" ;;
+  esac
+  printf '{"camera_angle_x": 0.69, "frames": [{"file_path": "%s", "transform_matrix": %s}]}\n' "$path" "$matrix" \
+    >"img_$kind/transforms.json"
+done
+# Configs whose parent is not a config.
+printf '{"parent": "fifo.json"}\n' >parent_fifo.json
+printf '{"parent": "loop.json"}\n' >parent_loop.json
+printf '{"parent": "folder.json"}\n' >parent_folder.json
+printf '{"parent": "/etc/passwd"}\n' >parent_passwd.json
+# Valid JSON nested past the reader's limit (1000), as a scene and as a config.
+python3 -c "print('{\"frames\": ' + '[' * 1200 + ']' * 1200 + '}')" >deep_scene.json
+python3 -c "print('{\"encoding\": ' + '{\"a\": ' * 1100 + '1' + '}' * 1100 + '}')" >deep_config.json
+# Duplicate keys, at the top and nested.
+printf '{"camera_angle_x": 0.69, "camera_angle_x": 0.5, "frames": []}\n' >dup_top.json
+printf '{"encoding": {"otype": "HashGrid", "otype": "Frequency"}}\n' >dup_config.json
+printf '{"camera_angle_x": 0.69, "frames": [{"file_path": "a", "file_path": "b", "transform_matrix": %s}]}\n' \
+  "$matrix" >dup_frame.json
+# A copy of a small scene (one 4x3 RGBA image) that outputs may try to overwrite.
+mkdir scene
+cp "$bad/png_variants/rgba.json" "$bad/png_variants/rgba.png" scene/
+# Screenshot cameras whose file names coincide in different folders.
+printf '{"camera_angle_x": 0.69, "w": 8, "h": 6, "frames": [{"file_path": "a/r_0", "transform_matrix": %s}, {"file_path": "b/r_0", "transform_matrix": %s}, {"file_path": "r_0_2", "transform_matrix": %s}]}\n' \
+  "$matrix" "$matrix" "$matrix" >collide.json
+# A folder that cannot be written by `nobody` (root-owned, 0755) and a file in the way of a folder.
+mkdir locked
+chmod 0755 locked
+printf 'x' >plain.txt
