@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "core/fs.h"
+#include "engine/backend.h"
 
 /* ASan found ngp_mkdir_p("") reading past the string: an empty name is refused. */
 static void test_mkdir_empty(void **state) {
@@ -217,12 +218,25 @@ static void test_check_output(void **state) {
   free(dir);
 }
 
+/* A CPU run chosen by auto prints one short clause, not the driver diagnosis with its fix. */
+static void test_backend_short_reason(void **state) {
+  (void)state;
+  char out[256];
+  ngp_backend_short_reason("no NVIDIA driver: libcuda.so.1 was not found (libcuda.so.1: cannot open shared object "
+                           "file). Fix: on NixOS enable hardware.graphics (or hardware.opengl) ...",
+                           out, sizeof out);
+  assert_string_equal(out, "no NVIDIA driver; instant-ngp doctor says why");
+  ngp_backend_short_reason("the NVIDIA driver 550.54 (CUDA 12.4) sees no CUDA device. Fix: check nvidia-smi", out,
+                           sizeof out);
+  assert_string_equal(out, "the NVIDIA driver 550.54 (CUDA 12.4) sees no CUDA device; instant-ngp doctor says why");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_mkdir_empty),      cmocka_unit_test(test_read_non_regular),
       cmocka_unit_test(test_atomic_no_follow), cmocka_unit_test(test_atomic_mode),
       cmocka_unit_test(test_atomic_stale),     cmocka_unit_test(test_atomic_long_name),
-      cmocka_unit_test(test_check_output),
+      cmocka_unit_test(test_check_output),     cmocka_unit_test(test_backend_short_reason),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
