@@ -11,6 +11,7 @@
 
 #include "core/clock.h"
 #include "core/fs.h"
+#include "core/memory.h"
 #include "core/progress.h"
 #include "ngp/ngp.h"
 #include "core/parallel.h"
@@ -68,6 +69,26 @@ static ngp_status load_config(const ngp_session_opts *o, ngp_config *cfg, char *
   ngp_status st = ngp_config_load(path, cfg, err);
   free(path);
   return st;
+}
+
+ngp_status ngp_session_check_model(const ngp_config *cfg, const char *label, int aabb_scale, bool train,
+                                   ngp_error *err) {
+  size_t n = 0;
+  ngp_status st = ngp_nerf_count_params(cfg, aabb_scale, &n, err);
+  if (st != NGP_OK) {
+    char why[NGP_ERROR_MSG_MAX];
+    snprintf(why, sizeof why, "%s", err->msg);
+    return ngp_error_set(err, st, "%s: %s", label, why);
+  }
+  /* Per parameter: the weights and their EMA (8 bytes); to train, the gradients and the two Adam
+   * moments too (12 more). */
+  uint64_t need = (uint64_t)n * (train ? 20u : 8u);
+  char subject[1400], hint[1400];
+  snprintf(subject, sizeof subject, "%s: the model (%zu parameters, %s)", label, n, train ? "to train" : "to render");
+  snprintf(hint, sizeof hint,
+           "use a smaller model: lower encoding.log2_hashmap_size (now %d) or encoding.n_levels (now %d) in %s",
+           cfg->encoding.log2_hashmap_size, cfg->encoding.n_levels, label);
+  return ngp_memory_check(need, subject, hint, err);
 }
 
 /* The backend, chosen in the one place that chooses (ngp_backend_choose), first: a backend that
@@ -137,6 +158,7 @@ ngp_status ngp_session_open(ngp_session *s, const ngp_session_opts *o, ngp_error
   if (!s->have_model) {
     ngp_config cfg;
     if ((st = load_config(o, &cfg, s->config_label, sizeof s->config_label, err)) != NGP_OK ||
+        (st = ngp_session_check_model(&cfg, s->config_label, s->scene.aabb_scale, true, err)) != NGP_OK ||
         (st = ngp_nerf_init(&s->nerf, &cfg, s->scene.aabb_scale, o->seed, s->threads, err)) != NGP_OK)
       goto fail;
     s->have_model = true;
@@ -253,9 +275,14 @@ static ngp_status screenshot(ngp_session *s, const ngp_frame *f, int index, int 
       {f->focal[0] * (float)w / (float)f->image.width, f->focal[1] * (float)h / (float)f->image.height},
       {f->principal[0], f->principal[1]},
       &f->lens};
+  /* The image as floats and as bytes, and about as much again inside the renderer. */
+  char subject[128];
+  snprintf(subject, sizeof subject, "a %dx%d screenshot", w, h);
+  ngp_status st = ngp_memory_check((uint64_t)w * (uint64_t)h * 32u, subject,
+                                   "use a smaller --width/--height, or smaller w and h in the cameras", err);
+  if (st != NGP_OK) return st;
   float *rgb = malloc((size_t)w * (size_t)h * 3 * sizeof(float));
   uint8_t *px = malloc((size_t)w * (size_t)h * 4);
-  ngp_status st = NGP_OK;
   if (!rgb || !px) st = ngp_error_set(err, NGP_ERR_NOMEM, "out of memory for a %dx%d screenshot", w, h);
   ngp_render_opts o = {w, h, {bg[0], bg[1], bg[2]}, 1e-4f, s->opts.spp, (uint64_t)index};
   double t_start = ngp_seconds();

@@ -52,6 +52,11 @@ typedef struct ngp_session {
   bool step_failed;
 } ngp_session;
 
+/* Whether a model of this config can be made here: the grid within its index limits and the
+ * parameters (with gradients and optimizer state to train) within the memory this process may
+ * use. Errors name the config (label) and the fields to lower. */
+ngp_status ngp_session_check_model(const ngp_config *cfg, const char *label, int aabb_scale, bool train,
+                                   ngp_error *err);
 /* Loads the snapshot and/or scene, chooses the backend and creates it over the model. Prints what
  * it loaded and the backend it chose, and why. On failure the session holds nothing. */
 ngp_status ngp_session_open(ngp_session *s, const ngp_session_opts *o, ngp_error *err);

@@ -115,6 +115,17 @@ static ngp_status read_intrinsics(const cJSON *obj, const char *file, const char
       in->own_c[a] = true;
     }
   }
+  /* The same size rule as for image files and --width/--height: a camera of 32768x32768 is a
+   * 4 GiB screenshot before a pixel is rendered. */
+  if (in->has_wh[0] && in->has_wh[1] && (int64_t)in->wh[0] * in->wh[1] > NGP_IMAGE_MAX_PIXELS) {
+    char f[256];
+    return ngp_error_set(
+        err, NGP_ERR_INVALID,
+        "%s: %s: a camera of %dx%d is %lld pixels, more than the %lld an image may have (16384x16384); "
+        "lower w and h",
+        file, ngp_json_field(f, sizeof f, ctx, "w, h"), in->wh[0], in->wh[1], (long long)in->wh[0] * in->wh[1],
+        (long long)NGP_IMAGE_MAX_PIXELS);
+  }
   /* Lens: k1..k4 fill params 0..3, then p1, p2 overwrite params 2, 3 (instant-ngp's order). */
   static const char *const keys[] = {"k1", "k2", "k3", "k4", "p1", "p2"};
   static const int slots[] = {0, 1, 2, 3, 2, 3};

@@ -134,3 +134,32 @@ foreach(_phase screenshots test_views training_unsaved second_signal)
   set_tests_properties(cli_hostile_interrupt_${_phase} PROPERTIES LABELS cli FIXTURES_REQUIRED "hostile;cat_snapshots"
                        SKIP_RETURN_CODE 77 TIMEOUT 120 RESOURCE_LOCK hostile_interrupt)
 endforeach()
+
+# ---- Sizes that fit each range but not the machine: refused before allocating, with what to lower ------
+hostile_test(hostile_grid_index_limit CMD "${NGP_BIN}|--info|--config|${HOST}/grid_2e30.json" CODE 1 FIXTURES hostile
+             ERR "grid_2e30.json: encoding: level [0-9]+ needs [0-9]+ entries \\([0-9]+ in all\\), over the 32-bit limit; lower encoding.log2_hashmap_size or encoding.n_levels")
+hostile_test(hostile_big_png CMD "${NGP_BIN}|--info|${HOST}/big_png" CODE 1 FIXTURES hostile
+             ERR "big_png/transforms.json: frames\\[0\\]: [^\n]*a.png: image is 100000x100000, larger than the 32768 pixels per side or 268435456 pixels allowed")
+hostile_test(hostile_big_camera
+             CMD "${NGP_BIN}|--no-gui|--load-snapshot|${SNAP}/tiny.ngp|--screenshot-transforms|${HOST}/big_camera.json|--screenshot-dir|${HOST}/shots_big"
+             CODE 1 FIXTURES "hostile;cat_snapshots"
+             ERR "big_camera.json: w, h: a camera of 32768x32768 is 1073741824 pixels, more than the 268435456 an image may have")
+# Under a memory cap (prlimit --as), the real binary: the message has the sizes and what to lower.
+# AddressSanitizer maps terabytes of shadow memory, so no address-space cap can run it: skipped there.
+find_program(PRLIMIT prlimit)
+if(NGP_SANITIZE OR NOT PRLIMIT)
+  foreach(_t hostile_memory_model hostile_memory_screenshot)
+    add_test(NAME cli_${_t} COMMAND ${CMAKE_COMMAND} -E echo
+             "SKIP: needs prlimit (util-linux) and a build without AddressSanitizer, whose shadow memory no address-space cap admits")
+    set_tests_properties(cli_${_t} PROPERTIES LABELS cli SKIP_REGULAR_EXPRESSION "SKIP: ")
+  endforeach()
+else()
+  hostile_test(hostile_memory_model
+               CMD "${PRLIMIT}|--as=1500000000|${NGP_BIN}|${HOST}/scene/rgba.json|--config|${HOST}/grid_10gib.json|--no-gui|--threads|1|--n-steps|1"
+               CODE 1 FIXTURES hostile
+               ERR "grid_10gib.json: the model \\(537014272 parameters, to train\\) needs 10.00 GiB, more than the [0-9.]+ GiB left under the address-space limit \\(ulimit -v\\): out of memory before it starts; use a smaller model: lower encoding.log2_hashmap_size \\(now 24\\) or encoding.n_levels \\(now 16\\)")
+  hostile_test(hostile_memory_screenshot
+               CMD "${PRLIMIT}|--as=2000000000|${NGP_BIN}|--no-gui|--threads|1|--load-snapshot|${SNAP}/tiny.ngp|--screenshot-transforms|${HOST}/collide.json|--screenshot-dir|${HOST}/shots_mem|--width|16384|--height|16384"
+               CODE 1 FIXTURES "hostile;cat_snapshots"
+               ERR "a 16384x16384 screenshot needs 8.00 GiB, more than the [0-9.]+ GiB left under the address-space limit \\(ulimit -v\\): out of memory before it starts; use a smaller --width/--height")
+endif()

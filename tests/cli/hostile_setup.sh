@@ -50,3 +50,20 @@ printf '{"camera_angle_x": 0.69, "w": 8, "h": 6, "frames": [{"file_path": "a/r_0
 mkdir locked
 chmod 0755 locked
 printf 'x' >plain.txt
+# Sizes each within range but too big together: a hash grid over the 32-bit index limit, one of
+# 10 GiB to train (refused under a memory cap), a 100000x100000 PNG header, a 32768x32768 camera.
+printf '{"encoding": {"otype": "HashGrid", "log2_hashmap_size": 30, "n_levels": 16}}\n' >grid_2e30.json
+printf '{"encoding": {"otype": "HashGrid", "log2_hashmap_size": 24, "n_levels": 16}}\n' >grid_10gib.json
+mkdir big_png
+python3 - big_png/a.png <<'PY'
+import struct, sys, zlib
+def chunk(t, d):
+    return struct.pack('>I', len(d)) + t + d + struct.pack('>I', zlib.crc32(t + d) & 0xffffffff)
+ihdr = struct.pack('>IIBBBBB', 100000, 100000, 8, 2, 0, 0, 0)
+open(sys.argv[1], 'wb').write(b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', ihdr) + chunk(b'IDAT', zlib.compress(b'\0' * 16)) +
+                               chunk(b'IEND', b''))
+PY
+printf '{"camera_angle_x": 0.69, "frames": [{"file_path": "a.png", "transform_matrix": %s}]}\n' "$matrix" \
+  >big_png/transforms.json
+printf '{"camera_angle_x": 0.69, "w": 32768, "h": 32768, "frames": [{"file_path": "v", "transform_matrix": %s}]}\n' \
+  "$matrix" >big_camera.json
