@@ -39,6 +39,12 @@ static long train(ngp_session *s, long n_steps, double seconds) {
     }
     done++;
     samples += st.n_samples_used;
+    /* Rays that all miss the box train nothing, silently: say so once, early. */
+    if (done == 16 && samples == 0)
+      fprintf(stderr,
+              "%sinstant-ngp: warning: 0 samples per ray in the first 16 steps: no ray hits the scene box; "
+              "check aabb_scale, scale, offset and the camera poses (instant-ngp --info shows them)\n",
+              tty ? "\n" : "");
     if (!st.skipped) loss_ema = loss_ema < 0.0f ? st.loss : 0.9f * loss_ema + 0.1f * st.loss;
     double now = ngp_seconds();
     el = now - t0;

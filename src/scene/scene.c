@@ -461,6 +461,24 @@ static ngp_status finish_intrinsics(ngp_scene *s, int i, const intrinsics *in, n
                            "%s: frames[%d]: the %s focal length comes out as %g pixels; give a field of view well "
                            "inside (0, 180) degrees or a focal length in pixels",
                            file, f->json_index, a ? "vertical" : "horizontal", (double)focal[a]);
+  /* Values that are finite but cannot be a camera (issue 19): every ray would miss the box and
+   * training would run on with 0 samples per ray. A field of view over 179.9 degrees or under a
+   * millionth of the image (focal more than 10^6 widths), a principal point more than an image
+   * away from the image, a distortion coefficient beyond 1000. */
+  for (int a = 0; a < 2; a++)
+    if (focal[a] < 1e-3f * res[a] || focal[a] > 1e6f * res[a])
+      return ngp_error_set(err, NGP_ERR_INVALID,
+                           "%s: frames[%d]: the %s focal length of %g pixels for an image %g pixels %s cannot be a "
+                           "camera's (a field of view near 180 degrees or near 0); check fl_x/fl_y, camera_angle_x/y "
+                           "or x_fov/y_fov",
+                           file, f->json_index, a ? "vertical" : "horizontal", (double)focal[a], (double)res[a],
+                           a ? "high" : "wide");
+  for (int k = 0; k < 4; k++)
+    if (fabsf(in->lens.params[k]) > 1000.0f)
+      return ngp_error_set(err, NGP_ERR_INVALID,
+                           "%s: frames[%d]: a lens distortion coefficient of %g cannot be a camera's (at most 1000 in "
+                           "size); check k1, k2, k3, k4, p1 and p2",
+                           file, f->json_index, (double)in->lens.params[k]);
   f->focal[0] = focal[0];
   f->focal[1] = focal[1];
   for (int a = 0; a < 2; a++) {
@@ -469,6 +487,12 @@ static ngp_status finish_intrinsics(ngp_scene *s, int i, const intrinsics *in, n
     f->principal[a] = in->has_c[a] ? in->c[a] / denom : 0.5f;
     if (!isfinite(f->principal[a]))
       return ngp_error_set(err, NGP_ERR_INVALID, "%s: frames[%d]: principal point is not finite", file, f->json_index);
+    if (f->principal[a] < -1.0f || f->principal[a] > 2.0f)
+      return ngp_error_set(err, NGP_ERR_INVALID,
+                           "%s: frames[%d]: the principal point %s = %g pixels is more than an image away from the "
+                           "image (%g pixels); check %s",
+                           file, f->json_index, a ? "cy" : "cx", (double)(f->principal[a] * denom), (double)denom,
+                           a ? "cy" : "cx");
   }
   f->lens = in->lens;
   ngp_nerf_matrix_to_ngp(f->xform_nerf, s->scale, s->offset, f->xform);
@@ -479,6 +503,19 @@ static ngp_status finish_intrinsics(ngp_scene *s, int i, const intrinsics *in, n
                            "offset %g, %g, %g); check scale, offset and aabb",
                            file, f->json_index, (double)s->scale, (double)s->offset[0], (double)s->offset[1],
                            (double)s->offset[2]);
+  /* A camera a million box sides away sees the box as less than a pixel. */
+  double far = 1e6 * s->aabb_scale, d2 = 0.0; /* double: a float square overflows */
+  for (int k = 0; k < 3; k++) {
+    double d = (double)f->xform[k * 4 + 3] - 0.5;
+    d2 += d * d;
+  }
+  if (!(d2 <= far * far))
+    return ngp_error_set(err, NGP_ERR_INVALID,
+                         "%s: frames[%d].transform_matrix: the camera is %g units from the scene box's centre, more "
+                         "than 10^6 box sides (aabb_scale %d): no ray can hit the box; check scale (%g), offset (%g, "
+                         "%g, %g) and the camera positions",
+                         file, f->json_index, sqrt(d2), s->aabb_scale, (double)s->scale, (double)s->offset[0],
+                         (double)s->offset[1], (double)s->offset[2]);
   return NGP_OK;
 }
 

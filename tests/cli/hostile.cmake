@@ -163,3 +163,21 @@ else()
                CODE 1 FIXTURES "hostile;cat_snapshots"
                ERR "a 16384x16384 screenshot needs 8.00 GiB, more than the [0-9.]+ GiB left under the address-space limit \\(ulimit -v\\): out of memory before it starts; use a smaller --width/--height")
 endif()
+
+# ---- Camera values that cannot be a camera: refused with the field, not trained with 0 samples per ray -----
+hostile_test(hostile_camera_focal_tiny CMD "${NGP_BIN}|--info|${HOST}/scene/cam_focal_tiny.json" CODE 1 FIXTURES hostile
+             ERR "cam_focal_tiny.json: frames\\[0\\]: the horizontal focal length of [0-9.e+-]+ pixels for an image 4 pixels wide cannot be a camera's")
+hostile_test(hostile_camera_focal_huge CMD "${NGP_BIN}|--info|${HOST}/scene/cam_focal_huge.json" CODE 1 FIXTURES hostile
+             ERR "cam_focal_huge.json: frames\\[0\\]: the horizontal focal length of 1e\\+30 pixels")
+hostile_test(hostile_camera_far CMD "${NGP_BIN}|--info|${HOST}/scene/cam_far.json" CODE 1 FIXTURES hostile
+             ERR "cam_far.json: frames\\[0\\].transform_matrix: the camera is [0-9.e+]+ units from the scene box's centre, more than 10\\^6 box sides \\(aabb_scale 1\\): no ray can hit the box; check scale")
+hostile_test(hostile_camera_offset CMD "${NGP_BIN}|--info|${HOST}/scene/cam_offset.json" CODE 1 FIXTURES hostile
+             ERR "cam_offset.json: frames\\[0\\].transform_matrix: the camera is [0-9.e+]+ units from the scene box's centre.*offset \\(1e\\+30, 0, 0\\)")
+hostile_test(hostile_camera_k1 CMD "${NGP_BIN}|--info|${HOST}/scene/cam_k1.json" CODE 1 FIXTURES hostile
+             ERR "cam_k1.json: frames\\[0\\]: a lens distortion coefficient of 1e\\+30 cannot be a camera's")
+hostile_test(hostile_camera_cx CMD "${NGP_BIN}|--info|${HOST}/scene/cam_cx.json" CODE 1 FIXTURES hostile
+             ERR "cam_cx.json: frames\\[0\\]: the principal point cx = 1e\\+30 pixels is more than an image away from the image")
+hostile_test(hostile_no_ray_hits
+             CMD "${NGP_BIN}|${HOST}/scene/cam_away.json|--config|${FUZZ_DIR}/seed_config.json|--no-gui|--threads|1|--n-steps|20"
+             CODE 0 FIXTURES hostile
+             ERR "warning: 0 samples per ray in the first 16 steps: no ray hits the scene box; check aabb_scale, scale, offset")

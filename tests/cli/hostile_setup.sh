@@ -67,3 +67,15 @@ printf '{"camera_angle_x": 0.69, "frames": [{"file_path": "a.png", "transform_ma
   >big_png/transforms.json
 printf '{"camera_angle_x": 0.69, "w": 32768, "h": 32768, "frames": [{"file_path": "v", "transform_matrix": %s}]}\n' \
   "$matrix" >big_camera.json
+# Values that cannot be a camera (each beside the 4x3 image of the scene copy).
+cam() {
+  printf '{%s, "frames": [{"file_path": "rgba.png", "transform_matrix": %s}]}\n' "$2" "${3:-$matrix}" >"scene/cam_$1.json"
+}
+cam focal_tiny '"fl_x": 1e-40'
+cam focal_huge '"fl_x": 1e30'
+cam far '"camera_angle_x": 0.69' '[[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 1e20], [0, 0, 0, 1]]'
+cam offset '"camera_angle_x": 0.69, "offset": [1e30, 0, 0]'
+cam k1 '"camera_angle_x": 0.69, "k1": 1e30'
+cam cx '"camera_angle_x": 0.69, "cx": 1e30'
+# Cameras that look away from the box: every ray misses it.
+cam away '"camera_angle_x": 0.69' '[[1, 0, 0, 0], [0, -1, 0, 0], [0, 0, -1, 4], [0, 0, 0, 1]]'
