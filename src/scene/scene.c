@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "core/fs.h"
+#include "core/memory.h"
 #include "core/json_util.h"
 #include "common/ngp_math.h"
 #include "core/parallel.h"
@@ -703,14 +704,32 @@ ngp_status ngp_scene_load(const char *path, const ngp_scene_options *opts_in, ng
     st = ngp_error_set(err, NGP_ERR_NOMEM, "out of memory");
     goto fail;
   }
-  image_job job = {s, opts.load_images, errors, status};
-  ngp_parallel_for(s->n_frames, opts.n_threads, load_one_image, &job);
-  for (int i = 0; i < s->n_frames; i++) {
-    if (status[i] != NGP_OK) {
-      const ngp_frame *f = &s->frames[i];
-      st = ngp_error_set(err, status[i], "%s: frames[%d]: %s", s->sources[f->source], f->json_index, errors[i].msg);
-      goto fail;
+  /* Headers first: the images are decoded at once, so their total size is held against the memory
+   * this process may use before any is decoded (40 frames of one 16384^2 PNG are 40 GiB). */
+  for (int pass = opts.load_images ? 0 : 1; pass < 2; pass++) {
+    image_job job = {s, pass == 1 && opts.load_images, errors, status};
+    ngp_parallel_for(s->n_frames, opts.n_threads, load_one_image, &job);
+    for (int i = 0; i < s->n_frames; i++) {
+      if (status[i] != NGP_OK) {
+        const ngp_frame *f = &s->frames[i];
+        st = ngp_error_set(err, status[i], "%s: frames[%d]: %s", s->sources[f->source], f->json_index, errors[i].msg);
+        goto fail;
+      }
     }
+    if (pass == 1) break;
+    uint64_t bytes = 0;
+    int big = 0;
+    for (int i = 0; i < s->n_frames; i++) {
+      const ngp_image *im = &s->frames[i].image;
+      bytes += (uint64_t)im->width * (uint64_t)im->height * 4u;
+      if ((uint64_t)im->width * im->height > (uint64_t)s->frames[big].image.width * s->frames[big].image.height)
+        big = i;
+    }
+    char subject[1600];
+    snprintf(subject, sizeof subject, "%s: decoding the %d images at once (as RGBA; the largest, %s, is %dx%d)", path,
+             s->n_frames, s->frames[big].image_path, s->frames[big].image.width, s->frames[big].image.height);
+    if ((st = ngp_memory_check(bytes, subject, "use fewer frames or smaller images (downscale them)", err)) != NGP_OK)
+      goto fail;
   }
   s->images_loaded = opts.load_images;
   for (int i = 0; i < s->n_frames; i++)

@@ -148,7 +148,7 @@ hostile_test(hostile_big_camera
 # AddressSanitizer maps terabytes of shadow memory, so no address-space cap can run it: skipped there.
 find_program(PRLIMIT prlimit)
 if(NGP_SANITIZE OR NOT PRLIMIT)
-  foreach(_t hostile_memory_model hostile_memory_screenshot)
+  foreach(_t hostile_memory_model hostile_memory_screenshot hostile_memory_images)
     add_test(NAME cli_${_t} COMMAND ${CMAKE_COMMAND} -E echo
              "SKIP: needs prlimit (util-linux) and a build without AddressSanitizer, whose shadow memory no address-space cap admits")
     set_tests_properties(cli_${_t} PROPERTIES LABELS cli SKIP_REGULAR_EXPRESSION "SKIP: ")
@@ -162,6 +162,9 @@ else()
                CMD "${PRLIMIT}|--as=2000000000|${NGP_BIN}|--no-gui|--threads|1|--load-snapshot|${SNAP}/tiny.ngp|--screenshot-transforms|${HOST}/collide.json|--screenshot-dir|${HOST}/shots_mem|--width|16384|--height|16384"
                CODE 1 FIXTURES "hostile;cat_snapshots"
                ERR "a 16384x16384 screenshot needs 8.00 GiB, more than the [0-9.]+ GiB left under the address-space limit \\(ulimit -v\\): out of memory before it starts; use a smaller --width/--height")
+  hostile_test(hostile_memory_images CMD "${PRLIMIT}|--as=8000000000|${NGP_BIN}|--info|${HOST}/many_big" CODE 1
+               FIXTURES hostile
+               ERR "many_big: decoding the 40 images at once \\(as RGBA; the largest, [^\n]*big.png, is 16384x16384\\) needs 40.00 GiB, more than the [0-9.]+ GiB left under the address-space limit \\(ulimit -v\\): out of memory before it starts; use fewer frames or smaller images")
 endif()
 
 # ---- Camera values that cannot be a camera: refused with the field, not trained with 0 samples per ray -----

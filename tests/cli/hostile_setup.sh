@@ -79,3 +79,21 @@ cam k1 '"camera_angle_x": 0.69, "k1": 1e30'
 cam cx '"camera_angle_x": 0.69, "cx": 1e30'
 # Cameras that look away from the box: every ray misses it.
 cam away '"camera_angle_x": 0.69' '[[1, 0, 0, 0], [0, -1, 0, 0], [0, 0, -1, 4], [0, 0, 0, 1]]'
+# One 16384x16384 grey PNG (about 260 KB: all zeros) listed by 40 frames: 40 GiB decoded at once.
+mkdir many_big
+python3 - many_big/big.png <<'PY'
+import struct, sys, zlib
+def chunk(t, d):
+    return struct.pack('>I', len(d)) + t + d + struct.pack('>I', zlib.crc32(t + d) & 0xffffffff)
+n = 16384
+z = zlib.compressobj(9)
+row = bytes(n + 1)
+data = b''.join(z.compress(row) for _ in range(n)) + z.flush()
+ihdr = struct.pack('>IIBBBBB', n, n, 8, 0, 0, 0, 0)
+open(sys.argv[1], 'wb').write(b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', ihdr) + chunk(b'IDAT', data) + chunk(b'IEND', b''))
+PY
+python3 -c "
+import sys
+m = '$matrix'
+print('{\"camera_angle_x\": 0.69, \"frames\": [' + ', '.join('{\"file_path\": \"big.png\", \"transform_matrix\": %s}' % m for _ in range(40)) + ']}')
+" >many_big/transforms.json
