@@ -18,7 +18,9 @@ rm -rf "$work"
 mkdir -p "$work"
 out=$work/stdout
 err=$work/stderr
+pid=
 fail() {
+  [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null # never leave the run behind
   echo "FAIL ($phase): $*"
   echo "---- stdout"; cat "$out"
   echo "---- stderr"; cat "$err"
