@@ -253,7 +253,7 @@ static void test_psnr_convention(void **state) {
   const float bg[3] = {0.2f, 0.45f, 0.9f};
   ngp_eval_result res;
   double vp[N], vs[N];
-  assert_int_equal(ngp_eval_views_each(&b, &views, bg, 1, &res, vp, vs, &err), NGP_OK);
+  assert_int_equal(ngp_eval_views_each(&b, &views, bg, 1, NULL, &res, vp, vs, &err), NGP_OK);
 
   /* The literature's convention, computed here in double: 8-bit sRGB over the background in sRGB,
    * the render rounded to 8 bits, PSNR per view, mean of the PSNRs. Also the convention this

@@ -63,6 +63,7 @@ void ngp_app_session_opts(const ngp_cli *cli, bool train, ngp_session_opts *o) {
     o->n_screenshot_frames = cli->n_screenshot_frames;
   }
   o->metrics_json = cli->metrics_json;
+  o->stop = ngp_app_interrupted; /* test views and screenshots stop at the first SIGINT/SIGTERM */
 }
 
 void ngp_app_mesh_opts(const ngp_cli *cli, ngp_mesh_opts *o) {

@@ -326,7 +326,10 @@ int ngp_cli_parse(int argc, char **argv, ngp_cli *cli, char *msg, size_t size) {
         cli->video_camera_path = arg;
         break;
       case POS_UNKNOWN:
-        if (!ngp_path_exists(arg)) return usage_error(msg, size, "%s: no such file or directory", arg);
+        if (!ngp_path_exists(arg) && !ngp_fs_is_link_loop(arg))
+          return usage_error(msg, size, "%s: no such file or directory", arg);
+        ngp_error ferr;
+        if (ngp_fs_check_input(arg, true, &ferr) != NGP_OK) return usage_error(msg, size, "%s", ferr.msg);
         return usage_error(msg, size, "%s: not a scene (a folder or a .json file) nor a config (.json)", arg);
       }
       continue;

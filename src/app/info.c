@@ -155,6 +155,11 @@ int ngp_cli_info(const ngp_cli *cli) {
     }
     snprintf(label, sizeof label, "base.json (built in)");
   }
+  /* The grid and the memory it needs are checked here too, not at the first step. */
+  if (!cli->load_snapshot && ngp_session_check_model(&cfg, label, aabb_scale, true, &err) != NGP_OK) {
+    fprintf(stderr, "instant-ngp: error: %s\n", err.msg);
+    return NGP_EXIT_FAILURE;
+  }
   if (!cli->scene) {
     print_config(label, &cfg, aabb_scale);
     return NGP_EXIT_OK;

@@ -2,6 +2,7 @@
 #include <stdio.h>
 
 #include "app/cli.h"
+#include "app/outputs.h"
 #include "ngp/common.h"
 
 int main(int argc, char **argv) {
@@ -37,6 +38,9 @@ int main(int argc, char **argv) {
                     "instant-ngp: see 'instant-ngp --help'\n");
     return NGP_EXIT_USAGE;
   }
+  /* Every output is checked before anything is loaded or trained. */
+  int out_rc = ngp_cli_check_outputs(&cli);
+  if (out_rc != NGP_EXIT_OK) return out_rc;
   if (ngp_cli_wants_video(&cli)) { /* a bad path fails now, not after the training */
     int rc = ngp_cli_video_check(&cli);
     if (rc != NGP_EXIT_OK) return rc;

@@ -13,6 +13,7 @@
 #include "app/app.h"
 #include "core/clock.h"
 #include "app/cli.h"
+#include "app/outputs.h"
 #include "core/fs.h"
 #include "core/progress.h"
 #include "engine/trainlog.h"
@@ -40,6 +41,12 @@ static long train(ngp_session *s, long n_steps, double seconds, ngp_train_log *l
     }
     done++;
     samples += st.n_samples_used;
+    /* Rays that all miss the box train nothing, silently: say so once, early. */
+    if (done == 16 && samples == 0)
+      fprintf(stderr,
+              "%sinstant-ngp: warning: 0 samples per ray in the first 16 steps: no ray hits the scene box; "
+              "check aabb_scale, scale, offset and the camera poses (instant-ngp --info shows them)\n",
+              tty ? "\n" : "");
     if (!st.skipped) loss_ema = loss_ema < 0.0f ? st.loss : 0.9f * loss_ema + 0.1f * st.loss;
     double now = ngp_seconds();
     el = now - t0;
@@ -91,6 +98,15 @@ static int save(ngp_session *s, const char *path) {
   return ngp_session_save(s, path, &err) == NGP_OK ? NGP_EXIT_OK : ngp_app_fail(err.msg);
 }
 
+/* An interrupt during a phase after training: what is complete stays (the snapshot was saved
+ * before), the rest is skipped. */
+static int interrupted_in(const char *phase, const ngp_cli *cli) {
+  int sig = ngp_app_interrupted();
+  printf("interrupted by %s during %s; %s\n", sig == SIGINT ? "SIGINT" : "SIGTERM", phase,
+         cli->save_snapshot ? "the snapshot was saved before" : "what was complete is kept");
+  return NGP_EXIT_INTERRUPTED;
+}
+
 int ngp_cli_finish(const ngp_cli *cli, ngp_session *s, long steps) {
   if (s->step_failed) return NGP_EXIT_FAILURE; /* the error is printed; the weights are suspect */
   int rc = NGP_EXIT_OK;
@@ -102,25 +118,37 @@ int ngp_cli_finish(const ngp_cli *cli, ngp_session *s, long steps) {
       rc = save(s, cli->save_snapshot);
     else if (cli->save_snapshot)
       printf("nothing trained yet: %s not written\n", cli->save_snapshot);
+    else if (steps > 0)
+      printf("nothing saved: the %ld step%s trained are lost; run with --save-snapshot FILE to keep a model when "
+             "interrupted\n",
+             steps, steps == 1 ? "" : "s");
     return rc == NGP_EXIT_OK ? NGP_EXIT_INTERRUPTED : rc;
   }
+  /* A fresh model that trained no step (a time budget too short for one) holds nothing worth
+   * writing over a file: the same rule as --n-steps 0 without a snapshot. */
+  if (steps == 0 && !cli->load_snapshot && cli->save_snapshot)
+    return ngp_app_fail("no training step fit in --train-seconds; the untrained model was not saved (nothing was "
+                        "written); give more time or --n-steps");
   if (steps > 0 && s->skipped_steps == steps)
     return ngp_app_fail("training failed: every step had a non-finite loss or gradient (check the scene's poses and "
                         "the config's learning rate); no snapshot was written");
   if (cli->save_snapshot) rc = save(s, cli->save_snapshot); /* syncs the EMA weights first */
   if (rc != NGP_EXIT_OK) return rc;
+  if (ngp_app_interrupted()) return interrupted_in("the save", cli);
   /* Renders from here on see the final weights, on the session's backend. */
   ngp_error err;
   if (ngp_session_refresh(s, &err) != NGP_OK) return ngp_app_fail(err.msg);
   if (cli->test_transforms) {
     ngp_eval_result res;
     if (ngp_session_evaluate(s, cli->test_transforms, &res, &err) != NGP_OK) return ngp_app_fail(err.msg);
+    if (ngp_app_interrupted()) return interrupted_in("the test views", cli);
   }
   if (cli->screenshot_transforms) {
     if (!cli->screenshot_dir) return ngp_app_fail("--screenshot-transforms needs --screenshot-dir");
     if (ngp_session_screenshots(s, cli->screenshot_transforms, cli->screenshot_dir, cli->width, cli->height, &err) !=
         NGP_OK)
       return ngp_app_fail(err.msg);
+    if (ngp_app_interrupted()) return interrupted_in("the screenshots", cli);
   }
   if (cli->save_mesh) {
     ngp_mesh_opts mo;
@@ -135,12 +163,28 @@ int ngp_cli_run(const ngp_cli *cli) {
   long n_steps = cli->n_steps;
   double seconds = cli->train_seconds;
   if (n_steps < 0 && seconds < 0.0) n_steps = cli->load_snapshot ? 0 : 35000; /* run.py's defaults */
+  /* One rule for --n-steps 0 and --train-seconds 0: a new model that trains no step has nothing
+   * to render or save (with a snapshot, both mean "render it as it is"). */
+  if (!cli->load_snapshot && (n_steps == 0 || seconds == 0.0)) {
+    fprintf(stderr,
+            "instant-ngp: error: %s 0: a new model would train no step, so there is nothing to save or "
+            "render; give steps (or seconds), or a snapshot to render with --load-snapshot\n"
+            "instant-ngp: see 'instant-ngp --help'\n",
+            n_steps == 0 ? "--n-steps" : "--train-seconds");
+    return NGP_EXIT_USAGE;
+  }
   ngp_session s;
   ngp_app_catch_interrupts();
   ngp_session_opts so;
   ngp_app_session_opts(cli, n_steps != 0 || seconds > 0.0, &so);
   ngp_error err;
   if (ngp_session_open(&s, &so, &err) != NGP_OK) return ngp_app_fail(err.msg);
+  int out_rc = ngp_cli_check_overwrites(cli, &s);
+  if (out_rc != NGP_EXIT_OK) {
+    ngp_session_close(&s);
+    return out_rc;
+  }
+  if (ngp_session_can_train(&s)) ngp_cli_say_unsaved(cli);
   ngp_train_log *log = NULL;
   if (cli->log && ngp_session_can_train(&s) && ngp_train_log_open(cli->log, &log, &err) != NGP_OK) {
     ngp_session_close(&s);

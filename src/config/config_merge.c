@@ -6,6 +6,7 @@
 #include "config/config_internal.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -148,6 +149,11 @@ ngp_status ngp_config_tree_load(const char *path, ngp_config_tree *t, ngp_error 
                          ngp_json_type_name(tree));
       cJSON_Delete(tree);
       tree = NULL;
+    }
+    if (st != NGP_OK && n > 0) { /* say which config named this parent */
+      char why[NGP_ERROR_MSG_MAX];
+      snprintf(why, sizeof why, "%s", err->msg);
+      ngp_error_set(err, st, "%s: parent: %s", t->files[n - 1], why);
     }
     if (st != NGP_OK) goto fail;
     trees[n++] = tree;

@@ -33,6 +33,66 @@ static void blank_comments(char *s, size_t n) {
   }
 }
 
+/* The deepest nesting of arrays and objects in the text (strings skipped), and where it first
+ * goes past `limit`: cJSON refuses deeper text with no reason, so the limit is said instead. */
+static size_t nesting_past(const char *s, size_t n, int limit) {
+  int depth = 0;
+  for (size_t i = 0; i < n; i++) {
+    char c = s[i];
+    if (c == '"') {
+      for (i++; i < n && s[i] != '"'; i++)
+        if (s[i] == '\\') i++;
+    } else if (c == '[' || c == '{') {
+      if (++depth > limit) return i;
+    } else if (c == ']' || c == '}') {
+      depth--;
+    }
+  }
+  return n;
+}
+
+static int cmp_key(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
+
+/* A key that appears twice in one object: cJSON would keep the first, instant-ngp's JSON library
+ * the last; neither silently. Writes the object's path into `where`. Returns the key or NULL. */
+static const char *duplicate_key(const cJSON *node, char *where, size_t n, bool *nomem) {
+  if (cJSON_IsObject(node)) {
+    int k = 0;
+    for (const cJSON *c = node->child; c; c = c->next)
+      k++;
+    if (k > 1) {
+      const char **keys = malloc((size_t)k * sizeof *keys);
+      if (!keys) {
+        *nomem = true;
+        return NULL;
+      }
+      int i = 0;
+      for (const cJSON *c = node->child; c; c = c->next)
+        keys[i++] = c->string ? c->string : "";
+      qsort(keys, (size_t)k, sizeof *keys, cmp_key);
+      const char *dup = NULL;
+      for (i = 1; i < k && !dup; i++)
+        if (strcmp(keys[i - 1], keys[i]) == 0) dup = keys[i];
+      free(keys);
+      if (dup) return dup;
+    }
+  }
+  if (!cJSON_IsObject(node) && !cJSON_IsArray(node)) return NULL;
+  size_t used = strlen(where);
+  int index = 0;
+  for (const cJSON *c = node->child; c; c = c->next, index++) {
+    if (!cJSON_IsObject(c) && !cJSON_IsArray(c)) continue;
+    if (cJSON_IsArray(node))
+      snprintf(where + used, n - used, "[%d]", index);
+    else
+      snprintf(where + used, n - used, "%s%s", used ? "." : "", c->string ? c->string : "");
+    const char *dup = duplicate_key(c, where, n, nomem);
+    if (dup || *nomem) return dup;
+    where[used] = '\0';
+  }
+  return NULL;
+}
+
 ngp_status ngp_json_parse(const char *text, size_t len, const char *name, cJSON **out, ngp_error *err) {
   *out = NULL;
   char *buf = malloc(len + 1);
@@ -41,6 +101,17 @@ ngp_status ngp_json_parse(const char *text, size_t len, const char *name, cJSON 
   buf[len] = '\0';
   if (memchr(buf, '\0', len)) len = strlen(buf); /* an embedded NUL ends the text: it is not JSON past that point */
   blank_comments(buf, len);
+  size_t deep = nesting_past(buf, len, CJSON_NESTING_LIMIT);
+  if (deep < len) {
+    int line = 1;
+    for (size_t i = 0; i < deep; i++)
+      line += buf[i] == '\n';
+    free(buf);
+    return ngp_error_set(err, NGP_ERR_PARSE,
+                         "%s:%d: the JSON nests arrays and objects more than %d levels deep, the most this reader "
+                         "takes; no scene or config needs that many",
+                         name, line, CJSON_NESTING_LIMIT);
+  }
   const char *end = NULL;
   cJSON *root = cJSON_ParseWithLengthOpts(buf, len, &end, false);
   if (root) {
@@ -67,11 +138,20 @@ ngp_status ngp_json_parse(const char *text, size_t len, const char *name, cJSON 
         col++;
       }
     }
-    char near[24] = {0};
+    /* Quote a short excerpt only of text that began as JSON: a file that is no JSON at all (a
+     * parent config pointing at /etc/passwd) is not shown, only said to be something else. */
+    const char *first = buf;
+    while (first < buf + len && (*first == ' ' || *first == '\t' || *first == '\n' || *first == '\r'))
+      first++;
+    bool json_like = first < buf + len && (*first == '{' || *first == '[');
+    char near[17] = {0};
     size_t k = 0;
     for (const char *p = end; p < buf + len && k < sizeof near - 1 && *p != '\n'; p++)
       near[k++] = (*p >= 32 && *p < 127) ? *p : '?';
-    if (len == 0 || end >= buf + len)
+    if (first < buf + len && !json_like)
+      ngp_error_set(err, NGP_ERR_PARSE, "%s: not JSON: it does not begin with '{' or '['; is this the right file?",
+                    name);
+    else if (len == 0 || end >= buf + len)
       ngp_error_set(err, NGP_ERR_PARSE, "%s:%d:%d: malformed JSON: unexpected end of file", name, line, col);
     else if (k == 0)
       ngp_error_set(err, NGP_ERR_PARSE, "%s:%d:%d: malformed JSON at the end of the line", name, line, col);
@@ -81,6 +161,20 @@ ngp_status ngp_json_parse(const char *text, size_t len, const char *name, cJSON 
     return NGP_ERR_PARSE;
   }
   free(buf);
+  char where[256] = "";
+  bool nomem = false;
+  const char *dup = duplicate_key(root, where, sizeof where, &nomem);
+  if (dup || nomem) {
+    if (nomem)
+      ngp_error_set(err, NGP_ERR_NOMEM, "%s: out of memory checking the JSON", name);
+    else
+      ngp_error_set(err, NGP_ERR_INVALID,
+                    "%s: %s%s\"%.64s\" appears twice in one object; keep one (instant-ngp would take the last, "
+                    "silently)",
+                    name, where, where[0] ? ": key " : "key ", dup);
+    cJSON_Delete(root);
+    return nomem ? NGP_ERR_NOMEM : NGP_ERR_INVALID;
+  }
   *out = root;
   return NGP_OK;
 }

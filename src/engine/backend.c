@@ -58,6 +58,13 @@ static void known_names(char *out, size_t n) {
   if (used < n) snprintf(out + used, n - used, "auto");
 }
 
+void ngp_backend_short_reason(const char *why, char *out, size_t n) {
+  size_t k = strcspn(why, ":");
+  const char *stop = strstr(why, ". ");
+  if (stop && (size_t)(stop - why) < k) k = (size_t)(stop - why);
+  snprintf(out, n, "%.*s; instant-ngp doctor says why", (int)k, why);
+}
+
 ngp_status ngp_backend_choose(const char *want, const ngp_backend_type **out, char *why, size_t n) {
   *out = NULL;
   if (!want || !want[0]) want = "auto";
@@ -69,7 +76,10 @@ ngp_status ngp_backend_choose(const char *want, const ngp_backend_type **out, ch
       snprintf(why, n, "auto: a usable device is present");
       return NGP_OK;
     }
-    snprintf(why, n, "auto: %s", cuda_why);
+    /* One short clause on every CPU run; the whole diagnosis is the doctor's and --backend cuda's. */
+    char brief[256];
+    ngp_backend_short_reason(cuda_why, brief, sizeof brief);
+    snprintf(why, n, "auto: %s", brief);
 #else
     snprintf(why, n, "auto: this build has no CUDA backend (configured without CUDA)");
 #endif

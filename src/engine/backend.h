@@ -140,6 +140,10 @@ const ngp_backend_type *ngp_backend_get(int i);
  * full. The type must stay valid for the life of the program. */
 ngp_status ngp_backend_register(const ngp_backend_type *type, ngp_error *err);
 
+/* The first clause of a backend's reason for being unavailable ("no NVIDIA driver" of "no NVIDIA
+ * driver: libcuda.so.1 was not found (...). Fix: ..."), followed by "; instant-ngp doctor says
+ * why": the one line a CPU run prints, where the full text belongs to the doctor. */
+void ngp_backend_short_reason(const char *why, char *out, size_t n);
 /* The one place a backend is chosen. want: "cpu", "cuda", "auto" (cuda when a usable device is
  * there, else cpu) or a registered name. Returns NGP_OK with *out and, in why, the sentence that
  * says why this one ("as asked", "auto: a usable device is present", "auto: no NVIDIA driver

@@ -95,17 +95,17 @@ void ngp_reference_image(const ngp_image *img, const float bg[3], float *out) {
 
 ngp_status ngp_eval_views(ngp_backend *b, const ngp_scene *views, const float bg[3], int spp, ngp_eval_result *res,
                           ngp_error *err) {
-  return ngp_eval_views_each(b, views, bg, spp, res, NULL, NULL, err);
+  return ngp_eval_views_each(b, views, bg, spp, NULL, res, NULL, NULL, err);
 }
 
-ngp_status ngp_eval_views_each(ngp_backend *b, const ngp_scene *views, const float bg[3], int spp, ngp_eval_result *res,
-                               double *view_psnr, double *view_ssim, ngp_error *err) {
+ngp_status ngp_eval_views_each(ngp_backend *b, const ngp_scene *views, const float bg[3], int spp, int (*stop)(void),
+                               ngp_eval_result *res, double *view_psnr, double *view_ssim, ngp_error *err) {
   memset(res, 0, sizeof *res);
   res->psnr_min = HUGE_VAL;
   res->psnr_max = -HUGE_VAL;
   ngp_progress prog;
   ngp_progress_begin(&prog, "test views", views->n_frames);
-  for (int i = 0; i < views->n_frames; i++) {
+  for (int i = 0; i < views->n_frames && !(stop && stop()); i++) {
     const ngp_frame *f = &views->frames[i];
     size_t np = (size_t)f->image.width * (size_t)f->image.height;
     float *img = malloc(np * 3 * sizeof(float)), *ref = malloc(np * 3 * sizeof(float));

@@ -29,10 +29,11 @@ typedef struct ngp_eval_result {
  * spp jittered samples per pixel. */
 ngp_status ngp_eval_views(ngp_backend *b, const ngp_scene *views, const float bg[3], int spp, ngp_eval_result *res,
                           ngp_error *err);
-/* The same, with each view's PSNR and SSIM into view_psnr and view_ssim ([views->n_frames]; either
- * may be NULL). */
-ngp_status ngp_eval_views_each(ngp_backend *b, const ngp_scene *views, const float bg[3], int spp, ngp_eval_result *res,
-                               double *view_psnr, double *view_ssim, ngp_error *err);
+/* The same, asking stop() (when not NULL) before each view: a non-zero answer ends the loop with
+ * NGP_OK and res over the res->n_views views done so far (fewer than views->n_frames); with each
+ * view's PSNR and SSIM into view_psnr and view_ssim ([views->n_frames]; either may be NULL). */
+ngp_status ngp_eval_views_each(ngp_backend *b, const ngp_scene *views, const float bg[3], int spp, int (*stop)(void),
+                               ngp_eval_result *res, double *view_psnr, double *view_ssim, ngp_error *err);
 
 /* Writes the evaluation as JSON, atomically: {"transforms", "convention", "background", "spp",
  * "training_step", "n_views", "psnr_mean", "psnr_min", "psnr_max", "ssim_mean", "views": [{"file_path",

@@ -11,6 +11,7 @@
 
 #include "core/clock.h"
 #include "core/fs.h"
+#include "core/memory.h"
 #include "core/progress.h"
 #include "ngp/ngp.h"
 #include "core/parallel.h"
@@ -27,7 +28,9 @@ void ngp_session_opts_default(ngp_session_opts *o) {
 }
 
 char *ngp_config_find(const char *name) {
-  if (ngp_path_is_file(name)) return ngp_strdup(name);
+  /* Anything at the name as given is the config: a FIFO or a loop is refused by name when read,
+   * not called "not found". */
+  if (ngp_path_exists(name) || ngp_fs_is_link_loop(name)) return ngp_strdup(name);
   if (name[0] == '/') return NULL;
   const char *env = getenv("NGP_CONFIG_DIR");
   if (env && env[0]) {
@@ -68,6 +71,26 @@ static ngp_status load_config(const ngp_session_opts *o, ngp_config *cfg, char *
   ngp_status st = ngp_config_load(path, cfg, err);
   free(path);
   return st;
+}
+
+ngp_status ngp_session_check_model(const ngp_config *cfg, const char *label, int aabb_scale, bool train,
+                                   ngp_error *err) {
+  size_t n = 0;
+  ngp_status st = ngp_nerf_count_params(cfg, aabb_scale, &n, err);
+  if (st != NGP_OK) {
+    char why[NGP_ERROR_MSG_MAX];
+    snprintf(why, sizeof why, "%s", err->msg);
+    return ngp_error_set(err, st, "%s: %s", label, why);
+  }
+  /* Per parameter: the weights and their EMA (8 bytes); to train, the gradients and the two Adam
+   * moments too (12 more). */
+  uint64_t need = (uint64_t)n * (train ? 20u : 8u);
+  char subject[1400], hint[1400];
+  snprintf(subject, sizeof subject, "%s: the model (%zu parameters, %s)", label, n, train ? "to train" : "to render");
+  snprintf(hint, sizeof hint,
+           "use a smaller model: lower encoding.log2_hashmap_size (now %d) or encoding.n_levels (now %d) in %s",
+           cfg->encoding.log2_hashmap_size, cfg->encoding.n_levels, label);
+  return ngp_memory_check(need, subject, hint, err);
 }
 
 /* The backend, chosen in the one place that chooses (ngp_backend_choose), first: a backend that
@@ -138,6 +161,7 @@ ngp_status ngp_session_open(ngp_session *s, const ngp_session_opts *o, ngp_error
   if (!s->have_model) {
     ngp_config cfg;
     if ((st = load_config(o, &cfg, s->config_label, sizeof s->config_label, err)) != NGP_OK ||
+        (st = ngp_session_check_model(&cfg, s->config_label, s->scene.aabb_scale, true, err)) != NGP_OK ||
         (st = ngp_nerf_init(&s->nerf, &cfg, s->scene.aabb_scale, o->seed, s->threads, err)) != NGP_OK)
       goto fail;
     s->have_model = true;
@@ -210,14 +234,20 @@ ngp_status ngp_session_evaluate(ngp_session *s, const char *transforms, ngp_eval
   double *per_view = s->opts.metrics_json ? calloc((size_t)views.n_frames * 2 + 1, sizeof(double)) : NULL;
   if (s->opts.metrics_json && !per_view) st = ngp_error_set(err, NGP_ERR_NOMEM, "out of memory");
   if (st == NGP_OK)
-    st = ngp_eval_views_each(s->backend, &views, bg, s->opts.spp, res, per_view,
+    st = ngp_eval_views_each(s->backend, &views, bg, s->opts.spp, s->opts.stop, res, per_view,
                              per_view ? per_view + views.n_frames : NULL, err);
-  if (st == NGP_OK && per_view)
+  int n_views = views.n_frames;
+  /* The metrics file holds a whole evaluation only: none after an interrupt. */
+  if (st == NGP_OK && per_view && res->n_views == n_views)
     st = ngp_eval_write_json(s->opts.metrics_json, transforms, &views, res, per_view, per_view + views.n_frames, bg,
                              s->opts.spp, s->meta.training_step, err);
   free(per_view);
   ngp_scene_free(&views);
   if (st != NGP_OK) return st;
+  if (res->n_views < n_views) {
+    printf("test views: stopped after %d of %d views; no PSNR is printed for a partial set\n", res->n_views, n_views);
+    return NGP_OK;
+  }
   printf("test views: %d from %s, background %g,%g,%g, %d spp, %.1f s\n", res->n_views, transforms, (double)bg[0],
          (double)bg[1], (double)bg[2], s->opts.spp, ngp_seconds() - t0);
   printf("PSNR=%.3f [%.3f %.3f] SSIM=%.4f\n", res->psnr_mean, res->psnr_min, res->psnr_max, res->ssim_mean);
@@ -225,17 +255,29 @@ ngp_status ngp_session_evaluate(ngp_session *s, const char *transforms, ngp_eval
   return NGP_OK;
 }
 
-/* The file a frame's screenshot goes to: dir/basename(file_path), ".png" added when it has no
- * extension; a depth or cost render, which needs 16 bits, goes to .png in place of .jpg/.jpeg. */
-static void screenshot_name(const char *dir, const char *file_path, ngp_render_mode mode, char *out, size_t n) {
+/* The file a frame's screenshot goes to: dir/<base name of file_path>, ".png" added when it has no
+ * extension; a depth or cost render, which needs 16 bits, goes to .png in place of .jpg/.jpeg. The
+ * k-th frame with a name already taken gets "_k" before the extension (k from 2 up to the first
+ * free name). malloc'd; NULL when out of memory. */
+static char *screenshot_name(const char *dir, const char *file_path, ngp_render_mode mode, char **taken, int n_taken) {
   const char *base = ngp_path_basename(file_path);
-  size_t stem = strlen(base) - strlen(ngp_path_extension(base));
-  bool has_ext = ngp_path_extension(base)[0] != '\0';
+  const char *ext = ngp_path_extension(base);
+  int stem = (int)(ext - base);
   bool jpeg = ngp_image_format_of(base) == NGP_IMAGE_FORMAT_JPEG;
-  if ((mode == NGP_RENDER_DEPTH || mode == NGP_RENDER_COST) && jpeg)
-    snprintf(out, n, "%s/%.*s.png", dir, (int)stem, base);
-  else
-    snprintf(out, n, "%s/%s%s", dir, base, has_ext ? "" : ".png");
+  if (!ext[0] || ((mode == NGP_RENDER_DEPTH || mode == NGP_RENDER_COST) && jpeg)) ext = ".png";
+  size_t n = strlen(dir) + strlen(base) + 32;
+  char *out = malloc(n);
+  if (!out) return NULL;
+  for (int k = 1;; k++) {
+    if (k == 1)
+      snprintf(out, n, "%s/%.*s%s", dir, stem, base, ext);
+    else
+      snprintf(out, n, "%s/%.*s_%d%s", dir, stem, base, k, ext);
+    bool used = false;
+    for (int i = 0; i < n_taken && !used; i++)
+      used = strcmp(taken[i], out) == 0;
+    if (!used) return out;
+  }
 }
 
 bool ngp_session_crop_ngp(const ngp_session *s, float min[3], float max[3]) {
@@ -275,8 +317,13 @@ static ngp_status screenshot(ngp_session *s, const ngp_frame *f, int index, int 
       {f->principal[0], f->principal[1]},
       &f->lens};
   ngp_render_mode mode = s->opts.render_mode;
+  /* The image as floats, and about as much again inside the renderer and the writers. */
+  char subject[128];
+  snprintf(subject, sizeof subject, "a %dx%d screenshot", w, h);
+  ngp_status st = ngp_memory_check((uint64_t)w * (uint64_t)h * 32u, subject,
+                                   "use a smaller --width/--height, or smaller w and h in the cameras", err);
+  if (st != NGP_OK) return st;
   float *rgb = malloc((size_t)w * (size_t)h * 3 * sizeof(float));
-  ngp_status st = NGP_OK;
   if (!rgb) st = ngp_error_set(err, NGP_ERR_NOMEM, "out of memory for a %dx%d screenshot", w, h);
   ngp_render_opts o;
   ngp_session_render_opts(s, w, h, (uint64_t)index, &o);
@@ -322,7 +369,8 @@ ngp_status ngp_session_screenshots(ngp_session *s, const char *transforms, const
   /* --screenshot-frames counts the file's frames in its order (run.py's), which loading may sort. */
   int n = s->opts.screenshot_frames ? s->opts.n_screenshot_frames : cams.n_frames;
   int *pick = malloc((size_t)(n > 0 ? n : 1) * sizeof(int));
-  if (!pick) st = ngp_error_set(err, NGP_ERR_NOMEM, "out of memory");
+  char **names = calloc((size_t)n + 1, sizeof *names);
+  if (!pick || !names) st = ngp_error_set(err, NGP_ERR_NOMEM, "out of memory naming %d screenshots", n);
   for (int k = 0; k < n && st == NGP_OK; k++) {
     pick[k] = s->opts.screenshot_frames ? -1 : k;
     for (int i = 0; i < cams.n_frames && pick[k] < 0; i++)
@@ -332,22 +380,30 @@ ngp_status ngp_session_screenshots(ngp_session *s, const char *transforms, const
                          "--screenshot-frames: frame %d is not in %s, which has %d frames (0 to %d)",
                          s->opts.screenshot_frames[k], transforms, cams.n_frames, cams.n_frames - 1);
   }
-  /* Every name is checked before the first render: a format that cannot be written fails now. */
+  /* Every name is made distinct and checked before the first render: a format that cannot be
+   * written fails now. */
   for (int k = 0; k < n && st == NGP_OK; k++) {
-    int i = pick[k];
-    char path[4200];
-    screenshot_name(dir, cams.frames[i].file_path, s->opts.render_mode, path, sizeof path);
-    st = ngp_output_check(path, s->opts.render_mode, err);
+    if (!(names[k] = screenshot_name(dir, cams.frames[pick[k]].file_path, s->opts.render_mode, names, k)))
+      st = ngp_error_set(err, NGP_ERR_NOMEM, "out of memory naming %d screenshots", n);
+    else
+      st = ngp_output_check(names[k], s->opts.render_mode, err);
   }
+  int done = 0;
   if (st == NGP_OK && (st = ngp_mkdir_p(dir, err)) == NGP_OK) {
     double t0 = ngp_seconds();
     for (int k = 0; k < n && st == NGP_OK; k++) {
+      if (s->opts.stop && s->opts.stop()) break;
       int i = pick[k];
       const ngp_frame *f = &cams.frames[i];
-      char path[4200];
-      screenshot_name(dir, f->file_path, s->opts.render_mode, path, sizeof path);
-      st = screenshot(s, f, i, k, n, t0, w > 0 ? w : f->image.width, h > 0 ? h : f->image.height, path, err);
+      st = screenshot(s, f, i, k, n, t0, w > 0 ? w : f->image.width, h > 0 ? h : f->image.height, names[k], err);
+      if (st == NGP_OK) done++;
     }
+  }
+  if (st == NGP_OK && done < n) printf("screenshots: stopped after %d of %d; each file written is complete\n", done, n);
+  if (names) {
+    for (int k = 0; k < n; k++)
+      free(names[k]);
+    free(names);
   }
   free(pick);
   ngp_scene_free(&cams);

@@ -40,6 +40,7 @@ typedef struct ngp_session_opts {
   const int *screenshot_frames; /* frames of the screenshot transforms to render; NULL: all */
   int n_screenshot_frames;
   const char *metrics_json; /* evaluation: per-view and mean PSNR and SSIM written here (NULL: none) */
+  int (*stop)(void);        /* NULL, or asked between test views and screenshots: non-zero stops there */
 } ngp_session_opts;
 
 void ngp_session_opts_default(ngp_session_opts *o);
@@ -61,6 +62,11 @@ typedef struct ngp_session {
   bool step_failed;
 } ngp_session;
 
+/* Whether a model of this config can be made here: the grid within its index limits and the
+ * parameters (with gradients and optimizer state to train) within the memory this process may
+ * use. Errors name the config (label) and the fields to lower. */
+ngp_status ngp_session_check_model(const ngp_config *cfg, const char *label, int aabb_scale, bool train,
+                                   ngp_error *err);
 /* Loads the snapshot and/or scene, chooses the backend and creates it over the model. Prints what
  * it loaded and the backend it chose, and why. On failure the session holds nothing. */
 ngp_status ngp_session_open(ngp_session *s, const ngp_session_opts *o, ngp_error *err);
@@ -80,10 +86,14 @@ ngp_status ngp_session_save(ngp_session *s, const char *path, ngp_error *err);
 ngp_status ngp_session_render(ngp_session *s, const ngp_render_camera *cam, const ngp_render_opts *o, float *rgb,
                               ngp_error *err);
 /* PSNR and SSIM of the current weights on the views of a transforms file (images loaded), rendered
- * by the backend at the session's background and spp; prints the two result lines. */
+ * by the backend at the session's background and spp; prints the two result lines. When opts.stop
+ * asks to stop, returns NGP_OK with res->n_views below the count and prints what was done. */
 ngp_status ngp_session_evaluate(ngp_session *s, const char *transforms, ngp_eval_result *res, ngp_error *err);
 /* Renders every frame of a transforms file (images not needed) into dir as PNG, at the frame's
- * size or w x h when given (> 0; the field of view kept); prints a line per file. */
+ * size or w x h when given (> 0; the field of view kept); prints a line per file. Frames whose
+ * file names coincide (a/r_0 and b/r_0) get distinct names (r_0.png, r_0_2.png), never one file
+ * written twice. When opts.stop asks to stop, ends after the file being written (each file is
+ * complete) with NGP_OK, and prints how many were written. */
 ngp_status ngp_session_screenshots(ngp_session *s, const char *transforms, const char *dir, int w, int h,
                                    ngp_error *err);
 void ngp_session_close(ngp_session *s);

@@ -170,10 +170,30 @@ static void drop_leading_empty_idat(char *buf, size_t *len) {
   }
 }
 
-/* The checks stb_image needs before it sees a file (see the two functions above). */
+static uint32_t be32(const uint8_t *p) {
+  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* One size rule for every format: stb refuses a PNG too large for its own 2^30-byte limit as "not
+ * of any known type, or corrupt", where a JPEG of the same size gets our size message. So the
+ * size in a PNG's IHDR is read here and held against the same limits first. */
+static ngp_status check_png_size(const char *path, const uint8_t *p, size_t len, ngp_error *err) {
+  static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+  if (len < 24 || memcmp(p, sig, 8) != 0 || memcmp(p + 12, "IHDR", 4) != 0) return NGP_OK;
+  uint32_t w = be32(p + 16), h = be32(p + 20);
+  if (w > (uint32_t)NGP_IMAGE_MAX_DIM || h > (uint32_t)NGP_IMAGE_MAX_DIM ||
+      (uint64_t)w * h > (uint64_t)NGP_IMAGE_MAX_PIXELS)
+    return ngp_error_set(err, NGP_ERR_INVALID,
+                         "%s: image is %ux%u, larger than the %d pixels per side or %lld pixels allowed", path,
+                         (unsigned)w, (unsigned)h, NGP_IMAGE_MAX_DIM, (long long)NGP_IMAGE_MAX_PIXELS);
+  return NGP_OK;
+}
+
+/* The checks stb_image needs before it sees a file (see the functions above). */
 static ngp_status check_before_stb(const char *path, const char *buf, size_t len, ngp_error *err) {
   ngp_status st = check_jpeg_tables(path, (const uint8_t *)buf, len, err);
   if (st == NGP_OK) st = check_pnm_header(path, (const uint8_t *)buf, len, err);
+  if (st == NGP_OK) st = check_png_size(path, (const uint8_t *)buf, len, err);
   return st;
 }
 

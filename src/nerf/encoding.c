@@ -116,9 +116,10 @@ ngp_status ngp_hashgrid_init(ngp_hashgrid *g, const ngp_grid_config *cfg, int aa
     /* DenseGrid is never hashed and not capped (as tcnn): it must fit 32-bit indices instead. */
     if (size > UINT32_MAX || offset + size > UINT32_MAX)
       return ngp_error_set(err, NGP_ERR_INVALID,
-                           "encoding: level %d needs %llu entries (%llu in all), over the 32-bit limit; use HashGrid, "
-                           "fewer n_levels or a smaller per_level_scale",
-                           l, (unsigned long long)size, (unsigned long long)(offset + size));
+                           "encoding: level %d needs %llu entries (%llu in all), over the 32-bit limit; %s", l,
+                           (unsigned long long)size, (unsigned long long)(offset + size),
+                           cfg->otype == NGP_GRID_HASH ? "lower encoding.log2_hashmap_size or encoding.n_levels"
+                                                       : "use HashGrid, fewer n_levels or a smaller per_level_scale");
     g->scale[l] = scale;
     g->res[l] = res;
     g->size[l] = (uint32_t)size;

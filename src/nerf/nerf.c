@@ -11,6 +11,28 @@
 #include "common/ngp_math.h"
 #include "core/parallel.h"
 
+/* The number of parameters a config gives at an aabb_scale, computed without allocating: the
+ * layout of ngp_nerf_init ([density MLP | colour MLP | hash grid], the colour MLP reading the
+ * density outputs and the SH values, with 16 outputs). It lets a snapshot whose header claims an
+ * enormous network be refused before anything is allocated for it; after ngp_nerf_init the count
+ * is compared again, so a drift between the two could only refuse a file, never misread one. */
+ngp_status ngp_nerf_count_params(const ngp_config *cfg, int aabb_scale, size_t *n, ngp_error *err) {
+  ngp_hashgrid g;
+  ngp_mlp density, rgb;
+  ngp_status st = ngp_hashgrid_init(&g, &cfg->encoding, aabb_scale, err);
+  if (st != NGP_OK) return st;
+  if ((st = ngp_mlp_init(&density, g.n_levels * g.n_features, cfg->network.n_neurons, cfg->network.n_hidden_layers,
+                         cfg->n_density_outputs, cfg->network.activation, cfg->network.output_activation, err)) !=
+      NGP_OK)
+    return st;
+  if ((st = ngp_mlp_init(&rgb, cfg->n_density_outputs + cfg->sh_degree * cfg->sh_degree, cfg->rgb_network.n_neurons,
+                         cfg->rgb_network.n_hidden_layers, 16, cfg->rgb_network.activation,
+                         cfg->rgb_network.output_activation, err)) != NGP_OK)
+    return st;
+  *n = density.n_params + rgb.n_params + g.n_params;
+  return NGP_OK;
+}
+
 ngp_status ngp_nerf_init(ngp_nerf *n, const ngp_config *cfg, int aabb_scale, uint64_t seed, int n_threads,
                          ngp_error *err) {
   memset(n, 0, sizeof *n);

@@ -31,6 +31,9 @@ typedef struct ngp_nerf {
   int n_threads;
 } ngp_nerf;
 
+/* The parameter count a config gives at an aabb_scale, without allocating (ngp_nerf_init's
+ * layout): snapshots and memory estimates check sizes before anything is allocated. */
+ngp_status ngp_nerf_count_params(const ngp_config *cfg, int aabb_scale, size_t *n, ngp_error *err);
 ngp_status ngp_nerf_init(ngp_nerf *n, const ngp_config *cfg, int aabb_scale, uint64_t seed, int n_threads,
                          ngp_error *err);
 void ngp_nerf_free(ngp_nerf *n);

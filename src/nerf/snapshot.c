@@ -142,6 +142,8 @@ ngp_status ngp_snapshot_save(const char *path, const ngp_nerf *n, const float *w
 }
 
 bool ngp_snapshot_is(const char *path) {
+  ngp_error err;
+  if (ngp_fs_check_input(path, false, &err) != NGP_OK) return false; /* a FIFO would block fopen */
   FILE *f = fopen(path, "rb");
   if (!f) return false;
   char m[8];
@@ -152,28 +154,6 @@ bool ngp_snapshot_is(const char *path) {
 
 /* The largest snapshot we read: 2^30 parameters' worth would be absurd already. */
 #define SNAPSHOT_MAX_BYTES ((size_t)4 << 30)
-
-/* The number of parameters a config gives at an aabb_scale, computed without allocating: the
- * layout of ngp_nerf_init ([density MLP | colour MLP | hash grid], the colour MLP reading the
- * density outputs and the SH values, with 16 outputs). It lets a snapshot whose header claims an
- * enormous network be refused before anything is allocated for it; after ngp_nerf_init the count
- * is compared again, so a drift between the two could only refuse a file, never misread one. */
-static ngp_status config_n_params(const ngp_config *cfg, int aabb_scale, size_t *n, ngp_error *err) {
-  ngp_hashgrid g;
-  ngp_mlp density, rgb;
-  ngp_status st = ngp_hashgrid_init(&g, &cfg->encoding, aabb_scale, err);
-  if (st != NGP_OK) return st;
-  if ((st = ngp_mlp_init(&density, g.n_levels * g.n_features, cfg->network.n_neurons, cfg->network.n_hidden_layers,
-                         cfg->n_density_outputs, cfg->network.activation, cfg->network.output_activation, err)) !=
-      NGP_OK)
-    return st;
-  if ((st = ngp_mlp_init(&rgb, cfg->n_density_outputs + cfg->sh_degree * cfg->sh_degree, cfg->rgb_network.n_neurons,
-                         cfg->rgb_network.n_hidden_layers, 16, cfg->rgb_network.activation,
-                         cfg->rgb_network.output_activation, err)) != NGP_OK)
-    return st;
-  *n = density.n_params + rgb.n_params + g.n_params;
-  return NGP_OK;
-}
 
 /* The header's scalar fields, checked. */
 typedef struct {
@@ -284,7 +264,7 @@ ngp_status ngp_snapshot_load(const char *path, ngp_nerf *n, ngp_snapshot_meta *m
   uint64_t np = get_u64(p + at);
   at += 8;
   size_t need = 0;
-  if ((st = config_n_params(&cfg, h.aabb_scale, &need, err)) != NGP_OK) {
+  if ((st = ngp_nerf_count_params(&cfg, h.aabb_scale, &need, err)) != NGP_OK) {
     ngp_error_prefix(err, "%s", cfg_name);
     goto done;
   }

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "core/fs.h"
+#include "core/memory.h"
 #include "core/json_util.h"
 #include "common/ngp_math.h"
 #include "core/parallel.h"
@@ -114,6 +115,17 @@ static ngp_status read_intrinsics(const cJSON *obj, const char *file, const char
       in->c[a] = c;
       in->own_c[a] = true;
     }
+  }
+  /* The same size rule as for image files and --width/--height: a camera of 32768x32768 is a
+   * 4 GiB screenshot before a pixel is rendered. */
+  if (in->has_wh[0] && in->has_wh[1] && (int64_t)in->wh[0] * in->wh[1] > NGP_IMAGE_MAX_PIXELS) {
+    char f[256];
+    return ngp_error_set(
+        err, NGP_ERR_INVALID,
+        "%s: %s: a camera of %dx%d is %lld pixels, more than the %lld an image may have (16384x16384); "
+        "lower w and h",
+        file, ngp_json_field(f, sizeof f, ctx, "w, h"), in->wh[0], in->wh[1], (long long)in->wh[0] * in->wh[1],
+        (long long)NGP_IMAGE_MAX_PIXELS);
   }
   /* Lens: k1..k4 fill params 0..3, then p1, p2 overwrite params 2, 3 (instant-ngp's order). */
   static const char *const keys[] = {"k1", "k2", "k3", "k4", "p1", "p2"};
@@ -380,14 +392,16 @@ static char *resolve_image(const char *json_file, const char *file_path) {
   char *base = ngp_path_join(dir, file_path);
   free(dir);
   if (!base) return NULL;
-  if (ngp_path_is_file(base)) return base;
+  /* Anything at the written path is taken: a FIFO or a folder there is then refused by name when
+   * read, never mistaken for a missing image. */
+  if (ngp_path_exists(base) || ngp_fs_is_link_loop(base)) return base;
   size_t n = strlen(base);
   for (size_t i = 0; i < sizeof k_image_exts / sizeof *k_image_exts; i++) {
     char *cand = malloc(n + 8);
     if (!cand) break;
     memcpy(cand, base, n);
     strcpy(cand + n, k_image_exts[i]);
-    if (ngp_path_is_file(cand)) {
+    if (ngp_path_exists(cand) || ngp_fs_is_link_loop(cand)) {
       free(base);
       return cand;
     }
@@ -448,6 +462,24 @@ static ngp_status finish_intrinsics(ngp_scene *s, int i, const intrinsics *in, n
                            "%s: frames[%d]: the %s focal length comes out as %g pixels; give a field of view well "
                            "inside (0, 180) degrees or a focal length in pixels",
                            file, f->json_index, a ? "vertical" : "horizontal", (double)focal[a]);
+  /* Values that are finite but cannot be a camera (issue 19): every ray would miss the box and
+   * training would run on with 0 samples per ray. A field of view over 179.9 degrees or under a
+   * millionth of the image (focal more than 10^6 widths), a principal point more than an image
+   * away from the image, a distortion coefficient beyond 1000. */
+  for (int a = 0; a < 2; a++)
+    if (focal[a] < 1e-3f * res[a] || focal[a] > 1e6f * res[a])
+      return ngp_error_set(err, NGP_ERR_INVALID,
+                           "%s: frames[%d]: the %s focal length of %g pixels for an image %g pixels %s cannot be a "
+                           "camera's (a field of view near 180 degrees or near 0); check fl_x/fl_y, camera_angle_x/y "
+                           "or x_fov/y_fov",
+                           file, f->json_index, a ? "vertical" : "horizontal", (double)focal[a], (double)res[a],
+                           a ? "high" : "wide");
+  for (int k = 0; k < 4; k++)
+    if (fabsf(in->lens.params[k]) > 1000.0f)
+      return ngp_error_set(err, NGP_ERR_INVALID,
+                           "%s: frames[%d]: a lens distortion coefficient of %g cannot be a camera's (at most 1000 in "
+                           "size); check k1, k2, k3, k4, p1 and p2",
+                           file, f->json_index, (double)in->lens.params[k]);
   f->focal[0] = focal[0];
   f->focal[1] = focal[1];
   for (int a = 0; a < 2; a++) {
@@ -456,6 +488,12 @@ static ngp_status finish_intrinsics(ngp_scene *s, int i, const intrinsics *in, n
     f->principal[a] = in->has_c[a] ? in->c[a] / denom : 0.5f;
     if (!isfinite(f->principal[a]))
       return ngp_error_set(err, NGP_ERR_INVALID, "%s: frames[%d]: principal point is not finite", file, f->json_index);
+    if (f->principal[a] < -1.0f || f->principal[a] > 2.0f)
+      return ngp_error_set(err, NGP_ERR_INVALID,
+                           "%s: frames[%d]: the principal point %s = %g pixels is more than an image away from the "
+                           "image (%g pixels); check %s",
+                           file, f->json_index, a ? "cy" : "cx", (double)(f->principal[a] * denom), (double)denom,
+                           a ? "cy" : "cx");
   }
   f->lens = in->lens;
   ngp_nerf_matrix_to_ngp(f->xform_nerf, s->scale, s->offset, f->xform);
@@ -466,6 +504,19 @@ static ngp_status finish_intrinsics(ngp_scene *s, int i, const intrinsics *in, n
                            "offset %g, %g, %g); check scale, offset and aabb",
                            file, f->json_index, (double)s->scale, (double)s->offset[0], (double)s->offset[1],
                            (double)s->offset[2]);
+  /* A camera a million box sides away sees the box as less than a pixel. */
+  double far = 1e6 * s->aabb_scale, d2 = 0.0; /* double: a float square overflows */
+  for (int k = 0; k < 3; k++) {
+    double d = (double)f->xform[k * 4 + 3] - 0.5;
+    d2 += d * d;
+  }
+  if (!(d2 <= far * far))
+    return ngp_error_set(err, NGP_ERR_INVALID,
+                         "%s: frames[%d].transform_matrix: the camera is %g units from the scene box's centre, more "
+                         "than 10^6 box sides (aabb_scale %d): no ray can hit the box; check scale (%g), offset (%g, "
+                         "%g, %g) and the camera positions",
+                         file, f->json_index, sqrt(d2), s->aabb_scale, (double)s->scale, (double)s->offset[0],
+                         (double)s->offset[1], (double)s->offset[2]);
   return NGP_OK;
 }
 
@@ -594,6 +645,8 @@ ngp_status ngp_scene_load(const char *path, const ngp_scene_options *opts_in, ng
     st = select_sources(path, s, err);
   } else if (ngp_path_is_file(path)) {
     st = push_string(&s->sources, &s->n_sources, path, err);
+  } else if (ngp_path_exists(path) || ngp_fs_is_link_loop(path)) {
+    st = ngp_fs_check_input(path, true, err); /* a FIFO, a device: named, never opened */
   } else {
     st = ngp_error_set(err, NGP_ERR_IO,
                        "%s: no such file or directory; a scene is a transforms .json file or a folder holding one",
@@ -651,14 +704,32 @@ ngp_status ngp_scene_load(const char *path, const ngp_scene_options *opts_in, ng
     st = ngp_error_set(err, NGP_ERR_NOMEM, "out of memory");
     goto fail;
   }
-  image_job job = {s, opts.load_images, errors, status};
-  ngp_parallel_for(s->n_frames, opts.n_threads, load_one_image, &job);
-  for (int i = 0; i < s->n_frames; i++) {
-    if (status[i] != NGP_OK) {
-      const ngp_frame *f = &s->frames[i];
-      st = ngp_error_set(err, status[i], "%s: frames[%d]: %s", s->sources[f->source], f->json_index, errors[i].msg);
-      goto fail;
+  /* Headers first: the images are decoded at once, so their total size is held against the memory
+   * this process may use before any is decoded (40 frames of one 16384^2 PNG are 40 GiB). */
+  for (int pass = opts.load_images ? 0 : 1; pass < 2; pass++) {
+    image_job job = {s, pass == 1 && opts.load_images, errors, status};
+    ngp_parallel_for(s->n_frames, opts.n_threads, load_one_image, &job);
+    for (int i = 0; i < s->n_frames; i++) {
+      if (status[i] != NGP_OK) {
+        const ngp_frame *f = &s->frames[i];
+        st = ngp_error_set(err, status[i], "%s: frames[%d]: %s", s->sources[f->source], f->json_index, errors[i].msg);
+        goto fail;
+      }
     }
+    if (pass == 1) break;
+    uint64_t bytes = 0;
+    int big = 0;
+    for (int i = 0; i < s->n_frames; i++) {
+      const ngp_image *im = &s->frames[i].image;
+      bytes += (uint64_t)im->width * (uint64_t)im->height * 4u;
+      if ((uint64_t)im->width * im->height > (uint64_t)s->frames[big].image.width * s->frames[big].image.height)
+        big = i;
+    }
+    char subject[1600];
+    snprintf(subject, sizeof subject, "%s: decoding the %d images at once (as RGBA; the largest, %s, is %dx%d)", path,
+             s->n_frames, s->frames[big].image_path, s->frames[big].image.width, s->frames[big].image.height);
+    if ((st = ngp_memory_check(bytes, subject, "use fewer frames or smaller images (downscale them)", err)) != NGP_OK)
+      goto fail;
   }
   s->images_loaded = opts.load_images;
   for (int i = 0; i < s->n_frames; i++)

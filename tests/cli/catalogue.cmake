@@ -188,7 +188,7 @@ ngp_cli_test(cat_unreadable_snapshot CMD "${NGP_BIN}|--load-snapshot|${CAT}/unre
 ngp_cli_test(cat_snapshot_disk_full
              CMD "${SNAPTOOL}|disk-full|1048576|${SNAP}/tiny2.ngp|${SNAP}/dest.ngp|--|${NGP_BIN}|--load-snapshot|${SNAP}/tiny.ngp|--save-snapshot|${SNAP}/dest.ngp"
              CODE 1 FIXTURES cat_snapshots
-             ERR "dest.ngp.tmp.[0-9]+: write failed: File too large \\(the previous [^\n]*dest.ngp is untouched\\)"
+             ERR "\\.dest.ngp.tmp.[0-9]+.[A-Za-z0-9]+: write failed: File too large \\(the previous [^\n]*dest.ngp is untouched\\)"
              OUT "disk-full: [^\n]*dest.ngp unchanged, no temporary file left")
 
 # ---- Fuzz targets replayed over their seed corpora and every crash input kept ----------------------------
@@ -319,3 +319,5 @@ ngp_cli_test(cat_mc_thresh_text CMD "${NGP_BIN}|--marching-cubes-density-thresh|
 # A mesh that cannot be written (its folder would be inside a file): exit 1, the path named.
 ngp_cli_test(cat_mesh_unwritable CMD "${NGP_BIN}|${GEN}/model.ngp|--save-mesh|${GEN}/model.ngp/m.ply|--marching-cubes-res|8"
              CODE 1 FIXTURES trained_model ERR "cannot save the mesh .*model.ngp/m.ply: .*model.ngp: exists and is not a directory")
+# Hostile inputs, outputs and signals (issue 19).
+include(${CMAKE_CURRENT_LIST_DIR}/hostile.cmake)

@@ -1,7 +1,7 @@
 # Runs one CLI test: a command, its expected exit code, and regular expressions its stdout and
 # stderr must (or must not) match. Invoked by CTest as
 #   cmake -DCMD=<prog|arg|arg...> -DCODE=<n> [-DOUT=<regex>] [-DERR=<regex>] [-DREQUIRE=<path>]
-#         [-DEMPTY_DIR=<path>] [-DUNREADABLE=<file>] -P run.cmake
+#         [-DEMPTY_DIR=<path>] [-DUNREADABLE=<file>] [-DNOBODY=1] -P run.cmake
 # Arguments are separated by '|' so they may contain ';' and spaces. A sanitizer report on stderr
 # always fails the test (ASan and UBSan exit with 1, which a test expecting 1 would otherwise take
 # for success). REQUIRE names data the test needs: without it the test prints SKIP and CTest
@@ -20,8 +20,12 @@ endif()
 string(REPLACE "|" ";" _cmd "${CMD}")
 # UNREADABLE: make that file unreadable (mode 000) for the command. Root reads everything, so as
 # root the command runs as `nobody` through setpriv; where that cannot work the test is skipped.
-if(DEFINED UNREADABLE)
-  execute_process(COMMAND chmod 000 "${UNREADABLE}" COMMAND_ERROR_IS_FATAL ANY)
+# NOBODY: run the command as `nobody` when the tests run as root (a folder root owns is then not
+# writable to it), as UNREADABLE does.
+if(DEFINED UNREADABLE OR DEFINED NOBODY)
+  if(DEFINED UNREADABLE)
+    execute_process(COMMAND chmod 000 "${UNREADABLE}" COMMAND_ERROR_IS_FATAL ANY)
+  endif()
   execute_process(COMMAND id -u OUTPUT_VARIABLE _uid OUTPUT_STRIP_TRAILING_WHITESPACE)
   if(_uid STREQUAL "0")
     find_program(_setpriv setpriv)

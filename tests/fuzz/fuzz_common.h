@@ -83,6 +83,23 @@ static inline void fuzz_write(const char *path, const void *data, size_t size) {
   }
 }
 
+/* Files that are not regular files, for inputs to name (issue 19): PREFIX + "fifo" + EXT (a FIFO,
+ * which would block a reader that opened it), "dir" + EXT (a folder) and "loop" + EXT (a symlink
+ * to itself). The loaders must refuse each by name, never open it. */
+static inline void fuzz_non_regular(const char *prefix, const char *ext) {
+  char rel[256], path[4200];
+  snprintf(rel, sizeof rel, "%sfifo%s", prefix, ext);
+  fuzz_path(path, sizeof path, rel);
+  mkfifo(path, 0644);
+  snprintf(rel, sizeof rel, "%sdir%s", prefix, ext);
+  fuzz_path(path, sizeof path, rel);
+  mkdir(path, 0755);
+  snprintf(rel, sizeof rel, "%sloop%s", prefix, ext);
+  fuzz_path(path, sizeof path, rel);
+  snprintf(rel, sizeof rel, "loop%s", ext);
+  if (symlink(rel, path) != 0) perror("fuzz: symlink");
+}
+
 /* True when the input may name a file outside the scratch folder: an absolute path, a parent
  * folder, or a Windows-style separator (which the scene loader turns into '/'). Such inputs are
  * skipped: reading /dev or a huge system file tests the machine, not the loader. */

@@ -53,6 +53,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   (void)argc;
   (void)argv;
   fuzz_dir("config");
+  fuzz_non_regular("", ".json"); /* fifo.json, dir.json, loop.json for "parent" to name */
   return 0;
 }
 

@@ -2,7 +2,8 @@
  *
  * The input is the text of a transforms.json, written into a scratch folder that also holds four
  * small images: train/r_0.png (4x3 RGB), train/r_1.png (4x3 RGBA), train/r_2.png (8x6 grey) and
- * train/bad.png (not an image), so that frames naming them ("./train/r_0", with or without the
+ * train/bad.png (not an image), plus train/fifo.png, dir.png and loop.png (a FIFO, a folder and a
+ * symlink loop: refused by name, never opened), so that frames naming them ("./train/r_0", with or without the
  * extension) reach pass 2 (image decoding) and pass 3 (intrinsics, size checks, poses). Inputs of
  * even length load the images, odd ones only read their headers (load_images = false): both paths
  * run. Inputs that could name files outside the folder are skipped (fuzz_escapes).
@@ -43,6 +44,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   write_image("train/r_2.png", 8, 6, 1);
   fuzz_path(path, sizeof path, "train/bad.png");
   fuzz_write(path, "not an image\n", 13);
+  fuzz_non_regular("train/", ".png"); /* train/fifo.png, train/dir.png, train/loop.png */
   return 0;
 }
 

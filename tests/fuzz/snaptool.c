@@ -13,8 +13,8 @@
  *   ngp-snaptool disk-full LIMIT SEED DEST -- CMD [ARG...]
  *       copies SEED to DEST, runs CMD with RLIMIT_FSIZE = LIMIT bytes and SIGXFSZ ignored (a full
  *       disk, as write() sees it: EFBIG), then checks that DEST is still byte-identical to SEED and
- *       that no DEST.tmp.* file was left beside it. Exits with CMD's status, or 99 when a check
- *       fails; prints "SKIP: ..." and exits 0 when the limit cannot be set.
+ *       that no temporary file of DEST (ngp_fs_is_temp_of) was left beside it. Exits with CMD's status, or 99 when a
+ * check fails; prints "SKIP: ..." and exits 0 when the limit cannot be set.
  *
  * The checksum is FNV-1a 64 written here independently of the library, so a drift between the
  * two shows up as a failing catalogue test. */
@@ -212,10 +212,9 @@ static int cmd_disk_full(int argc, char **argv) {
   const char *base = ngp_path_basename(dest);
   DIR *d = dir ? opendir(dir) : NULL;
   if (!d) return die("%s: cannot list the folder", dest);
-  size_t blen = strlen(base);
   struct dirent *e;
   while ((e = readdir(d)) != NULL)
-    if (strncmp(e->d_name, base, blen) == 0 && strncmp(e->d_name + blen, ".tmp.", 5) == 0) {
+    if (ngp_fs_is_temp_of(e->d_name, base, NULL)) {
       printf("disk-full: temporary file %s/%s was left behind\n", dir, e->d_name);
       rc = 99;
     }
