@@ -318,6 +318,6 @@ ngp_cli_test(cat_mc_thresh_text CMD "${NGP_BIN}|--marching-cubes-density-thresh|
              ERR "--marching-cubes-density-thresh: '2.5x' is not a number")
 # A mesh that cannot be written (its folder would be inside a file): exit 1, the path named.
 ngp_cli_test(cat_mesh_unwritable CMD "${NGP_BIN}|${GEN}/model.ngp|--save-mesh|${GEN}/model.ngp/m.ply|--marching-cubes-res|8"
-             CODE 1 FIXTURES trained_model ERR "cannot save the mesh .*model.ngp/m.ply: .*model.ngp: exists and is not a directory")
+             CODE 1 FIXTURES trained_model ERR "--save-mesh .*model.ngp/m.ply: .*model.ngp is a regular file, not a folder \\(checked before training, nothing was done\\)")
 # Hostile inputs, outputs and signals (issue 19).
 include(${CMAKE_CURRENT_LIST_DIR}/hostile.cmake)
