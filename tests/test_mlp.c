@@ -1,8 +1,9 @@
 /* test_mlp.c: the MLP (src/nerf/mlp.c) and its activations (src/common/ngp_activation.h).
  *
  * The reference is checked against hand-computed values and against central finite differences;
- * the fast path (both the AVX2 and the portable kernel, switched with NGP_SIMD=scalar) is checked
- * against the reference on random inputs, NeRF shapes and odd ones. */
+ * the fast path (the best kernel of the CPU and the portable one, switched with NGP_SIMD=scalar) is
+ * checked against the reference on random inputs, NeRF shapes and odd ones; the AVX-512 kernel
+ * against the AVX2 one bit for bit. */
 #define _POSIX_C_SOURCE 200809L /* setenv */
 #include "testutil.h"
 
@@ -351,10 +352,148 @@ static void test_fast_vs_ref(void **state) {
   if (bad) fail_msg("%d fast-path configurations disagree with the reference", bad);
 }
 
+/* ---- AVX-512 kernel against the AVX2 kernel, bit for bit ------------------------------------- */
+
+/* The two SIMD kernels do the same arithmetic per element (one FMA chain over p in order, then
+ * the flags), so they must agree bit for bit; then a run's snapshot does not depend on which of
+ * them the CPU picks. Called directly (internal entry points of the library, mlp_avx*.c). */
+#if defined(__x86_64__) || defined(_M_X64)
+#include <stddef.h>
+void ngp_mlp_gemm_avx2(int M, int N, int P, const float *A, ptrdiff_t a_rs, ptrdiff_t a_cs, const float *B,
+                       ptrdiff_t ldb, float *C, ptrdiff_t ldc, int flags, const float *Y, ptrdiff_t ldy);
+void ngp_mlp_gemm_avx512(int M, int N, int P, const float *A, ptrdiff_t a_rs, ptrdiff_t a_cs, const float *B,
+                         ptrdiff_t ldb, float *C, ptrdiff_t ldc, int flags, const float *Y, ptrdiff_t ldy);
+
+/* Random values with exact zeros of both signs mixed in (ReLU's and the mask's edge cases). */
+static float *alloc_edgy(size_t n) {
+  float *v = alloc_rand(n, -1.0f, 1.0f);
+  for (size_t i = 0; i < n; i++) {
+    float r = frand(0.0f, 1.0f);
+    if (r < 0.05f)
+      v[i] = 0.0f;
+    else if (r < 0.1f)
+      v[i] = -0.0f;
+  }
+  return v;
+}
+
+/* One shape, both layouts of A, every flag combination; returns the number of mismatching runs.
+ * C has 3 spare columns per row, filled with a sentinel that neither kernel may touch. */
+static int gemm_pair(int M, int N, int P) {
+  const int ldb = N + 5, ldc = N + 3, ldy = N + 7;
+  float *A = alloc_edgy((size_t)M * P + 1), *B = alloc_edgy((size_t)P * ldb + 1);
+  float *Y = alloc_edgy((size_t)M * ldy + 1), *C0 = alloc_edgy((size_t)M * ldc + 1);
+  float *C2 = malloc(((size_t)M * ldc + 1) * sizeof(float)), *C5 = malloc(((size_t)M * ldc + 1) * sizeof(float));
+  assert_true(C2 && C5);
+  for (int i = 0; i < M; i++)
+    for (int j = N; j < ldc; j++)
+      C0[(size_t)i * ldc + j] = 12345.0f;
+  int bad = 0;
+  for (int layout = 0; layout < 2; layout++) {
+    /* Sample-major A (forward, dX) or its transpose (dW). */
+    ptrdiff_t a_rs = layout ? 1 : P, a_cs = layout ? M : 1;
+    for (int flags = 0; flags < 8; flags++) {
+      if ((flags & 2) && (flags & 4)) continue; /* ReLU and ReLU mask are never combined */
+      const float *y = (flags & 4) ? Y : NULL;
+      memcpy(C2, C0, ((size_t)M * ldc + 1) * sizeof(float));
+      memcpy(C5, C0, ((size_t)M * ldc + 1) * sizeof(float));
+      ngp_mlp_gemm_avx2(M, N, P, A, a_rs, a_cs, B, ldb, C2, ldc, flags, y, ldy);
+      ngp_mlp_gemm_avx512(M, N, P, A, a_rs, a_cs, B, ldb, C5, ldc, flags, y, ldy);
+      int diff = memcmp(C2, C5, ((size_t)M * ldc + 1) * sizeof(float)) != 0;
+      for (int i = 0; i < M && !diff; i++)
+        for (int j = N; j < ldc; j++)
+          diff |= C5[(size_t)i * ldc + j] != 12345.0f;
+      if (diff) {
+        printf("  AVX-512 != AVX2: M=%d N=%d P=%d layout %d flags %d\n", M, N, P, layout, flags);
+        bad++;
+      }
+    }
+  }
+  free(A);
+  free(B);
+  free(Y);
+  free(C0);
+  free(C2);
+  free(C5);
+  return bad;
+}
+#endif
+
+static void test_avx512_vs_avx2(void **state) {
+  (void)state;
+  unsetenv("NGP_SIMD");
+  const char *native = ngp_simd_level();
+  if (strcmp(native, "avx512") != 0) {
+    printf("  skipped: this CPU lacks AVX-512F (its best level: %s)\n", native);
+    skip();
+  }
+#if defined(__x86_64__) || defined(_M_X64)
+  /* The forced levels, and what runs. */
+  setenv("NGP_SIMD", "avx2", 1);
+  assert_string_equal(ngp_simd_level(), "avx2+fma");
+  setenv("NGP_SIMD", "avx512", 1);
+  assert_string_equal(ngp_simd_level(), "avx512");
+  unsetenv("NGP_SIMD");
+  /* Every column tail (N % 32 = 8, 16, 24, 0), every row tail (M % 8 = 0..7; M % 12 too), P from 0. */
+  static const int Ns[] = {8, 16, 24, 32, 40, 48, 56, 64, 72, 96, 128};
+  static const int Ms[] = {1, 2, 5, 6, 7, 11, 12, 13, 23, 24, 25, 64, 100, 128};
+  static const int Ps[] = {0, 1, 3, 16, 32, 64, 129};
+  int bad = 0, n = 0;
+  for (size_t a = 0; a < sizeof Ns / sizeof Ns[0]; a++)
+    for (size_t b = 0; b < sizeof Ms / sizeof Ms[0]; b++)
+      for (size_t c = 0; c < sizeof Ps / sizeof Ps[0]; c++, n++)
+        bad += gemm_pair(Ms[b], Ns[a], Ps[c]);
+  printf("  %d GEMM shapes x 2 layouts x 6 flag sets: %d mismatches\n", n, bad);
+  if (bad) fail_msg("%d AVX-512 GEMM runs differ from AVX2 in some bit", bad);
+
+  /* Whole MLPs (forward and backward, NeRF shapes), forced through the environment. */
+  static const shape shapes[] = {{32, 64, 1, 16, NGP_ACT_RELU, NGP_ACT_NONE},
+                                 {32, 64, 2, 16, NGP_ACT_RELU, NGP_ACT_NONE},
+                                 {7, 24, 3, 3, NGP_ACT_TANH, NGP_ACT_SIGMOID},
+                                 {5, 128, 0, 3, NGP_ACT_RELU, NGP_ACT_NONE}};
+  static const char *const levels[] = {"avx2", "avx512"};
+  for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
+    const shape *sh = &shapes[k];
+    const int S = 1000;
+    ngp_mlp m;
+    assert_int_equal(ngp_mlp_init(&m, sh->n_in, sh->width, sh->hidden, sh->n_out, sh->act, sh->out_act, NULL), NGP_OK);
+    const size_t A = ngp_mlp_acts_per_sample(&m), P = m.n_params;
+    float *params = malloc(P * sizeof(float));
+    assert_non_null(params);
+    ngp_mlp_init_params(&m, params, 77u + k);
+    float *in = alloc_rand((size_t)S * m.n_in, -1.0f, 1.0f), *dout = alloc_rand((size_t)S * m.n_out, -1.0f, 1.0f);
+    float *res[2][4];
+    for (int l = 0; l < 2; l++) {
+      setenv("NGP_SIMD", levels[l], 1);
+      res[l][0] = malloc((size_t)S * m.n_out * sizeof(float));
+      res[l][1] = malloc((size_t)S * A * sizeof(float));
+      res[l][2] = calloc(P, sizeof(float));
+      res[l][3] = malloc((size_t)S * m.n_in * sizeof(float));
+      assert_true(res[l][0] && res[l][1] && res[l][2] && res[l][3]);
+      ngp_mlp_forward(&m, params, S, in, res[l][0], res[l][1], 2);
+      ngp_mlp_backward(&m, params, S, in, res[l][1], dout, res[l][2], res[l][3], 2);
+    }
+    unsetenv("NGP_SIMD");
+    assert_memory_equal(res[0][0], res[1][0], (size_t)S * m.n_out * sizeof(float));
+    assert_memory_equal(res[0][1], res[1][1], (size_t)S * A * sizeof(float));
+    assert_memory_equal(res[0][2], res[1][2], P * sizeof(float));
+    assert_memory_equal(res[0][3], res[1][3], (size_t)S * m.n_in * sizeof(float));
+    for (int l = 0; l < 2; l++)
+      for (int q = 0; q < 4; q++)
+        free(res[l][q]);
+    free(params);
+    free(in);
+    free(dout);
+  }
+#endif
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_init_shapes),  cmocka_unit_test(test_init_params), cmocka_unit_test(test_activation_values),
-      cmocka_unit_test(test_forward_hand), cmocka_unit_test(test_backward_fd), cmocka_unit_test(test_fast_vs_ref),
+      cmocka_unit_test(test_init_shapes),       cmocka_unit_test(test_init_params),
+      cmocka_unit_test(test_activation_values), cmocka_unit_test(test_forward_hand),
+      cmocka_unit_test(test_backward_fd),       cmocka_unit_test(test_fast_vs_ref),
+      cmocka_unit_test(test_avx512_vs_avx2),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

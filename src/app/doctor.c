@@ -438,7 +438,7 @@ static bool check_cpu(const ngp_cli *cli, char *why, size_t n) {
   if (simd_env)
     printf("SIMD:    %s (NGP_SIMD=%s in the environment)\n", ngp_simd_level(), simd_env);
   else
-    printf("SIMD:    %s (chosen at run time; NGP_SIMD=scalar forces the portable path)\n", ngp_simd_level());
+    printf("SIMD:    %s (chosen at run time; NGP_SIMD=scalar|avx2|avx512 forces a level)\n", ngp_simd_level());
   ngp_mlp m;
   ngp_error err;
   enum { S = 96, IN = 32, OUT = 16 };

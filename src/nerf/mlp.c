@@ -6,10 +6,11 @@
  *   - ngp_mlp_forward / ngp_mlp_backward: the fast path. Samples are processed in tiles of
  *     TILE rows that stay cache-resident through all layers; each layer is a small matrix product
  *     (forward Y = X W^T, backward dW += G^T X and dX = G W) done by a register-blocked kernel:
- *     AVX2/FMA (mlp_avx2.c) after a run-time CPU check, else a portable C kernel. Tiles are
- *     spread over threads with ngp_parallel_for; each thread accumulates dW privately and the
- *     copies are summed at the end (deterministic for a given thread count and schedule-free:
- *     tile -> thread assignment changes only float summation order).
+ *     AVX-512 (mlp_avx512.c) or AVX2/FMA (mlp_avx2.c) after a run-time CPU check, else a portable
+ *     C kernel (the two SIMD kernels give bit-identical results). Tiles are spread over threads
+ *     with ngp_parallel_for; each thread accumulates dW privately and the copies are summed at
+ *     the end (deterministic for a given thread count and schedule-free: tile -> thread
+ *     assignment changes only float summation order).
  *
  * Shape letters: S samples, W width. Per layer l: in = dims[l], out = dims[l+1], weights W_l
  * row-major [out][in] at params + weight_offset[l].
@@ -185,6 +186,8 @@ typedef void (*gemm_fn)(int M, int N, int P, const float *A, ptrdiff_t a_rs, ptr
 #define NGP_HAVE_AVX2_KERNEL 1
 void ngp_mlp_gemm_avx2(int M, int N, int P, const float *A, ptrdiff_t a_rs, ptrdiff_t a_cs, const float *B,
                        ptrdiff_t ldb, float *C, ptrdiff_t ldc, int flags, const float *Y, ptrdiff_t ldy);
+void ngp_mlp_gemm_avx512(int M, int N, int P, const float *A, ptrdiff_t a_rs, ptrdiff_t a_cs, const float *B,
+                         ptrdiff_t ldb, float *C, ptrdiff_t ldc, int flags, const float *Y, ptrdiff_t ldy);
 #endif
 
 /* Portable kernel: 4 x 8 blocks with the accumulators in a local array, which compilers keep in
@@ -220,33 +223,56 @@ static void gemm_portable(int M, int N, int P, const float *A, ptrdiff_t a_rs, p
   }
 }
 
-/* The CPU check is done once; the environment override is read per call (cheap, and lets tests
- * switch paths within one process). */
-static int cpu_has_avx2_fma(void) {
+/* SIMD levels, lowest first. The CPU check is done once; the environment override
+ * (NGP_SIMD=scalar|avx2|avx512) is read per call (cheap, and lets tests switch paths within one
+ * process). A forced level the CPU lacks falls back to the best one below it. */
+enum { SIMD_SCALAR, SIMD_AVX2, SIMD_AVX512 };
+
+static int cpu_simd_level(void) {
 #ifdef NGP_HAVE_AVX2_KERNEL
   static int cached = -1; /* a benign race: every thread computes the same value */
   int v = __atomic_load_n(&cached, __ATOMIC_RELAXED);
   if (v < 0) {
     __builtin_cpu_init();
-    v = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    v = SIMD_SCALAR;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+      v = SIMD_AVX2;
+      /* libgcc's check includes the OS saving the zmm registers (XGETBV). */
+      if (__builtin_cpu_supports("avx512f")) v = SIMD_AVX512;
+    }
     __atomic_store_n(&cached, v, __ATOMIC_RELAXED);
   }
   return v;
 #else
-  return 0;
+  return SIMD_SCALAR;
 #endif
 }
 
-static int simd_forced_scalar(void) {
+static int simd_level(void) {
+  int cpu = cpu_simd_level();
   const char *e = getenv("NGP_SIMD");
-  return e && strcmp(e, "scalar") == 0;
+  int want = cpu;
+  if (e && strcmp(e, "scalar") == 0)
+    want = SIMD_SCALAR;
+  else if (e && strcmp(e, "avx2") == 0)
+    want = SIMD_AVX2;
+  else if (e && strcmp(e, "avx512") == 0)
+    want = SIMD_AVX512;
+  return want < cpu ? want : cpu;
 }
 
-const char *ngp_simd_level(void) { return !simd_forced_scalar() && cpu_has_avx2_fma() ? "avx2+fma" : "scalar"; }
+const char *ngp_simd_level(void) {
+  static const char *const names[] = {"scalar", "avx2+fma", "avx512"};
+  return names[simd_level()];
+}
 
 static gemm_fn pick_gemm(void) {
 #ifdef NGP_HAVE_AVX2_KERNEL
-  if (!simd_forced_scalar() && cpu_has_avx2_fma()) return ngp_mlp_gemm_avx2;
+  switch (simd_level()) {
+  case SIMD_AVX512: return ngp_mlp_gemm_avx512;
+  case SIMD_AVX2: return ngp_mlp_gemm_avx2;
+  default: break;
+  }
 #endif
   return gemm_portable;
 }

@@ -42,8 +42,8 @@ void ngp_mlp_forward(const ngp_mlp *m, const float *params, int S, const float *
 void ngp_mlp_backward(const ngp_mlp *m, const float *params, int S, const float *in, const float *acts,
                       const float *dout, float *dparams, float *din, int n_threads);
 
-/* The SIMD level the fast path uses on this CPU ("avx2+fma", "sse2", "scalar"); NGP_SIMD=scalar
- * in the environment forces the portable path. */
+/* The SIMD level the fast path uses on this CPU ("avx512", "avx2+fma", "scalar"). NGP_SIMD=scalar,
+ * avx2 or avx512 in the environment forces a level (one the CPU lacks: the best one below it). */
 const char *ngp_simd_level(void);
 
 #endif
