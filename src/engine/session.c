@@ -231,19 +231,19 @@ static ngp_status screenshot(ngp_session *s, const ngp_frame *f, int index, int 
       {f->principal[0], f->principal[1]},
       &f->lens};
   float *rgb = malloc((size_t)w * (size_t)h * 3 * sizeof(float));
+  float *alpha = s->opts.transparent ? malloc((size_t)w * (size_t)h * sizeof(float)) : NULL;
   uint8_t *px = malloc((size_t)w * (size_t)h * 4);
   ngp_status st = NGP_OK;
-  if (!rgb || !px) st = ngp_error_set(err, NGP_ERR_NOMEM, "out of memory for a %dx%d screenshot", w, h);
+  if (!rgb || !px || (s->opts.transparent && !alpha))
+    st = ngp_error_set(err, NGP_ERR_NOMEM, "out of memory for a %dx%d screenshot", w, h);
   ngp_render_opts o = {w, h, {bg[0], bg[1], bg[2]}, 1e-4f, s->opts.spp, (uint64_t)index};
   double t_start = ngp_seconds();
-  if (st == NGP_OK) st = ngp_session_render(s, &cam, &o, rgb, err);
+  if (st == NGP_OK)
+    st = alpha ? ngp_backend_render_alpha(s->backend, &cam, &o, rgb, alpha, err)
+               : ngp_session_render(s, &cam, &o, rgb, err);
   double t_render = ngp_seconds() - t_start;
   if (st == NGP_OK) {
-    for (size_t p = 0; p < (size_t)w * (size_t)h; p++) {
-      for (int c = 0; c < 3; c++)
-        px[p * 4 + c] = (uint8_t)lrintf(rgb[p * 3 + c] * 255.0f);
-      px[p * 4 + 3] = 255;
-    }
+    ngp_rgba8_from_render(rgb, alpha, bg, (size_t)w * (size_t)h, px);
     ngp_image img = {w, h, 4, px};
     st = ngp_image_write_png(path, &img, err);
   }
@@ -256,8 +256,24 @@ static ngp_status screenshot(ngp_session *s, const ngp_frame *f, int index, int 
     fflush(stdout);
   }
   free(rgb);
+  free(alpha);
   free(px);
   return st;
+}
+
+void ngp_rgba8_from_render(const float *rgb, const float *alpha, const float bg[3], size_t n, uint8_t *rgba) {
+  for (size_t p = 0; p < n; p++) {
+    float a = alpha ? alpha[p] : 1.0f;
+    a = a < 0.0f ? 0.0f : (a > 1.0f ? 1.0f : a);
+    for (int c = 0; c < 3; c++) {
+      float v = rgb[p * 3 + c];
+      /* Below 1/512 the colour is noise divided by nearly nothing, and invisible anyway. */
+      if (alpha) v = a > 1.0f / 512.0f ? (v - (1.0f - a) * bg[c]) / a : 0.0f;
+      v = v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v);
+      rgba[p * 4 + (size_t)c] = (uint8_t)lrintf(v * 255.0f);
+    }
+    rgba[p * 4 + 3] = (uint8_t)lrintf(a * 255.0f);
+  }
 }
 
 ngp_status ngp_session_screenshots(ngp_session *s, const char *transforms, const char *dir, int w, int h,

@@ -30,6 +30,7 @@ typedef struct ngp_session_opts {
   float grid_sample_fraction; /* occupancy-update samples against instant-ngp's; < 0: the backend's */
   bool train;                 /* load the scene's images and make a trainer (false: the scene is ignored) */
   bool concurrent_render;     /* renders run on another thread than training (the viewer) */
+  bool transparent;           /* screenshots: RGBA PNGs, alpha the accumulated opacity (--background transparent) */
 } ngp_session_opts;
 
 void ngp_session_opts_default(ngp_session_opts *o);
@@ -77,6 +78,11 @@ ngp_status ngp_session_evaluate(ngp_session *s, const char *transforms, ngp_eval
 ngp_status ngp_session_screenshots(ngp_session *s, const char *transforms, const char *dir, int w, int h,
                                    ngp_error *err);
 void ngp_session_close(ngp_session *s);
+
+/* 8-bit RGBA pixels [n][4] of a render: without alpha (NULL) rgb as it is, alpha 255; with alpha
+ * (ngp_backend_render_alpha, rendered over bg) the colour unpremultiplied, (rgb - (1 - a) bg) / a,
+ * and a: what a PNG with a transparent background holds. */
+void ngp_rgba8_from_render(const float *rgb, const float *alpha, const float bg[3], size_t n, uint8_t *rgba);
 
 /* Finds a config: the path as given, else NAME in the config folders (NGP_CONFIG_DIR, then the
  * installed share/instant-ngp/configs/nerf beside the executable). malloc'd; NULL if not found. */
