@@ -20,6 +20,8 @@
 
 #include "viewer/display.h"
 #include "core/fs.h"
+#include "core/parallel.h"
+#include "core/progress.h"
 #include "ngp/ngp.h"
 #include "viewer/progressive.h"
 #include "engine/session.h"
@@ -73,6 +75,12 @@ struct ngp_viewer {
   char backend_desc[512]; /* the session's backend, one line */
   uint64_t seen_render_error;
   char title[300];
+  /* Training's share (viewer.h: share_rest, share_moving). */
+  int cores;             /* online processors */
+  bool throttled;        /* this frame gave training its share */
+  double throttle_until; /* the next frame starts no earlier */
+  double render_rate;    /* render seconds per wall second, smoothed */
+  int render_threads;    /* as last set on the backend (0: as created) */
 };
 
 static char g_glfw_error[256];
@@ -163,7 +171,9 @@ static int open_session(ngp_viewer *v) {
   }
   v->have_worker = true;
   ngp_backend_describe(s->backend, v->backend_desc, sizeof v->backend_desc);
+  ngp_worker_set_progress_line(&v->worker, v->opts.terminal);
   ngp_worker_acquire(&v->worker, &v->model);
+  v->render_threads = 0;
   return NGP_VIEWER_OK;
 }
 
@@ -369,6 +379,10 @@ void ngp_viewer_opts_default(ngp_viewer_opts *o) {
   o->frame_time_s = 1.0 / 30.0;
   o->overlay = true;
   o->idle_wait = true;
+  o->share_rest = 0.08;
+  o->share_moving = 0.5;
+  o->render_threads_training = 1;
+  o->refresh_s = 2.0;
 }
 
 int ngp_viewer_open(ngp_viewer **out, const ngp_session_opts *so, const ngp_viewer_opts *opts, char *why,
@@ -419,6 +433,7 @@ int ngp_viewer_open(ngp_viewer **out, const ngp_session_opts *so, const ngp_view
   v->overlay = o.overlay;
   v->profile = getenv("NGP_VIEWER_PROFILE") != NULL;
   v->final_div = 1;
+  v->cores = ngp_cpu_count();
   ngp_camera_init_default(&v->cam);
   v->home = v->cam;
   ngp_progressive_init(&v->prog, so->bg);
@@ -505,6 +520,12 @@ static void update_title(ngp_viewer *v) {
 }
 
 bool ngp_viewer_frame(ngp_viewer *v) {
+  /* Training's share: no frame before the previous one's share of the wall time is over; input
+   * is still handled meanwhile (and may ask to close). */
+  for (double t = ngp_seconds(); t < v->throttle_until && !v->should_close; t = ngp_seconds()) {
+    glfwWaitEventsTimeout(v->throttle_until - t);
+    if (glfwWindowShouldClose(v->win)) break;
+  }
   double t0 = ngp_seconds();
   /* Idle (nothing to render): sleep until an event, or 50 ms to look for new weights. While the
    * picture only follows training (refresh), frames come at the target rate, not faster; input
@@ -516,6 +537,7 @@ bool ngp_viewer_frame(ngp_viewer *v) {
   else
     glfwPollEvents();
   if (glfwWindowShouldClose(v->win) || v->should_close || (v->opts.interrupted && v->opts.interrupted())) return false;
+  double t_busy = ngp_seconds(); /* from here on the frame works */
   if (v->n_drops) load_drops(v);
   double now = ngp_seconds(), dt = now - v->last_frame;
   v->last_frame = now;
@@ -533,6 +555,20 @@ bool ngp_viewer_frame(ngp_viewer *v) {
       set_message(v, 5.0, v->wstats.message, "");
     }
   }
+  /* Training on every core: renders take fewer threads, the frame loop a share of the time, and
+   * newer weights reach the picture at the resolution that share affords (viewer.h). */
+  bool moving = flying || v->orbiting || v->panning;
+  v->throttled = v->have_worker && v->wstats.training && v->cores <= v->session.threads;
+  double share = !v->throttled ? 1.0 : (moving ? v->opts.share_moving : v->opts.share_rest);
+  if (share >= 1.0) v->throttled = false;
+  int want_threads = v->throttled ? v->opts.render_threads_training : 0;
+  if (v->have_worker && want_threads != v->render_threads) {
+    ngp_backend_set_render_threads(v->session.backend, want_threads);
+    v->render_threads = want_threads;
+  }
+  v->prog.refresh_fraction = v->throttled ? 1.0 : 0.4; /* the share already bounds refreshes */
+  v->prog.refresh_render_s =
+      v->have_worker && v->wstats.training && v->opts.refresh_s > 0.0 ? v->opts.refresh_s * v->render_rate : 0.0;
   /* Rendering gets the frame time that the rest of the frame (measured) leaves. */
   double budget = v->opts.frame_time_s - v->overhead_s;
   if (budget < 0.25 * v->opts.frame_time_s) budget = 0.25 * v->opts.frame_time_s;
@@ -576,6 +612,13 @@ bool ngp_viewer_frame(ngp_viewer *v) {
    * idle, the wait for events is not overhead. */
   double overhead = (t1 - t0) - render_s;
   if (!v->idle) v->overhead_s = v->n_frames == 0 ? overhead : 0.8 * v->overhead_s + 0.2 * overhead;
+  double period = v->n_frames > 0 ? t1 - v->frame_end[(v->n_frames - 1) % FRAME_RING] : 0.0;
+  if (period > 0.0) {
+    double rate = render_s / period > 1.0 ? 1.0 : render_s / period;
+    v->render_rate = v->render_rate <= 0.0 ? rate : 0.8 * v->render_rate + 0.2 * rate;
+  }
+  double busy = t1 - t_busy, pause = v->throttled ? busy * (1.0 / share - 1.0) : 0.0;
+  v->throttle_until = t1 + (pause < 1.0 ? pause : 1.0);
   v->frame_end[v->n_frames % FRAME_RING] = t1;
   v->n_frames++;
   v->idle = refined && !flying && !v->orbiting && !v->panning && v->n_drops == 0;
@@ -588,8 +631,13 @@ int ngp_viewer_close(ngp_viewer *v, ngp_viewer_finish_fn finish, void *user) {
   long steps = 0;
   if (v->have_worker) {
     ngp_worker_stop(&v->worker); /* joined: the session is this thread's again */
-    steps = v->worker.stats.steps_this_run;
+    const ngp_worker_stats *ws = &v->worker.stats;
+    steps = ws->steps_this_run;
     v->have_worker = false;
+    /* The summary a headless run prints after training. */
+    if (v->opts.terminal && (ws->can_train || ws->failed || steps > 0))
+      ngp_train_summary_print(steps, ws->train_seconds, ws->samples_this_run, v->session.threads, ws->loss_ema,
+                              ws->skipped_steps);
   }
   if (v->have_session && finish) {
     /* Test views and screenshots can take a while: the window goes at once, as asked. */
@@ -668,6 +716,10 @@ void ngp_viewer_get_stats(ngp_viewer *v, ngp_viewer_stats *st) {
   st->training = v->wstats.training;
   st->stepping = v->wstats.stepping;
   st->model_generation = v->model.generation;
+  st->samples_this_run = v->wstats.samples_this_run;
+  st->train_seconds = v->wstats.train_seconds;
+  st->throttled = v->throttled;
+  st->shown_div = v->prog.shown_div;
   st->backend = v->have_session ? ngp_backend_name(v->session.backend) : NULL;
 }
 
