@@ -23,6 +23,7 @@ int ngp_gui_run(const ngp_cli *cli) {
   if (cli->height > 0) opts.height = cli->height;
   opts.save_snapshot = cli->save_snapshot;
   opts.screenshot_dir = cli->screenshot_dir;
+  opts.transparent = cli->transparent;
   opts.n_steps = cli->n_steps;
   opts.train_seconds = cli->train_seconds;
   opts.interrupted = ngp_app_interrupted;

@@ -79,6 +79,7 @@ struct ngp_viewer {
   int cores;             /* online processors */
   bool throttled;        /* this frame gave training its share */
   double throttle_until; /* the next frame starts no earlier */
+  double last_busy;      /* seconds the last frame worked */
   double render_rate;    /* render seconds per wall second, smoothed */
   int render_threads;    /* as last set on the backend (0: as created) */
 };
@@ -221,6 +222,29 @@ static void save_snapshot(ngp_viewer *v) {
   set_message(v, 4.0, "saving ", path);
 }
 
+/* The picture on screen with its alpha (--background transparent): the shown view rendered
+ * again at the shown size with the accumulated opacity, by the backend's render side (the
+ * generation acquired last, as on screen). The frame waits for it. rgba [h][w][4]. */
+static bool render_transparent(ngp_viewer *v, uint8_t *rgba, ngp_error *err) {
+  int w = v->prog.shown_w, h = v->prog.shown_h;
+  float *rgb = malloc((size_t)w * (size_t)h * 3 * sizeof(float)),
+        *alpha = malloc((size_t)w * (size_t)h * sizeof(float));
+  ngp_status st =
+      rgb && alpha ? NGP_OK : ngp_error_set(err, NGP_ERR_NOMEM, "out of memory for a %dx%d screenshot", w, h);
+  if (st == NGP_OK) {
+    ngp_render_opts o;
+    float focal[2], principal[2];
+    ngp_progressive_render_opts(&v->prog, w, h, &o);
+    ngp_camera_intrinsics(&v->prog.shown_view.cam, w, h, focal, principal);
+    ngp_render_camera cam = {v->prog.shown_view.cam.xform, {focal[0], focal[1]}, {principal[0], principal[1]}, NULL};
+    st = ngp_backend_render_alpha(v->session.backend, &cam, &o, rgb, alpha, err);
+    if (st == NGP_OK) ngp_rgba8_from_render(rgb, alpha, o.bg, (size_t)w * (size_t)h, rgba);
+  }
+  free(rgb);
+  free(alpha);
+  return st == NGP_OK;
+}
+
 static void save_screenshot(ngp_viewer *v) {
   if (v->disp.tex_w == 0) {
     set_message(v, 4.0, "no image to save yet", "");
@@ -234,12 +258,24 @@ static void save_screenshot(ngp_viewer *v) {
   }
   ngp_error err;
   ngp_image img = {v->disp.tex_w, v->disp.tex_h, 4, v->disp.rgba};
-  if (ngp_mkdir_p(dir, &err) != NGP_OK || ngp_image_write_png(path, &img, &err) != NGP_OK) {
+  uint8_t *own = NULL;
+  bool ok = true;
+  if (v->opts.transparent && v->have_worker && v->prog.shown_valid) {
+    own = malloc((size_t)v->prog.shown_w * (size_t)v->prog.shown_h * 4);
+    if (own)
+      ok = render_transparent(v, own, &err);
+    else
+      ok = ngp_error_set(&err, NGP_ERR_NOMEM, "out of memory for a screenshot") == NGP_OK;
+    img = (ngp_image){v->prog.shown_w, v->prog.shown_h, 4, own};
+  }
+  if (!ok || ngp_mkdir_p(dir, &err) != NGP_OK || ngp_image_write_png(path, &img, &err) != NGP_OK) {
     fprintf(stderr, "instant-ngp: error: %s\n", err.msg);
     set_message(v, 6.0, "screenshot failed: ", err.msg);
+    free(own);
     return;
   }
-  printf("screenshot saved: %s (%dx%d)\n", path, img.width, img.height);
+  free(own);
+  printf("screenshot saved: %s (%dx%d%s)\n", path, img.width, img.height, v->opts.transparent ? ", RGBA" : "");
   set_message(v, 4.0, "saved ", path);
 }
 
@@ -519,12 +555,23 @@ static void update_title(ngp_viewer *v) {
   }
 }
 
+static bool fly_keys_down(const ngp_viewer *v) {
+  for (int k = 0; k < FLY_KEYS; k++)
+    if (v->fly[k]) return true;
+  return false;
+}
+
 bool ngp_viewer_frame(ngp_viewer *v) {
   /* Training's share: no frame before the previous one's share of the wall time is over; input
    * is still handled meanwhile (and may ask to close). */
   for (double t = ngp_seconds(); t < v->throttle_until && !v->should_close; t = ngp_seconds()) {
     glfwWaitEventsTimeout(v->throttle_until - t);
     if (glfwWindowShouldClose(v->win)) break;
+    if (v->orbiting || v->panning || fly_keys_down(v)) { /* input began: the moving share from now */
+      double end = v->frame_end[(v->n_frames - 1) % FRAME_RING];
+      double until = end + v->last_busy * (1.0 / v->opts.share_moving - 1.0);
+      if (until < v->throttle_until) v->throttle_until = until;
+    }
   }
   double t0 = ngp_seconds();
   /* Idle (nothing to render): sleep until an event, or 50 ms to look for new weights. While the
@@ -618,6 +665,7 @@ bool ngp_viewer_frame(ngp_viewer *v) {
     v->render_rate = v->render_rate <= 0.0 ? rate : 0.8 * v->render_rate + 0.2 * rate;
   }
   double busy = t1 - t_busy, pause = v->throttled ? busy * (1.0 / share - 1.0) : 0.0;
+  v->last_busy = busy;
   v->throttle_until = t1 + (pause < 1.0 ? pause : 1.0);
   v->frame_end[v->n_frames % FRAME_RING] = t1;
   v->n_frames++;

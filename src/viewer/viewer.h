@@ -36,6 +36,7 @@ typedef struct ngp_viewer_opts {
   bool idle_wait;             /* sleep in glfwWaitEventsTimeout when nothing changes (default true) */
   const char *save_snapshot;  /* where Ctrl+S saves (default snapshot.ngp) */
   const char *screenshot_dir; /* where P saves (default .) */
+  bool transparent;           /* P saves RGBA, alpha the accumulated opacity (--background transparent) */
   long n_steps;               /* stop training after this many steps (< 0: no limit, the default) */
   double train_seconds;       /* ... or after this much training time (< 0: no limit) */
   int (*interrupted)(void);   /* polled each frame: non-zero closes the window, exit 130 (NULL: never) */
