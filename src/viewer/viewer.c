@@ -416,7 +416,7 @@ void ngp_viewer_opts_default(ngp_viewer_opts *o) {
   o->overlay = true;
   o->idle_wait = true;
   o->share_rest = 0.08;
-  o->share_moving = 0.5;
+  o->share_moving = 1.0;
   o->render_threads_training = 1;
   o->refresh_s = 2.0;
 }

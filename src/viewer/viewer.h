@@ -45,8 +45,9 @@ typedef struct ngp_viewer_opts {
   /* Training's share of the machine. When training runs on every core (no core left for the
    * window), the frame loop is busy (rendering, drawing) for at most this fraction of the wall
    * time, sleeping the rest (input still handled): `share_rest` while the camera rests (default
-   * 0.08), `share_moving` while it moves (0.5). Renders then use `render_threads_training` host
-   * threads (default 1). >= 1: no limit. With a core to spare, neither applies. */
+   * 0.08), `share_moving` while it moves (default 1: while the user moves the camera, frames come
+   * first, as fast as before). While limited, renders use `render_threads_training` host threads
+   * (default 1). >= 1: no limit. With a core to spare, neither applies. */
   double share_rest, share_moving;
   int render_threads_training;
   /* Wall seconds in which newer weights should reach the whole picture while training (default
