@@ -18,7 +18,8 @@ static void publish(ngp_worker *w) {
   w->dirty = false;
 }
 
-/* Handovers cost a pass over the weights (EMA, copy): at most this often while training. */
+/* Handovers cost a pass over the weights (EMA, copy): at most this often while training, and only
+ * when the renderer has started a pass since the last one (render_wants). */
 #define PUBLISH_INTERVAL_S 0.2
 
 static void *worker_main(void *arg) {
@@ -91,7 +92,7 @@ static void *worker_main(void *arg) {
       snprintf(ws->message, sizeof ws->message, "training paused after %ld steps (T to go on)", ws->steps_this_run);
       ws->message_serial++;
     }
-    bool due = ngp_seconds() - w->last_publish >= PUBLISH_INTERVAL_S;
+    bool due = ngp_seconds() - w->last_publish >= PUBLISH_INTERVAL_S && atomic_exchange(&w->render_wants, false);
     bool stopping = !w->want_training;
     if (w->progress_line && (ngp_train_line_due(w->tty, ngp_seconds() - w->last_print) || stopping)) {
       double remaining = -1.0;
@@ -133,6 +134,7 @@ bool ngp_worker_start(ngp_worker *w, ngp_session *s, bool train, long max_steps,
   w->stats.step = s->meta.training_step;
   w->stats.loss_ema = -1.0f;
   w->last_publish = w->last_print = ngp_seconds();
+  atomic_init(&w->render_wants, true);
   w->tty = isatty(STDERR_FILENO);
   pthread_mutex_init(&w->ctl_lock, NULL);
   pthread_cond_init(&w->ctl_cv, NULL);
@@ -192,6 +194,7 @@ void ngp_worker_acquire(void *user, ngp_render_model *m) {
   ngp_worker *w = user;
   m->backend = w->s->backend;
   m->generation = ngp_backend_acquire(w->s->backend);
+  atomic_store(&w->render_wants, true); /* a pass starts: the next handover will be used */
 }
 
 bool ngp_worker_newer_pending(ngp_worker *w) { return ngp_backend_newer_pending(w->s->backend); }

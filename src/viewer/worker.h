@@ -13,6 +13,7 @@
 #define NGP_VIEWER_WORKER_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -48,6 +49,11 @@ typedef struct ngp_worker {
   double max_seconds; /* stop after this much training time; < 0: no limit */
   ngp_worker_stats stats;
   bool progress_line; /* print training's progress line on stderr, as a headless run does */
+  /* Set by the render thread when it starts a pass (ngp_worker_acquire), taken by the worker:
+   * weights are handed over only when the renderer will use them. A handover copies every weight
+   * (tens of MB for base.json), so at rest, when a pass takes seconds, this spares training
+   * several copies a second. */
+  atomic_bool render_wants;
   /* Worker thread only. */
   double last_publish, last_print;
   bool tty, printed; /* stderr is a terminal; a "\r" line is open on it */
