@@ -47,6 +47,7 @@ static long train(ngp_session *s, long n_steps, double seconds) {
       double remaining = -1.0;
       if (n_steps >= 0) remaining = el / (double)(i + 1) * (double)(n_steps - i - 1);
       if (seconds >= 0.0 && (remaining < 0.0 || seconds - el < remaining)) remaining = seconds - el;
+      if (remaining < 0.0 && (n_steps >= 0 || seconds >= 0.0)) remaining = 0.0; /* the time ran out mid-step */
       ngp_train_line l = {
           (long)st.step + 1,    loss_ema,         st.n_rays, st.n_rays ? (double)st.n_samples_used / st.n_rays : 0.0,
           (double)samples / el, s->skipped_steps, el,        remaining};

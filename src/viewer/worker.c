@@ -100,6 +100,7 @@ static void *worker_main(void *arg) {
         remaining = w->train_time / (double)ws->steps_this_run * (double)(w->max_steps - ws->steps_this_run);
       if (w->max_seconds >= 0.0 && (remaining < 0.0 || w->max_seconds - w->train_time < remaining))
         remaining = w->max_seconds - w->train_time;
+      if (remaining < 0.0 && (w->max_steps >= 0 || w->max_seconds >= 0.0)) remaining = 0.0; /* ran out mid-step */
       ngp_train_line l = {ws->step,
                           ws->loss_ema,
                           st.n_rays,
