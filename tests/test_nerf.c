@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "engine/eval.h"
+#include "engine/session.h"
 #include "core/fs.h"
 #include "nerf/nerf.h"
 #include "nerf/snapshot.h"
@@ -147,6 +148,64 @@ static void test_snapshot_round_trip_and_rejects(void **state) {
   free(dir);
 }
 
+/* The trained model's accumulated opacity (ngp_backend_render_alpha, as --background transparent
+ * renders it) against the generator's exact coverage of the held-out views (ngp-synth writes
+ * alpha 0 off the objects, 255 on them): near 0 on the background, near 1 on the objects, and
+ * the colour image the same as a render without alpha. */
+static void check_alpha(ngp_nerf *n, const ngp_scene *test) {
+  ngp_backend_opts bo;
+  ngp_backend_opts_default(&bo);
+  bo.n_threads = n->n_threads;
+  ngp_backend *b;
+  ngp_error err;
+  assert_int_equal(ngp_backend_create(&ngp_backend_cpu_type, n, NULL, &bo, &b, &err), NGP_OK);
+  double sum_bg = 0.0, sum_obj = 0.0;
+  long n_bg = 0, n_obj = 0, n_bg_high = 0, n_obj_low = 0;
+  for (int v = 0; v < test->n_frames; v++) {
+    const ngp_frame *f = &test->frames[v];
+    int W = f->image.width, H = f->image.height;
+    float *rgb = malloc((size_t)W * H * 3 * sizeof(float)), *ref = malloc((size_t)W * H * 3 * sizeof(float));
+    float *alpha = malloc((size_t)W * H * sizeof(float));
+    uint8_t *px = malloc((size_t)W * H * 4);
+    assert_true(rgb && ref && alpha && px);
+    ngp_render_camera cam = {f->xform, {f->focal[0], f->focal[1]}, {f->principal[0], f->principal[1]}, &f->lens};
+    ngp_render_opts o = {.width = W, .height = H, .bg = {1, 1, 1}, .min_transmittance = 1e-4f, .spp = 1, .seed = 3};
+    assert_int_equal(ngp_backend_render_alpha(b, &cam, &o, rgb, alpha, &err), NGP_OK);
+    assert_int_equal(ngp_backend_render(b, &cam, &o, ref, &err), NGP_OK);
+    assert_memory_equal(rgb, ref, (size_t)W * H * 3 * sizeof(float));
+    ngp_rgba8_from_render(rgb, alpha, o.bg, (size_t)W * H, px);
+    for (int p = 0; p < W * H; p++) {
+      float a = alpha[p];
+      assert_true(a >= -1e-6f && a <= 1.0f + 1e-6f);
+      assert_int_equal(px[p * 4 + 3], (uint8_t)lrintf((a < 0 ? 0 : a > 1 ? 1 : a) * 255.0f));
+      uint8_t truth = f->image.rgba[(size_t)p * 4 + 3];
+      if (truth == 0) {
+        sum_bg += (double)a;
+        n_bg++;
+        n_bg_high += a > 0.5f;
+      } else if (truth == 255) {
+        sum_obj += (double)a;
+        n_obj++;
+        n_obj_low += a < 0.5f;
+      }
+    }
+    free(rgb);
+    free(ref);
+    free(alpha);
+    free(px);
+  }
+  ngp_backend_destroy(b);
+  assert_true(n_bg > 100 && n_obj > 100);
+  double mean_bg = sum_bg / (double)n_bg, mean_obj = sum_obj / (double)n_obj;
+  print_message(
+      "alpha: mean %.3f on %ld background pixels (%ld above 0.5), %.3f on %ld object pixels (%ld below 0.5)\n", mean_bg,
+      n_bg, n_bg_high, mean_obj, n_obj, n_obj_low);
+  /* An alpha of 1 everywhere (the old PNGs) or the transmittance itself fails both. */
+  assert_true(mean_bg < 0.1);
+  assert_true(mean_obj > 0.9);
+  assert_true(n_bg_high < n_bg / 20 && n_obj_low < n_obj / 20);
+}
+
 /* ---- End to end ----------------------------------------------------------------------------------- */
 enum { E2E_STEPS = 160, E2E_RECORD_EVERY = 20 };
 
@@ -191,6 +250,7 @@ static void test_train_end_to_end(void **state) {
    * marcher or optimizer stays near the untrained value (about 10 dB). */
   assert_true(after.psnr_mean > 21.0);
   assert_true(after.psnr_mean > before.psnr_mean + 8.0);
+  check_alpha(&n, &test);
 
   /* The recorded trajectory: mean loss per 20 steps, within 25% of the golden values (summation
    * order differs between thread counts and SIMD levels, so not bit-exact). Regenerate with

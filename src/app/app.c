@@ -49,6 +49,7 @@ void ngp_app_session_opts(const ngp_cli *cli, bool train, ngp_session_opts *o) {
   o->threads = cli->threads;
   if (cli->has_seed) o->seed = cli->seed;
   if (cli->has_background) memcpy(o->bg, cli->background, sizeof o->bg);
+  o->transparent = cli->transparent;
   if (cli->spp > 0) o->spp = cli->spp;
   o->batch_samples = cli->batch_samples;
   o->train = train;

@@ -115,7 +115,8 @@ static const opt_def k_opts[] = {
     {"log", 0, OPT_LOG, true, "headless training: a line per progress update to FILE, .csv or .jsonl (JSON Lines)"},
     {"metrics-json", 0, OPT_METRICS_JSON, true, "write the test views' per-view and mean PSNR and SSIM to FILE.json"},
     {"background", 0, OPT_BACKGROUND, true,
-     "R,G,B in [0,1]: background of renders and of test references (default 1,1,1)"},
+     "R,G,B in [0,1]: background of renders and of test references (default 1,1,1); or transparent: "
+     "screenshots are RGBA PNGs whose alpha is the accumulated opacity (test views: white)"},
     {"backend", 0, OPT_BACKEND, true, "cpu, cuda or auto (default: auto, which says what it chose and why)"},
     {"threads", 0, OPT_THREADS, true, "CPU threads (default: all cores)"},
     {"seed", 0, OPT_SEED, true, "random seed (default 1337); with the thread count it makes a run repeatable"},
@@ -239,7 +240,8 @@ static int parse_rgb(const char *v, float *rgb, char *msg, size_t size) {
     errno = 0;
     c[i] = strtod(p, &end);
     if (errno || end == p || !(c[i] >= 0.0 && c[i] <= 1.0) || (i < 2 && *end != ',') || (i == 2 && *end))
-      return usage_error(msg, size, "--background: '%s' is not R,G,B with each in [0, 1] (e.g. 1,1,1 for white)", v);
+      return usage_error(
+          msg, size, "--background: '%s' is not R,G,B with each in [0, 1] (e.g. 1,1,1 for white) nor transparent", v);
     p = end + 1;
   }
   for (int i = 0; i < 3; i++)
@@ -413,8 +415,13 @@ int ngp_cli_parse(int argc, char **argv, ngp_cli *cli, char *msg, size_t size) {
       break;
     }
     case OPT_BACKGROUND:
+      if (strcmp(value, "transparent") == 0) { /* colours are rendered over white, then unpremultiplied */
+        cli->transparent = true;
+        break;
+      }
       if (parse_rgb(value, cli->background, msg, size)) return NGP_EXIT_USAGE;
       cli->has_background = true;
+      cli->transparent = false;
       break;
     case OPT_BACKEND:
       if (strcmp(value, "cpu") == 0)

@@ -34,6 +34,7 @@ typedef struct ngp_cli {
   bool has_seed;
   bool has_background;
   float background[3];
+  bool transparent; /* --background transparent */
   ngp_backend_choice backend;
   long batch_samples; /* --batch-size: target samples per step; 0: default */
   int spp;            /* --screenshot-spp / test: samples per pixel; 0: default */

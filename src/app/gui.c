@@ -25,9 +25,11 @@ int ngp_gui_run(const ngp_cli *cli) {
   opts.screenshot_dir = cli->screenshot_dir;
   opts.save_mesh = cli->save_mesh;
   ngp_app_mesh_opts(cli, &opts.mesh);
+  opts.transparent = cli->transparent;
   opts.n_steps = cli->n_steps;
   opts.train_seconds = cli->train_seconds;
   opts.interrupted = ngp_app_interrupted;
+  opts.terminal = true; /* the progress line while open, the summary on close: as headless */
   ngp_session_opts so;
   ngp_app_session_opts(cli, true, &so);
   char why[512];

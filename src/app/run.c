@@ -51,15 +51,12 @@ static long train(ngp_session *s, long n_steps, double seconds, ngp_train_log *l
     double now = ngp_seconds();
     el = now - t0;
     bool last = (n_steps >= 0 && i + 1 >= n_steps) || (seconds >= 0.0 && el >= seconds);
-    if (tty ? (now - last_print > 0.25 || last) : (now - last_print > 10.0 || last)) {
+    if (ngp_train_line_due(tty, now - last_print) || last) {
       last_print = now;
       double remaining = -1.0;
       if (n_steps >= 0) remaining = el / (double)(i + 1) * (double)(n_steps - i - 1);
       if (seconds >= 0.0 && (remaining < 0.0 || seconds - el < remaining)) remaining = seconds - el;
-      char e[32], r[32] = "?", skipped[48] = "";
-      ngp_format_duration(el, e, sizeof e);
-      if (remaining >= 0.0) ngp_format_duration(remaining > 0.0 ? remaining : 0.0, r, sizeof r);
-      if (s->skipped_steps) snprintf(skipped, sizeof skipped, " skipped %d", s->skipped_steps);
+      if (remaining < 0.0 && (n_steps >= 0 || seconds >= 0.0)) remaining = 0.0; /* the time ran out mid-step */
       double psnr = loss_ema > 0.0f ? -10.0 * log10((double)loss_ema) : 0.0;
       ngp_train_log_row row = {(long)st.step + 1,
                                el,
@@ -75,21 +72,14 @@ static long train(ngp_session *s, long n_steps, double seconds, ngp_train_log *l
         s->step_failed = true; /* nothing is saved from a run whose log was lost */
         break;
       }
-      fprintf(stderr,
-              "%sstep %ld loss %.5f psnr~%.2f rays %d samples/ray %.1f samples/s %.2fM%s elapsed %s remaining %s%s",
-              tty ? "\r" : "", (long)st.step + 1, (double)loss_ema, psnr, st.n_rays,
-              st.n_rays ? (double)st.n_samples_used / st.n_rays : 0.0, (double)samples / el / 1e6, skipped, e, r,
-              tty ? "\033[K" : "\n");
+      ngp_train_line l = {
+          (long)st.step + 1,    loss_ema,         st.n_rays, st.n_rays ? (double)st.n_samples_used / st.n_rays : 0.0,
+          (double)samples / el, s->skipped_steps, el,        remaining};
+      ngp_train_line_print(&l, tty);
     }
   }
   if (tty) fprintf(stderr, "\n");
-  double el = ngp_seconds() - t0;
-  printf("trained %ld steps in %.1f s (%.2fM samples/s on %d thread%s, final loss %.5f)\n", done, el,
-         el > 0 ? (double)samples / el / 1e6 : 0.0, threads, threads == 1 ? "" : "s", (double)loss_ema);
-  if (s->skipped_steps)
-    printf("warning: %d of %ld steps skipped: their loss or gradients were not finite (NaN or infinity); the weights "
-           "were left as they were\n",
-           s->skipped_steps, done);
+  ngp_train_summary_print(done, ngp_seconds() - t0, (double)samples, threads, loss_ema, s->skipped_steps);
   return done;
 }
 

@@ -46,3 +46,25 @@ void ngp_progress_end(ngp_progress *p) {
   if (p->tty && p->printed) fprintf(stderr, "\n");
   p->printed = false;
 }
+
+bool ngp_train_line_due(bool tty, double since_last_print) { return since_last_print > (tty ? 0.25 : 10.0); }
+
+void ngp_train_line_print(const ngp_train_line *l, bool tty) {
+  char e[32], r[32] = "?", skipped[48] = "";
+  ngp_format_duration(l->elapsed, e, sizeof e);
+  if (l->remaining >= 0.0) ngp_format_duration(l->remaining, r, sizeof r);
+  if (l->skipped) snprintf(skipped, sizeof skipped, " skipped %d", l->skipped);
+  double psnr = l->loss_ema > 0.0f ? -10.0 * log10((double)l->loss_ema) : 0.0;
+  fprintf(stderr, "%sstep %ld loss %.5f psnr~%.2f rays %d samples/ray %.1f samples/s %.2fM%s elapsed %s remaining %s%s",
+          tty ? "\r" : "", l->step, (double)l->loss_ema, psnr, l->n_rays, l->samples_per_ray, l->samples_per_s / 1e6,
+          skipped, e, r, tty ? "\033[K" : "\n");
+}
+
+void ngp_train_summary_print(long steps, double seconds, double samples, int threads, float loss_ema, int skipped) {
+  printf("trained %ld steps in %.1f s (%.2fM samples/s on %d thread%s, final loss %.5f)\n", steps, seconds,
+         seconds > 0 ? samples / seconds / 1e6 : 0.0, threads, threads == 1 ? "" : "s", (double)loss_ema);
+  if (skipped)
+    printf("warning: %d of %ld steps skipped: their loss or gradients were not finite (NaN or infinity); the weights "
+           "were left as they were\n",
+           skipped, steps);
+}

@@ -107,6 +107,11 @@ static const ngp_backend_i cuda_iface = {
     .render_pixels = cuda_render_pixels,
     .synchronize = cuda_synchronize,
     .density = NULL,
+    /* Not yet: the render kernel returns no transmittance, so --background transparent fails on
+     * this backend with the wrapper's message (backend.c) and a hint to use the CPU. */
+    .render_alpha = NULL,
+    /* Renders run on the device: no host threads to set. */
+    .set_render_threads = NULL,
 };
 
 static ngp_status cuda_create(ngp_nerf *n, const ngp_scene *scene, const ngp_backend_opts *o, ngp_backend **out,

@@ -196,6 +196,21 @@ ngp_status ngp_backend_color(ngp_backend *b, int S, const float *pos, const floa
   return st != NGP_OK ? st : ngp_nerf_color(b->model, b->model->inference, S, pos, dir, rgb, err);
 }
 
+ngp_status ngp_backend_render_alpha(ngp_backend *b, const ngp_render_camera *cam, const ngp_render_opts *o, float *rgb,
+                                    float *alpha, ngp_error *err) {
+  ngp_status st = check_size(b, o, err);
+  if (st != NGP_OK) return st;
+  if (!b->iface->render_alpha)
+    return ngp_error_set(err, NGP_ERR_UNSUPPORTED,
+                         "the %s backend renders no alpha (transparent background) ---> HINT: --backend cpu renders it",
+                         ngp_backend_name(b));
+  return b->iface->render_alpha(b, cam, o, rgb, alpha, err);
+}
+
+void ngp_backend_set_render_threads(ngp_backend *b, int n) {
+  if (b->iface->set_render_threads) b->iface->set_render_threads(b, n);
+}
+
 ngp_status ngp_backend_synchronize(ngp_backend *b, ngp_error *err) {
   return b->iface->synchronize ? b->iface->synchronize(b, err) : NGP_OK;
 }

@@ -101,6 +101,14 @@ typedef struct ngp_backend_i {
   ngp_status (*render_pixels)(ngp_backend *b, const ngp_render_camera *cam, const ngp_render_opts *o, int begin,
                               int end, ngp_render_continue_fn keep_going, void *user, int *next, float *rgb,
                               ngp_error *err);
+  /* render, and into alpha [H][W] (host memory) each pixel's accumulated opacity, 0 where the
+   * background shows through to 1 on opaque surfaces (transparent PNGs). (optional: fails with
+   * NGP_ERR_UNSUPPORTED, "this backend renders no alpha") */
+  ngp_status (*render_alpha)(ngp_backend *b, const ngp_render_camera *cam, const ngp_render_opts *o, float *rgb,
+                             float *alpha, ngp_error *err);
+  /* Rendering side: host threads the render functions use from now on (n <= 0: as created); the
+   * viewer renders with fewer while training runs. (optional: ignored, e.g. a device renders) */
+  void (*set_render_threads)(ngp_backend *b, int n);
   /* Waits until the device has done all the work queued on it (timing). (optional: calls return
    * when their work is done) */
   ngp_status (*synchronize)(ngp_backend *b, ngp_error *err);
@@ -169,6 +177,9 @@ ngp_status ngp_backend_render(ngp_backend *b, const ngp_render_camera *cam, cons
 ngp_status ngp_backend_render_pixels(ngp_backend *b, const ngp_render_camera *cam, const ngp_render_opts *o, int begin,
                                      int end, ngp_render_continue_fn keep_going, void *user, int *next, float *rgb,
                                      ngp_error *err);
+ngp_status ngp_backend_render_alpha(ngp_backend *b, const ngp_render_camera *cam, const ngp_render_opts *o, float *rgb,
+                                    float *alpha, ngp_error *err);
+void ngp_backend_set_render_threads(ngp_backend *b, int n);
 ngp_status ngp_backend_density(ngp_backend *b, int S, const float *pos, float *raw_density, ngp_error *err);
 ngp_status ngp_backend_color(ngp_backend *b, int S, const float *pos, const float *dir, float *rgb, ngp_error *err);
 ngp_status ngp_backend_synchronize(ngp_backend *b, ngp_error *err);

@@ -164,6 +164,20 @@ static ngp_status cpu_render_pixels(ngp_backend *b, const ngp_render_camera *cam
                                 user, next, rgb, err);
 }
 
+static ngp_status cpu_render_alpha(ngp_backend *b, const ngp_render_camera *cam, const ngp_render_opts *o, float *rgb,
+                                   float *alpha, ngp_error *err) {
+  const float *w;
+  const ngp_nerf *n = render_model(cpu(b), &w);
+  return ngp_nerf_render_alpha(n, w, cam->xform, cam->focal, cam->principal, cam->lens, o, rgb, alpha, err);
+}
+
+/* Only the renderer's own copy of the model (concurrent_render) has a thread count of its own;
+ * without it renders share the host model's with training. */
+static void cpu_set_render_threads(ngp_backend *b, int n) {
+  cpu_backend *c = cpu(b);
+  if (c->concurrent) c->view.n_threads = n > 0 ? n : b->model->n_threads;
+}
+
 static ngp_status cpu_density(ngp_backend *b, int S, const float *pos, float *raw_density, ngp_error *err) {
   const float *w;
   const ngp_nerf *n = render_model(cpu(b), &w);
@@ -187,6 +201,8 @@ static const ngp_backend_i cpu_iface = {
     .newer_pending = cpu_newer_pending,
     .render = cpu_render,
     .render_pixels = cpu_render_pixels,
+    .render_alpha = cpu_render_alpha,
+    .set_render_threads = cpu_set_render_threads,
     .density = cpu_density,
     .color = cpu_color,
 };

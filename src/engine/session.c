@@ -256,15 +256,16 @@ ngp_status ngp_session_evaluate(ngp_session *s, const char *transforms, ngp_eval
 }
 
 /* The file a frame's screenshot goes to: dir/<base name of file_path>, ".png" added when it has no
- * extension; a depth or cost render, which needs 16 bits, goes to .png in place of .jpg/.jpeg. The
+ * extension; a depth or cost render (16 bits) or a transparent one (alpha) goes to .png in place of
+ * .jpg/.jpeg. The
  * k-th frame with a name already taken gets "_k" before the extension (k from 2 up to the first
  * free name). malloc'd; NULL when out of memory. */
-static char *screenshot_name(const char *dir, const char *file_path, ngp_render_mode mode, char **taken, int n_taken) {
+static char *screenshot_name(const char *dir, const char *file_path, bool png, char **taken, int n_taken) {
   const char *base = ngp_path_basename(file_path);
   const char *ext = ngp_path_extension(base);
   int stem = (int)(ext - base);
   bool jpeg = ngp_image_format_of(base) == NGP_IMAGE_FORMAT_JPEG;
-  if (!ext[0] || ((mode == NGP_RENDER_DEPTH || mode == NGP_RENDER_COST) && jpeg)) ext = ".png";
+  if (!ext[0] || (png && jpeg)) ext = ".png";
   size_t n = strlen(dir) + strlen(base) + 32;
   char *out = malloc(n);
   if (!out) return NULL;
@@ -324,11 +325,17 @@ static ngp_status screenshot(ngp_session *s, const ngp_frame *f, int index, int 
                                    "use a smaller --width/--height, or smaller w and h in the cameras", err);
   if (st != NGP_OK) return st;
   float *rgb = malloc((size_t)w * (size_t)h * 3 * sizeof(float));
-  if (!rgb) st = ngp_error_set(err, NGP_ERR_NOMEM, "out of memory for a %dx%d screenshot", w, h);
+  /* Transparent shaded screenshots: the accumulated opacity too, for an RGBA PNG. */
+  float *alpha = s->opts.transparent && mode == NGP_RENDER_SHADE ? malloc((size_t)w * (size_t)h * sizeof(float)) : NULL;
+  uint8_t *px = alpha ? malloc((size_t)w * (size_t)h * 4) : NULL;
+  if (!rgb || (s->opts.transparent && mode == NGP_RENDER_SHADE && (!alpha || !px)))
+    st = ngp_error_set(err, NGP_ERR_NOMEM, "out of memory for a %dx%d screenshot", w, h);
   ngp_render_opts o;
   ngp_session_render_opts(s, w, h, (uint64_t)index, &o);
   double t_start = ngp_seconds();
-  if (st == NGP_OK) st = ngp_session_render(s, &cam, &o, rgb, err);
+  if (st == NGP_OK)
+    st = alpha ? ngp_backend_render_alpha(s->backend, &cam, &o, rgb, alpha, err)
+               : ngp_session_render(s, &cam, &o, rgb, err);
   double t_render = ngp_seconds() - t_start;
   if (st == NGP_OK && mode == NGP_RENDER_SHADE)
     st = ngp_output_postprocess(rgb, w, h, s->opts.exposure, s->opts.sharpen, err);
@@ -337,7 +344,12 @@ static ngp_status screenshot(ngp_session *s, const ngp_frame *f, int index, int 
                          {s->nerf.aabb_min[0], s->nerf.aabb_min[1], s->nerf.aabb_min[2]},
                          {s->nerf.aabb_max[0], s->nerf.aabb_max[1], s->nerf.aabb_max[2]}};
   char note[128] = "", pfm[4200] = "";
-  if (st == NGP_OK) st = ngp_output_write(path, mode, w, h, rgb, &fr, note, sizeof note, err);
+  if (st == NGP_OK && alpha) { /* the name is a .png (screenshot_name) */
+    ngp_rgba8_from_render(rgb, alpha, o.bg, (size_t)w * (size_t)h, px);
+    ngp_image img = {w, h, 4, px};
+    st = ngp_image_write_png(path, &img, err);
+  } else if (st == NGP_OK)
+    st = ngp_output_write(path, mode, w, h, rgb, &fr, note, sizeof note, err);
   /* Depth and cost: the floats beside the 16-bit PNG. */
   if (st == NGP_OK && (mode == NGP_RENDER_DEPTH || mode == NGP_RENDER_COST) &&
       ngp_image_format_of(path) == NGP_IMAGE_FORMAT_PNG) {
@@ -353,7 +365,24 @@ static ngp_status screenshot(ngp_session *s, const ngp_frame *f, int index, int 
     fflush(stdout);
   }
   free(rgb);
+  free(alpha);
+  free(px);
   return st;
+}
+
+void ngp_rgba8_from_render(const float *rgb, const float *alpha, const float bg[3], size_t n, uint8_t *rgba) {
+  for (size_t p = 0; p < n; p++) {
+    float a = alpha ? alpha[p] : 1.0f;
+    a = a < 0.0f ? 0.0f : (a > 1.0f ? 1.0f : a);
+    for (int c = 0; c < 3; c++) {
+      float v = rgb[p * 3 + c];
+      /* Below 1/512 the colour is noise divided by nearly nothing, and invisible anyway. */
+      if (alpha) v = a > 1.0f / 512.0f ? (v - (1.0f - a) * bg[c]) / a : 0.0f;
+      v = v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v);
+      rgba[p * 4 + (size_t)c] = (uint8_t)lrintf(v * 255.0f);
+    }
+    rgba[p * 4 + 3] = (uint8_t)lrintf(a * 255.0f);
+  }
 }
 
 ngp_status ngp_session_screenshots(ngp_session *s, const char *transforms, const char *dir, int w, int h,
@@ -382,8 +411,11 @@ ngp_status ngp_session_screenshots(ngp_session *s, const char *transforms, const
   }
   /* Every name is made distinct and checked before the first render: a format that cannot be
    * written fails now. */
+  ngp_render_mode mode = s->opts.render_mode;
+  bool needs_png =
+      mode == NGP_RENDER_DEPTH || mode == NGP_RENDER_COST || (s->opts.transparent && mode == NGP_RENDER_SHADE);
   for (int k = 0; k < n && st == NGP_OK; k++) {
-    if (!(names[k] = screenshot_name(dir, cams.frames[pick[k]].file_path, s->opts.render_mode, names, k)))
+    if (!(names[k] = screenshot_name(dir, cams.frames[pick[k]].file_path, needs_png, names, k)))
       st = ngp_error_set(err, NGP_ERR_NOMEM, "out of memory naming %d screenshots", n);
     else
       st = ngp_output_check(names[k], s->opts.render_mode, err);

@@ -41,6 +41,7 @@ typedef struct ngp_session_opts {
   int n_screenshot_frames;
   const char *metrics_json; /* evaluation: per-view and mean PSNR and SSIM written here (NULL: none) */
   int (*stop)(void);        /* NULL, or asked between test views and screenshots: non-zero stops there */
+  bool transparent;         /* screenshots: RGBA PNGs, alpha the accumulated opacity (--background transparent) */
 } ngp_session_opts;
 
 void ngp_session_opts_default(ngp_session_opts *o);
@@ -103,6 +104,11 @@ bool ngp_session_crop_ngp(const ngp_session *s, float min[3], float max[3]);
 /* The render options of the session's renders at w x h: background, spp, mode, near distance and
  * crop box as opened; min_transmittance 1e-4 (as run.py's evaluation); seed as given. */
 void ngp_session_render_opts(const ngp_session *s, int w, int h, uint64_t seed, ngp_render_opts *o);
+
+/* 8-bit RGBA pixels [n][4] of a render: without alpha (NULL) rgb as it is, alpha 255; with alpha
+ * (ngp_backend_render_alpha, rendered over bg) the colour unpremultiplied, (rgb - (1 - a) bg) / a,
+ * and a: what a PNG with a transparent background holds. */
+void ngp_rgba8_from_render(const float *rgb, const float *alpha, const float bg[3], size_t n, uint8_t *rgba);
 
 /* Finds a config: the path as given, else NAME in the config folders (NGP_CONFIG_DIR, then the
  * installed share/instant-ngp/configs/nerf beside the executable). malloc'd; NULL if not found. */

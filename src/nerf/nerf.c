@@ -235,6 +235,7 @@ typedef struct {
   const ngp_lens *lens;
   const ngp_render_opts *o;
   float *rgb;
+  float *alpha; /* [H][W] accumulated opacity, added as rgb is; NULL: not wanted */
   int sample_index;
   atomic_int *failed; /* set when a tile's buffers could not be allocated */
 } render_job;
@@ -391,6 +392,7 @@ static bool render_rays(const render_job *j, int p0, int cnt) {
       float v = rs[r].col[k] + rs[r].T * o->bg[k];
       out[k] += v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v);
     }
+    if (j->alpha) j->alpha[p0 + r] += 1.0f - rs[r].T; /* the opacity the background is seen through */
   }
 done:
   free(bgrad);
@@ -420,22 +422,40 @@ static ngp_status render_oom(const ngp_render_opts *o, ngp_error *err) {
   return ngp_error_set(err, NGP_ERR_NOMEM, "out of memory rendering a %dx%d image", o->width, o->height);
 }
 
-ngp_status ngp_nerf_render(const ngp_nerf *n, const float *weights, const float *xform, const float focal[2],
-                           const float principal[2], const ngp_lens *lens, const ngp_render_opts *o, float *rgb,
-                           ngp_error *err) {
+/* ngp_nerf_render with, when alpha is not NULL, the accumulated opacity into alpha [H][W]. */
+static ngp_status render_image(const ngp_nerf *n, const float *weights, const float *xform, const float focal[2],
+                               const float principal[2], const ngp_lens *lens, const ngp_render_opts *o, float *rgb,
+                               float *alpha, ngp_error *err) {
   int n_pix = o->width * o->height;
   memset(rgb, 0, (size_t)n_pix * 3 * sizeof(float));
+  if (alpha) memset(alpha, 0, (size_t)n_pix * sizeof(float));
   int spp = o->spp > 0 ? o->spp : 1;
   atomic_int failed = 0;
   for (int sidx = 0; sidx < spp; sidx++) {
-    render_job j = {n, weights, xform, focal, principal, lens, o, rgb, sidx, &failed};
+    render_job j = {n, weights, xform, focal, principal, lens, o, rgb, alpha, sidx, &failed};
     ngp_parallel_for((n_pix + TILE_RAYS - 1) / TILE_RAYS, n->n_threads, render_tile, &j);
   }
   if (atomic_load(&failed)) return render_oom(o, err);
-  if (spp > 1)
+  if (spp > 1) {
     for (int i = 0; i < n_pix * 3; i++)
       rgb[i] /= (float)spp;
+    if (alpha)
+      for (int i = 0; i < n_pix; i++)
+        alpha[i] /= (float)spp;
+  }
   return NGP_OK;
+}
+
+ngp_status ngp_nerf_render(const ngp_nerf *n, const float *weights, const float *xform, const float focal[2],
+                           const float principal[2], const ngp_lens *lens, const ngp_render_opts *o, float *rgb,
+                           ngp_error *err) {
+  return render_image(n, weights, xform, focal, principal, lens, o, rgb, NULL, err);
+}
+
+ngp_status ngp_nerf_render_alpha(const ngp_nerf *n, const float *weights, const float *xform, const float focal[2],
+                                 const float principal[2], const ngp_lens *lens, const ngp_render_opts *o, float *rgb,
+                                 float *alpha, ngp_error *err) {
+  return render_image(n, weights, xform, focal, principal, lens, o, rgb, alpha, err);
 }
 
 /* Pixel ranges (progressive rendering in the viewer): the same rays, jitter and sample order as
@@ -494,8 +514,12 @@ ngp_status ngp_nerf_render_pixels(const ngp_nerf *n, const float *weights, const
   unsigned char *done = calloc((size_t)n_tiles, 1);
   if (!done) return render_oom(o, err);
   atomic_int failed = 0;
-  region_job r = {
-      {n, weights, xform, focal, principal, lens, o, rgb, 0, &failed}, pixel_begin, pixel_end, keep_going, user, done};
+  region_job r = {{n, weights, xform, focal, principal, lens, o, rgb, NULL, 0, &failed},
+                  pixel_begin,
+                  pixel_end,
+                  keep_going,
+                  user,
+                  done};
   ngp_parallel_for(n_tiles, n->n_threads, render_region_tile, &r);
   int t = 0;
   while (t < n_tiles && done[t])

@@ -86,6 +86,14 @@ ngp_status ngp_nerf_render(const ngp_nerf *n, const float *weights, const float 
                            const float principal[2], const ngp_lens *lens, const ngp_render_opts *o, float *rgb,
                            ngp_error *err);
 
+/* ngp_nerf_render, and into alpha [H][W] each pixel's accumulated opacity 1 - T (T: the
+ * transmittance left at the end of the ray; averaged over spp as rgb is): 0 where the background
+ * shows through, 1 on opaque surfaces. rgb is the same image ngp_nerf_render gives; with a black
+ * background it is the colour premultiplied by alpha. */
+ngp_status ngp_nerf_render_alpha(const ngp_nerf *n, const float *weights, const float *xform, const float focal[2],
+                                 const float principal[2], const ngp_lens *lens, const ngp_render_opts *o, float *rgb,
+                                 float *alpha, ngp_error *err);
+
 /* Renders pixels [pixel_begin, pixel_end) (row-major: p = y * width + x) of the image that
  * ngp_nerf_render gives for the same arguments, bit for bit, into those pixels of rgb [H][W][3];
  * other pixels are untouched. Work goes in tiles, in order; before each tile keep_going(user) is

@@ -77,6 +77,20 @@ static int choose_moving_div(const ngp_progressive *p, const ngp_progressive_vie
   return NGP_PROGRESSIVE_MAX_DIV > fd ? NGP_PROGRESSIVE_MAX_DIV : fd;
 }
 
+/* The finest divisor (not finer than the final level) whose whole image the estimated throughput
+ * renders within refresh_render_s. */
+static int refresh_div(const ngp_progressive *p, const ngp_progressive_view *v) {
+  int fd = v->final_div < 1 ? 1 : v->final_div;
+  if (p->refresh_render_s <= 0.0) return fd;
+  double target = p->pixels_per_s * p->refresh_render_s;
+  for (int d = fd; d < NGP_PROGRESSIVE_MAX_DIV; d++) {
+    int w, h;
+    ngp_progressive_level_size(v->width, v->height, d, &w, &h);
+    if ((double)w * (double)h <= target) return d;
+  }
+  return NGP_PROGRESSIVE_MAX_DIV > fd ? NGP_PROGRESSIVE_MAX_DIV : fd;
+}
+
 static bool start_pass(ngp_progressive *p, const ngp_progressive_view *v, int div, bool moving, bool refresh,
                        uint64_t gen) {
   int w, h;
@@ -128,15 +142,20 @@ ngp_shown_change ngp_progressive_step(ngp_progressive *p, const ngp_progressive_
         if (m->generation == 0) break;
         p->moving_div = choose_moving_div(p, view, budget_s);
         if (!start_pass(p, view, p->moving_div, true, false, m->generation)) break;
-      } else if (p->shown_div > view->final_div) {
-        acquire(user, m);
-        int d = p->shown_div / 2;
-        if (d < view->final_div) d = view->final_div;
-        if (!start_pass(p, view, d, false, false, m->generation)) break;
       } else {
         acquire(user, m);
-        if (m->generation == p->shown_generation) break; /* refined: nothing to do */
-        start_pass(p, view, p->shown_div, false, true, m->generation);
+        bool newer = m->generation != p->shown_generation;
+        int fast = newer ? refresh_div(p, view) : view->final_div;
+        int finer = p->shown_div / 2 < view->final_div ? view->final_div : p->shown_div / 2;
+        if (fast > p->shown_div) { /* a refresh at the shown level is too slow: newest weights, coarser */
+          if (!start_pass(p, view, fast, false, false, m->generation)) break;
+        } else if (p->shown_div > view->final_div && finer >= fast) { /* the finer level fits: refine */
+          if (!start_pass(p, view, finer, false, false, m->generation)) break;
+        } else if (newer) { /* newer weights over the shown image, in place */
+          start_pass(p, view, p->shown_div, false, true, m->generation);
+        } else {
+          break; /* refined: nothing to do */
+        }
       }
     }
     if (p->pass_refresh && deadline > t_start + budget_s * p->refresh_fraction)

@@ -6,7 +6,9 @@
  * render within one frame's budget; while the view stays, passes refine d -> d/2 -> ... -> the
  * final divisor (the user's render scale), each shown when complete, the previous one meanwhile.
  * Once the final level is shown, newer weights (training goes on) are rendered over it in place,
- * row by row ("refresh"), so the picture follows training without dropping resolution. Weights
+ * row by row ("refresh"), so the picture follows training without dropping resolution, unless a
+ * refresh would take longer than refresh_render_s: then the newest weights come at a coarser level
+ * (early in training, when images are slow and change fast). Weights
  * are taken only when a pass starts (through `acquire`), so every pass uses one model.
  *
  * A pass whose view went stale is dropped, except a moving pass already under way while the shown
@@ -53,6 +55,12 @@ typedef struct ngp_progressive {
   /* Refresh passes (newer weights over a finished image) take this fraction of a step's budget:
    * the picture follows training without taking the CPU from it. */
   double refresh_fraction;
+  /* Render seconds (at the estimated throughput) that bringing newer weights onto the whole shown
+   * image may take; 0: no limit. When a refresh at the shown level would take longer (early in
+   * training the rays are long and a full image takes minutes on a CPU), the newest weights are
+   * rendered at the coarsest level that fits instead, and the image refines from there whenever
+   * the finer level fits: the picture follows training at the resolution the machine affords. */
+  double refresh_render_s;
   double pixels_per_s; /* throughput estimate, smoothed over steps */
   int moving_div;      /* divisor of the last moving pass */
   /* The pass being rendered. */

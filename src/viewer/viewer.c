@@ -21,6 +21,8 @@
 #include "viewer/display.h"
 #include "core/fs.h"
 #include "engine/camera_path.h"
+#include "core/parallel.h"
+#include "core/progress.h"
 #include "ngp/ngp.h"
 #include "viewer/progressive.h"
 #include "engine/session.h"
@@ -78,6 +80,13 @@ struct ngp_viewer {
   double play_start;
   uint64_t seen_render_error;
   char title[300];
+  /* Training's share (viewer.h: share_rest, share_moving). */
+  int cores;             /* online processors */
+  bool throttled;        /* this frame gave training its share */
+  double throttle_until; /* the next frame starts no earlier */
+  double last_busy;      /* seconds the last frame worked */
+  double render_rate;    /* render seconds per wall second, smoothed */
+  int render_threads;    /* as last set on the backend (0: as created) */
 };
 
 static char g_glfw_error[256];
@@ -168,7 +177,9 @@ static int open_session(ngp_viewer *v) {
   }
   v->have_worker = true;
   ngp_backend_describe(s->backend, v->backend_desc, sizeof v->backend_desc);
+  ngp_worker_set_progress_line(&v->worker, v->opts.terminal);
   ngp_worker_acquire(&v->worker, &v->model);
+  v->render_threads = 0;
   return NGP_VIEWER_OK;
 }
 
@@ -226,6 +237,29 @@ static void save_mesh(ngp_viewer *v) {
   set_message(v, 8.0, "saving a mesh (see the terminal for its progress): ", path);
 }
 
+/* The picture on screen with its alpha (--background transparent): the shown view rendered
+ * again at the shown size with the accumulated opacity, by the backend's render side (the
+ * generation acquired last, as on screen). The frame waits for it. rgba [h][w][4]. */
+static bool render_transparent(ngp_viewer *v, uint8_t *rgba, ngp_error *err) {
+  int w = v->prog.shown_w, h = v->prog.shown_h;
+  float *rgb = malloc((size_t)w * (size_t)h * 3 * sizeof(float)),
+        *alpha = malloc((size_t)w * (size_t)h * sizeof(float));
+  ngp_status st =
+      rgb && alpha ? NGP_OK : ngp_error_set(err, NGP_ERR_NOMEM, "out of memory for a %dx%d screenshot", w, h);
+  if (st == NGP_OK) {
+    ngp_render_opts o;
+    float focal[2], principal[2];
+    ngp_progressive_render_opts(&v->prog, w, h, &o);
+    ngp_camera_intrinsics(&v->prog.shown_view.cam, w, h, focal, principal);
+    ngp_render_camera cam = {v->prog.shown_view.cam.xform, {focal[0], focal[1]}, {principal[0], principal[1]}, NULL};
+    st = ngp_backend_render_alpha(v->session.backend, &cam, &o, rgb, alpha, err);
+    if (st == NGP_OK) ngp_rgba8_from_render(rgb, alpha, o.bg, (size_t)w * (size_t)h, rgba);
+  }
+  free(rgb);
+  free(alpha);
+  return st == NGP_OK;
+}
+
 static void save_screenshot(ngp_viewer *v) {
   if (v->disp.tex_w == 0) {
     set_message(v, 4.0, "no image to save yet", "");
@@ -239,12 +273,24 @@ static void save_screenshot(ngp_viewer *v) {
   }
   ngp_error err;
   ngp_image img = {v->disp.tex_w, v->disp.tex_h, 4, v->disp.rgba};
-  if (ngp_mkdir_p(dir, &err) != NGP_OK || ngp_image_write_png(path, &img, &err) != NGP_OK) {
+  uint8_t *own = NULL;
+  bool ok = true;
+  if (v->opts.transparent && v->have_worker && v->prog.shown_valid) {
+    own = malloc((size_t)v->prog.shown_w * (size_t)v->prog.shown_h * 4);
+    if (own)
+      ok = render_transparent(v, own, &err);
+    else
+      ok = ngp_error_set(&err, NGP_ERR_NOMEM, "out of memory for a screenshot") == NGP_OK;
+    img = (ngp_image){v->prog.shown_w, v->prog.shown_h, 4, own};
+  }
+  if (!ok || ngp_mkdir_p(dir, &err) != NGP_OK || ngp_image_write_png(path, &img, &err) != NGP_OK) {
     fprintf(stderr, "instant-ngp: error: %s\n", err.msg);
     set_message(v, 6.0, "screenshot failed: ", err.msg);
+    free(own);
     return;
   }
-  printf("screenshot saved: %s (%dx%d)\n", path, img.width, img.height);
+  free(own);
+  printf("screenshot saved: %s (%dx%d%s)\n", path, img.width, img.height, v->opts.transparent ? ", RGBA" : "");
   set_message(v, 4.0, "saved ", path);
 }
 
@@ -465,6 +511,10 @@ void ngp_viewer_opts_default(ngp_viewer_opts *o) {
   o->overlay = true;
   o->idle_wait = true;
   ngp_mesh_opts_default(&o->mesh);
+  o->share_rest = 0.08;
+  o->share_moving = 1.0;
+  o->render_threads_training = 1;
+  o->refresh_s = 2.0;
 }
 
 int ngp_viewer_open(ngp_viewer **out, const ngp_session_opts *so, const ngp_viewer_opts *opts, char *why,
@@ -515,6 +565,7 @@ int ngp_viewer_open(ngp_viewer **out, const ngp_session_opts *so, const ngp_view
   v->overlay = o.overlay;
   v->profile = getenv("NGP_VIEWER_PROFILE") != NULL;
   v->final_div = 1;
+  v->cores = ngp_cpu_count();
   ngp_camera_init_default(&v->cam);
   v->home = v->cam;
   ngp_camera_path_init(&v->path);
@@ -601,7 +652,24 @@ static void update_title(ngp_viewer *v) {
   }
 }
 
+static bool fly_keys_down(const ngp_viewer *v) {
+  for (int k = 0; k < FLY_KEYS; k++)
+    if (v->fly[k]) return true;
+  return false;
+}
+
 bool ngp_viewer_frame(ngp_viewer *v) {
+  /* Training's share: no frame before the previous one's share of the wall time is over; input
+   * is still handled meanwhile (and may ask to close). */
+  for (double t = ngp_seconds(); t < v->throttle_until && !v->should_close; t = ngp_seconds()) {
+    glfwWaitEventsTimeout(v->throttle_until - t);
+    if (glfwWindowShouldClose(v->win)) break;
+    if (v->orbiting || v->panning || fly_keys_down(v)) { /* input began: the moving share from now */
+      double end = v->frame_end[(v->n_frames - 1) % FRAME_RING];
+      double until = end + v->last_busy * (1.0 / v->opts.share_moving - 1.0);
+      if (until < v->throttle_until) v->throttle_until = until;
+    }
+  }
   double t0 = ngp_seconds();
   /* Idle (nothing to render): sleep until an event, or 50 ms to look for new weights. While the
    * picture only follows training (refresh), frames come at the target rate, not faster; input
@@ -613,6 +681,7 @@ bool ngp_viewer_frame(ngp_viewer *v) {
   else
     glfwPollEvents();
   if (glfwWindowShouldClose(v->win) || v->should_close || (v->opts.interrupted && v->opts.interrupted())) return false;
+  double t_busy = ngp_seconds(); /* from here on the frame works */
   if (v->n_drops) load_drops(v);
   double now = ngp_seconds(), dt = now - v->last_frame;
   v->last_frame = now;
@@ -631,6 +700,20 @@ bool ngp_viewer_frame(ngp_viewer *v) {
       set_message(v, 5.0, v->wstats.message, "");
     }
   }
+  /* Training on every core: renders take fewer threads, the frame loop a share of the time, and
+   * newer weights reach the picture at the resolution that share affords (viewer.h). */
+  bool moving = flying || v->orbiting || v->panning;
+  v->throttled = v->have_worker && v->wstats.training && v->cores <= v->session.threads;
+  double share = !v->throttled ? 1.0 : (moving ? v->opts.share_moving : v->opts.share_rest);
+  if (share >= 1.0) v->throttled = false;
+  int want_threads = v->throttled ? v->opts.render_threads_training : 0;
+  if (v->have_worker && want_threads != v->render_threads) {
+    ngp_backend_set_render_threads(v->session.backend, want_threads);
+    v->render_threads = want_threads;
+  }
+  v->prog.refresh_fraction = v->throttled ? 1.0 : 0.4; /* the share already bounds refreshes */
+  v->prog.refresh_render_s =
+      v->have_worker && v->wstats.training && v->opts.refresh_s > 0.0 ? v->opts.refresh_s * v->render_rate : 0.0;
   /* Rendering gets the frame time that the rest of the frame (measured) leaves. */
   double budget = v->opts.frame_time_s - v->overhead_s;
   if (budget < 0.25 * v->opts.frame_time_s) budget = 0.25 * v->opts.frame_time_s;
@@ -674,6 +757,14 @@ bool ngp_viewer_frame(ngp_viewer *v) {
    * idle, the wait for events is not overhead. */
   double overhead = (t1 - t0) - render_s;
   if (!v->idle) v->overhead_s = v->n_frames == 0 ? overhead : 0.8 * v->overhead_s + 0.2 * overhead;
+  double period = v->n_frames > 0 ? t1 - v->frame_end[(v->n_frames - 1) % FRAME_RING] : 0.0;
+  if (period > 0.0) {
+    double rate = render_s / period > 1.0 ? 1.0 : render_s / period;
+    v->render_rate = v->render_rate <= 0.0 ? rate : 0.8 * v->render_rate + 0.2 * rate;
+  }
+  double busy = t1 - t_busy, pause = v->throttled ? busy * (1.0 / share - 1.0) : 0.0;
+  v->last_busy = busy;
+  v->throttle_until = t1 + (pause < 1.0 ? pause : 1.0);
   v->frame_end[v->n_frames % FRAME_RING] = t1;
   v->n_frames++;
   v->idle = refined && !flying && !v->playing && !v->orbiting && !v->panning && v->n_drops == 0;
@@ -686,8 +777,13 @@ int ngp_viewer_close(ngp_viewer *v, ngp_viewer_finish_fn finish, void *user) {
   long steps = 0;
   if (v->have_worker) {
     ngp_worker_stop(&v->worker); /* joined: the session is this thread's again */
-    steps = v->worker.stats.steps_this_run;
+    const ngp_worker_stats *ws = &v->worker.stats;
+    steps = ws->steps_this_run;
     v->have_worker = false;
+    /* The summary a headless run prints after training. */
+    if (v->opts.terminal && (ws->can_train || ws->failed || steps > 0))
+      ngp_train_summary_print(steps, ws->train_seconds, ws->samples_this_run, v->session.threads, ws->loss_ema,
+                              ws->skipped_steps);
   }
   if (v->have_session && finish) {
     /* Test views and screenshots can take a while: the window goes at once, as asked. */
@@ -767,6 +863,10 @@ void ngp_viewer_get_stats(ngp_viewer *v, ngp_viewer_stats *st) {
   st->training = v->wstats.training;
   st->stepping = v->wstats.stepping;
   st->model_generation = v->model.generation;
+  st->samples_this_run = v->wstats.samples_this_run;
+  st->train_seconds = v->wstats.train_seconds;
+  st->throttled = v->throttled;
+  st->shown_div = v->prog.shown_div;
   st->backend = v->have_session ? ngp_backend_name(v->session.backend) : NULL;
 }
 

@@ -39,9 +39,24 @@ typedef struct ngp_viewer_opts {
   const char *screenshot_dir; /* where P saves (default .) */
   const char *save_mesh;      /* where M saves a mesh (default mesh.ply) */
   ngp_mesh_opts mesh;         /* M's grid and threshold (--marching-cubes-*) */
+  bool transparent;           /* P saves RGBA, alpha the accumulated opacity (--background transparent) */
   long n_steps;               /* stop training after this many steps (< 0: no limit, the default) */
   double train_seconds;       /* ... or after this much training time (< 0: no limit) */
   int (*interrupted)(void);   /* polled each frame: non-zero closes the window, exit 130 (NULL: never) */
+  bool terminal;              /* training's progress line on stderr while open, and on close the summary
+                                 a headless run prints ("trained N steps in ..."); default false */
+  /* Training's share of the machine. When training runs on every core (no core left for the
+   * window), the frame loop is busy (rendering, drawing) for at most this fraction of the wall
+   * time, sleeping the rest (input still handled): `share_rest` while the camera rests (default
+   * 0.08), `share_moving` while it moves (default 1: while the user moves the camera, frames come
+   * first, as fast as before). While limited, renders use `render_threads_training` host threads
+   * (default 1). >= 1: no limit. With a core to spare, neither applies. */
+  double share_rest, share_moving;
+  int render_threads_training;
+  /* Wall seconds in which newer weights should reach the whole picture while training (default
+   * 2): early, when a full image is slow, the picture follows training at a lower resolution
+   * (progressive.h, refresh_render_s). 0: always at full resolution. */
+  double refresh_s;
 } ngp_viewer_opts;
 
 void ngp_viewer_opts_default(ngp_viewer_opts *o);
@@ -107,6 +122,10 @@ typedef struct ngp_viewer_stats {
   bool training;             /* training is on (T) */
   bool stepping;             /* the training thread is in a step (it finishes one after T) */
   uint64_t model_generation; /* weights handed over to the renderer so far (1: the initial ones) */
+  double samples_this_run;   /* samples trained on since the session opened */
+  double train_seconds;      /* wall seconds the training thread spent in steps */
+  bool throttled;            /* the frame loop gives training its share (share_rest / share_moving) */
+  int shown_div;             /* the shown image's divisor of the window size (1: full resolution) */
   const char *backend;       /* the session's backend ("cpu", "cuda", ...); NULL without a session */
 } ngp_viewer_stats;
 void ngp_viewer_get_stats(ngp_viewer *v, ngp_viewer_stats *st);

@@ -5,8 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/clock.h"
+#include "core/progress.h"
 
 /* Worker thread: the EMA weights to the renderer. */
 static void publish(ngp_worker *w) {
@@ -16,7 +18,8 @@ static void publish(ngp_worker *w) {
   w->dirty = false;
 }
 
-/* Handovers cost a pass over the weights (EMA, copy): at most this often while training. */
+/* Handovers cost a pass over the weights (EMA, copy): at most this often while training, and only
+ * when the renderer has started a pass since the last one (render_wants). */
 #define PUBLISH_INTERVAL_S 0.2
 
 static void *worker_main(void *arg) {
@@ -99,18 +102,42 @@ static void *worker_main(void *arg) {
       double rate = (double)st.n_samples_used / dt;
       ws->samples_per_s = ws->samples_per_s <= 0.0 ? rate : 0.8 * ws->samples_per_s + 0.2 * rate;
     }
+    ws->samples_this_run += (double)st.n_samples_used;
+    ws->train_seconds = w->train_time;
     if ((w->max_steps >= 0 && ws->steps_this_run >= w->max_steps) ||
         (w->max_seconds >= 0.0 && w->train_time >= w->max_seconds)) {
       w->want_training = false;
       snprintf(ws->message, sizeof ws->message, "training paused after %ld steps (T to go on)", ws->steps_this_run);
       ws->message_serial++;
     }
-    bool due = ngp_seconds() - w->last_publish >= PUBLISH_INTERVAL_S;
+    bool due = ngp_seconds() - w->last_publish >= PUBLISH_INTERVAL_S && atomic_exchange(&w->render_wants, false);
+    bool stopping = !w->want_training;
+    if (w->progress_line && (ngp_train_line_due(w->tty, ngp_seconds() - w->last_print) || stopping)) {
+      double remaining = -1.0;
+      if (w->max_steps >= 0)
+        remaining = w->train_time / (double)ws->steps_this_run * (double)(w->max_steps - ws->steps_this_run);
+      if (w->max_seconds >= 0.0 && (remaining < 0.0 || w->max_seconds - w->train_time < remaining))
+        remaining = w->max_seconds - w->train_time;
+      if (remaining < 0.0 && (w->max_steps >= 0 || w->max_seconds >= 0.0)) remaining = 0.0; /* ran out mid-step */
+      ngp_train_line l = {ws->step,
+                          ws->loss_ema,
+                          st.n_rays,
+                          st.n_rays ? (double)st.n_samples_used / st.n_rays : 0.0,
+                          w->train_time > 0.0 ? ws->samples_this_run / w->train_time : 0.0,
+                          ws->skipped_steps,
+                          w->train_time,
+                          remaining < 0.0 ? -1.0 : remaining};
+      ngp_train_line_print(&l, w->tty);
+      w->printed = w->tty;
+      w->last_print = ngp_seconds();
+    }
     pthread_mutex_unlock(&w->ctl_lock);
     if (due) publish(w);
     pthread_mutex_lock(&w->ctl_lock);
   }
   w->stats.stepping = false;
+  if (w->printed) fprintf(stderr, "\n"); /* the progress line stays, as a headless run's does */
+  w->printed = false;
   pthread_mutex_unlock(&w->ctl_lock);
   return NULL;
 }
@@ -125,7 +152,9 @@ bool ngp_worker_start(ngp_worker *w, ngp_session *s, bool train, long max_steps,
   w->stats.can_train = ngp_session_can_train(s);
   w->stats.step = s->meta.training_step;
   w->stats.loss_ema = -1.0f;
-  w->last_publish = ngp_seconds();
+  w->last_publish = w->last_print = ngp_seconds();
+  atomic_init(&w->render_wants, true);
+  w->tty = isatty(STDERR_FILENO);
   pthread_mutex_init(&w->ctl_lock, NULL);
   pthread_cond_init(&w->ctl_cv, NULL);
   if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
@@ -147,6 +176,12 @@ void ngp_worker_stop(ngp_worker *w) {
   pthread_mutex_destroy(&w->ctl_lock);
   pthread_cond_destroy(&w->ctl_cv);
   w->started = false;
+}
+
+void ngp_worker_set_progress_line(ngp_worker *w, bool on) {
+  pthread_mutex_lock(&w->ctl_lock);
+  w->progress_line = on;
+  pthread_mutex_unlock(&w->ctl_lock);
 }
 
 void ngp_worker_set_training(ngp_worker *w, bool on) {
@@ -187,6 +222,7 @@ void ngp_worker_acquire(void *user, ngp_render_model *m) {
   ngp_worker *w = user;
   m->backend = w->s->backend;
   m->generation = ngp_backend_acquire(w->s->backend);
+  atomic_store(&w->render_wants, true); /* a pass starts: the next handover will be used */
 }
 
 bool ngp_worker_newer_pending(ngp_worker *w) { return ngp_backend_newer_pending(w->s->backend); }

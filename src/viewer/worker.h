@@ -13,6 +13,7 @@
 #define NGP_VIEWER_WORKER_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -30,6 +31,8 @@ typedef struct ngp_worker_stats {
   float loss_ema;       /* smoothed as the headless progress line does; < 0: no step yet */
   double samples_per_s; /* smoothed over steps */
   int skipped_steps;
+  double samples_this_run; /* samples trained on (after early termination) this run */
+  double train_seconds;    /* wall seconds spent in steps this run */
   char message[256];       /* the last save's result, "" if none */
   uint64_t message_serial; /* grows with each new message */
 } ngp_worker_stats;
@@ -48,8 +51,15 @@ typedef struct ngp_worker {
   long max_steps;     /* stop training after this many steps of this run; < 0: no limit */
   double max_seconds; /* stop after this much training time; < 0: no limit */
   ngp_worker_stats stats;
+  bool progress_line; /* print training's progress line on stderr, as a headless run does */
+  /* Set by the render thread when it starts a pass (ngp_worker_acquire), taken by the worker:
+   * weights are handed over only when the renderer will use them. A handover copies every weight
+   * (tens of MB for base.json), so at rest, when a pass takes seconds, this spares training
+   * several copies a second. */
+  atomic_bool render_wants;
   /* Worker thread only. */
-  double last_publish;
+  double last_publish, last_print;
+  bool tty, printed; /* stderr is a terminal; a "\r" line is open on it */
   bool dirty;        /* steps since the last publication */
   double train_time; /* seconds spent in steps this run */
 } ngp_worker;
@@ -57,8 +67,11 @@ typedef struct ngp_worker {
 /* Takes over a session opened with concurrent_render and starts the thread, training if `train`
  * (and the session can train). Returns false when the thread cannot be started. */
 bool ngp_worker_start(ngp_worker *w, ngp_session *s, bool train, long max_steps, double max_seconds);
-/* Asks the thread to stop after its current step and joins it. The session belongs to the caller
- * again. */
+/* Training's progress line on stderr while the window is open (the headless format, core/progress.h);
+ * call before ngp_worker_start's thread takes its first step, or at any time from the render thread. */
+void ngp_worker_set_progress_line(ngp_worker *w, bool on);
+/* Asks the thread to stop after its current step and joins it, ending its progress line. The
+ * session belongs to the caller again. */
 void ngp_worker_stop(ngp_worker *w);
 
 void ngp_worker_set_training(ngp_worker *w, bool on);

@@ -4,7 +4,8 @@
  *  - progressive scheduling: a new view is first shown at a reduced resolution, refinement
  *    reaches the full-resolution image, equal to ngp_nerf_render of that camera; newer weights
  *    are rendered over it in place (rows reported) and end equal to a fresh render; a moving
- *    view restarts at the moving level. */
+ *    view restarts at the moving level; while training, newer weights come at the level the
+ *    refresh time affords, then refine once training pauses. */
 #include "testutil.h"
 
 #include <math.h>
@@ -231,6 +232,73 @@ static void test_progressive_refines_to_full_render(void **state) {
   ngp_nerf_free(&b);
 }
 
+/* While training, a refresh that would take longer than refresh_render_s gives way to the newest
+ * weights at the finest level that fits; once no newer weights come, the picture refines to the
+ * full-resolution render of the newest ones. The throughput estimate is pinned before each step
+ * (a real one changes with the machine). */
+static void test_refresh_at_affordable_level(void **state) {
+  (void)state;
+  ngp_nerf a, b;
+  make_nerf(&a, 6);
+  make_nerf(&b, 7);
+  enum { W = 48, H = 32 };
+  const float bg[3] = {1.0f, 1.0f, 1.0f};
+  ngp_progressive p;
+  ngp_progressive_init(&p, bg);
+  ngp_progressive_view v = {.width = W, .height = H, .final_div = 1};
+  view_camera(&v.cam);
+  ngp_backend_opts bo;
+  ngp_backend_opts_default(&bo);
+  ngp_backend *ba, *bb;
+  ngp_error err;
+  assert_int_equal(ngp_backend_create(&ngp_backend_cpu_type, &a, NULL, &bo, &ba, &err), NGP_OK);
+  assert_int_equal(ngp_backend_create(&ngp_backend_cpu_type, &b, NULL, &bo, &bb, &err), NGP_OK);
+  fake_source src = {{ba, 1}, 0};
+  ngp_render_model m = {0};
+  for (int i = 0; i < 10000 && !ngp_progressive_refined(&p, &v, m.generation); i++)
+    ngp_progressive_step(&p, &v, &m, fake_acquire, &src, 0.0, NULL, NULL);
+  assert_true(ngp_progressive_refined(&p, &v, 1));
+  assert_int_equal(p.shown_div, 1);
+
+  /* 400 pixels in a second of rendering: 24x16 (divisor 2) fits, 48x32 does not. */
+  p.refresh_render_s = 1.0;
+  src.next = (ngp_render_model){bb, 2};
+  ngp_shown_change ch = NGP_SHOWN_SAME;
+  for (int i = 0; i < 10000 && ch != NGP_SHOWN_NEW; i++) {
+    p.pixels_per_s = 400.0;
+    ch = ngp_progressive_step(&p, &v, &m, fake_acquire, &src, 0.0, NULL, NULL);
+    assert_int_not_equal(ch, NGP_SHOWN_ROWS); /* no slow refresh at full size */
+  }
+  assert_int_equal(ch, NGP_SHOWN_NEW);
+  assert_int_equal(p.shown_div, 2);
+  assert_int_equal(p.shown_generation, 2);
+  float focal[2], principal[2];
+  ngp_render_opts o;
+  float *ref = malloc(W * H * 3 * sizeof(float));
+  ngp_progressive_render_opts(&p, W / 2, H / 2, &o);
+  ngp_camera_intrinsics(&v.cam, W / 2, H / 2, focal, principal);
+  assert_int_equal(ngp_nerf_render(&b, b.inference, v.cam.xform, focal, principal, NULL, &o, ref, NULL), NGP_OK);
+  assert_memory_equal(p.shown_rgb, ref, (W / 2) * (H / 2) * 3 * sizeof(float));
+
+  /* No newer weights: the picture refines to the full render of generation 2. */
+  for (int i = 0; i < 10000 && !ngp_progressive_refined(&p, &v, 2); i++) {
+    p.pixels_per_s = 400.0;
+    ngp_progressive_step(&p, &v, &m, fake_acquire, &src, 0.0, NULL, NULL);
+  }
+  assert_true(ngp_progressive_refined(&p, &v, 2));
+  assert_int_equal(p.shown_div, 1);
+  ngp_progressive_render_opts(&p, W, H, &o);
+  ngp_camera_intrinsics(&v.cam, W, H, focal, principal);
+  assert_int_equal(ngp_nerf_render(&b, b.inference, v.cam.xform, focal, principal, NULL, &o, ref, NULL), NGP_OK);
+  assert_memory_equal(p.shown_rgb, ref, W * H * 3 * sizeof(float));
+  free(ref);
+  ngp_progressive_free(&p);
+  ngp_backend_destroy(ba);
+  ngp_backend_destroy(bb);
+  ngp_nerf_free(&a);
+  ngp_nerf_free(&b);
+}
+
 static void test_moving_level_follows_throughput(void **state) {
   (void)state;
   ngp_nerf a;
@@ -259,10 +327,9 @@ static void test_moving_level_follows_throughput(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_render_pixels_equals_render),
-      cmocka_unit_test(test_render_pixels_stops),
-      cmocka_unit_test(test_progressive_refines_to_full_render),
-      cmocka_unit_test(test_moving_level_follows_throughput),
+      cmocka_unit_test(test_render_pixels_equals_render),        cmocka_unit_test(test_render_pixels_stops),
+      cmocka_unit_test(test_progressive_refines_to_full_render), cmocka_unit_test(test_moving_level_follows_throughput),
+      cmocka_unit_test(test_refresh_at_affordable_level),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -401,6 +401,7 @@ static void test_drop_save_screenshot(void **state) {
   r.vo.save_mesh = mesh;
   r.vo.mesh.res = 24;
   r.vo.screenshot_dir = shots;
+  r.vo.transparent = true;                 /* P saves RGBA with the accumulated opacity */
   ngp_viewer *v = open_viewer(&r, 64, 48); /* an empty window: drop something on it */
   assert_false(ngp_viewer_has_model(v));
   frames_for(v, 0.1);
@@ -439,13 +440,41 @@ static void test_drop_save_screenshot(void **state) {
   ngp_camera c0 = *ngp_viewer_camera(v);
   assert_true(ngp_viewer_frame(v));
   assert_memory_equal(&c0, ngp_viewer_camera(v), sizeof c0);
-  /* P: a PNG of the image on screen. */
+  /* P: a PNG of the image on screen, with alpha (--background transparent): the snapshot's
+   * opacity and unpremultiplied colour for this camera, as a headless render gives them. */
   ngp_viewer_on_key(v, GLFW_KEY_P, GLFW_PRESS, 0);
   assert_true(ngp_path_exists(shot));
   ngp_image img;
   if (ngp_image_load(shot, &img, &err) != NGP_OK) fail_msg("%s", err.msg);
   assert_int_equal(img.width, 64);
   assert_int_equal(img.height, 48);
+  assert_int_equal(img.source_channels, 4);
+  if (ngp_snapshot_load(snap, &n, &meta, 2, &err) != NGP_OK) fail_msg("%s", err.msg);
+  ngp_render_opts o;
+  float focal[2], principal[2];
+  ngp_viewer_render_setup(v, 64, 48, &o, focal, principal);
+  float *rgb = malloc(64 * 48 * 3 * sizeof(float)), *alpha = malloc(64 * 48 * sizeof(float));
+  uint8_t *want = malloc(64 * 48 * 4);
+  assert_true(rgb && alpha && want);
+  assert_int_equal(
+      ngp_nerf_render_alpha(&n, n.inference, ngp_viewer_camera(v)->xform, focal, principal, NULL, &o, rgb, alpha, &err),
+      NGP_OK);
+  ngp_rgba8_from_render(rgb, alpha, o.bg, 64 * 48, want);
+  int min_a = 255, max_a = 0;
+  for (int i = 0; i < 64 * 48 * 4; i++) {
+    if (abs((int)img.rgba[i] - (int)want[i]) > 1)
+      fail_msg("byte %d (pixel %d): %d, headless %d", i, i / 4, img.rgba[i], want[i]);
+    if (i % 4 == 3) {
+      min_a = img.rgba[i] < min_a ? img.rgba[i] : min_a;
+      max_a = img.rgba[i] > max_a ? img.rgba[i] : max_a;
+    }
+  }
+  printf("transparent screenshot: alpha from %d to %d\n", min_a, max_a);
+  assert_true(min_a < max_a); /* not the old constant 255 */
+  free(rgb);
+  free(alpha);
+  free(want);
+  ngp_nerf_free(&n);
   ngp_image_free(&img);
   assert_int_equal(ngp_viewer_close(v, NULL, NULL), NGP_VIEWER_OK);
   free(shot);
