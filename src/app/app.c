@@ -72,4 +72,5 @@ void ngp_app_mesh_opts(const ngp_cli *cli, ngp_mesh_opts *o) {
   if (cli->mc_res > 0) o->res = cli->mc_res;
   if (cli->has_mc_thresh) o->density_thresh = cli->mc_thresh;
   o->progress = true;
+  o->stop = ngp_app_interrupted; /* the first SIGINT/SIGTERM ends the extraction, nothing written */
 }

@@ -143,7 +143,9 @@ int ngp_cli_finish(const ngp_cli *cli, ngp_session *s, long steps) {
   if (cli->save_mesh) {
     ngp_mesh_opts mo;
     ngp_app_mesh_opts(cli, &mo);
-    if (ngp_session_save_mesh(s, cli->save_mesh, &mo, &err) != NGP_OK) return ngp_app_fail(err.msg);
+    ngp_status mst = ngp_session_save_mesh(s, cli->save_mesh, &mo, &err);
+    if (ngp_app_interrupted()) return interrupted_in("the mesh", cli);
+    if (mst != NGP_OK) return ngp_app_fail(err.msg);
   }
   if (ngp_cli_wants_video(cli)) return ngp_cli_video(cli, s);
   return NGP_EXIT_OK;

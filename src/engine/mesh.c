@@ -99,6 +99,10 @@ ngp_status ngp_mesh_from_field(ngp_field_fn field, void *user, const float bmin[
   ngp_progress prog;
   if (o->progress) ngp_progress_begin(&prog, "mesh: density layers", n[2]);
   for (int z0 = 0; z0 < n[2] && st == NGP_OK; z0 += layers_per_query) {
+    if (o->stop && o->stop()) {
+      st = ngp_error_set(err, NGP_ERR_IO, "mesh: interrupted after %d of %d layers; nothing written", z0, n[2]);
+      break;
+    }
     int nl = n[2] - z0 < layers_per_query ? n[2] - z0 : layers_per_query;
     size_t k = 0;
     for (int z = z0; z < z0 + nl; z++)

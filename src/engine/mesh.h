@@ -39,6 +39,9 @@ typedef struct ngp_mesh_opts {
    * of the renderer's generation: for the thread that trains while another renders (the viewer's
    * training thread), which must not touch the rendering side. */
   bool training_side;
+  /* Asked between density batches (NULL: never): a non-zero answer ends the extraction with
+   * NGP_ERR_IO "interrupted" and nothing written (the first SIGINT/SIGTERM). */
+  int (*stop)(void);
 } ngp_mesh_opts;
 
 void ngp_mesh_opts_default(ngp_mesh_opts *o);

@@ -136,7 +136,7 @@ hostile_test(hostile_screenshot_collisions
              CODE 0 FIXTURES "hostile;cat_snapshots"
              OUT "screenshot 1/3: [^\n]*shots/r_0.png .*screenshot 2/3: [^\n]*shots/r_0_2.png .*screenshot 3/3: [^\n]*shots/r_0_2_2.png ")
 # ---- Long phases stop at the first SIGINT/SIGTERM (tests/cli/interrupt.sh) ---------------------------------
-foreach(_phase screenshots test_views training_unsaved second_signal)
+foreach(_phase screenshots test_views training_unsaved second_signal mesh)
   add_test(NAME cli_hostile_interrupt_${_phase}
            COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/interrupt.sh ${_phase} ${NGP_BIN} ${SNAP}/tiny.ngp ${HOST} ${FUZZ_DIR}/seed_config.json)
   set_tests_properties(cli_hostile_interrupt_${_phase} PROPERTIES LABELS cli FIXTURES_REQUIRED "hostile;cat_snapshots"

@@ -6,6 +6,7 @@
 #   test_views        SIGTERM while 200 test views are evaluated: stopped, no PSNR claimed
 #   training_unsaved  SIGINT while training with no --save-snapshot: says how to keep a model
 #   second_signal     two SIGINTs while training with --save-snapshot: no temporary file left
+#   mesh              SIGINT while a 1024^3 mesh is extracted: stopped, no mesh and no temporary written
 # Exits 0 on success, 1 with the reason on failure, 77 when the machine lacks what the test needs.
 set -u
 phase=$1
@@ -107,6 +108,22 @@ training_unsaved)
   grep -q "nothing saved: the [0-9]* steps\{0,1\} trained are lost; run with --save-snapshot FILE" "$out" ||
     fail "the loss of the unsaved model is not said"
   echo "training: stopped on SIGINT, exit 130, the unsaved model said"
+  ;;
+mesh)
+  mesh=$work/m.ply
+  "$bin" --no-gui --threads 1 --load-snapshot "$snap" --save-mesh "$mesh" --marching-cubes-res 1024 \
+    >"$out" 2>"$err" &
+  pid=$!
+  wait_for "$out" "snapshot: "
+  sleep 1
+  kill -INT $pid
+  wait $pid
+  rc=$?
+  [ $rc -eq 130 ] || fail "exit $rc, expected 130"
+  grep -q "interrupted by SIGINT during the mesh" "$out" || fail "the interrupt is not said"
+  [ -e "$mesh" ] && fail "$mesh was written"
+  ls -a "$work" | grep -q '\.tmp\.' && fail "a temporary file is left in $work"
+  echo "mesh: stopped on SIGINT, exit 130, nothing written"
   ;;
 second_signal)
   dest=$work/m.ngp
