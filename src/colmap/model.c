@@ -191,13 +191,24 @@ static bool parse_u32(const char *s, uint32_t *out) {
   return true;
 }
 
+/* A text model file, whole and NUL-terminated, into *text (malloc'd): refused when it holds a NUL
+ * byte (a binary model given as text). */
+static ngp_status read_text(const char *path, char **text, ngp_error *err) {
+  size_t len;
+  ngp_status st = ngp_read_file(path, COLMAP_MAX_FILE_BYTES, text, &len, err);
+  if (st != NGP_OK) return st;
+  if (memchr(*text, '\0', len)) {
+    free(*text);
+    *text = NULL;
+    return ngp_error_set(err, NGP_ERR_PARSE, "%s: holds a NUL byte; is this a binary file?", path);
+  }
+  return NGP_OK;
+}
+
 static ngp_status read_cameras_text(const char *path, ngp_colmap_model *m, ngp_error *err) {
   char *text = NULL;
-  size_t len;
-  ngp_status st = ngp_read_file(path, COLMAP_MAX_FILE_BYTES, &text, &len, err);
+  ngp_status st = read_text(path, &text, err);
   if (st != NGP_OK) return st;
-  if (memchr(text, '\0', len))
-    return free(text), ngp_error_set(err, NGP_ERR_PARSE, "%s: holds a NUL byte; is this a binary file?", path);
   int cap = 0, lineno = 0;
   char *cur = text, *line;
   while ((line = next_line(&cur))) {
@@ -255,11 +266,8 @@ done:
 
 static ngp_status read_images_text(const char *path, ngp_colmap_model *m, ngp_error *err) {
   char *text = NULL;
-  size_t len;
-  ngp_status st = ngp_read_file(path, COLMAP_MAX_FILE_BYTES, &text, &len, err);
+  ngp_status st = read_text(path, &text, err);
   if (st != NGP_OK) return st;
-  if (memchr(text, '\0', len))
-    return free(text), ngp_error_set(err, NGP_ERR_PARSE, "%s: holds a NUL byte; is this a binary file?", path);
   int cap = 0, lineno = 0;
   char *cur = text, *line;
   while ((line = next_line(&cur))) {
