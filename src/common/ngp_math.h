@@ -119,4 +119,12 @@ static inline NGP_HD uint64_t ngp_mix64(uint64_t z) {
 
 static inline NGP_HD uint64_t ngp_splitmix64(uint64_t *state) { return ngp_mix64(*state += 0x9E3779B97F4A7C15ull); }
 
+/* The 8-bit value of a [0,1] value (clamped, rounded to nearest; NaN gives 0): the one quantisation
+ * of saved images, the test views' PSNR and the viewer's frames, on the host and on the device
+ * (the rounding through ngp_mul_rn/ngp_add_rn, so both give the same byte). */
+static inline NGP_HD uint8_t ngp_unit_to_u8(float v) {
+  const float c = !(v > 0.0f) ? 0.0f : (v > 1.0f ? 1.0f : v);
+  return (uint8_t)ngp_add_rn(ngp_mul_rn(c, 255.0f), 0.5f);
+}
+
 #endif /* NGP_MATH_H */

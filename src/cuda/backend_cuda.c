@@ -10,12 +10,18 @@
 
 #include "engine/backend.h"
 #include "cuda/ngp_cuda.h"
+#ifdef NGP_HAVE_CUDA_GL
+#include "cuda/display.h"
+#endif
 
 typedef struct cuda_backend {
   ngp_backend base;
   ngp_cuda_trainer *trainer; /* NULL without a scene */
   ngp_cuda_renderer *renderer;
   uint64_t published; /* generations made so far */
+#ifdef NGP_HAVE_CUDA_GL
+  ngp_cuda_display *display; /* the window's pixel buffer, when attached */
+#endif
 } cuda_backend;
 
 static cuda_backend *cu(ngp_backend *b) { return (cuda_backend *)b->context; }
@@ -38,6 +44,9 @@ static void cuda_destroy(ngp_backend *b) {
   cuda_backend *c = cu(b);
   if (c->trainer) ngp_cuda_trainer_destroy(c->trainer);
   ngp_cuda_renderer_destroy(c->renderer);
+#ifdef NGP_HAVE_CUDA_GL
+  ngp_cuda_display_detach(c->display);
+#endif
   free(c);
 }
 
@@ -94,6 +103,41 @@ static ngp_status cuda_synchronize(ngp_backend *b, ngp_error *err) {
   return ngp_cuda_sync(err);
 }
 
+#ifdef NGP_HAVE_CUDA_GL
+/* The viewer's frames: rendered into device images, written into the window's pixel buffer by a
+ * kernel (cuda/display.h), never through host memory. */
+static ngp_status cuda_display_attach(ngp_backend *b, unsigned gl_buffer, size_t bytes, ngp_error *err) {
+  cuda_backend *c = cu(b);
+  ngp_cuda_display_detach(c->display);
+  c->display = NULL;
+  return ngp_cuda_display_attach(gl_buffer, bytes, &c->display, err);
+}
+
+static void cuda_display_detach(ngp_backend *b) {
+  ngp_cuda_display_detach(cu(b)->display);
+  cu(b)->display = NULL;
+}
+
+static float *cuda_image_alloc(ngp_backend *b, size_t floats) {
+  (void)b;
+  void *p = NULL;
+  ngp_error err;
+  return ngp_cuda_alloc(&p, floats * sizeof(float), "a viewer image", &err) == NGP_OK ? (float *)p : NULL;
+}
+
+static void cuda_image_free(ngp_backend *b, float *img) {
+  (void)b;
+  ngp_cuda_free(img);
+}
+
+static ngp_status cuda_display_write(ngp_backend *b, const float *img, int width, int row_begin, int row_end,
+                                     ngp_error *err) {
+  cuda_backend *c = cu(b);
+  if (!c->display) return ngp_error_set(err, NGP_ERR_INVALID, "display: no pixel buffer attached");
+  return ngp_cuda_display_write(c->display, img, width, row_begin, row_end, err);
+}
+#endif
+
 static const ngp_backend_i cuda_iface = {
     .describe = cuda_describe,
     .destroy = cuda_destroy,
@@ -112,6 +156,13 @@ static const ngp_backend_i cuda_iface = {
     .render_alpha = NULL,
     /* Renders run on the device: no host threads to set. */
     .set_render_threads = NULL,
+#ifdef NGP_HAVE_CUDA_GL
+    .display_attach = cuda_display_attach,
+    .display_detach = cuda_display_detach,
+    .image_alloc = cuda_image_alloc,
+    .image_free = cuda_image_free,
+    .display_write = cuda_display_write,
+#endif
 };
 
 static ngp_status cuda_create(ngp_nerf *n, const ngp_scene *scene, const ngp_backend_opts *o, ngp_backend **out,

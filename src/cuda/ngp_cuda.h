@@ -118,7 +118,8 @@ ngp_status ngp_cuda_renderer_publish(ngp_cuda_renderer *r, ngp_cuda_trainer *t, 
 /* Render side: takes the handover pair if it is newer (never blocks); returns the generation used. */
 uint64_t ngp_cuda_renderer_acquire(ngp_cuda_renderer *r);
 bool ngp_cuda_renderer_newer_pending(ngp_cuda_renderer *r);
-/* Renders pixels [pixel_begin, pixel_end) into those of rgb (the whole image: 0 and W*H), in waves
+/* Renders pixels [pixel_begin, pixel_end) into those of rgb (host or device memory; the whole
+ * image: 0 and W*H), in waves
  * of rays; before each wave but the first keep_going(user) is asked (NULL: always go on); *next:
  * the end of what was rendered. */
 ngp_status ngp_cuda_renderer_render(ngp_cuda_renderer *r, const float *xform, const float focal[2],

@@ -386,7 +386,8 @@ ngp_status ngp_cuda_renderer_render(ngp_cuda_renderer *c, const float *xform, co
       render_scale_kernel<<<ngp_cuda_blocks((size_t)nw * 3, 256), 256, 0, s>>>(c->out, (size_t)nw * 3,
                                                                                1.0f / (float)spp);
     NGP_CUDA_CHECK_LAUNCH(err);
-    NGP_CUDA_TRY(cudaMemcpyAsync(rgb + p0 * 3, c->out, (size_t)nw * 3 * sizeof(float), cudaMemcpyDeviceToHost, s), err);
+    /* rgb: host memory, or a device image (the viewer's, shown through CUDA-GL interop) */
+    NGP_CUDA_TRY(cudaMemcpyAsync(rgb + p0 * 3, c->out, (size_t)nw * 3 * sizeof(float), cudaMemcpyDefault, s), err);
     *next = p0 + nw;
   }
   NGP_CUDA_TRY(cudaStreamSynchronize(s), err);

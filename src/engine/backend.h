@@ -120,6 +120,23 @@ typedef struct ngp_backend_i {
    * [S][3], with the acquired generation's weights (meshes' vertex colours). (optional: the CPU
    * reference on the host model, after a download) */
   ngp_status (*color)(ngp_backend *b, int S, const float *pos, const float *dir, float *rgb, ngp_error *err);
+
+  /* The display side: a window whose GL context is current on the calling thread (the
+   * viewer's render thread) shows the frames without a host copy. All four or none. (optional:
+   * frames go through host memory) */
+  /* Makes the GL pixel buffer object gl_buffer (bytes long, in the current context) the target of
+   * display_write; fails, saying why, when the device cannot reach that context (another GPU, a
+   * software renderer). Calling it again replaces the target. */
+  ngp_status (*display_attach)(ngp_backend *b, unsigned gl_buffer, size_t bytes, ngp_error *err);
+  /* Forgets the attached buffer (before the GL buffer is deleted or resized). */
+  void (*display_detach)(ngp_backend *b);
+  /* An image of `floats` floats in the backend's memory, for render_pixels to write instead of
+   * host memory (NULL when it runs out); freed with image_free. */
+  float *(*image_alloc)(ngp_backend *b, size_t floats);
+  void (*image_free)(ngp_backend *b, float *img);
+  /* Rows [row_begin, row_end) of img (from image_alloc, [..][width][3]) into the attached
+   * buffer as RGBA8 (ngp_unit_to_u8, alpha 255) at the same rows, done before it returns. */
+  ngp_status (*display_write)(ngp_backend *b, const float *img, int width, int row_begin, int row_end, ngp_error *err);
 } ngp_backend_i;
 
 struct ngp_backend {
@@ -183,6 +200,16 @@ void ngp_backend_set_render_threads(ngp_backend *b, int n);
 ngp_status ngp_backend_density(ngp_backend *b, int S, const float *pos, float *raw_density, ngp_error *err);
 ngp_status ngp_backend_color(ngp_backend *b, int S, const float *pos, const float *dir, float *rgb, ngp_error *err);
 ngp_status ngp_backend_synchronize(ngp_backend *b, ngp_error *err);
+/* The display side (see display_attach): false, with why, when the backend has none or cannot
+ * reach the current GL context; then images are host memory and frames go through it. */
+bool ngp_backend_display_attach(ngp_backend *b, unsigned gl_buffer, size_t bytes, char *why, size_t n);
+void ngp_backend_display_detach(ngp_backend *b);
+/* An image render_pixels writes: the backend's memory after a successful display_attach, else
+ * host memory (malloc). Free it with ngp_backend_image_free on the same backend. */
+float *ngp_backend_image_alloc(ngp_backend *b, size_t floats, bool device);
+void ngp_backend_image_free(ngp_backend *b, float *img, bool device);
+ngp_status ngp_backend_display_write(ngp_backend *b, const float *img, int width, int row_begin, int row_end,
+                                     ngp_error *err);
 
 /* The CPU backend's type (always built). */
 extern const ngp_backend_type ngp_backend_cpu_type;

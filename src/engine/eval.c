@@ -131,7 +131,7 @@ ngp_status ngp_eval_views_each(ngp_backend *b, const ngp_scene *views, const flo
     }
     /* The render as a saved 8-bit PNG holds it. */
     for (size_t k = 0; k < np * 3; k++)
-      img[k] = (float)ngp_output_u8(img[k]) / 255.0f;
+      img[k] = (float)ngp_unit_to_u8(img[k]) / 255.0f;
     ngp_reference_image(&f->image, bg, ref);
     double p = ngp_psnr(img, ref, np), s = ngp_ssim(img, ref, f->image.width, f->image.height);
     if (view_psnr) view_psnr[i] = p;

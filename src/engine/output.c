@@ -168,7 +168,7 @@ ngp_status ngp_output_write(const char *path, ngp_render_mode mode, int w, int h
     }
     for (size_t i = 0; i < n; i++) {
       for (int c = 0; c < 3; c++)
-        px[i * 4 + c] = ngp_output_u8(f[i * 3 + c]);
+        px[i * 4 + c] = ngp_unit_to_u8(f[i * 3 + c]);
       px[i * 4 + 3] = 255;
     }
     ngp_image img = {w, h, 4, px};

@@ -31,13 +31,6 @@ typedef struct ngp_output_frame {
 bool ngp_render_mode_parse(const char *name, ngp_render_mode *mode);
 const char *ngp_render_mode_name(ngp_render_mode mode);
 
-/* The 8-bit value a [0,1] value is saved as (clamped, rounded to nearest): screenshots and the
- * test views' PSNR use this one quantisation. */
-static inline uint8_t ngp_output_u8(float v) {
-  float c = v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v);
-  return (uint8_t)(c * 255.0f + 0.5f);
-}
-
 /* Whether mode can be written to path (format by name); else a line naming the file and the
  * formats that fit. */
 ngp_status ngp_output_check(const char *path, ngp_render_mode mode, ngp_error *err);

@@ -9,6 +9,8 @@
 
 #include <stb_easy_font.h>
 
+#include "common/ngp_math.h"
+
 static const char *k_image_vs =
     "#version 330 core\n"
     "out vec2 uv;\n"
@@ -112,6 +114,7 @@ bool ngp_display_init(ngp_display *d, char *err, size_t err_size) {
   glEnableVertexAttribArray(0);
   glEnableVertexAttribArray(1);
   glBindVertexArray(0);
+  snprintf(d->path, sizeof d->path, "host memory");
   glGenTextures(1, &d->tex);
   glBindTexture(GL_TEXTURE_2D, d->tex);
   glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_S, GL_CLAMP_TO_EDGE);
@@ -134,9 +137,103 @@ void ngp_display_free(ngp_display *d) {
   if (d->text_vbo) glDeleteBuffers(1, &d->text_vbo);
   if (d->text_ibo) glDeleteBuffers(1, &d->text_ibo);
   if (d->tex) glDeleteTextures(1, &d->tex);
+  ngp_display_detach(d);
+  if (d->pbo) glDeleteBuffers(1, &d->pbo);
   free(d->rgba);
   free(d->quads);
   memset(d, 0, sizeof *d);
+}
+
+/* The texture's size for a w x h image: a new size reallocates it (all rows come next). */
+static bool texture_size(ngp_display *d, int w, int h) {
+  if (w == d->tex_w && h == d->tex_h) return false;
+  glBindTexture(GL_TEXTURE_2D, d->tex);
+  glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA8, w, h, 0, GL_RGBA, GL_UNSIGNED_BYTE, NULL);
+  glBindTexture(GL_TEXTURE_2D, 0);
+  d->tex_w = w;
+  d->tex_h = h;
+  return true;
+}
+
+bool ngp_display_attach(ngp_display *d, ngp_backend *b, size_t bytes) {
+  ngp_display_detach(d);
+  if (!d->pbo) glGenBuffers(1, &d->pbo);
+  if (bytes < 4) bytes = 4;
+  glBindBuffer(GL_PIXEL_UNPACK_BUFFER, d->pbo);
+  glBufferData(GL_PIXEL_UNPACK_BUFFER, (GLsizeiptr)bytes, NULL, GL_STREAM_DRAW);
+  glBindBuffer(GL_PIXEL_UNPACK_BUFFER, 0);
+  char why[500];
+  if (glGetError() != GL_NO_ERROR) {
+    snprintf(d->path, sizeof d->path, "host memory (a %zu-byte GL pixel buffer could not be made)", bytes);
+    return false;
+  }
+  if (!ngp_backend_display_attach(b, d->pbo, bytes, why, sizeof why)) {
+    snprintf(d->path, sizeof d->path, "host memory (%s)", why);
+    return false;
+  }
+  d->pbo_bytes = bytes;
+  d->pbo_backend = b;
+  snprintf(d->path, sizeof d->path, "a GL pixel buffer written by the %s backend (no host copy)", ngp_backend_name(b));
+  return true;
+}
+
+void ngp_display_detach(ngp_display *d) {
+  if (d->pbo_backend) ngp_backend_display_detach(d->pbo_backend);
+  d->pbo_backend = NULL;
+  d->pbo_bytes = 0;
+  snprintf(d->path, sizeof d->path, "host memory");
+}
+
+bool ngp_display_upload_image(ngp_display *d, const float *img, int w, int h, int row_begin, int row_end,
+                              ngp_error *err) {
+  ngp_backend *b = d->pbo_backend;
+  if (!b) {
+    ngp_error_set(err, NGP_ERR_INVALID, "display: no pixel buffer attached");
+    return false;
+  }
+  size_t need = (size_t)w * (size_t)h * 4;
+  if (need > d->pbo_bytes) { /* a larger window: a larger buffer, registered again */
+    ngp_backend_display_detach(b);
+    d->pbo_backend = NULL;
+    if (!ngp_display_attach(d, b, need + need / 2)) {
+      ngp_error_set(err, NGP_ERR_UNSUPPORTED, "display: %s", d->path);
+      return false;
+    }
+  }
+  if (texture_size(d, w, h)) {
+    row_begin = 0;
+    row_end = h;
+  }
+  if (row_begin < 0) row_begin = 0;
+  if (row_end > h) row_end = h;
+  if (row_end <= row_begin) return true;
+  if (ngp_backend_display_write(b, img, w, row_begin, row_end, err) != NGP_OK) return false;
+  glBindBuffer(GL_PIXEL_UNPACK_BUFFER, d->pbo);
+  glBindTexture(GL_TEXTURE_2D, d->tex);
+  glPixelStorei(GL_UNPACK_ALIGNMENT, 4);
+  glTexSubImage2D(GL_TEXTURE_2D, 0, 0, row_begin, w, row_end - row_begin, GL_RGBA, GL_UNSIGNED_BYTE,
+                  (const void *)((size_t)row_begin * (size_t)w * 4));
+  glBindTexture(GL_TEXTURE_2D, 0);
+  glBindBuffer(GL_PIXEL_UNPACK_BUFFER, 0);
+  d->rgba_stale = true;
+  return true;
+}
+
+bool ngp_display_read_back(ngp_display *d) {
+  if (!d->rgba_stale || d->tex_w == 0) return d->tex_w > 0;
+  size_t need = (size_t)d->tex_w * (size_t)d->tex_h * 4;
+  if (need > d->rgba_cap) {
+    uint8_t *q = realloc(d->rgba, need);
+    if (!q) return false;
+    d->rgba = q;
+    d->rgba_cap = need;
+  }
+  glBindTexture(GL_TEXTURE_2D, d->tex);
+  glPixelStorei(GL_PACK_ALIGNMENT, 4);
+  glGetTexImage(GL_TEXTURE_2D, 0, GL_RGBA, GL_UNSIGNED_BYTE, d->rgba);
+  glBindTexture(GL_TEXTURE_2D, 0);
+  d->rgba_stale = false;
+  return true;
 }
 
 void ngp_display_upload(ngp_display *d, const float *rgb, int w, int h, int row_begin, int row_end) {
@@ -157,7 +254,7 @@ void ngp_display_upload(ngp_display *d, const float *rgb, int w, int h, int row_
   if (row_end <= row_begin) return;
   for (size_t i = (size_t)row_begin * (size_t)w; i < (size_t)row_end * (size_t)w; i++) {
     for (int c = 0; c < 3; c++)
-      d->rgba[i * 4 + (size_t)c] = ngp_display_to_u8(rgb[i * 3 + (size_t)c]);
+      d->rgba[i * 4 + (size_t)c] = ngp_unit_to_u8(rgb[i * 3 + (size_t)c]);
     d->rgba[i * 4 + 3] = 255;
   }
   glBindTexture(GL_TEXTURE_2D, d->tex);
@@ -171,6 +268,7 @@ void ngp_display_upload(ngp_display *d, const float *rgb, int w, int h, int row_
                     d->rgba + (size_t)row_begin * (size_t)w * 4);
   }
   glBindTexture(GL_TEXTURE_2D, 0);
+  d->rgba_stale = false;
 }
 
 void ngp_display_clear_image(ngp_display *d) { d->tex_w = d->tex_h = 0; }
@@ -270,7 +368,4 @@ void ngp_display_draw(ngp_display *d, int fb_w, int fb_h, bool overlay) {
   glUseProgram(0);
 }
 
-const char *ngp_display_path(const ngp_display *d) {
-  (void)d;
-  return "host memory";
-}
+const char *ngp_display_path(const ngp_display *d) { return d->path; }

@@ -21,15 +21,28 @@ void ngp_progressive_init(ngp_progressive *p, const float bg[3]) {
   p->refresh_fraction = 0.4;
 }
 
+static void free_images(ngp_progressive *p) {
+  ngp_backend_image_free(p->images_backend, p->pass_rgb, p->images_device);
+  ngp_backend_image_free(p->images_backend, p->shown_rgb, p->images_device);
+  p->pass_rgb = p->shown_rgb = NULL;
+  p->pass_cap = p->shown_cap = 0;
+}
+
 void ngp_progressive_free(ngp_progressive *p) {
-  free(p->pass_rgb);
-  free(p->shown_rgb);
+  free_images(p);
   memset(p, 0, sizeof *p);
 }
 
 void ngp_progressive_reset(ngp_progressive *p) {
   p->pass_active = false;
   p->shown_valid = false;
+}
+
+void ngp_progressive_set_images(ngp_progressive *p, ngp_backend *b, bool device) {
+  free_images(p);
+  ngp_progressive_reset(p);
+  p->images_backend = b;
+  p->images_device = device && b;
 }
 
 void ngp_progressive_level_size(int w, int h, int d, int *lw, int *lh) {
@@ -55,13 +68,13 @@ static bool view_equal(const ngp_progressive_view *a, const ngp_progressive_view
          a->final_div == b->final_div;
 }
 
-static bool ensure(float **buf, size_t *cap, size_t n) {
+/* A pass image of n floats at least (its old content is not kept: a pass writes all of it). */
+static bool ensure(ngp_progressive *p, float **buf, size_t *cap, size_t n) {
   if (*cap >= n) return true;
-  float *q = realloc(*buf, n * sizeof **buf);
-  if (!q) return false;
-  *buf = q;
-  *cap = n;
-  return true;
+  ngp_backend_image_free(p->images_backend, *buf, p->images_device);
+  *buf = ngp_backend_image_alloc(p->images_backend, n, p->images_device);
+  *cap = *buf ? n : 0;
+  return *buf != NULL;
 }
 
 /* The smallest divisor whose image the estimated throughput renders within the budget (with a
@@ -95,7 +108,7 @@ static bool start_pass(ngp_progressive *p, const ngp_progressive_view *v, int di
                        uint64_t gen) {
   int w, h;
   ngp_progressive_level_size(v->width, v->height, div, &w, &h);
-  if (!refresh && !ensure(&p->pass_rgb, &p->pass_cap, (size_t)w * (size_t)h * 3)) return false;
+  if (!refresh && !ensure(p, &p->pass_rgb, &p->pass_cap, (size_t)w * (size_t)h * 3)) return false;
   p->pass_active = true;
   p->pass_refresh = refresh;
   p->pass_moving = moving;

@@ -70,6 +70,11 @@ typedef struct ngp_progressive {
   uint64_t pass_generation;
   float *pass_rgb;
   size_t pass_cap; /* floats allocated */
+  /* Where pass_rgb and shown_rgb live: host memory (images_device false), or the memory of
+   * images_backend, which renders into them and writes them to the window (the display's pixel
+   * buffer: no host copy). */
+  ngp_backend *images_backend;
+  bool images_device;
   /* The image shown (sRGB floats [h][w][3]). */
   bool shown_valid;
   ngp_progressive_view shown_view;
@@ -89,6 +94,10 @@ void ngp_progressive_init(ngp_progressive *p, const float bg[3]);
 void ngp_progressive_free(ngp_progressive *p);
 /* Forgets every image (a new scene was loaded). */
 void ngp_progressive_reset(ngp_progressive *p);
+/* Frees the images and allocates the next ones in b's memory when device (after the display
+ * attached b: ngp_backend_display_attach), else in host memory (b may be NULL). Call it with
+ * (NULL, false) before b is destroyed. */
+void ngp_progressive_set_images(ngp_progressive *p, ngp_backend *b, bool device);
 
 /* Render options of a pass of w x h (the headless render of the same camera uses these). */
 void ngp_progressive_render_opts(const ngp_progressive *p, int w, int h, ngp_render_opts *o);

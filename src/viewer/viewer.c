@@ -111,6 +111,10 @@ static void set_message(ngp_viewer *v, double seconds, const char *prefix, const
 
 static void close_session(ngp_viewer *v) {
   if (v->have_worker) ngp_worker_stop(&v->worker);
+  /* The images in the backend's memory and its hold on the pixel buffer go before it does. */
+  glfwMakeContextCurrent(v->win);
+  ngp_progressive_set_images(&v->prog, NULL, false);
+  ngp_display_detach(&v->disp);
   if (v->have_session) ngp_session_close(&v->session);
   v->have_worker = v->have_session = false;
   free(v->view_xform);
@@ -177,6 +181,10 @@ static int open_session(ngp_viewer *v) {
   }
   v->have_worker = true;
   ngp_backend_describe(s->backend, v->backend_desc, sizeof v->backend_desc);
+  /* Frames through a GL pixel buffer the backend writes, where it can reach this GL context
+   * (display.h); else through host memory. */
+  size_t bytes = (size_t)(v->fb_w > 0 ? v->fb_w : 1) * (size_t)(v->fb_h > 0 ? v->fb_h : 1) * 4;
+  ngp_progressive_set_images(&v->prog, s->backend, ngp_display_attach(&v->disp, s->backend, bytes));
   ngp_worker_set_progress_line(&v->worker, v->opts.terminal);
   ngp_worker_acquire(&v->worker, &v->model);
   v->render_threads = 0;
@@ -272,6 +280,10 @@ static void save_screenshot(ngp_viewer *v) {
     if (!ngp_path_exists(path)) break;
   }
   ngp_error err;
+  if (!ngp_display_read_back(&v->disp)) {
+    set_message(v, 4.0, "out of memory for a screenshot", "");
+    return;
+  }
   ngp_image img = {v->disp.tex_w, v->disp.tex_h, 4, v->disp.rgba};
   uint8_t *own = NULL;
   bool ok = true;
@@ -725,10 +737,17 @@ bool ngp_viewer_frame(ngp_viewer *v) {
     ngp_shown_change ch =
         ngp_progressive_step(&v->prog, &pv, &v->model, ngp_worker_acquire, &v->worker, budget, &rb, &re);
     render_s = ngp_seconds() - r0;
-    if (ch == NGP_SHOWN_NEW)
-      ngp_display_upload(&v->disp, v->prog.shown_rgb, v->prog.shown_w, v->prog.shown_h, 0, v->prog.shown_h);
-    else if (ch == NGP_SHOWN_ROWS)
+    if (ch == NGP_SHOWN_NEW) {
+      rb = 0;
+      re = v->prog.shown_h;
+    }
+    if (ch != NGP_SHOWN_SAME && !v->prog.images_device) {
       ngp_display_upload(&v->disp, v->prog.shown_rgb, v->prog.shown_w, v->prog.shown_h, rb, re);
+    } else if (ch != NGP_SHOWN_SAME) {
+      ngp_error err;
+      if (!ngp_display_upload_image(&v->disp, v->prog.shown_rgb, v->prog.shown_w, v->prog.shown_h, rb, re, &err))
+        set_message(v, 6.0, "showing the frame failed: ", err.msg);
+    }
     refined = ngp_progressive_refined(&v->prog, &pv, v->model.generation) && !ngp_worker_newer_pending(&v->worker);
     v->background = ngp_progressive_refreshing(&v->prog);
     if (v->prog.error_serial != v->seen_render_error) { /* a failed render: said once, shown a while */
@@ -868,6 +887,7 @@ void ngp_viewer_get_stats(ngp_viewer *v, ngp_viewer_stats *st) {
   st->throttled = v->throttled;
   st->shown_div = v->prog.shown_div;
   st->backend = v->have_session ? ngp_backend_name(v->session.backend) : NULL;
+  st->display = ngp_display_path(&v->disp);
 }
 
 void ngp_viewer_print_controls(void) {

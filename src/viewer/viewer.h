@@ -127,6 +127,7 @@ typedef struct ngp_viewer_stats {
   bool throttled;            /* the frame loop gives training its share (share_rest / share_moving) */
   int shown_div;             /* the shown image's divisor of the window size (1: full resolution) */
   const char *backend;       /* the session's backend ("cpu", "cuda", ...); NULL without a session */
+  const char *display;       /* how frames reach the window (display.h: ngp_display_path) */
 } ngp_viewer_stats;
 void ngp_viewer_get_stats(ngp_viewer *v, ngp_viewer_stats *st);
 

@@ -3,7 +3,9 @@
  * pixel and two termination thresholds: PSNR of the GPU image against the CPU one >= 40 dB. The
  * GPU evaluates the MLPs in fp16 (colour differences of ~1e-3, i.e. ~60 dB); 40 dB leaves room
  * for the few pixels whose marching differs by an ulp at a cell boundary. Also: the backend
- * uses weights changed on the host once they are uploaded, and renders pixel ranges exactly. */
+ * uses weights changed on the host once they are uploaded, renders pixel ranges exactly, renders
+ * into device images (the viewer's, display.h) the same pixels, and converts them to RGBA8 on the
+ * device exactly as the host does. */
 #include "testutil.h"
 
 #include <math.h>
@@ -11,6 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/ngp_math.h"
+#include "cuda/display.h"
+#include "cuda/ngp_cuda.h"
 #include "engine/backend.h"
 #include "engine/eval.h"
 #include "gpu_test.h"
@@ -91,6 +96,46 @@ static void test_render_matches_cpu(void **state) {
   assert_int_equal(ngp_backend_render_pixels(b, &cam, &o, 100, W * H, NULL, NULL, &next, again, &err), NGP_OK);
   assert_int_equal(next, W * H);
   assert_memory_equal(gpu + 300, again + 300, sizeof gpu - 300 * sizeof(float));
+  /* The viewer's device images (display.h): render_pixels into device memory gives the same
+   * pixels, and their RGBA8 conversion on the device is the host's byte for byte, clamping, NaN
+   * and the rounding boundaries included. */
+  float *d_img = NULL;
+  uint8_t *d_rgba = NULL;
+  if (ngp_cuda_alloc((void **)&d_img, sizeof gpu, "a device image", &err) != NGP_OK ||
+      ngp_cuda_alloc((void **)&d_rgba, (size_t)W * H * 4, "RGBA8 pixels", &err) != NGP_OK)
+    fail_msg("%s", err.msg);
+  next = 0;
+  assert_int_equal(ngp_backend_render_pixels(b, &cam, &o, 0, W * H, NULL, NULL, &next, d_img, &err), NGP_OK);
+  assert_int_equal(next, W * H);
+  assert_int_equal(ngp_cuda_download(again, d_img, sizeof gpu, &err), NGP_OK);
+  assert_memory_equal(gpu, again, sizeof gpu);
+  memcpy(again, gpu, sizeof gpu);
+  const float special[] = {-1.0f,
+                           0.0f,
+                           NAN,
+                           1.0f,
+                           2.0f,
+                           INFINITY,
+                           -INFINITY,
+                           0.5f / 255.0f,
+                           1.5f / 255.0f,
+                           nextafterf(0.5f / 255.0f, 0.0f),
+                           254.5f / 255.0f,
+                           nextafterf(254.5f / 255.0f, 1.0f)};
+  memcpy(again, special, sizeof special);
+  static uint8_t rgba[W * H * 4];
+  assert_int_equal(ngp_cuda_upload(d_img, again, sizeof gpu, &err), NGP_OK);
+  if (ngp_cuda_image_to_rgba8(d_img, (size_t)W * H, d_rgba, &err) != NGP_OK) fail_msg("%s", err.msg);
+  assert_int_equal(ngp_cuda_download(rgba, d_rgba, sizeof rgba, &err), NGP_OK);
+  for (size_t i = 0; i < (size_t)W * H; i++) {
+    for (int c = 0; c < 3; c++)
+      if (rgba[i * 4 + (size_t)c] != ngp_unit_to_u8(again[i * 3 + (size_t)c]))
+        fail_msg("pixel %zu channel %d: device %d, host %d (value %.9g)", i, c, rgba[i * 4 + (size_t)c],
+                 ngp_unit_to_u8(again[i * 3 + (size_t)c]), (double)again[i * 3 + (size_t)c]);
+    assert_int_equal(rgba[i * 4 + 3], 255);
+  }
+  ngp_cuda_free(d_img);
+  ngp_cuda_free(d_rgba);
   /* Weights changed on the host and uploaded are used: the backend owns its copy. */
   for (size_t i = n.off_rgb; i < n.off_grid; i++)
     n.inference[i] *= -1.0f; /* colours change */

@@ -32,7 +32,9 @@
 #define GLFW_INCLUDE_NONE /* key and button names only */
 #include <GLFW/glfw3.h>
 
+#include "common/ngp_math.h"
 #include "counting_backend.h"
+#include "pixel_buffer_backend.h"
 #include "engine/camera_path.h"
 #include "viewer/display.h"
 #include "core/fs.h"
@@ -176,7 +178,7 @@ static void test_snapshot_matches_headless(void **state) {
                    NGP_OK);
   size_t not_bg = 0;
   for (size_t i = 0; i < (size_t)w * h * 3; i++)
-    ref[i] = ngp_display_to_u8(rgb[i]);
+    ref[i] = ngp_unit_to_u8(rgb[i]);
   for (size_t i = 0; i < (size_t)w * h; i++)
     not_bg += ref[i * 3] < 250 || ref[i * 3 + 1] < 250 || ref[i * 3 + 2] < 250;
   double psnr = psnr_u8(shown, ref, (size_t)w * h * 3);
@@ -570,16 +572,112 @@ static void test_live_training(void **state) {
   free(dir);
 }
 
+typedef struct {
+  int called;
+  ngp_pixel_buffer_counts counts;
+} pixel_buffer_finish_ctx;
+
+static int pixel_buffer_finish(void *user, const ngp_session_opts *so, ngp_session *s, long steps) {
+  pixel_buffer_finish_ctx *c = user;
+  (void)so;
+  (void)steps;
+  c->called++;
+  c->counts = ngp_pixel_buffer_backend_counts(s->backend);
+  return 0;
+}
+
+/* The pixel-buffer path (display.h), on the "pixelbuffer" test backend: frames rendered into the
+ * backend's images and written by it into the window's GL pixel buffer reach the screen as the
+ * headless render of the same camera, the overlay says which path, and P saves the picture on
+ * screen (read back from the texture). The CUDA backend takes the same path on a GPU that runs
+ * the window. */
+static void test_pixel_buffer_path(void **state) {
+  (void)state;
+  const char *snap = env_path("NGP_VIEWER_TEST_SNAPSHOT");
+  char *dir = ngp_test_tmpdir("viewer_pixel_buffer");
+  char *shot = ngp_test_path(dir, "screenshot_0000.png");
+  run_opts r;
+  run_opts_init(&r);
+  r.so.snapshot = snap;
+  r.so.backend = "pixelbuffer";
+  r.vo.screenshot_dir = dir;
+  ngp_viewer *v = open_viewer(&r, 96, 72);
+  ngp_viewer_set_overlay(v, false);
+  ngp_viewer_stats st;
+  ngp_viewer_get_stats(v, &st);
+  printf("frames shown through: %s\n", st.display);
+  assert_string_equal(st.display, "a GL pixel buffer written by the pixelbuffer backend (no host copy)");
+  frames_until_refined(v, 300.0);
+  int w, h;
+  ngp_viewer_framebuffer_size(v, &w, &h);
+  uint8_t *shown = malloc((size_t)w * h * 3), *ref = malloc((size_t)w * h * 3);
+  float *rgb = malloc((size_t)w * h * 3 * sizeof(float));
+  assert_true(shown && ref && rgb);
+  assert_true(ngp_viewer_read_pixels(v, shown));
+  ngp_nerf n;
+  ngp_snapshot_meta meta;
+  ngp_error err;
+  if (ngp_snapshot_load(snap, &n, &meta, 2, &err) != NGP_OK) fail_msg("%s", err.msg);
+  ngp_render_opts o;
+  float focal[2], principal[2];
+  ngp_viewer_render_setup(v, w, h, &o, focal, principal);
+  assert_int_equal(ngp_nerf_render(&n, n.inference, ngp_viewer_camera(v)->xform, focal, principal, NULL, &o, rgb, NULL),
+                   NGP_OK);
+  size_t not_bg = 0;
+  for (size_t i = 0; i < (size_t)w * h * 3; i++)
+    ref[i] = ngp_unit_to_u8(rgb[i]);
+  for (size_t i = 0; i < (size_t)w * h; i++)
+    not_bg += ref[i * 3] < 250 || ref[i * 3 + 1] < 250 || ref[i * 3 + 2] < 250;
+  double psnr = psnr_u8(shown, ref, (size_t)w * h * 3);
+  printf("pixel buffer: window vs headless render: PSNR %.2f dB, %zu of %d pixels not background\n", psnr, not_bg,
+         w * h);
+  assert_true(not_bg > (size_t)(w * h) / 50);
+  assert_true(psnr >= 40.0);
+  /* P: the PNG holds the picture on screen (the texture read back). */
+  ngp_viewer_on_key(v, GLFW_KEY_P, GLFW_PRESS, 0);
+  ngp_image img;
+  if (ngp_image_load(shot, &img, &err) != NGP_OK) fail_msg("%s", err.msg);
+  assert_int_equal(img.width, w);
+  assert_int_equal(img.height, h);
+  for (size_t i = 0; i < (size_t)w * h; i++)
+    for (int c = 0; c < 3; c++)
+      if (img.rgba[i * 4 + (size_t)c] != shown[i * 3 + (size_t)c])
+        fail_msg("screenshot pixel %zu channel %d: %d, on screen %d", i, c, img.rgba[i * 4 + (size_t)c],
+                 shown[i * 3 + (size_t)c]);
+  ngp_image_free(&img);
+  pixel_buffer_finish_ctx fc = {0, {0}};
+  assert_int_equal(ngp_viewer_close(v, pixel_buffer_finish, &fc), NGP_VIEWER_OK);
+  assert_int_equal(fc.called, 1);
+  printf("pixelbuffer backend: %ld attach, %ld writes (%ld rows), %ld renders into its images, %ld elsewhere\n",
+         fc.counts.attaches, fc.counts.writes, fc.counts.rows_written, fc.counts.renders_into_own,
+         fc.counts.renders_elsewhere);
+  /* Every frame went through the backend's images and its writes into the buffer, none through
+   * host arrays of the viewer. */
+  assert_true(fc.counts.attaches >= 1);
+  assert_true(fc.counts.writes >= 1);
+  assert_true(fc.counts.rows_written >= h);
+  assert_true(fc.counts.renders_into_own >= 1);
+  assert_int_equal(fc.counts.renders_elsewhere, 0);
+  ngp_nerf_free(&n);
+  free(shown);
+  free(ref);
+  free(rgb);
+  free(shot);
+  free(dir);
+}
+
 int main(void) {
   ngp_error err;
-  if (ngp_backend_register(&ngp_counting_backend_type, &err) != NGP_OK) {
+  if (ngp_backend_register(&ngp_counting_backend_type, &err) != NGP_OK ||
+      ngp_backend_register(&ngp_pixel_buffer_backend_type, &err) != NGP_OK) {
     fprintf(stderr, "%s\n", err.msg);
     return 1;
   }
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_no_display),    cmocka_unit_test(test_snapshot_matches_headless),
-      cmocka_unit_test(test_camera_input),  cmocka_unit_test(test_drop_save_screenshot),
-      cmocka_unit_test(test_live_training), cmocka_unit_test(test_camera_path_keys),
+      cmocka_unit_test(test_no_display),        cmocka_unit_test(test_snapshot_matches_headless),
+      cmocka_unit_test(test_camera_input),      cmocka_unit_test(test_drop_save_screenshot),
+      cmocka_unit_test(test_live_training),     cmocka_unit_test(test_camera_path_keys),
+      cmocka_unit_test(test_pixel_buffer_path),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
