@@ -11,8 +11,8 @@
  *   - cost (samples marched; for images this small the GPU marches segments of 16 as the CPU
  *     does): >= 95% of the pixels equal, mean |difference| <= 2% of the mean cost;
  *   - shade with a near distance and a crop box: PSNR >= 40 dB (test_gpu_render's bound);
- *   - the near distance: every GPU depth >= it; the crop box: every GPU position inside it (0.01
- *     for the samples' spread along the ray);
+ *   - the near distance (the median depth): every GPU depth >= it, and it changes >= a quarter of
+ *     the depths seen; the crop box: every GPU position inside it (+0.01);
  *   - a pixel range of a depth render equals the whole render's pixels. */
 #include "testutil.h"
 
@@ -39,6 +39,11 @@ static const char *k_small_cfg =
 enum { W = 64, H = 56, NPX = W * H };
 
 static bool hit(const float *v) { return v[0] != 0.0f || v[1] != 0.0f || v[2] != 0.0f; }
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
 
 /* Hit masks agree on >= 97%; returns the pixels both hit. */
 static int check_hits(const char *what, const float *gpu, const float *cpu) {
@@ -71,11 +76,6 @@ static void check_values(const char *what, const float *gpu, const float *cpu) {
   print_message("%s: %d of %d pixels within 0.01 (+1%%) of the CPU's; largest difference %.4g\n", what, close, both,
                 worst);
   assert_true(close >= both * 97 / 100);
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
 }
 
 static void check_normals(const float *gpu, const float *cpu) {
@@ -173,11 +173,18 @@ static void test_modes_match_cpu(void **state) {
   o.mode = NGP_RENDER_DEPTH;
   RENDER_BOTH(o);
   check_values("depth", gpu, cpu);
-  /* The nearest depth seen, for the near distance below. */
-  float dmin = INFINITY;
+  /* The median depth seen, for the near distance below; and the depths, to see it change them. */
+  static float depth0[NPX * 3];
+  memcpy(depth0, cpu, sizeof depth0);
+  double *ds = malloc((size_t)NPX * sizeof *ds);
+  assert_non_null(ds);
+  int nds = 0;
   for (int p = 0; p < NPX; p++)
-    if (hit(cpu + p * 3) && cpu[p * 3] < dmin) dmin = cpu[p * 3];
-  assert_true(isfinite(dmin));
+    if (hit(cpu + p * 3)) ds[nds++] = cpu[p * 3];
+  assert_true(nds > 0);
+  qsort(ds, (size_t)nds, sizeof *ds, cmp_double);
+  const float dmed = (float)ds[nds / 2];
+  free(ds);
   /* A pixel range of a depth render equals the whole render's pixels. */
   memset(part, 0, sizeof part);
   int next = 0;
@@ -195,14 +202,19 @@ static void test_modes_match_cpu(void **state) {
   RENDER_BOTH(o);
   check_cost(gpu, cpu);
 
-  /* Near distance past the nearest surface: depths start there. */
+  /* A near distance at the median depth: depths start there, and half the surfaces seen are cut. */
   o = base;
   o.mode = NGP_RENDER_DEPTH;
-  o.near_distance = dmin + 0.05f;
+  o.near_distance = dmed;
   RENDER_BOTH(o);
   check_values("depth with a near distance", gpu, cpu);
-  for (int p = 0; p < NPX; p++)
+  int changed = 0;
+  for (int p = 0; p < NPX; p++) {
     if (hit(gpu + p * 3)) assert_true(gpu[p * 3] >= o.near_distance - 1e-4f); /* samples from there on */
+    changed += fabsf(gpu[p * 3] - depth0[p * 3]) > 0.01f;
+  }
+  print_message("depth with a near distance: %d pixels changed\n", changed);
+  assert_true(changed >= nds / 4);
   /* The crop box: the scene box's lower half along x. */
   o = base;
   o.mode = NGP_RENDER_POSITIONS;
@@ -218,7 +230,7 @@ static void test_modes_match_cpu(void **state) {
     if (hit(gpu + p * 3)) assert_true(gpu[p * 3] <= o.crop_max[0] + 0.01f);
   /* Shaded with both, two samples per pixel. */
   o.mode = NGP_RENDER_SHADE;
-  o.near_distance = dmin + 0.05f;
+  o.near_distance = dmed;
   o.spp = 2;
   RENDER_BOTH(o);
   double p = ngp_psnr(gpu, cpu, NPX);
