@@ -105,7 +105,7 @@ static const opt_def k_opts[] = {
     {"screenshot-frames", 0, OPT_SCREENSHOT_FRAMES, true,
      "I,J,...: render only these frames (0-based) of --screenshot-transforms"},
     {"render-mode", 0, OPT_RENDER_MODE, true,
-     "shade (default), depth, normals, positions or cost (samples per pixel): what screenshots show"},
+     "shade (default), depth, normals, positions or cost (samples per pixel): what screenshots and videos show"},
     {"near-distance", 0, OPT_NEAR_DISTANCE, true,
      "ngp units: renders start this far from the camera; training's near distance too (run.py's)"},
     {"exposure", 0, OPT_EXPOSURE, true, "stops: screenshots' linear colour times 2^E (default 0)"},

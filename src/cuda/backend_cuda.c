@@ -76,15 +76,7 @@ static bool cuda_newer_pending(ngp_backend *b) { return ngp_cuda_renderer_newer_
 static ngp_status cuda_render_pixels(ngp_backend *b, const ngp_render_camera *cam, const ngp_render_opts *o, int begin,
                                      int end, ngp_render_continue_fn keep_going, void *user, int *next, float *rgb,
                                      ngp_error *err) {
-  /* The CUDA renderer draws the shaded image from the scene box on; the other modes, the near
-   * distance and the crop box are the CPU renderer's for now: say so rather than ignore them. */
-  if (o->mode != NGP_RENDER_SHADE || o->near_distance > 0.0f || o->crop)
-    return ngp_error_set(err, NGP_ERR_UNSUPPORTED,
-                         "the CUDA backend renders the shaded image only: %s is not implemented on it; render with "
-                         "--backend cpu (a snapshot saved on the GPU loads there)",
-                         o->mode != NGP_RENDER_SHADE ? "--render-mode other than shade"
-                         : o->crop                   ? "--crop-box"
-                                                     : "--near-distance");
+  /* Every mode, the near distance and the crop box (render.cu, with the CPU's per-ray rules). */
   uint64_t done = (uint64_t)begin;
   ngp_status st = ngp_cuda_renderer_render(cu(b)->renderer, cam->xform, cam->focal, cam->principal, cam->lens, o,
                                            (uint64_t)begin, (uint64_t)end, keep_going, user, &done, rgb, err);

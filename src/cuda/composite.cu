@@ -6,6 +6,7 @@
 #include "cuda/composite.h"
 #include "common/ngp_march_math.h"
 #include "common/ngp_optimizer_math.h"
+#include "common/ngp_render_math.h"
 
 __global__ void composite_rays_kernel(const uint32_t *d_n_rays, uint32_t max_rays, const uint32_t *offset,
                                       const uint32_t *count, const float *raw_rgb, int rgb_stride,
@@ -254,4 +255,50 @@ extern "C" void ngp_composite_segment_cuda(const uint32_t *d_n_live, uint32_t ma
   composite_segment_kernel<<<ngp_cuda_blocks(max_live, 128), 128, 0, stream>>>(
       d_n_live, max_live, live, m, seg_count, raw_rgb, raw_density, dt, march_done, T, col, min_transmittance, bg, out,
       pixel0, live_next, d_n_next);
+}
+
+__global__ void composite_segment_aux_kernel(const uint32_t *d_n_live, uint32_t max_live, const uint32_t *live, int m,
+                                             const uint32_t *seg_count, const float *raw_rgb, const float *raw_density,
+                                             const float *dt, const float *pos, const float *grad, const float *origin,
+                                             const uint32_t *marched, const uint8_t *march_done, int mode, float *T,
+                                             ngp_render_acc *acc, float min_transmittance, float *out, uint32_t pixel0,
+                                             uint32_t *live_next, uint32_t *d_n_next) {
+  const uint32_t n = ngp_dev_count(d_n_live, max_live), i = ngp_thread_index();
+  if (i >= n) return;
+  const uint32_t r = live[i];
+  const size_t base = (size_t)i * (size_t)m;
+  const float o[3] = {origin[r * 3], origin[r * 3 + 1], origin[r * 3 + 2]};
+  float Tr = T[r], col[3] = {0.0f, 0.0f, 0.0f}; /* the colour is not wanted here, only the weights */
+  ngp_render_acc a = acc[r];
+  /* Sample by sample, every sample of the segment (nerf.c render_rays' loop for these modes). */
+  for (uint32_t k = 0; k < seg_count[i]; k++) {
+    const size_t j = base + k;
+    float w = 0.0f;
+    Tr = ngp_composite_step(Tr, raw_rgb + j * 4, raw_density[j], dt[j], col, &w);
+    ngp_render_acc_add(&a, mode, w, pos + j * 3, o, grad ? grad + j * 3 : NULL);
+  }
+  if (march_done[r] || Tr < min_transmittance) {
+    float v[3];
+    ngp_render_aux_value(&a, (int)marched[r], mode, v);
+    float *px = out + (size_t)(pixel0 + r) * 3;
+    for (int k = 0; k < 3; k++)
+      px[k] += v[k];
+    return;
+  }
+  T[r] = Tr;
+  acc[r] = a;
+  live_next[atomicAdd(d_n_next, 1u)] = r;
+}
+
+extern "C" void ngp_composite_segment_aux_cuda(const uint32_t *d_n_live, uint32_t max_live, const uint32_t *live, int m,
+                                               const uint32_t *seg_count, const float *raw_rgb,
+                                               const float *raw_density, const float *dt, const float *pos,
+                                               const float *grad, const float *origin, const uint32_t *marched,
+                                               const uint8_t *march_done, int mode, float *T, ngp_render_acc *acc,
+                                               float min_transmittance, float *out, uint32_t pixel0,
+                                               uint32_t *live_next, uint32_t *d_n_next, ngp_stream stream) {
+  if (max_live == 0) return;
+  composite_segment_aux_kernel<<<ngp_cuda_blocks(max_live, 128), 128, 0, stream>>>(
+      d_n_live, max_live, live, m, seg_count, raw_rgb, raw_density, dt, pos, grad, origin, marched, march_done, mode, T,
+      acc, min_transmittance, out, pixel0, live_next, d_n_next);
 }

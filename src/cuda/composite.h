@@ -6,6 +6,7 @@
 #define NGP_CUDA_COMPOSITE_H
 
 #include "cuda/cuda_types.h"
+#include "common/ngp_render_math.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -82,6 +83,19 @@ void ngp_composite_segment_cuda(const uint32_t *d_n_live, uint32_t max_live, con
                                 const float *dt, const uint8_t *march_done, float *T, float *col,
                                 float min_transmittance, const float *bg, float *out, uint32_t pixel0,
                                 uint32_t *live_next, uint32_t *d_n_next, ngp_stream stream);
+
+/* Rendering in a mode other than shade (NGP_RENDER_DEPTH .. NGP_RENDER_COST, mode), per live slot
+ * as ngp_composite_segment_cuda: sample by sample (the CPU renderer's order), T[r] =
+ * ngp_composite_step(...) and the ray's sums acc[r] += the sample's weight with its position pos
+ * [.][3] (ngp units) from origin[r], or its raw-density gradient grad [.][3] (normals; NULL
+ * otherwise) (common/ngp_render_math.h). A finished ray's pixel gets out[3] +=
+ * ngp_render_aux_value(acc[r], marched[r], mode); the others go to live_next. */
+void ngp_composite_segment_aux_cuda(const uint32_t *d_n_live, uint32_t max_live, const uint32_t *live, int m,
+                                    const uint32_t *seg_count, const float *raw_rgb, const float *raw_density,
+                                    const float *dt, const float *pos, const float *grad, const float *origin,
+                                    const uint32_t *marched, const uint8_t *march_done, int mode, float *T,
+                                    ngp_render_acc *acc, float min_transmittance, float *out, uint32_t pixel0,
+                                    uint32_t *live_next, uint32_t *d_n_next, ngp_stream stream);
 
 #ifdef __cplusplus
 }

@@ -71,7 +71,7 @@ __global__ void march_write_kernel(ngp_cuda_march mp, const uint32_t *d_n_rays, 
 __global__ void march_segment_kernel(ngp_cuda_march mp, const uint32_t *d_n_live, uint32_t max_live,
                                      const uint32_t *live, const float *origin, const float *dir, float *t_cur,
                                      const float *t_exit, uint32_t *marched, uint8_t *march_done, int m,
-                                     int max_samples, float *x, float *dt, uint32_t *seg_count) {
+                                     int max_samples, float *x, float *pos, float *dt, uint32_t *seg_count) {
   const uint32_t n = ngp_dev_count(d_n_live, max_live), i = ngp_thread_index();
   if (i >= n) return;
   const uint32_t r = live[i];
@@ -88,12 +88,18 @@ __global__ void march_segment_kernel(ngp_cuda_march mp, const uint32_t *d_n_live
     ngp_warp_position(p, mp.aabb_min, mp.aabb_max, w);
     for (int c = 0; c < 3; c++)
       x[(base + len) * 3 + c] = w[c];
+    if (pos)
+      for (int c = 0; c < 3; c++)
+        pos[(base + len) * 3 + c] = p[c];
     dt[base + len] = step;
     len++;
   }
   for (int k = len; k < m; k++) {
     for (int c = 0; c < 3; c++)
       x[(base + k) * 3 + c] = 0.5f;
+    if (pos)
+      for (int c = 0; c < 3; c++)
+        pos[(base + k) * 3 + c] = 0.5f * (mp.aabb_min[c] + mp.aabb_max[c]);
     dt[base + k] = 0.0f;
   }
   t_cur[r] = tt;
@@ -120,7 +126,9 @@ extern "C" void ngp_march_write_cuda(const ngp_cuda_march *mp, const uint32_t *d
 extern "C" void ngp_march_segment_cuda(const ngp_cuda_march *mp, const uint32_t *d_n_live, uint32_t max_live,
                                        const uint32_t *live, const float *origin, const float *dir, float *t_cur,
                                        const float *t_exit, uint32_t *marched, uint8_t *march_done, int m,
-                                       int max_samples, float *x, float *dt, uint32_t *seg_count, ngp_stream stream) {
-  march_segment_kernel<<<ngp_cuda_blocks(max_live, 128), 128, 0, stream>>>(
-      *mp, d_n_live, max_live, live, origin, dir, t_cur, t_exit, marched, march_done, m, max_samples, x, dt, seg_count);
+                                       int max_samples, float *x, float *pos, float *dt, uint32_t *seg_count,
+                                       ngp_stream stream) {
+  march_segment_kernel<<<ngp_cuda_blocks(max_live, 128), 128, 0, stream>>>(*mp, d_n_live, max_live, live, origin, dir,
+                                                                           t_cur, t_exit, marched, march_done, m,
+                                                                           max_samples, x, pos, dt, seg_count);
 }

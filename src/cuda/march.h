@@ -41,13 +41,14 @@ void ngp_march_write_cuda(const ngp_cuda_march *mp, const uint32_t *d_n_rays, ui
 
 /* Rendering, one segment per live ray: for slot i < n_live (*d_n_live), ray r = live[i] marches up
  * to min(m, max_samples - marched[r]) more samples from t_cur[r] (advanced) into slots
- * [i*m, i*m + len): x [][3] warped, dt []; seg_count[i] = len. Slots past len get x at the box
- * centre and dt 0 (harmless for the networks, ignored by compositing). march_done[r] becomes 1
+ * [i*m, i*m + len): x [][3] warped, pos [][3] the same positions in ngp units (may be NULL: the
+ * render modes, the crop box), dt []; seg_count[i] = len. Slots past len get x (and pos) at the
+ * box centre and dt 0 (harmless for the networks, ignored by compositing). march_done[r] becomes 1
  * when the ray left the box or reached max_samples. */
 void ngp_march_segment_cuda(const ngp_cuda_march *mp, const uint32_t *d_n_live, uint32_t max_live, const uint32_t *live,
                             const float *origin, const float *dir, float *t_cur, const float *t_exit, uint32_t *marched,
-                            uint8_t *march_done, int m, int max_samples, float *x, float *dt, uint32_t *seg_count,
-                            ngp_stream stream);
+                            uint8_t *march_done, int m, int max_samples, float *x, float *pos, float *dt,
+                            uint32_t *seg_count, ngp_stream stream);
 
 #ifdef __cplusplus
 }

@@ -100,7 +100,8 @@ ngp_status ngp_cuda_trainer_export_model(ngp_cuda_trainer *t, float *weights, ui
 /* ---- Rendering ---------------------------------------------------------------------------------
  * The semantics of ngp_nerf_render: rgb [H][W][3] on the host, sRGB in [0,1], background o->bg, a
  * pixel done when its transmittance falls below o->min_transmittance, o->spp jittered starts
- * averaged, the same jitter sequence from o->seed. A renderer owns its model on the device (fp32
+ * averaged, the same jitter sequence from o->seed; o->mode, o->near_distance and the crop box as
+ * ngp_nerf_render takes them. A renderer owns its model on the device (fp32
  * weights, their fp16 copy, the bitfield) and its work buffers; nothing is cached process-wide. */
 typedef struct ngp_cuda_renderer ngp_cuda_renderer;
 

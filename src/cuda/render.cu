@@ -5,6 +5,12 @@
  * round, and each ray composites its segment and either finishes (its pixel written) or joins the
  * next round's live list. The host reads one count per round to size the next one.
  *
+ * Every render mode of nerf.h, the near distance and the crop box, with the CPU renderer's per-ray
+ * rules from common/ngp_render_math.h: rays start at ngp_render_start; samples outside the crop
+ * box get no density after the density network; modes other than shade composite sample by sample
+ * into the ray's sums and write ngp_render_aux_value; normals evaluate the hash grid and the density
+ * network at six probes per sample (central differences, as the CPU does), in fp16 as the samples.
+ *
  * A renderer (ngp_cuda_renderer) belongs to one CUDA backend instance and owns its model on the
  * device: fp32 weights (the hash grid is read from them), their fp16 copy for the MLPs, and the
  * occupancy bitfield, loaded from the host or copied on the device from the trainer's EMA. With
@@ -26,6 +32,7 @@
 #include "cuda/sh.h"
 #include "cuda/ngp_cuda.h"
 #include "common/ngp_march_math.h"
+#include "common/ngp_render_math.h"
 
 enum { SEG_MAX = 16, MAX_RBUFS = 40 };
 /* Samples evaluated per round at most (network inputs and outputs of about 170 bytes each). */
@@ -60,6 +67,11 @@ struct ngp_cuda_renderer {
   uint8_t *march_done;
   float *x, *dt, *den, *rgb;
   ngp_half *enc, *rgb_in;
+  /* The render modes and the crop box (ensure_aux, allocated when first needed): sample positions
+   * in ngp units [S][3]; per ray the modes' sums [R]; normals: probe inputs [S][3], densities at
+   * the probes [S] x 2 and the gradient [S][3]. */
+  float *pos, *gx, *gminus, *gden, *grad;
+  ngp_render_acc *acc;
   uint32_t *h_counts; /* pinned */
   cudaStream_t stream;
 };
@@ -67,9 +79,9 @@ struct ngp_cuda_renderer {
 typedef ngp_cuda_renderer ngp_cuda_renderer;
 
 static void free_work(ngp_cuda_renderer *c) {
-  void *bufs[] = {c->origin,     c->dir, c->t_cur,   c->t_exit,  c->T,       c->col,       c->out,
-                  c->bg,         c->cam, c->marched, c->live[0], c->live[1], c->seg_count, c->counts,
-                  c->march_done, c->x,   c->dt,      c->den,     c->rgb,     c->enc,       c->rgb_in};
+  void *bufs[] = {c->origin,  c->dir,     c->t_cur,   c->t_exit,    c->T,      c->col,        c->out,  c->bg,   c->cam,
+                  c->marched, c->live[0], c->live[1], c->seg_count, c->counts, c->march_done, c->x,    c->dt,   c->den,
+                  c->rgb,     c->enc,     c->rgb_in,  c->pos,       c->gx,     c->gminus,     c->gden, c->grad, c->acc};
   for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
     ngp_cuda_free(bufs[i]);
   c->origin = c->dir = c->t_cur = c->t_exit = c->T = c->col = c->out = c->bg = c->cam = NULL;
@@ -77,6 +89,8 @@ static void free_work(ngp_cuda_renderer *c) {
   c->march_done = NULL;
   c->x = c->dt = c->den = c->rgb = NULL;
   c->enc = c->rgb_in = NULL;
+  c->pos = c->gx = c->gminus = c->gden = c->grad = NULL;
+  c->acc = NULL;
   c->cap_rays = c->cap_samples = 0;
 }
 
@@ -261,14 +275,39 @@ static ngp_status ensure_work(ngp_cuda_renderer *c, uint32_t rays, ngp_error *er
   return NGP_OK;
 }
 
+/* The buffers a render mode other than shade (aux), the normals (grad) or the crop box needs,
+ * beside ensure_work's, for its cap_samples samples and cap_rays rays. The shaded view of the
+ * viewer never allocates them. */
+static ngp_status ensure_aux(ngp_cuda_renderer *c, bool need_pos, bool need_acc, bool need_grad, ngp_error *err) {
+  const size_t S = c->cap_samples, R = c->cap_rays;
+  ngp_status st = NGP_OK;
+#define AALLOC(ptr, count, what)                                                                                       \
+  if (st == NGP_OK && !(ptr)) {                                                                                        \
+    void *p_ = NULL;                                                                                                   \
+    st = ngp_cuda_alloc(&p_, (size_t)(count) * sizeof *(ptr), what, err);                                              \
+    (ptr) = (decltype(ptr))p_;                                                                                         \
+  }
+  if (need_pos) AALLOC(c->pos, S * 3, "render sample positions (ngp units)");
+  if (need_acc) AALLOC(c->acc, R, "render mode sums");
+  if (need_grad) {
+    AALLOC(c->gx, S * 3, "normals' probe positions");
+    AALLOC(c->gminus, S, "normals' probe densities");
+    AALLOC(c->gden, S, "normals' probe densities");
+    AALLOC(c->grad, S * 3, "normals' density gradients");
+  }
+#undef AALLOC
+  return st;
+}
+
 /* Per pixel p in [p0, p0 + n): the camera ray through its centre, the jittered start (nerf.c
- * render_tile's hash of the seed, pixel and sample index), and the live list of rays that meet the
- * box (appended with atomics; the order does not change any pixel). */
+ * render_tile's hash of the seed, pixel and sample index) moved to the near distance when that is
+ * farther, the modes' sums zeroed (acc may be NULL), and the live list of rays that meet the box
+ * (appended with atomics; the order does not change any pixel). */
 __global__ void render_init_kernel(uint32_t p0, uint32_t n, int width, int height, const float *xf_in, const float *fp,
                                    ngp_cuda_march mp, int lens_mode, float4 lens_params, uint64_t seed,
-                                   int sample_index, float *origin, float *dir, float *t_cur, float *t_exit, float *T,
-                                   float *col, uint32_t *marched, uint8_t *march_done, uint32_t *live,
-                                   uint32_t *d_n_live) {
+                                   int sample_index, float near_distance, float *origin, float *dir, float *t_cur,
+                                   float *t_exit, float *T, float *col, ngp_render_acc *acc, uint32_t *marched,
+                                   uint8_t *march_done, uint32_t *live, uint32_t *d_n_live) {
   const uint32_t r = ngp_thread_index();
   if (r >= n) return;
   const uint32_t p = p0 + r;
@@ -290,7 +329,8 @@ __global__ void render_init_kernel(uint32_t p0, uint32_t n, int width, int heigh
     dir[r * 3 + k] = d[k];
     col[r * 3 + k] = 0.0f;
   }
-  t_cur[r] = hit ? ts : INFINITY;
+  t_cur[r] = hit ? ngp_render_start(ts, near_distance) : INFINITY;
+  if (acc) ngp_render_acc_init(&acc[r]);
   t_exit[r] = hit ? te : -1.0f;
   T[r] = 1.0f;
   marched[r] = 0;
@@ -306,6 +346,38 @@ __global__ void render_background_kernel(uint32_t n, const uint8_t *march_done, 
   float *o = out + (size_t)r * 3;
   for (int k = 0; k < 3; k++)
     o[k] += fminf(fmaxf(bg[k], 0.0f), 1.0f);
+}
+
+/* The crop box: raw_density [S] set to -inf (nothing there) where pos [S][3] lies outside. */
+struct crop_box {
+  float min[3], max[3];
+};
+__global__ void render_crop_kernel(uint32_t S, const float *pos, crop_box box, float *raw_density) {
+  const uint32_t i = ngp_thread_index();
+  if (i < S) raw_density[i] = ngp_render_crop_density(1, box.min, box.max, pos + (size_t)i * 3, raw_density[i]);
+}
+
+/* Normals, probe (a, sign) of the central differences: the hash grid's inputs gx [S][3] at the
+ * positions pos [S][3] shifted by sign * h along axis a. */
+__global__ void render_grad_probe_kernel(uint32_t S, const float *pos, int a, int sign, float h, ngp_cuda_march mp,
+                                         float *gx) {
+  const uint32_t i = ngp_thread_index();
+  if (i >= S) return;
+  float q[3];
+  ngp_render_grad_probe(pos + (size_t)i * 3, a, sign, h, q);
+  ngp_warp_position(q, mp.aabb_min, mp.aabb_max, gx + (size_t)i * 3);
+}
+
+/* The probe's raw densities gden [S]: kept in gminus for sign -1, the gradient's component a into
+ * grad [S][3] for sign +1. */
+__global__ void render_grad_collect_kernel(uint32_t S, int a, int sign, float h, const float *gden, float *gminus,
+                                           float *grad) {
+  const uint32_t i = ngp_thread_index();
+  if (i >= S) return;
+  if (sign < 0)
+    gminus[i] = gden[i];
+  else
+    grad[(size_t)i * 3 + a] = ngp_render_grad_component(gminus[i], gden[i], h);
 }
 
 __global__ void render_scale_kernel(float *out, size_t n, float s) {
@@ -327,6 +399,18 @@ ngp_status ngp_cuda_renderer_render(ngp_cuda_renderer *c, const float *xform, co
   if (pixel_end <= pixel_begin) return NGP_OK;
   const uint64_t n_pix = pixel_end - pixel_begin;
   if ((st = ensure_work(c, (uint32_t)(n_pix < (1u << 22) ? n_pix : (1u << 22)), err)) != NGP_OK) return st;
+  /* Modes other than shade composite sample by sample into the ray's sums (ngp_render_math.h),
+   * with positions in ngp units; normals add six density evaluations per sample. */
+  const int mode = (int)o->mode;
+  const bool aux = mode != NGP_RMODE_SHADE, normals = mode == NGP_RMODE_NORMALS;
+  if ((st = ensure_aux(c, aux || o->crop, aux, normals, err)) != NGP_OK) return st;
+  crop_box box;
+  for (int k = 0; k < 3; k++) {
+    box.min[k] = o->crop_min[k];
+    box.max[k] = o->crop_max[k];
+  }
+  const float grad_h = ngp_render_grad_step(c->mp.aabb_min, c->mp.aabb_max);
+  const float near_distance = o->near_distance;
   const uint32_t wave = n_pix < c->cap_rays ? (uint32_t)n_pix : c->cap_rays; /* rays in flight at most */
   cudaStream_t s = c->stream;
   float cam[16];
@@ -349,9 +433,11 @@ ngp_status ngp_cuda_renderer_render(ngp_cuda_renderer *c, const float *xform, co
     for (int sidx = 0; sidx < spp; sidx++) {
       NGP_CUDA_TRY(cudaMemsetAsync(c->counts, 0, 2 * sizeof(uint32_t), s), err);
       render_init_kernel<<<ngp_cuda_blocks(nw, 128), 128, 0, s>>>(
-          (uint32_t)p0, nw, o->width, o->height, c->cam, c->cam + 12, c->mp, lens_mode, lp, o->seed, sidx, c->origin,
-          c->dir, c->t_cur, c->t_exit, c->T, c->col, c->marched, c->march_done, c->live[0], &c->counts[0]);
-      render_background_kernel<<<ngp_cuda_blocks(nw, 256), 256, 0, s>>>(nw, c->march_done, c->bg, c->out);
+          (uint32_t)p0, nw, o->width, o->height, c->cam, c->cam + 12, c->mp, lens_mode, lp, o->seed, sidx,
+          near_distance, c->origin, c->dir, c->t_cur, c->t_exit, c->T, c->col, aux ? c->acc : NULL, c->marched,
+          c->march_done, c->live[0], &c->counts[0]);
+      /* A ray that misses the box shows the background when shaded, 0 in the other modes. */
+      if (!aux) render_background_kernel<<<ngp_cuda_blocks(nw, 256), 256, 0, s>>>(nw, c->march_done, c->bg, c->out);
       NGP_CUDA_CHECK_LAUNCH(err);
       NGP_CUDA_TRY(cudaMemcpyAsync(c->h_counts, c->counts, sizeof(uint32_t), cudaMemcpyDeviceToHost, s), err);
       NGP_CUDA_TRY(cudaStreamSynchronize(s), err);
@@ -364,7 +450,8 @@ ngp_status ngp_cuda_renderer_render(ngp_cuda_renderer *c, const float *xform, co
         uint32_t *d_live = &c->counts[cur], *d_next = &c->counts[1 - cur];
         NGP_CUDA_TRY(cudaMemsetAsync(d_next, 0, sizeof(uint32_t), s), err);
         ngp_march_segment_cuda(&c->mp, d_live, n_live, c->live[cur], c->origin, c->dir, c->t_cur, c->t_exit, c->marched,
-                               c->march_done, (int)m, NGP_MAX_SAMPLES_PER_RAY, c->x, c->dt, c->seg_count, s);
+                               c->march_done, (int)m, NGP_MAX_SAMPLES_PER_RAY, c->x, (aux || o->crop) ? c->pos : NULL,
+                               c->dt, c->seg_count, s);
         ngp_hashgrid_forward_cuda(&c->grid, c->params + n->off_grid, NULL, S, c->x, c->enc, c->pd0, NULL, 0, s);
         ngp_mlp_forward_cuda(&c->dmlp, c->w16, NULL, S, c->enc, c->pd0, NULL, 0, c->den, 1, 1, c->rgb_in, c->prgb,
                              c->nd, s);
@@ -372,9 +459,25 @@ ngp_status ngp_cuda_renderer_render(ngp_cuda_renderer *c, const float *xform, co
                             s);
         ngp_mlp_forward_cuda(&c->rmlp, c->w16 + c->n_half_d, NULL, S, c->rgb_in, c->prgb, NULL, 0, c->rgb, 4, 3, NULL,
                              0, 0, s);
-        ngp_composite_segment_cuda(d_live, n_live, c->live[cur], (int)m, c->seg_count, c->rgb, c->den, c->dt,
-                                   c->march_done, c->T, c->col, o->min_transmittance, c->bg, c->out, 0,
-                                   c->live[1 - cur], d_next, s);
+        if (o->crop) render_crop_kernel<<<ngp_cuda_blocks(S, 256), 256, 0, s>>>(S, c->pos, box, c->den);
+        /* Normals: the raw density's gradient by central differences, each probe through the hash
+         * grid and the density network as the samples went (the encoding buffer is free again). */
+        for (int a = 0; normals && a < 3; a++)
+          for (int sign = -1; sign <= 1; sign += 2) {
+            render_grad_probe_kernel<<<ngp_cuda_blocks(S, 256), 256, 0, s>>>(S, c->pos, a, sign, grad_h, c->mp, c->gx);
+            ngp_hashgrid_forward_cuda(&c->grid, c->params + n->off_grid, NULL, S, c->gx, c->enc, c->pd0, NULL, 0, s);
+            ngp_mlp_forward_cuda(&c->dmlp, c->w16, NULL, S, c->enc, c->pd0, NULL, 0, c->gden, 1, 1, NULL, 0, 0, s);
+            render_grad_collect_kernel<<<ngp_cuda_blocks(S, 256), 256, 0, s>>>(S, a, sign, grad_h, c->gden, c->gminus,
+                                                                               c->grad);
+          }
+        if (aux)
+          ngp_composite_segment_aux_cuda(d_live, n_live, c->live[cur], (int)m, c->seg_count, c->rgb, c->den, c->dt,
+                                         c->pos, normals ? c->grad : NULL, c->origin, c->marched, c->march_done, mode,
+                                         c->T, c->acc, o->min_transmittance, c->out, 0, c->live[1 - cur], d_next, s);
+        else
+          ngp_composite_segment_cuda(d_live, n_live, c->live[cur], (int)m, c->seg_count, c->rgb, c->den, c->dt,
+                                     c->march_done, c->T, c->col, o->min_transmittance, c->bg, c->out, 0,
+                                     c->live[1 - cur], d_next, s);
         NGP_CUDA_CHECK_LAUNCH(err);
         NGP_CUDA_TRY(cudaMemcpyAsync(c->h_counts, d_next, sizeof(uint32_t), cudaMemcpyDeviceToHost, s), err);
         NGP_CUDA_TRY(cudaStreamSynchronize(s), err);

@@ -123,6 +123,44 @@ static ngp_status write_scalar(const char *path, ngp_render_mode mode, int w, in
   return st;
 }
 
+/* One pixel v[3] of a shade, normals or positions render as the file shows it: PFM's floats, else
+ * the [0,1] values that become 8 bits. */
+static void map_pixel(ngp_render_mode mode, bool pfm, const float *v, const ngp_output_frame *fr, float *o) {
+  if (mode == NGP_RENDER_SHADE) {
+    for (int c = 0; c < 3; c++)
+      o[c] = pfm ? ngp_srgb_to_linear(v[c]) : v[c];
+  } else if (mode == NGP_RENDER_NORMALS) {
+    bool hit = v[0] != 0.0f || v[1] != 0.0f || v[2] != 0.0f;
+    to_scene_axes(v, o);
+    if (!pfm)
+      for (int c = 0; c < 3; c++)
+        o[c] = hit ? o[c] * 0.5f + 0.5f : 0.0f;
+  } else { /* positions */
+    bool hit = v[0] != 0.0f || v[1] != 0.0f || v[2] != 0.0f;
+    float p[3];
+    for (int r = 0; r < 3; r++)
+      p[r] = pfm ? (hit ? (v[r] - fr->offset[(r + 1) % 3]) / fr->scale : 0.0f)
+                 : (hit ? (v[r] - fr->box_min[r]) / (fr->box_max[r] - fr->box_min[r]) : 0.0f);
+    to_scene_axes(p, o);
+  }
+}
+
+void ngp_output_rgb8(ngp_render_mode mode, size_t n, const float *values, const ngp_output_frame *fr, float depth_far,
+                     uint8_t *rgb) {
+  for (size_t i = 0; i < n; i++) {
+    const float *v = values + i * 3;
+    float o[3];
+    if (mode == NGP_RENDER_DEPTH)
+      o[0] = o[1] = o[2] = depth_far > 0.0f ? v[0] / depth_far : 0.0f;
+    else if (mode == NGP_RENDER_COST)
+      o[0] = o[1] = o[2] = v[0] / 255.0f;
+    else
+      map_pixel(mode, false, v, fr, o);
+    for (int c = 0; c < 3; c++)
+      rgb[i * 3 + (size_t)c] = ngp_unit_to_u8(o[c]);
+  }
+}
+
 ngp_status ngp_output_write(const char *path, ngp_render_mode mode, int w, int h, const float *values,
                             const ngp_output_frame *fr, char *note, size_t nn, ngp_error *err) {
   if (note && nn) note[0] = '\0';
@@ -134,27 +172,8 @@ ngp_status ngp_output_write(const char *path, ngp_render_mode mode, int w, int h
   bool pfm = ngp_image_format_of(path) == NGP_IMAGE_FORMAT_PFM;
   float *f = malloc(n * 3 * sizeof(float));
   if (!f) return ngp_error_set(err, NGP_ERR_NOMEM, "%s: out of memory", path);
-  for (size_t i = 0; i < n; i++) {
-    const float *v = values + i * 3;
-    float *o = f + i * 3;
-    if (mode == NGP_RENDER_SHADE) {
-      for (int c = 0; c < 3; c++)
-        o[c] = pfm ? ngp_srgb_to_linear(v[c]) : v[c];
-    } else if (mode == NGP_RENDER_NORMALS) {
-      bool hit = v[0] != 0.0f || v[1] != 0.0f || v[2] != 0.0f;
-      to_scene_axes(v, o);
-      if (!pfm)
-        for (int c = 0; c < 3; c++)
-          o[c] = hit ? o[c] * 0.5f + 0.5f : 0.0f;
-    } else { /* positions */
-      bool hit = v[0] != 0.0f || v[1] != 0.0f || v[2] != 0.0f;
-      float p[3];
-      for (int r = 0; r < 3; r++)
-        p[r] = pfm ? (hit ? (v[r] - fr->offset[(r + 1) % 3]) / fr->scale : 0.0f)
-                   : (hit ? (v[r] - fr->box_min[r]) / (fr->box_max[r] - fr->box_min[r]) : 0.0f);
-      to_scene_axes(p, o);
-    }
-  }
+  for (size_t i = 0; i < n; i++)
+    map_pixel(mode, pfm, values + i * 3, fr, f + i * 3);
   if (pfm) {
     st = ngp_image_write_pfm(path, w, h, 3, f, err);
     if (note)

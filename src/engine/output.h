@@ -40,6 +40,14 @@ ngp_status ngp_output_check(const char *path, ngp_render_mode mode, ngp_error *e
  * amount * (4 value - neighbours)), clamped to [0, 1]. NGP_ERR_NOMEM when scratch cannot be had. */
 ngp_status ngp_output_postprocess(float *rgb, int width, int height, float exposure, float sharpen, ngp_error *err);
 
+/* A render of `mode` (values [n][3] as the renderer gave them) as 8-bit RGB [n][3], for the frames
+ * of an H.264 video: shade and normals and positions as their 8-bit screenshots (PNG, JPEG) have
+ * them; depth as grey 255 * depth / depth_far (both in ngp units, so the scale of the 16-bit
+ * PNGs: proportional to the distance, 0 = nothing hit; clamped at depth_far); cost as grey, one
+ * level per sample, clamped at 255. */
+void ngp_output_rgb8(ngp_render_mode mode, size_t n, const float *values, const ngp_output_frame *frame,
+                     float depth_far, uint8_t *rgb);
+
 /* Writes a render of `mode` (values [h][w][3] as the renderer gave them, ngp units) to path.
  * note (may be NULL) gets what a reader needs to know, e.g. "16-bit, 1 = 0.001 scene units". */
 ngp_status ngp_output_write(const char *path, ngp_render_mode mode, int width, int height, const float *values,

@@ -11,6 +11,7 @@
 
 #include "core/clock.h"
 #include "core/progress.h"
+#include "engine/output.h"
 #include "engine/video_writer.h"
 
 void ngp_video_opts_default(ngp_video_opts *o) {
@@ -118,6 +119,26 @@ void ngp_video_frame_camera(const ngp_video_plan *plan, int i, float xform[12], 
     next_camera(plan, j, xform, fov_deg);
 }
 
+/* Depth frames in 8 bits: the largest distance from the planned frames' cameras to a corner of the
+ * scene box (ngp units), the farthest a depth can be (samples lie in the box): grey 255 there, so
+ * one scale holds for the whole video. */
+static float video_depth_far(const ngp_session *s, const ngp_video_plan *plan) {
+  float cam[12], fov = 0.0f, far = 0.0f;
+  for (int i = plan->opts.smoothing ? 0 : plan->first; i <= plan->last; i++) {
+    next_camera(plan, i, cam, &fov);
+    if (i < plan->first) continue;
+    for (int corner = 0; corner < 8; corner++) {
+      float d2 = 0.0f;
+      for (int k = 0; k < 3; k++) {
+        float c = (corner >> k) & 1 ? s->nerf.aabb_max[k] : s->nerf.aabb_min[k], d = c - cam[k * 4 + 3];
+        d2 += d * d;
+      }
+      far = sqrtf(d2) > far ? sqrtf(d2) : far;
+    }
+  }
+  return far;
+}
+
 ngp_status ngp_session_video(ngp_session *s, const ngp_video_plan *plan, ngp_error *err) {
   const ngp_video_opts *o = &plan->opts;
   int w = o->width, h = o->height, n = plan->last - plan->first + 1;
@@ -126,9 +147,33 @@ ngp_status ngp_session_video(ngp_session *s, const ngp_video_plan *plan, ngp_err
   ngp_video_writer *vw;
   st = ngp_video_writer_open(&vw, o->output, w, h, o->fps, err);
   if (st != NGP_OK) return st;
-  printf("video: %d frame%s (%d to %d of %d), %dx%d, %g fps, %d spp%s, along %s: %s\n", n, n == 1 ? "" : "s",
-         plan->first, plan->last, plan->n_frames, w, h, o->fps, o->spp, o->smoothing ? ", smoothed" : "", plan->source,
-         ngp_video_writer_describe(vw));
+  /* The session's render mode. PNG frames of the other modes are what their screenshots are (the
+   * screenshots' writer: depth and cost 16-bit grey); H.264 frames take them in 8 bits
+   * (ngp_output_rgb8), depth on one scale for the whole video. */
+  const ngp_render_mode mode = s->opts.render_mode;
+  const ngp_output_frame fr = {s->meta.scale,
+                               {s->meta.offset[0], s->meta.offset[1], s->meta.offset[2]},
+                               {s->nerf.aabb_min[0], s->nerf.aabb_min[1], s->nerf.aabb_min[2]},
+                               {s->nerf.aabb_max[0], s->nerf.aabb_max[1], s->nerf.aabb_max[2]}};
+  char path[4400], how[160] = "";
+  const bool png = ngp_video_writer_frame_path(vw, plan->first, path, sizeof path);
+  const float depth_far = mode == NGP_RENDER_DEPTH && !png ? video_depth_far(s, plan) : 0.0f;
+  if (mode != NGP_RENDER_SHADE && png && (st = ngp_output_check(path, mode, err)) != NGP_OK) {
+    ngp_video_writer_abort(vw);
+    return st;
+  }
+  if (mode == NGP_RENDER_DEPTH)
+    snprintf(how, sizeof how,
+             png ? ", depth as 16-bit PNGs (as depth screenshots)"
+                 : ", depth as 8-bit grey proportional to the distance, 255 = %.4g scene units",
+             (double)(depth_far / fr.scale));
+  else if (mode == NGP_RENDER_COST)
+    snprintf(how, sizeof how, png ? ", cost as 16-bit PNGs (samples per pixel)" : ", cost as grey, 1 level per sample");
+  else if (mode != NGP_RENDER_SHADE)
+    snprintf(how, sizeof how, ", %s", ngp_render_mode_name(mode));
+  printf("video: %d frame%s (%d to %d of %d), %dx%d, %g fps, %d spp%s%s, along %s: %s\n", n, n == 1 ? "" : "s",
+         plan->first, plan->last, plan->n_frames, w, h, o->fps, o->spp, o->smoothing ? ", smoothed" : "", how,
+         plan->source, ngp_video_writer_describe(vw));
   fflush(stdout);
   size_t n_px = (size_t)w * (size_t)h;
   float *rgb = malloc(n_px * 3 * sizeof *rgb);
@@ -148,18 +193,24 @@ ngp_status ngp_session_video(ngp_session *s, const ngp_video_plan *plan, ngp_err
     }
     float f = ngp_path_fov_to_focal(fov, h);
     ngp_render_camera rc = {cam, {f, f}, {0.5f, 0.5f}, NULL};
-    /* The session's background, near distance and crop box; the video's spp; shaded frames (the
-     * other render modes are written by screenshots). */
+    /* The session's background, near distance, crop box and render mode; the video's spp. */
     ngp_render_opts ro;
     ngp_session_render_opts(s, w, h, (uint64_t)i, &ro);
     ro.spp = o->spp;
-    ro.mode = NGP_RENDER_SHADE;
     if ((st = ngp_session_render(s, &rc, &ro, rgb, err)) != NGP_OK) break;
-    for (size_t p = 0; p < n_px * 3; p++) {
-      float v = rgb[p];
-      px[p] = (uint8_t)lrintf((v > 1.0f ? 1.0f : v > 0.0f ? v : 0.0f) * 255.0f);
+    if (mode != NGP_RENDER_SHADE && ngp_video_writer_frame_path(vw, i, path, sizeof path)) {
+      if ((st = ngp_output_write(path, mode, w, h, rgb, &fr, NULL, 0, err)) != NGP_OK) break;
+    } else {
+      if (mode != NGP_RENDER_SHADE) {
+        ngp_output_rgb8(mode, n_px, rgb, &fr, depth_far, px);
+      } else {
+        for (size_t p = 0; p < n_px * 3; p++) {
+          float v = rgb[p];
+          px[p] = (uint8_t)lrintf((v > 1.0f ? 1.0f : v > 0.0f ? v : 0.0f) * 255.0f);
+        }
+      }
+      if ((st = ngp_video_writer_frame(vw, i, px, err)) != NGP_OK) break;
     }
-    if ((st = ngp_video_writer_frame(vw, i, px, err)) != NGP_OK) break;
     ngp_progress_update(&prog, i - plan->first + 1);
   }
   ngp_progress_end(&prog);

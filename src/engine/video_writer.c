@@ -271,25 +271,31 @@ ngp_status ngp_video_writer_frame(ngp_video_writer *vw, int index, const uint8_t
     return NGP_OK;
   }
   char path[4400];
-  if (vw->kind == OUT_PNG_DIR) {
-    size_t n = strlen(vw->output);
-    snprintf(path, sizeof path, "%s%s%04d.png", vw->output, n && vw->output[n - 1] == '/' ? "" : "/", index);
-  } else {
-#if defined(__GNUC__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
-#endif
-    snprintf(path, sizeof path, vw->output, index); /* checked by ngp_video_check_pattern */
-#if defined(__GNUC__)
-#pragma GCC diagnostic pop
-#endif
-  }
+  ngp_video_writer_frame_path(vw, index, path, sizeof path);
   for (size_t p = 0; p < n_px; p++) {
     memcpy(vw->rgba + p * 4, rgb + p * 3, 3);
     vw->rgba[p * 4 + 3] = 255;
   }
   ngp_image img = {vw->width, vw->height, 4, vw->rgba};
   return ngp_image_write_png(path, &img, err);
+}
+
+bool ngp_video_writer_frame_path(const ngp_video_writer *vw, int index, char *path, size_t size) {
+  if (vw->kind == OUT_FFMPEG) return false;
+  if (vw->kind == OUT_PNG_DIR) {
+    size_t n = strlen(vw->output);
+    snprintf(path, size, "%s%s%04d.png", vw->output, n && vw->output[n - 1] == '/' ? "" : "/", index);
+  } else {
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+#endif
+    snprintf(path, size, vw->output, index); /* checked by ngp_video_check_pattern */
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+  }
+  return true;
 }
 
 static void writer_free(ngp_video_writer *vw) {

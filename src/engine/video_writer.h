@@ -43,6 +43,9 @@ const char *ngp_video_writer_output(const ngp_video_writer *vw);
 /* Frame `index` (its number for PNGs), rgb [height][width][3] 8-bit, top row first. Frames go to
  * ffmpeg in the order given. */
 ngp_status ngp_video_writer_frame(ngp_video_writer *vw, int index, const uint8_t *rgb, ngp_error *err);
+/* PNG outputs: the file frame `index` goes to, into path (returns true); an H.264 video: false.
+ * (Frames of the render modes other than shade are written there by the screenshots' writer.) */
+bool ngp_video_writer_frame_path(const ngp_video_writer *vw, int index, char *path, size_t n);
 /* Finishes (waits for ffmpeg, renames its output into place) and frees. */
 ngp_status ngp_video_writer_close(ngp_video_writer *vw, ngp_error *err);
 /* Stops without a video: ffmpeg's temporary output is removed (PNGs written stay). Frees. */

@@ -243,48 +243,29 @@ typedef struct {
 typedef struct {
   float origin[3], dir[3];
   float t, t_exit, T, col[3];
-  float wsum, depth, aux[3]; /* modes other than shade: sum w, sum w t, sum w x (normal, position) */
+  ngp_render_acc acc; /* modes other than shade (common/ngp_render_math.h) */
   int marched;
   bool live;
 } ray_state;
 
-/* Normals: raw-density gradients at S positions by central differences of step h (ngp units),
- * into grad [S][3] (tmp [S][3] scratch). The density is exp(raw), so -grad(raw) points the way
- * -grad(density) does. */
+/* Normals: raw-density gradients at S positions by central differences of step h (ngp units,
+ * ngp_render_math.h's rule), into grad [S][3]; tmp [S][3] and minus [S] scratch. */
 static void density_gradient(const ngp_nerf *n, const float *w, int S, const float *pos, float h, float *tmp,
-                             float *grad, eval_scratch *s) {
+                             float *minus, float *grad, eval_scratch *s) {
   int nd = n->density_mlp.n_out;
-  memset(grad, 0, (size_t)S * 3 * sizeof(float));
   for (int a = 0; a < 3; a++)
     for (int sign = -1; sign <= 1; sign += 2) {
-      memcpy(tmp, pos, (size_t)S * 3 * sizeof(float));
       for (int i = 0; i < S; i++)
-        tmp[i * 3 + a] += (float)sign * h;
+        ngp_render_grad_probe(pos + (size_t)i * 3, a, sign, h, tmp + (size_t)i * 3);
       eval_density(n, w, S, tmp, s);
-      for (int i = 0; i < S; i++)
-        grad[i * 3 + a] += (float)sign * s->dens[(size_t)i * nd] / (2.0f * h);
+      for (int i = 0; i < S; i++) {
+        float raw = s->dens[(size_t)i * nd];
+        if (sign < 0)
+          minus[i] = raw;
+        else
+          grad[i * 3 + a] = ngp_render_grad_component(minus[i], raw, h);
+      }
     }
-}
-
-/* The value a ray gives in a mode other than shade (NGP_RENDER_* in nerf.h). */
-static void aux_value(const ray_state *q, ngp_render_mode mode, float out[3]) {
-  out[0] = out[1] = out[2] = 0.0f;
-  if (mode == NGP_RENDER_COST) {
-    out[0] = out[1] = out[2] = (float)q->marched;
-    return;
-  }
-  if (q->wsum < NGP_RENDER_MIN_OPACITY) return;
-  if (mode == NGP_RENDER_DEPTH) {
-    out[0] = out[1] = out[2] = q->depth / q->wsum;
-  } else if (mode == NGP_RENDER_POSITIONS) {
-    for (int k = 0; k < 3; k++)
-      out[k] = q->aux[k] / q->wsum;
-  } else if (mode == NGP_RENDER_NORMALS) {
-    float len = sqrtf(q->aux[0] * q->aux[0] + q->aux[1] * q->aux[1] + q->aux[2] * q->aux[2]);
-    if (len > 0.0f)
-      for (int k = 0; k < 3; k++)
-        out[k] = q->aux[k] / len;
-  }
 }
 
 /* Renders the cnt pixels from p0 on (row-major) for sample j->sample_index, adding each clamped
@@ -304,11 +285,11 @@ static bool render_rays(const render_job *j, int p0, int cnt) {
   bool normals = o->mode == NGP_RENDER_NORMALS;
   float *bgrad = normals ? malloc((size_t)batch_cap * 3 * sizeof(float)) : NULL;
   float *btmp = normals ? malloc((size_t)batch_cap * 3 * sizeof(float)) : NULL;
-  /* Normals: differences over about two cells of a 2048-per-side grid on the scene box. */
-  float grad_h = (n->aabb_max[0] - n->aabb_min[0]) / 1024.0f;
+  float *bminus = normals ? malloc((size_t)batch_cap * sizeof(float)) : NULL;
+  float grad_h = ngp_render_grad_step(n->aabb_min, n->aabb_max);
   eval_scratch s;
   bool ok = scratch_alloc(&s, n, batch_cap) && rs && bpos && bdir && brgb && bden && bdt && bray && boff && blen &&
-            (!normals || (bgrad && btmp));
+            (!normals || (bgrad && btmp && bminus));
   if (!ok) goto done; /* nothing added to rgb */
   for (int r = 0; r < cnt; r++) {
     ray_state *q = &rs[r];
@@ -319,10 +300,10 @@ static bool render_rays(const render_job *j, int p0, int cnt) {
     float jitter = (float)(h >> 40) / 16777216.0f;
     q->live = ngp_march_start(n->aabb_min, n->aabb_max, n->cone_angle, q->origin, q->dir, jitter, &q->t, &q->t_exit);
     /* A near distance past the jittered start moves the start there. */
-    if (o->near_distance > 0.0f && q->t < o->near_distance) q->t = o->near_distance;
+    q->t = ngp_render_start(q->t, o->near_distance);
     q->T = 1.0f;
     q->col[0] = q->col[1] = q->col[2] = 0.0f;
-    q->wsum = q->depth = q->aux[0] = q->aux[1] = q->aux[2] = 0.0f;
+    ngp_render_acc_init(&q->acc);
     q->marched = 0;
   }
   const float zero[3] = {0.0f, 0.0f, 0.0f};
@@ -347,10 +328,10 @@ static bool render_rays(const render_job *j, int p0, int cnt) {
     }
     if (nb == 0) break;
     eval_network(n, j->w, S, bpos, bdir, brgb, bden, &s);
-    if (o->crop) /* outside the crop box: no density (exp(-inf) = 0, so alpha 0) */
+    if (o->crop) /* outside the crop box: no density */
       for (int i = 0; i < S; i++)
-        if (!ngp_aabb_contains(o->crop_min, o->crop_max, bpos + (size_t)i * 3)) bden[i] = -INFINITY;
-    if (normals) density_gradient(n, j->w, S, bpos, grad_h, btmp, bgrad, &s);
+        bden[i] = ngp_render_crop_density(1, o->crop_min, o->crop_max, bpos + (size_t)i * 3, bden[i]);
+    if (normals) density_gradient(n, j->w, S, bpos, grad_h, btmp, bminus, bgrad, &s);
     for (int b = 0; b < nb; b++) {
       ray_state *q = &rs[bray[b]];
       if (o->mode != NGP_RENDER_SHADE) {
@@ -359,12 +340,8 @@ static bool render_rays(const render_job *j, int p0, int cnt) {
           int i = boff[b] + k;
           float w = 0.0f;
           q->T = ngp_composite_step(q->T, brgb + (size_t)i * 3, bden[i], bdt[i], q->col, &w);
-          const float *p = bpos + (size_t)i * 3;
-          float d[3] = {p[0] - q->origin[0], p[1] - q->origin[1], p[2] - q->origin[2]};
-          q->wsum += w;
-          q->depth += w * sqrtf(d[0] * d[0] + d[1] * d[1] + d[2] * d[2]);
-          for (int c = 0; c < 3; c++)
-            q->aux[c] += w * (normals ? -bgrad[(size_t)i * 3 + c] : p[c]);
+          ngp_render_acc_add(&q->acc, (int)o->mode, w, bpos + (size_t)i * 3, q->origin,
+                             normals ? bgrad + (size_t)i * 3 : NULL);
         }
         if (q->T < o->min_transmittance) q->live = false;
         continue;
@@ -383,7 +360,7 @@ static bool render_rays(const render_job *j, int p0, int cnt) {
     float *out = j->rgb + (size_t)(p0 + r) * 3;
     if (o->mode != NGP_RENDER_SHADE) {
       float v[3];
-      aux_value(&rs[r], o->mode, v);
+      ngp_render_aux_value(&rs[r].acc, rs[r].marched, (int)o->mode, v);
       for (int k = 0; k < 3; k++)
         out[k] += v[k];
       continue;
@@ -397,6 +374,7 @@ static bool render_rays(const render_job *j, int p0, int cnt) {
 done:
   free(bgrad);
   free(btmp);
+  free(bminus);
   scratch_free(&s);
   free(rs);
   free(bpos);

@@ -13,6 +13,7 @@
 #include "ngp/scene.h"
 #include "nerf/occupancy.h"
 #include "nerf/optimizer.h"
+#include "common/ngp_render_math.h" /* the modes' numbers, NGP_RENDER_MIN_OPACITY */
 
 typedef struct ngp_nerf {
   ngp_config cfg;
@@ -57,13 +58,12 @@ ngp_status ngp_nerf_color(const ngp_nerf *n, const float *weights, int S, const 
  * opacity-weighted means along the ray (sum w_i x_i / sum w_i), 0 where the ray's opacity
  * sum w_i is below NGP_RENDER_MIN_OPACITY (nothing hit). */
 typedef enum ngp_render_mode {
-  NGP_RENDER_SHADE = 0, /* sRGB colour in [0,1] over bg */
-  NGP_RENDER_DEPTH,     /* distance from the camera along the ray, ngp units, in all 3 channels */
-  NGP_RENDER_NORMALS,   /* unit normal -grad(density) (central differences), ngp axes */
-  NGP_RENDER_POSITIONS, /* position, ngp coordinates */
-  NGP_RENDER_COST       /* samples marched and evaluated for the pixel, in all 3 channels */
+  NGP_RENDER_SHADE = NGP_RMODE_SHADE,         /* sRGB colour in [0,1] over bg */
+  NGP_RENDER_DEPTH = NGP_RMODE_DEPTH,         /* distance from the camera along the ray, ngp units, in all 3 channels */
+  NGP_RENDER_NORMALS = NGP_RMODE_NORMALS,     /* unit normal -grad(density) (central differences), ngp axes */
+  NGP_RENDER_POSITIONS = NGP_RMODE_POSITIONS, /* position, ngp coordinates */
+  NGP_RENDER_COST = NGP_RMODE_COST            /* samples marched and evaluated for the pixel, in all 3 channels */
 } ngp_render_mode;
-#define NGP_RENDER_MIN_OPACITY 0.01f
 
 /* Rendering options. The fields after seed are zero for the plain render (shade, no near
  * distance, no crop box): a designated initialiser that leaves them out asks for it. */

@@ -3,8 +3,10 @@
 # Usage: video.sh frames|ffmpeg INSTANT_NGP SCENE_DIR MODEL PATH_JSON WORK_DIR
 #   frames: a frame renders the same alone (--video-render-range) as within the whole video, with
 #           and without camera smoothing; without ffmpeg on PATH the frames become numbered PNGs.
-#   ffmpeg: H.264 videos (an orbit, instant-ngp's base_cam.json, a frame range) have the frame
-#           count, size, codec and pixel format asked for (ffprobe); exit 77 without ffmpeg.
+#           --render-mode depth: the frames are 16-bit grey PNGs (as depth screenshots are; that
+#           they equal them is test_video's), not the shaded frames; the summary says so.
+#   ffmpeg: H.264 videos (an orbit, instant-ngp's base_cam.json, a frame range, a depth video) have
+#           the frame count, size, codec and pixel format asked for (ffprobe); exit 77 without ffmpeg.
 set -u
 unset DISPLAY WAYLAND_DISPLAY # headless, even where a display exists
 mode=$1 bin=$2 scene=$3 model=$4 path_json=$5 work=$6
@@ -59,6 +61,14 @@ if [ "$mode" = frames ]; then
     [ "$(cat "$work/keep_$how/v.mp4")" = previous ] || fail "a failing ffmpeg ($how) changed the existing video"
     [ "$(ls "$work/keep_$how")" = v.mp4 ] || fail "a failing ffmpeg ($how) left $(ls "$work/keep_$how")"
   done
+  # Render modes: depth frames are 16-bit grey PNGs (PNG header: bit depth 16, colour type 0).
+  run depth "${common[@]}" --render-mode depth --video-render-range 0,1 --video-output "$work/depth/"
+  grep -q "depth as 16-bit PNGs" "$work/depth.log" || fail "depth video: $(cat "$work/depth.log")"
+  for i in 0 1; do
+    [ "$(od -An -tx1 -j24 -N2 "$work/depth/000$i.png" | tr -d ' ')" = 1000 ] ||
+      fail "depth frame $i is not a 16-bit grey PNG: $(od -An -tx1 -N32 "$work/depth/000$i.png")"
+  done
+  cmp -s "$work/depth/0001.png" "$work/all/0001.png" && fail "the depth frame is the shaded one"
   # Empty names are usage errors (the catalogue's runner cannot pass an empty argument).
   for opt in --video-output --video-camera-path; do
     "$bin" "$model" --video-orbit 1 "$opt" "" >"$work/empty.log" 2>&1
@@ -92,5 +102,14 @@ grep -q "video saved: $work/orbit.mp4 (10 frames" "$work/orbit.log" || fail "$(c
 run path "$path_json" --video-spp 1 --width 32 --height 24 --video-render-range 2,5 --video_output "$work/path.mp4"
 expect "$work/path.mp4" "4,32,24,h264,yuv420p"
 grep -q "video: 4 frames (2 to 5 of 60)" "$work/path.log" || fail "$(cat "$work/path.log")"
+# Render modes in H.264: a depth video (8-bit grey on one scale, stated) and a normals video.
+run depth --scene "$scene" --render-mode depth --video-orbit 1 --video-n-seconds 1 --video-fps 3 --video-spp 1 \
+  --width 32 --height 24 --video-output "$work/depth.mp4"
+expect "$work/depth.mp4" "3,32,24,h264,yuv420p"
+grep -q "depth as 8-bit grey proportional to the distance, 255 = [0-9.]* scene units" "$work/depth.log" ||
+  fail "depth video: $(cat "$work/depth.log")"
+run normals --scene "$scene" --render-mode normals --video-orbit 1 --video-n-seconds 1 --video-fps 2 --video-spp 1 \
+  --width 32 --height 24 --video-output "$work/normals.mp4"
+expect "$work/normals.mp4" "2,32,24,h264,yuv420p"
 ls "$work" | grep -q '\.tmp\.' && fail "a temporary file was left: $(ls "$work")"
 echo "video ffmpeg: ok"

@@ -189,8 +189,8 @@ static void march_case(int aabb_scale) {
   size_t seg_bad = 0;
   int seg_differ = 0;
   for (int round = 0; round < MAXS / M + 2; round++) {
-    ngp_march_segment_cuda(&mp, NULL, N, d_live, d_o, d_d, d_ts, d_te, d_marched, d_done, M, MAXS, d_sx, d_sdt, d_seg,
-                           NULL);
+    ngp_march_segment_cuda(&mp, NULL, N, d_live, d_o, d_d, d_ts, d_te, d_marched, d_done, M, MAXS, d_sx, NULL, d_sdt,
+                           d_seg, NULL);
     gpu_download(seg, d_seg, sizeof seg);
     gpu_download(sx, d_sx, (size_t)N * M * 3 * sizeof(float));
     gpu_download(sdt, d_sdt, (size_t)N * M * sizeof(float));
