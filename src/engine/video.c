@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/ngp_math.h"
 #include "core/clock.h"
 #include "core/progress.h"
 #include "engine/output.h"
@@ -204,10 +205,8 @@ ngp_status ngp_session_video(ngp_session *s, const ngp_video_plan *plan, ngp_err
       if (mode != NGP_RENDER_SHADE) {
         ngp_output_rgb8(mode, n_px, rgb, &fr, depth_far, px);
       } else {
-        for (size_t p = 0; p < n_px * 3; p++) {
-          float v = rgb[p];
-          px[p] = (uint8_t)lrintf((v > 1.0f ? 1.0f : v > 0.0f ? v : 0.0f) * 255.0f);
-        }
+        for (size_t p = 0; p < n_px * 3; p++) /* as screenshots quantise */
+          px[p] = ngp_unit_to_u8(rgb[p]);
       }
       if ((st = ngp_video_writer_frame(vw, i, px, err)) != NGP_OK) break;
     }

@@ -61,6 +61,10 @@ void ngp_progressive_render_opts(const ngp_progressive *p, int w, int h, ngp_ren
   o->min_transmittance = 1e-4f; /* as screenshots and test views: the same image as headless */
   o->spp = 1;
   o->seed = 0;
+  o->near_distance = p->near_distance;
+  o->crop = p->crop;
+  memcpy(o->crop_min, p->crop_min, sizeof o->crop_min);
+  memcpy(o->crop_max, p->crop_max, sizeof o->crop_max);
 }
 
 static bool view_equal(const ngp_progressive_view *a, const ngp_progressive_view *b) {

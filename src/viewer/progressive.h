@@ -52,6 +52,11 @@ typedef enum {
 
 typedef struct ngp_progressive {
   float bg[3];
+  /* The session's near distance (ngp units, 0: from the scene box) and crop box (ngp units), as
+   * headless renders take them (ngp_session_render_opts). */
+  float near_distance;
+  bool crop;
+  float crop_min[3], crop_max[3];
   /* Refresh passes (newer weights over a finished image) take this fraction of a step's budget:
    * the picture follows training without taking the CPU from it. */
   double refresh_fraction;

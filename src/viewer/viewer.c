@@ -172,6 +172,9 @@ static int open_session(ngp_viewer *v) {
     go_to_view(v, 0);
   }
   v->home = v->cam;
+  /* The window sees what headless renders see: the near distance and the crop box. */
+  v->prog.near_distance = v->so.near_distance > 0.0f ? v->so.near_distance : 0.0f;
+  v->prog.crop = ngp_session_crop_ngp(s, v->prog.crop_min, v->prog.crop_max);
   /* Training starts at once on a fresh model; a loaded snapshot waits for T unless the command
    * line asks for steps (instant-ngp's GUI waits for --train). */
   bool train = v->so.snapshot == NULL || v->opts.n_steps > 0 || v->opts.train_seconds > 0.0;

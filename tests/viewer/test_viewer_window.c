@@ -572,6 +572,60 @@ static void test_live_training(void **state) {
   free(dir);
 }
 
+/* --crop-box reaches the window: the picture is the headless render with the same crop box, and
+ * the crop box changes it. */
+static void test_crop_box(void **state) {
+  (void)state;
+  const char *snap = env_path("NGP_VIEWER_TEST_SNAPSHOT");
+  run_opts r;
+  run_opts_init(&r);
+  r.so.snapshot = snap;
+  r.so.crop = true;
+  const float box[6] = {-10.0f, -10.0f, -10.0f, 0.0f, 10.0f, 10.0f}; /* x <= 0 only (scene coordinates) */
+  memcpy(r.so.crop_box, box, sizeof box);
+  ngp_viewer *v = open_viewer(&r, 80, 60);
+  ngp_viewer_set_overlay(v, false);
+  frames_until_refined(v, 300.0);
+  int w, h;
+  ngp_viewer_framebuffer_size(v, &w, &h);
+  size_t n3 = (size_t)w * h * 3;
+  uint8_t *shown = malloc(n3), *ref = malloc(n3), *full = malloc(n3);
+  float *rgb = malloc(n3 * sizeof(float));
+  assert_true(shown && ref && full && rgb);
+  assert_true(ngp_viewer_read_pixels(v, shown));
+  ngp_nerf n;
+  ngp_snapshot_meta meta;
+  ngp_error err;
+  if (ngp_snapshot_load(snap, &n, &meta, 2, &err) != NGP_OK) fail_msg("%s", err.msg);
+  ngp_render_opts o;
+  float focal[2], principal[2];
+  ngp_viewer_render_setup(v, w, h, &o, focal, principal);
+  assert_true(o.crop);
+  assert_int_equal(ngp_nerf_render(&n, n.inference, ngp_viewer_camera(v)->xform, focal, principal, NULL, &o, rgb, NULL),
+                   NGP_OK);
+  for (size_t i = 0; i < n3; i++)
+    ref[i] = ngp_unit_to_u8(rgb[i]);
+  o.crop = false;
+  assert_int_equal(ngp_nerf_render(&n, n.inference, ngp_viewer_camera(v)->xform, focal, principal, NULL, &o, rgb, NULL),
+                   NGP_OK);
+  size_t changed = 0;
+  for (size_t i = 0; i < n3; i++) {
+    full[i] = ngp_unit_to_u8(rgb[i]);
+    changed += abs((int)full[i] - (int)ref[i]) > 8;
+  }
+  double psnr = psnr_u8(shown, ref, n3);
+  printf("crop box: window vs headless cropped render PSNR %.2f dB; the crop changes %zu of %zu values\n", psnr,
+         changed, n3);
+  assert_true(changed > n3 / 50);
+  assert_true(psnr >= 40.0);
+  ngp_nerf_free(&n);
+  free(shown);
+  free(ref);
+  free(full);
+  free(rgb);
+  assert_int_equal(ngp_viewer_close(v, NULL, NULL), NGP_VIEWER_OK);
+}
+
 typedef struct {
   int called;
   ngp_pixel_buffer_counts counts;
@@ -677,7 +731,7 @@ int main(void) {
       cmocka_unit_test(test_no_display),        cmocka_unit_test(test_snapshot_matches_headless),
       cmocka_unit_test(test_camera_input),      cmocka_unit_test(test_drop_save_screenshot),
       cmocka_unit_test(test_live_training),     cmocka_unit_test(test_camera_path_keys),
-      cmocka_unit_test(test_pixel_buffer_path),
+      cmocka_unit_test(test_pixel_buffer_path), cmocka_unit_test(test_crop_box),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
