@@ -62,7 +62,9 @@ void ngp_cuda_memory_info(size_t *free_bytes, size_t *total_bytes);
  * with the new one) and reports that step's numbers, copied to pinned host memory as it ended.
  *
  * Differences from the CPU trainer that do not change the method: the MLPs run in fp16 on tensor
- * cores with fp32 accumulation and fp32 master weights (as tiny-cuda-nn does), and rays are marched
+ * cores with fp32 accumulation and fp32 master weights (as tiny-cuda-nn does), the encoding reads
+ * an fp16 copy of the hash table that Adam keeps beside the fp32 master (renders, snapshots and
+ * the EMA use the fp32 weights), and rays are marched
  * to their end before the transmittance cut (instant-ngp's order) instead of in rounds. The
  * occupancy update uses opts->grid_sample_fraction as given: pass 1 for instant-ngp's sample
  * counts (the CPU default 0.125 exists because a CPU is slow at it). */

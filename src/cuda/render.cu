@@ -365,7 +365,7 @@ ngp_status ngp_cuda_renderer_render(ngp_cuda_renderer *c, const float *xform, co
         NGP_CUDA_TRY(cudaMemsetAsync(d_next, 0, sizeof(uint32_t), s), err);
         ngp_march_segment_cuda(&c->mp, d_live, n_live, c->live[cur], c->origin, c->dir, c->t_cur, c->t_exit, c->marched,
                                c->march_done, (int)m, NGP_MAX_SAMPLES_PER_RAY, c->x, c->dt, c->seg_count, s);
-        ngp_hashgrid_forward_cuda(&c->grid, c->params + n->off_grid, NULL, S, c->x, c->enc, c->pd0, NULL, 0, s);
+        ngp_hashgrid_forward_cuda(&c->grid, c->params + n->off_grid, NULL, NULL, S, c->x, c->enc, c->pd0, NULL, 0, s);
         ngp_mlp_forward_cuda(&c->dmlp, c->w16, NULL, S, c->enc, c->pd0, NULL, 0, c->den, 1, 1, c->rgb_in, c->prgb,
                              c->nd, s);
         ngp_sh_forward_cuda(c->sh_degree, NULL, S, c->dir, c->live[cur], m, c->rgb_in, c->prgb, c->nd, c->prgb, NULL,

@@ -37,6 +37,7 @@
 #include "cuda/adam.h"
 #include "cuda/cuda_common.cuh"
 #include "cuda/composite.h"
+#include "cuda/cuda_util.h"
 #include "cuda/hashgrid.h"
 #include "cuda/march.h"
 #include "cuda/mlp.h"
@@ -106,7 +107,8 @@ struct ngp_cuda_trainer {
   /* model */
   float *params, *grads, *adam_m, *adam_v, *ema, *scratch;
   uint32_t *adam_t;
-  ngp_half *w16; /* density MLP then colour MLP, padded fp16 */
+  ngp_half *w16;    /* density MLP then colour MLP, padded fp16 */
+  ngp_half *grid16; /* the hash table in fp16 (params from off_grid on, rounded), kept by Adam */
   size_t n_half_d;
   /* scene */
   uint8_t *pixels;
@@ -243,6 +245,7 @@ ngp_status ngp_cuda_trainer_create(ngp_cuda_trainer **out, ngp_nerf *n, const ng
     TALLOC(t->scratch, np, "the weights read-out buffer");
     t->n_half_d = ngp_cuda_mlp_half_count(&t->dmlp);
     TALLOC(t->w16, t->n_half_d + ngp_cuda_mlp_half_count(&t->rmlp), "the fp16 MLP weights");
+    TALLOC(t->grid16, np - n->off_grid, "the fp16 hash table");
 
     size_t pixel_bytes = 0;
     for (int i = 0; i < scene->n_frames; i++)
@@ -346,6 +349,7 @@ ngp_status ngp_cuda_trainer_create(ngp_cuda_trainer **out, ngp_nerf *n, const ng
     TRY_GOTO(cudaMemcpy(t->dsc, &init, sizeof init, cudaMemcpyHostToDevice));
     ngp_mlp_weights_to_half_cuda(&t->dmlp, t->params + n->off_density, t->w16, t->stream);
     ngp_mlp_weights_to_half_cuda(&t->rmlp, t->params + n->off_rgb, t->w16 + t->n_half_d, t->stream);
+    ngp_cuda_f32_to_f16(t->params + n->off_grid, t->grid16, np - n->off_grid, t->stream);
     TRY_GOTO(cudaGetLastError());
     /* The buffers were zeroed on the legacy default stream, which a non-blocking stream does not
      * wait for: finish everything before the first step. */
@@ -370,8 +374,8 @@ __global__ void batch_adapt_kernel(dev_scalars *s, uint32_t target, uint32_t cap
 
 /* Density MLP (training weights) on `count` warped positions at t->m_x: raw densities into t->m_den. */
 static void density_inference(ngp_cuda_trainer *t, const uint32_t *d_count, uint32_t max) {
-  ngp_hashgrid_forward_cuda(&t->grid, t->params + t->n->off_grid, d_count, max, t->m_x, t->m_enc, t->pd0, NULL, 0,
-                            t->stream);
+  ngp_hashgrid_forward_cuda(&t->grid, t->params + t->n->off_grid, t->grid16, d_count, max, t->m_x, t->m_enc, t->pd0,
+                            NULL, 0, t->stream);
   ngp_mlp_forward_cuda(&t->dmlp, t->w16, d_count, max, t->m_enc, t->pd0, NULL, 0, t->m_den, 1, 1, NULL, 0, 0,
                        t->stream);
 }
@@ -552,6 +556,8 @@ ngp_status ngp_cuda_trainer_step(ngp_cuda_trainer *t, ngp_step_stats *stats, ngp
   a.grad_scale = 1.0f; /* the loss scale is divided out in the backward's fp32 results */
   a.d_grad_div = &c->n_rays;
   a.ema_decay = oc->ema_decay;
+  a.params16 = t->grid16; /* the table's fp16 copy, written in the same pass */
+  a.half_begin = n->off_grid;
   ngp_adam_step_cuda(&a, t->params, t->grads, t->adam_m, t->adam_v, t->adam_t, t->ema, s);
   ngp_mlp_weights_to_half_cuda(&t->dmlp, t->params + n->off_density, t->w16, s);
   ngp_mlp_weights_to_half_cuda(&t->rmlp, t->params + n->off_rgb, t->w16 + t->n_half_d, s);
