@@ -7,9 +7,15 @@
  *   forward  Y = X W^T: B = W^T, i.e. W read as a column-major [pin][pout] matrix;
  *   backward dX = dZ W: B = W, row-major [pout][pin];
  *   weights  dW = dZ^T X: A = dZ^T, i.e. dZ read as a column-major [pout][S] matrix.
- * Accumulator tiles are stored to a per-warp fp32 scratch tile, where the activation (or its
- * derivative) is applied element-wise with the shared formulas of ngp_activation.h and the
- * result rounded to fp16.
+ * Hidden layers apply the activation (forward) or its derivative (backward, times the stored
+ * activation loaded as a fragment) on the fp32 accumulator fragments themselves, round them into
+ * fp16 accumulator fragments and store those straight to the shared strip: no fp32 round trip.
+ * This needs the fp32 and fp16 accumulator fragments to hold the same matrix element at the same
+ * index, which the WMMA API does not promise: each warp checks it once per launch
+ * (frag_layouts_match) and otherwise takes the general path, which stores the accumulator to a
+ * per-warp fp32 scratch tile and applies the same formulas there (as the output layer always
+ * does: it writes fp32 outputs with column bounds). Both paths compute the same values with the
+ * shared formulas of ngp_activation.h.
  *
  * UNVERIFIED on a device: the tile layouts above, the shared-memory plan and test_gpu_mlp's
  * tolerances were written without a GPU (they compile for sm_75..sm_90 and have never run). */
@@ -150,6 +156,59 @@ static __device__ void load_strip(const __half *src, int ld, uint32_t row0, uint
 }
 
 typedef wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc_frag;
+typedef wmma::fragment<wmma::accumulator, 16, 16, 16, __half> half_acc_frag;
+
+/* Whether element i of an fp32 and of an fp16 accumulator fragment are the same matrix element on
+ * this device, for every i (then an element-wise map from one to the other is position-exact).
+ * Loads the matrix m[r][c] = 16 r + c (exact in fp16) into both kinds, through the warp's fp32
+ * scratch tile and its fp16 strip, and compares. Warp-uniform; the buffers are free afterwards. */
+static __device__ bool frag_layouts_match(float *scr, __half *strip, int lane) {
+  for (int i = lane; i < 256; i += 32) {
+    scr[i] = (float)i;
+    strip[(i / 16) * ACT_LD + i % 16] = __float2half_rn((float)i);
+  }
+  __syncwarp();
+  acc_frag f;
+  half_acc_frag h;
+  wmma::load_matrix_sync(f, scr, 16, wmma::mem_row_major);
+  wmma::load_matrix_sync(h, strip, ACT_LD, wmma::mem_row_major);
+  bool same = f.num_elements == h.num_elements;
+#pragma unroll
+  for (int i = 0; i < f.num_elements; i++)
+    if (i < h.num_elements) same &= f.x[i] == __half2float(h.x[i]);
+  __syncwarp();
+  return __all_sync(0xffffffffu, same);
+}
+
+__global__ void frag_probe_kernel(int *out) {
+  __shared__ __align__(128) float scr[256];
+  __shared__ __align__(128) __half strip[16 * ACT_LD];
+  const bool same = frag_layouts_match(scr, strip, (int)threadIdx.x);
+  if (threadIdx.x == 0) *out = same ? 1 : 0;
+}
+
+extern "C" int ngp_mlp_fragment_path_cuda(void) {
+  int *d = NULL, h = -1;
+  if (cudaMalloc((void **)&d, sizeof *d) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return -1;
+  }
+  frag_probe_kernel<<<1, 32>>>(d);
+  if (cudaMemcpy(&h, d, sizeof h, cudaMemcpyDeviceToHost) != cudaSuccess) h = -1;
+  (void)cudaFree(d);
+  (void)cudaGetLastError();
+  return h;
+}
+
+/* 16 rows of pdim fp16 columns from the warp's strip to dst (row-major, ld = pdim, 16-byte aligned
+ * rows): consecutive lanes write consecutive 16-byte pieces of a row. */
+static __device__ void store_strip(const __half *strip, int pdim, __half *dst, int lane) {
+  const int vec_per_row = pdim / 8;
+  for (int v = lane; v < 16 * vec_per_row; v += 32) {
+    const int r = v / vec_per_row, c = (v % vec_per_row) * 8;
+    *(uint4 *)(dst + (size_t)r * pdim + c) = *(const uint4 *)(strip + r * ACT_LD + c);
+  }
+}
 
 /* acc[j] (j < n_out/16) = strip[16 x pin] times the layer's weights: W^T (forward, B column-major
  * [pin][pout] with ld pin) or W (backward, B row-major [pout][pin] with ld pin, K = pout). */
@@ -209,6 +268,7 @@ __global__ void __launch_bounds__(MLP_THREADS) mlp_forward_kernel(mlp_fwd_args a
   const size_t wb = weights_bytes(d);
   __half *strip = (__half *)(smem + wb) + warp * 16 * ACT_LD;
   float *scr = (float *)(smem + wb + (size_t)MLP_WARPS * 16 * ACT_LD * 2) + warp * 256;
+  const bool direct = frag_layouts_match(scr, strip, lane);
   acc_frag acc[MAX_TILES];
   for (uint32_t block0 = first; block0 < n; block0 += stride) { /* grid stride: chunks of 256 samples */
     for (int st = 0; st < MLP_STRIPS; st++) {
@@ -224,6 +284,22 @@ __global__ void __launch_bounds__(MLP_THREADS) mlp_forward_kernel(mlp_fwd_args a
         strip_times_weights(strip, pin, pout, w_s + smem_w_off(d, l), pin + W_PAD, true, acc);
         __syncwarp();
         __half *acts_l = a.acts ? a.acts + (size_t)a.s_cap * d.acts_off[l] : NULL;
+        if (direct && !last) {
+          /* y = act(z) on the fragments, rounded into fp16 fragments, stored as the next input */
+#pragma unroll
+          for (int j = 0; j < MAX_TILES; j++) {
+            if (j >= pout / 16) break;
+            half_acc_frag h;
+#pragma unroll
+            for (int i = 0; i < h.num_elements; i++)
+              h.x[i] = ngp_half_sat(ngp_act_forward(act, acc[j].x[i]));
+            wmma::store_matrix_sync(strip + j * 16, h, ACT_LD, wmma::mem_row_major);
+          }
+          __syncwarp();
+          if (acts_l) store_strip(strip, pout, acts_l + (size_t)row0 * pout, lane);
+          __syncwarp();
+          continue;
+        }
 #pragma unroll
         for (int j = 0; j < MAX_TILES; j++) {
           if (j >= pout / 16) break;
@@ -321,6 +397,7 @@ struct mlp_bwd_args {
   __half *dz;
   float *din;
   int ld_din;
+  int acts_aligned; /* acts 32-byte aligned: then so is every 16 x 16 tile of it (wmma loads) */
 };
 
 __global__ void __launch_bounds__(MLP_THREADS) mlp_backward_kernel(mlp_bwd_args a) {
@@ -336,6 +413,8 @@ __global__ void __launch_bounds__(MLP_THREADS) mlp_backward_kernel(mlp_bwd_args 
   const size_t wb = weights_bytes(d);
   __half *g = (__half *)(smem + wb) + warp * 16 * ACT_LD; /* the strip's current dz */
   float *scr = (float *)(smem + wb + (size_t)MLP_WARPS * 16 * ACT_LD * 2) + warp * 256;
+  /* the fragment path loads stored activations as fragments: 32-byte aligned tiles (acts_aligned) */
+  const bool direct = frag_layouts_match(scr, g, lane) && a.acts_aligned;
   const int L = d.n_layers;
   const int r = lane >> 1, c0 = (lane & 1) * 8;
   const float loss_scale = a.d_loss_scale ? *a.d_loss_scale : a.loss_scale;
@@ -380,6 +459,24 @@ __global__ void __launch_bounds__(MLP_THREADS) mlp_backward_kernel(mlp_bwd_args 
         __syncwarp();
         const __half *y_prev = l > 0 ? a.acts + (size_t)a.s_cap * d.acts_off[l - 1] : NULL;
         __half *dz_prev = l > 0 ? a.dz + (size_t)a.s_cap * d.acts_off[l - 1] : NULL;
+        if (direct && l > 0) {
+          /* x = act(z_prev) -> dz_prev = dx * act'(x) on the fragments, x loaded as a fragment */
+#pragma unroll
+          for (int j = 0; j < MAX_TILES; j++) {
+            if (j >= pin / 16) break;
+            half_acc_frag y, h;
+            wmma::load_matrix_sync(y, y_prev + (size_t)row0 * pin + j * 16, pin, wmma::mem_row_major);
+#pragma unroll
+            for (int i = 0; i < h.num_elements; i++)
+              h.x[i] = __float2half_rn(acc[j].x[i] *
+                                       ngp_act_derivative_out((ngp_activation)d.activation, __half2float(y.x[i])));
+            wmma::store_matrix_sync(g + j * 16, h, ACT_LD, wmma::mem_row_major);
+          }
+          __syncwarp();
+          store_strip(g, pin, dz_prev + (size_t)row0 * pin, lane);
+          __syncwarp();
+          continue;
+        }
 #pragma unroll
         for (int j = 0; j < MAX_TILES; j++) {
           if (j >= pin / 16) break;
@@ -431,6 +528,8 @@ extern "C" void ngp_mlp_backward_cuda(const ngp_cuda_mlp *d, const ngp_half *w16
   a.dz = (__half *)dz;
   a.din = din;
   a.ld_din = ld_din;
+  /* acts_off are multiples of 16, rows and tiles too: with a 32-byte aligned base every tile is */
+  a.acts_aligned = ((uintptr_t)acts & 31u) == 0;
   const size_t smem = fused_smem_bytes(d);
   set_smem_limit((const void *)mlp_backward_kernel, smem);
   mlp_backward_kernel<<<mlp_blocks(max), MLP_THREADS, smem, stream>>>(a);

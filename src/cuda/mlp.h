@@ -33,6 +33,12 @@ size_t ngp_cuda_mlp_half_count(const ngp_cuda_mlp *d);
 /* fp16 activations stored per sample by the training forward (and dz per sample by backward). */
 size_t ngp_cuda_mlp_acts_per_sample(const ngp_cuda_mlp *d);
 
+/* Whether the fused kernels apply the hidden layers' activations on the accumulator fragments on
+ * the current device (its fp32 and fp16 WMMA accumulator fragments hold the same elements at the
+ * same indices, which each kernel checks per warp; mlp.cu): 1 yes, 0 no (the fp32 scratch path,
+ * same results, slower), -1 the check could not run. Launches one warp and waits (tests). */
+int ngp_mlp_fragment_path_cuda(void);
+
 /* w16 [ngp_cuda_mlp_half_count] = the fp32 weights params (CPU layout) in fp16, zero-padded. */
 void ngp_mlp_weights_to_half_cuda(const ngp_cuda_mlp *d, const float *params, ngp_half *w16, ngp_stream stream);
 

@@ -193,6 +193,20 @@ static void test_largest_shape(void **state) {
   mlp_case(64, 64, 4, 64, NGP_ACT_LEAKY_RELU, NGP_ACT_NONE, 1.0f, 1.0f);
 }
 
+/* The cases above run the hidden layers' fragment path (activations on the accumulator fragments)
+ * when the device's fp32 and fp16 accumulator fragments line up, else the fp32 scratch path: both
+ * compute the same values, so the cases prove whichever ran. This says which, and fails if it is
+ * the slower one on a device where the fast one was expected (compute capability 7.0 and above,
+ * where the fragments are those of the mma instructions). */
+static void test_fragment_path(void **state) {
+  (void)state;
+  const int path = ngp_mlp_fragment_path_cuda();
+  print_message("fused MLP hidden layers: %s\n", path == 1   ? "activations on the accumulator fragments"
+                                                 : path == 0 ? "the fp32 scratch path (fragment layouts differ)"
+                                                             : "the check failed to run");
+  assert_int_equal(path, 1);
+}
+
 static void test_unsupported_shapes(void **state) {
   (void)state;
   ngp_mlp m;
@@ -219,6 +233,7 @@ int main(void) {
       cmocka_unit_test(test_grid_stride),
       cmocka_unit_test(test_padded_shapes),
       cmocka_unit_test(test_largest_shape),
+      cmocka_unit_test(test_fragment_path),
       cmocka_unit_test(test_unsupported_shapes),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
