@@ -36,7 +36,8 @@ enum {
   MLP_BLOCK_SAMPLES = MLP_WARPS * MLP_STRIPS * 16, /* 256 */
   ACT_LD = NGP_CUDA_MLP_MAX_DIM + 8,               /* fp16 per strip row (+8: fewer bank conflicts) */
   MAX_TILES = NGP_CUDA_MLP_MAX_DIM / 16,           /* 4 */
-  WG_CHUNK = 2048,                                 /* samples per block of the weight-gradient GEMM */
+  WG_CHUNK = 2048,                                 /* samples per chunk of the weight-gradient GEMM */
+  WG_MAX_BLOCKS = 128, /* its blocks per layer (grid stride over the chunks): the partial sums' count */
 };
 
 /* ---- Layout ------------------------------------------------------------------------------------- */
@@ -545,69 +546,101 @@ struct mlp_wgrad_args {
   int ld_in;
   const __half *acts, *dz;
   uint32_t s_cap;
-  float *dparams;
-  float scale;
-  const float *d_div; /* NULL: 1 */
+  float *partial; /* [gridDim.x][h_off[n_layers]] fp32 */
 };
 
-/* Block (chunk of WG_CHUNK samples, layer blockIdx.y): dW_l += dz_l^T x_l over the chunk. The
- * layer's (pout/16) x (pin/16) output tiles are dealt to the 4 warps (at most 4 each). Rows
- * S .. round_up(S, 16) are included: their dz is zero and their inputs finite. */
+/* Block (b, layer l = blockIdx.y): P_b,l = dz_l^T x_l over the chunks of WG_CHUNK samples b, b + G,
+ * b + 2G, ... (G = gridDim.x), written (not added) to the block's partial sums in the padded
+ * [pout][pin] layout of layer l (offset h_off[l] of its slot). The layer's (pout/16) x (pin/16)
+ * output tiles are dealt to the 4 warps (at most 4 each), so every tile is written. Rows S ..
+ * round_up(S, 16) are included: their dz is zero and their inputs finite. A block with no chunk
+ * writes nothing: the reduction reads only the blocks that had one (wgrad_active_blocks). */
 __global__ void __launch_bounds__(MLP_THREADS) mlp_weight_grad_kernel(mlp_wgrad_args a) {
-  __shared__ __align__(32) float scr_all[MLP_WARPS][256];
   const ngp_cuda_mlp &d = a.d;
   const uint32_t n = ngp_dev_count(a.d_count, a.max), n16 = (n + 15u) & ~15u;
   const int l = blockIdx.y;
-  const uint32_t s0 = blockIdx.x * WG_CHUNK;
-  if (s0 >= n16) return;
-  const uint32_t s1 = s0 + WG_CHUNK < n16 ? s0 + WG_CHUNK : n16;
+  if (blockIdx.x * WG_CHUNK >= n16) return;
   const int pin = d.pdims[l], pout = d.pdims[l + 1], ti = pin / 16, n_tiles = (pout / 16) * ti;
   const __half *x = l == 0 ? a.in : a.acts + (size_t)a.s_cap * d.acts_off[l - 1];
   const int ld_x = l == 0 ? a.ld_in : pin;
   const __half *dzl = a.dz + (size_t)a.s_cap * d.acts_off[l];
-  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  const int warp = threadIdx.x >> 5;
   acc_frag acc[MAX_TILES];
 #pragma unroll
   for (int q = 0; q < MAX_TILES; q++)
     wmma::fill_fragment(acc[q], 0.0f);
-  for (uint32_t s = s0; s < s1; s += 16) {
+  for (uint32_t c0 = blockIdx.x * WG_CHUNK; c0 < n16; c0 += gridDim.x * WG_CHUNK) {
+    const uint32_t c1 = c0 + WG_CHUNK < n16 ? c0 + WG_CHUNK : n16;
+    for (uint32_t s = c0; s < c1; s += 16) {
 #pragma unroll
-    for (int q = 0; q < MAX_TILES; q++) {
-      const int t = warp + q * MLP_WARPS;
-      if (t >= n_tiles) break;
-      const int o = t / ti, i = t % ti;
-      /* A(m, k) = dz[s + k][o*16 + m]: column-major with ld pout */
-      wmma::fragment<wmma::matrix_a, 16, 16, 16, __half, wmma::col_major> fa;
-      wmma::load_matrix_sync(fa, dzl + (size_t)s * pout + o * 16, pout);
-      /* B(k, n) = x[s + k][i*16 + n]: row-major with ld ld_x */
-      wmma::fragment<wmma::matrix_b, 16, 16, 16, __half, wmma::row_major> fb;
-      wmma::load_matrix_sync(fb, x + (size_t)s * ld_x + i * 16, ld_x);
-      wmma::mma_sync(acc[q], fa, fb, acc[q]);
+      for (int q = 0; q < MAX_TILES; q++) {
+        const int t = warp + q * MLP_WARPS;
+        if (t >= n_tiles) break;
+        const int o = t / ti, i = t % ti;
+        /* A(m, k) = dz[s + k][o*16 + m]: column-major with ld pout */
+        wmma::fragment<wmma::matrix_a, 16, 16, 16, __half, wmma::col_major> fa;
+        wmma::load_matrix_sync(fa, dzl + (size_t)s * pout + o * 16, pout);
+        /* B(k, n) = x[s + k][i*16 + n]: row-major with ld ld_x */
+        wmma::fragment<wmma::matrix_b, 16, 16, 16, __half, wmma::row_major> fb;
+        wmma::load_matrix_sync(fb, x + (size_t)s * ld_x + i * 16, ld_x);
+        wmma::mma_sync(acc[q], fa, fb, acc[q]);
+      }
     }
   }
-  float *scr = scr_all[warp];
-  const float scale = a.d_div ? a.scale / *a.d_div : a.scale;
-  const int n_in = d.dims[l], n_out = d.dims[l + 1];
-  float *dW = a.dparams + d.w_off[l];
+  /* z[o] = sum_k W[o][k] x[k]  ->  dW[o][k] += dz[o] x[k]: tile (o, i) of the padded [pout][pin]
+   * matrix. Offsets: slot b * h_off[L] and h_off[l] are multiples of 256 floats, a tile's start a
+   * multiple of 16: 64-byte aligned, as wmma stores need (32). */
+  float *P = a.partial + (size_t)blockIdx.x * d.h_off[d.n_layers] + d.h_off[l];
 #pragma unroll
   for (int q = 0; q < MAX_TILES; q++) {
     const int t = warp + q * MLP_WARPS;
     if (t >= n_tiles) break;
     const int o = t / ti, i = t % ti;
-    wmma::store_matrix_sync(scr, acc[q], 16, wmma::mem_row_major);
-    __syncwarp();
-    /* z[o] = sum_k W[o][k] x[k]  ->  dW[o][k] += dz[o] x[k] */
-    for (int e = lane; e < 256; e += 32) {
-      const int oo = o * 16 + e / 16, ii = i * 16 + e % 16;
-      if (oo < n_out && ii < n_in) atomicAdd(dW + (size_t)oo * n_in + ii, scr[e] * scale);
-    }
-    __syncwarp();
+    wmma::store_matrix_sync(P + (size_t)(o * 16) * pin + i * 16, acc[q], pin, wmma::mem_row_major);
   }
+}
+
+/* The blocks of the weight-gradient GEMM that had a chunk (the others wrote no partial sums). */
+static __device__ __forceinline__ uint32_t wgrad_active_blocks(uint32_t n16, uint32_t grid) {
+  const uint32_t chunks = (n16 + WG_CHUNK - 1) / WG_CHUNK;
+  return chunks < grid ? chunks : grid;
+}
+
+/* One thread per padded weight e (all layers): dparams[real index] += scale / *d_div * (sum of the
+ * active blocks' partial sums at e), summed in block order (deterministic). Padding is skipped. */
+__global__ void mlp_weight_grad_reduce_kernel(ngp_cuda_mlp d, const uint32_t *d_count, uint32_t max,
+                                              const float *partial, uint32_t grid, float *dparams, float scale,
+                                              const float *d_div) {
+  const uint32_t H = d.h_off[d.n_layers];
+  const uint32_t e = ngp_thread_index();
+  if (e >= H) return;
+  int l = 0;
+  while (e >= d.h_off[l + 1])
+    l++;
+  const uint32_t pin = (uint32_t)d.pdims[l], k = e - d.h_off[l], o = k / pin, i = k % pin;
+  const int n_in = d.dims[l], n_out = d.dims[l + 1];
+  if ((int)o >= n_out || (int)i >= n_in) return;
+  const uint32_t n = ngp_dev_count(d_count, max), n16 = (n + 15u) & ~15u;
+  const uint32_t active = wgrad_active_blocks(n16, grid);
+  float sum = 0.0f;
+  for (uint32_t b = 0; b < active; b++)
+    sum += partial[(size_t)b * H + e];
+  const float sc = d_div ? scale / *d_div : scale;
+  dparams[d.w_off[l] + (size_t)o * n_in + i] += sum * sc;
+}
+
+static unsigned wgrad_blocks(uint32_t max) {
+  const unsigned b = ngp_cuda_blocks(ngp_round_up(max, 16), WG_CHUNK);
+  return b < (unsigned)WG_MAX_BLOCKS ? b : (unsigned)WG_MAX_BLOCKS;
+}
+
+extern "C" size_t ngp_mlp_weight_grad_work(const ngp_cuda_mlp *d, uint32_t max) {
+  return max == 0 ? 0 : (size_t)wgrad_blocks(max) * d->h_off[d->n_layers];
 }
 
 extern "C" void ngp_mlp_weight_grad_cuda(const ngp_cuda_mlp *d, const uint32_t *d_count, uint32_t max,
                                          const ngp_half *in, int ld_in, const ngp_half *acts, const ngp_half *dz,
-                                         uint32_t s_cap, float *dparams, float scale, const float *d_div,
+                                         uint32_t s_cap, float *dparams, float scale, const float *d_div, float *work,
                                          ngp_stream stream) {
   if (max == 0) return;
   mlp_wgrad_args a;
@@ -619,9 +652,10 @@ extern "C" void ngp_mlp_weight_grad_cuda(const ngp_cuda_mlp *d, const uint32_t *
   a.acts = (const __half *)acts;
   a.dz = (const __half *)dz;
   a.s_cap = s_cap;
-  a.dparams = dparams;
-  a.scale = scale;
-  a.d_div = d_div;
-  dim3 grid(ngp_cuda_blocks(ngp_round_up(max, 16), WG_CHUNK), (unsigned)d->n_layers);
-  mlp_weight_grad_kernel<<<grid, MLP_THREADS, 0, stream>>>(a);
+  a.partial = work;
+  const unsigned G = wgrad_blocks(max);
+  mlp_weight_grad_kernel<<<dim3(G, (unsigned)d->n_layers), MLP_THREADS, 0, stream>>>(a);
+  const uint32_t H = d->h_off[d->n_layers];
+  mlp_weight_grad_reduce_kernel<<<ngp_cuda_blocks(H, NGP_CUDA_THREADS), NGP_CUDA_THREADS, 0, stream>>>(
+      *d, d_count, max, work, G, dparams, scale, d_div);
 }

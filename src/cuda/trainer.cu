@@ -106,6 +106,7 @@ struct ngp_cuda_trainer {
   ngp_cuda_march mp;
   /* model */
   float *params, *grads, *adam_m, *adam_v, *ema, *scratch;
+  float *wg_work; /* the MLP weight gradients' partial sums (both networks, one after the other) */
   uint32_t *adam_t;
   ngp_half *w16;    /* density MLP then colour MLP, padded fp16 */
   ngp_half *grid16; /* the hash table in fp16 (params from off_grid on, rounded), kept by Adam */
@@ -299,6 +300,10 @@ ngp_status ngp_cuda_trainer_create(ngp_cuda_trainer **out, ngp_nerf *n, const ng
     TALLOC(t->d_acts, C * ngp_cuda_mlp_acts_per_sample(&t->dmlp), "density MLP activations (fp16)");
     TALLOC(t->r_acts, C * ngp_cuda_mlp_acts_per_sample(&t->rmlp), "colour MLP activations (fp16)");
     TALLOC(t->d_dz, C * ngp_cuda_mlp_acts_per_sample(&t->dmlp), "density MLP gradients (fp16)");
+    {
+      const size_t wd = ngp_mlp_weight_grad_work(&t->dmlp, t->c_cap), wr = ngp_mlp_weight_grad_work(&t->rmlp, t->c_cap);
+      TALLOC(t->wg_work, wd > wr ? wd : wr, "the MLP weight gradients' partial sums");
+    }
     TALLOC(t->r_dz, C * ngp_cuda_mlp_acts_per_sample(&t->rmlp), "colour MLP gradients (fp16)");
     TALLOC(t->dsc, 1, "the step counters");
 
@@ -517,11 +522,11 @@ ngp_status ngp_cuda_trainer_step(ngp_cuda_trainer *t, ngp_step_stats *stats, ngp
   ngp_mlp_backward_cuda(&t->rmlp, t->w16 + t->n_half_d, S, C, t->c_drgb, 4, 3, NULL, 1.0f, ls, t->r_acts, C, t->r_dz,
                         t->c_drgb_in, t->prgb, s);
   ngp_mlp_weight_grad_cuda(&t->rmlp, S, C, t->c_rgb_in, t->prgb, t->r_acts, t->r_dz, C, t->grads + n->off_rgb, 1.0f, ls,
-                           s);
+                           t->wg_work, s);
   ngp_mlp_backward_cuda(&t->dmlp, t->w16, S, C, t->c_drgb_in, t->prgb, t->nd, t->c_dden, 1.0f, ls, t->d_acts, C,
                         t->d_dz, t->c_denc, t->pd0, s);
   ngp_mlp_weight_grad_cuda(&t->dmlp, S, C, t->c_enc, t->pd0, t->d_acts, t->d_dz, C, t->grads + n->off_density, 1.0f, ls,
-                           s);
+                           t->wg_work, s);
   ngp_hashgrid_backward_cuda(&t->grid, S, C, t->c_x, t->c_denc, t->pd0, t->grads + n->off_grid, s);
   NGP_CUDA_CHECK_LAUNCH(err);
   NGP_CUDA_TRY(cudaEventRecord(ev[4], s), err);

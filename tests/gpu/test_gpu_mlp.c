@@ -8,7 +8,8 @@
  * and of the gradients in the backward pass, and fp32 summation order. Expected: within about 1e-2
  * of the result's scale. Tolerance: |gpu - cpu| <= 1e-2 * max|cpu| + 1e-2 * |cpu| for outputs and
  * input gradients, 2e-2 * max|cpu| + 2e-2 * |cpu| for weight gradients (sums over 3001 samples of
- * fp16-rounded products). */
+ * fp16-rounded products). The weight gradient is also deterministic: a second call adds exactly the
+ * same values. */
 #include "testutil.h"
 
 #include <math.h>
@@ -97,7 +98,13 @@ static void mlp_case_n(int S, int n_in, int width, int n_hidden, int n_out, ngp_
   float *d_scale = gpu_upload_f(&loss_scale, 1);
   ngp_mlp_backward_cuda(&d, d_w16, d_count, S16 + 64, d_dout, n_out, n_out, d_add0, 0.0f, d_scale, d_acts,
                         (uint32_t)S16, d_dz, d_din, n_in, NULL);
-  ngp_mlp_weight_grad_cuda(&d, d_count, S16 + 64, d_in, ld_in, d_acts, d_dz, (uint32_t)S16, d_dw, 1.0f, d_scale, NULL);
+  /* The partial sums' scratch filled with NaN first: the reduction must read only what was written. */
+  const size_t n_work = ngp_mlp_weight_grad_work(&d, S16 + 64);
+  float *d_work = gpu_alloc(n_work * sizeof(float));
+  ngp_error e2;
+  assert_int_equal(ngp_cuda_memset(d_work, 0xff, n_work * sizeof(float), &e2), NGP_OK);
+  ngp_mlp_weight_grad_cuda(&d, d_count, S16 + 64, d_in, ld_in, d_acts, d_dz, (uint32_t)S16, d_dw, 1.0f, d_scale, d_work,
+                           NULL);
   gpu_download(got, d_out, (size_t)S * n_out * sizeof(float));
   gpu_download(din_got, d_din, (size_t)S * n_in * sizeof(float));
   gpu_download(dw_got, d_dw, m.n_params * sizeof(float));
@@ -112,6 +119,18 @@ static void mlp_case_n(int S, int n_in, int width, int n_hidden, int n_out, ngp_
   snprintf(what, sizeof what, "MLP %d-%dx%d-%d weight gradient", n_in, width, n_hidden, n_out);
   s = gpu_max_abs(dw_ref, m.n_params);
   assert_int_equal(gpu_compare(what, dw_got, dw_ref, m.n_params, 2e-2 * s, 2e-2), 0);
+  /* Accumulated (+=), and summed in a fixed order: a second call adds exactly the same values. */
+  float *dw_twice = malloc(m.n_params * sizeof(float));
+  assert_non_null(dw_twice);
+  ngp_mlp_weight_grad_cuda(&d, d_count, S16 + 64, d_in, ld_in, d_acts, d_dz, (uint32_t)S16, d_dw, 1.0f, d_scale, d_work,
+                           NULL);
+  gpu_download(dw_twice, d_dw, m.n_params * sizeof(float));
+  for (size_t i = 0; i < m.n_params; i++)
+    if (dw_twice[i] != 2.0f * dw_got[i])
+      fail_msg("%s: weight %zu is %.9g after two calls, %.9g after one", what, i, (double)dw_twice[i],
+               (double)dw_got[i]);
+  free(dw_twice);
+  gpu_free(d_work);
 
   /* The inference path (no activations kept) with the fp16 hand-off the trainer gives the colour
    * network (out16: every row up to round_up(S, 16), the padding rows finite): out32 equal to the
