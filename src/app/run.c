@@ -82,7 +82,7 @@ static long train(ngp_session *s, long n_steps, double seconds, ngp_train_log *l
       if (!absorb_last(s, &st, &samples, &loss_ema)) break;
       have_last = true;
     }
-    if (ngp_train_line_due(tty, now - last_print) || last) {
+    if ((ngp_train_line_due(tty, now - last_print) && st.step >= 0) || last) { /* st.step < 0: no numbers yet */
       last_print = now;
       double remaining = -1.0;
       if (n_steps >= 0) remaining = el / (double)(i + 1) * (double)(n_steps - i - 1);
