@@ -6,7 +6,9 @@
  *  - with concurrent_render, renders keep the acquired generation until acquire takes a newer
  *    published one;
  *  - the session's steps, test views and screenshots all go through the backend (the counting
- *    backend forwards to the CPU one and counts the calls). */
+ *    backend forwards to the CPU one and counts the calls);
+ *  - a backend that reports each step's numbers a step late (as the CUDA one does): the session
+ *    counts every step's numbers once, and ngp_session_last_stats gives the final step's exactly. */
 #include "testutil.h"
 
 #include <stdio.h>
@@ -177,9 +179,144 @@ static void test_session_goes_through_backend(void **state) {
   free(dir);
 }
 
+/* The "late" backend: the CPU backend with its steps' numbers held back one step, as a device
+ * backend that queues its steps reports them. It records what the CPU gave each step, and marks
+ * step 1 as skipped (a count the session must make exactly once). */
+enum { LATE_MAX = 16 };
+typedef struct late {
+  ngp_backend base;
+  ngp_backend *inner;
+  ngp_step_stats given[LATE_MAX]; /* the inner backend's numbers of each step */
+  int steps;
+} late;
+static late *late_ctx(ngp_backend *b) { return (late *)b->context; }
+static void late_describe(ngp_backend *b, char *out, size_t n) { ngp_backend_describe(late_ctx(b)->inner, out, n); }
+static void late_destroy(ngp_backend *b) {
+  ngp_backend_destroy(late_ctx(b)->inner);
+  free(late_ctx(b));
+}
+static void late_none(ngp_step_stats *st) {
+  memset(st, 0, sizeof *st);
+  st->step = -1;
+}
+static ngp_status late_train(ngp_backend *b, ngp_step_stats *st, ngp_error *err) {
+  late *l = late_ctx(b);
+  assert_true(l->steps < LATE_MAX);
+  ngp_step_stats now;
+  ngp_status rc = ngp_backend_train_step(l->inner, &now, err);
+  if (rc != NGP_OK) return rc;
+  assert_int_equal(now.step, l->steps);
+  if (now.step == 1) now.skipped = true;
+  l->given[l->steps++] = now;
+  if (st) {
+    if (l->steps >= 2)
+      *st = l->given[l->steps - 2];
+    else
+      late_none(st);
+  }
+  return NGP_OK;
+}
+static ngp_status late_last(ngp_backend *b, ngp_step_stats *st, ngp_error *err) {
+  (void)err;
+  late *l = late_ctx(b);
+  if (l->steps > 0)
+    *st = l->given[l->steps - 1];
+  else
+    late_none(st);
+  return NGP_OK;
+}
+static ngp_status late_download(ngp_backend *b, ngp_error *err) {
+  return ngp_backend_download(late_ctx(b)->inner, err);
+}
+static ngp_status late_publish(ngp_backend *b, ngp_error *err) { return ngp_backend_publish(late_ctx(b)->inner, err); }
+static uint64_t late_acquire(ngp_backend *b) { return ngp_backend_acquire(late_ctx(b)->inner); }
+static bool late_newer(ngp_backend *b) { return ngp_backend_newer_pending(late_ctx(b)->inner); }
+static ngp_status late_render(ngp_backend *b, const ngp_render_camera *cam, const ngp_render_opts *o, float *rgb,
+                              ngp_error *err) {
+  return ngp_backend_render(late_ctx(b)->inner, cam, o, rgb, err);
+}
+static const ngp_backend_i late_iface = {.describe = late_describe,
+                                         .destroy = late_destroy,
+                                         .train_step = late_train,
+                                         .last_stats = late_last,
+                                         .download = late_download,
+                                         .publish = late_publish,
+                                         .acquire = late_acquire,
+                                         .newer_pending = late_newer,
+                                         .render = late_render};
+static ngp_status late_create(ngp_nerf *n, const ngp_scene *scene, const ngp_backend_opts *o, ngp_backend **out,
+                              ngp_error *err) {
+  late *l = calloc(1, sizeof *l);
+  if (!l) return ngp_error_set(err, NGP_ERR_NOMEM, "out of memory");
+  ngp_status st = ngp_backend_create(&ngp_backend_cpu_type, n, scene, o, &l->inner, err);
+  if (st != NGP_OK) {
+    free(l);
+    return st;
+  }
+  l->base.iface = &late_iface;
+  l->base.model = n;
+  l->base.scene = scene;
+  l->base.context = l;
+  *out = &l->base;
+  return NGP_OK;
+}
+static const ngp_backend_type late_type = {"late", NULL, late_create};
+
+static void test_session_late_stats(void **state) {
+  (void)state;
+  ngp_scene train, test;
+  char *dir = ngp_test_synth_scene("backend_late", 32, 6, 3, -1, &train, &test);
+  ngp_scene_free(&train);
+  ngp_scene_free(&test);
+  char *cfg = ngp_test_path(dir, "small.json"), *snap = ngp_test_path(dir, "model.ngp");
+  ngp_test_write_text(cfg, ngp_test_small_config);
+  ngp_session_opts so;
+  ngp_session_opts_default(&so);
+  so.scene = dir;
+  so.config = cfg;
+  so.backend = "late";
+  so.threads = 2;
+  so.batch_samples = 4096;
+  ngp_session s;
+  ngp_error err;
+  if (ngp_session_open(&s, &so, &err) != NGP_OK) fail_msg("%s", err.msg);
+  late *l = late_ctx(s.backend);
+  ngp_step_stats st;
+  /* before any step: nothing */
+  assert_int_equal(ngp_session_last_stats(&s, &st, &err), NGP_OK);
+  assert_int_equal(st.step, -1);
+  for (int i = 0; i < 3; i++) {
+    assert_int_equal(ngp_session_step(&s, &st, &err), NGP_OK);
+    assert_int_equal(st.step, i - 1); /* the previous step's numbers */
+    if (i > 0) assert_memory_equal(&st, &l->given[i - 1], sizeof st);
+  }
+  /* step 1 (skipped) was reported by the third call; step 2's loss not yet */
+  assert_int_equal(s.skipped_steps, 1);
+  assert_true(s.meta.loss == l->given[0].loss);
+  /* the final step's numbers, exactly, counted once however often asked */
+  for (int k = 0; k < 2; k++) {
+    assert_int_equal(ngp_session_last_stats(&s, &st, &err), NGP_OK);
+    assert_int_equal(st.step, 2);
+    assert_memory_equal(&st, &l->given[2], sizeof st);
+  }
+  assert_int_equal(s.skipped_steps, 1);
+  assert_true(s.meta.loss == l->given[2].loss && l->given[2].loss != l->given[0].loss);
+  /* a step after a save: the save reads the final numbers into the snapshot's metadata */
+  assert_int_equal(ngp_session_step(&s, &st, &err), NGP_OK);
+  assert_int_equal(st.step, 2); /* reported again by the step after: the session does not count it twice */
+  assert_int_equal(ngp_session_save(&s, snap, &err), NGP_OK);
+  assert_int_equal(s.skipped_steps, 1);
+  assert_true(s.meta.loss == l->given[3].loss);
+  ngp_session_close(&s);
+  free(cfg);
+  free(snap);
+  free(dir);
+}
+
 int main(void) {
   ngp_error err;
-  if (ngp_backend_register(&ngp_counting_backend_type, &err) != NGP_OK) {
+  if (ngp_backend_register(&ngp_counting_backend_type, &err) != NGP_OK ||
+      ngp_backend_register(&late_type, &err) != NGP_OK) {
     fprintf(stderr, "%s\n", err.msg);
     return 1;
   }
@@ -188,6 +325,7 @@ int main(void) {
       cmocka_unit_test(test_cpu_render_and_density),
       cmocka_unit_test(test_concurrent_generations),
       cmocka_unit_test(test_session_goes_through_backend),
+      cmocka_unit_test(test_session_late_stats),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,8 +19,34 @@
 #include "engine/trainlog.h"
 #include "ngp/ngp.h"
 
+/* A step's numbers into the run's totals (none yet when st->step < 0). */
+static void absorb(const ngp_step_stats *st, uint64_t *samples, float *loss_ema) {
+  if (st->step < 0) return;
+  *samples += st->n_samples_used;
+  if (!st->skipped) *loss_ema = *loss_ema < 0.0f ? st->loss : 0.9f * *loss_ema + 0.1f * st->loss;
+}
+
+/* The last step's numbers when the backend reported them late (a device: ngp_session_last_stats);
+ * false (the message printed, s->step_failed set) when the device failed. */
+static bool absorb_last(ngp_session *s, ngp_step_stats *st, uint64_t *samples, float *loss_ema) {
+  ngp_step_stats fin;
+  ngp_error err;
+  if (ngp_session_last_stats(s, &fin, &err) != NGP_OK) {
+    ngp_app_fail(err.msg);
+    s->step_failed = true;
+    return false;
+  }
+  if (fin.step < 0) return true; /* train_step gave them */
+  absorb(&fin, samples, loss_ema);
+  *st = fin;
+  return true;
+}
+
 /* Trains until the step count or the time budget is reached, or an interrupt arrives, printing
  * progress. Steps with a non-finite loss or gradient are skipped by the trainer and counted here.
+ * A device backend reports each step's numbers one step late (st.step says which step they are
+ * of): the progress lines show the latest known, and the last line and the summary wait for the
+ * final step's own.
  * Stops at a failed step (s->step_failed), or when the log (may be NULL) cannot be written. Returns
  * the steps done. */
 static long train(ngp_session *s, long n_steps, double seconds, ngp_train_log *log) {
@@ -31,6 +57,7 @@ static long train(ngp_session *s, long n_steps, double seconds, ngp_train_log *l
   ngp_step_stats st = {0};
   float loss_ema = -1.0f;
   long done = 0;
+  bool have_last = true; /* the last step's numbers are in */
   for (long i = 0;; i++) {
     double el = ngp_seconds() - t0;
     if ((n_steps >= 0 && i >= n_steps) || (seconds >= 0.0 && el >= seconds) || ngp_app_interrupted()) break;
@@ -40,18 +67,22 @@ static long train(ngp_session *s, long n_steps, double seconds, ngp_train_log *l
       break;
     }
     done++;
-    samples += st.n_samples_used;
+    have_last = false;
+    absorb(&st, &samples, &loss_ema);
     /* Rays that all miss the box train nothing, silently: say so once, early. */
     if (done == 16 && samples == 0)
       fprintf(stderr,
               "%sinstant-ngp: warning: 0 samples per ray in the first 16 steps: no ray hits the scene box; "
               "check aabb_scale, scale, offset and the camera poses (instant-ngp --info shows them)\n",
               tty ? "\n" : "");
-    if (!st.skipped) loss_ema = loss_ema < 0.0f ? st.loss : 0.9f * loss_ema + 0.1f * st.loss;
     double now = ngp_seconds();
     el = now - t0;
     bool last = (n_steps >= 0 && i + 1 >= n_steps) || (seconds >= 0.0 && el >= seconds);
-    if (ngp_train_line_due(tty, now - last_print) || last) {
+    if (last) {
+      if (!absorb_last(s, &st, &samples, &loss_ema)) break;
+      have_last = true;
+    }
+    if ((ngp_train_line_due(tty, now - last_print) && st.step >= 0) || last) { /* st.step < 0: no numbers yet */
       last_print = now;
       double remaining = -1.0;
       if (n_steps >= 0) remaining = el / (double)(i + 1) * (double)(n_steps - i - 1);
@@ -78,6 +109,7 @@ static long train(ngp_session *s, long n_steps, double seconds, ngp_train_log *l
       ngp_train_line_print(&l, tty);
     }
   }
+  if (!have_last && !s->step_failed) (void)absorb_last(s, &st, &samples, &loss_ema); /* interrupted */
   if (tty) fprintf(stderr, "\n");
   ngp_train_summary_print(done, ngp_seconds() - t0, (double)samples, threads, loss_ema, s->skipped_steps);
   return done;

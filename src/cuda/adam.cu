@@ -31,6 +31,7 @@ __global__ void adam_kernel(ngp_cuda_adam a, float *params, float *grads, float 
       m[i] = mi;
       v[i] = vi;
       params[i] = w;
+      if (a.params16 && i >= a.half_begin) ((__half *)a.params16)[i - a.half_begin] = ngp_half_sat(w);
     }
   }
   if (ema) ema[i] = ngp_ema_update(ema[i], w, a.ema_decay);

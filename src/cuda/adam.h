@@ -24,6 +24,13 @@ typedef struct ngp_cuda_adam {
    * otherwise the rate is *d_lr. */
   const uint32_t *d_skip;
   const float *d_lr;
+  /* Optional (NULL: none): an fp16 copy of the parameters [half_begin, n_params) (the hash table,
+   * which the forward encoding reads as fp16: half the bytes of the fp32 master). Where the step
+   * writes a parameter it writes params16[i - half_begin] = half(params[i]) (round to nearest,
+   * saturating at +-65504, as ngp_cuda_f32_to_f16) in the same pass; elsewhere the copy keeps what
+   * it holds, so it stays equal to the master rounded if it was made so (ngp_cuda_f32_to_f16). */
+  ngp_half *params16;
+  size_t half_begin;
 } ngp_cuda_adam;
 
 /* The non-finite guard before Adam (optimizer.c skips such a step whole: one NaN would spread

@@ -50,8 +50,16 @@ static void cuda_destroy(ngp_backend *b) {
   free(c);
 }
 
+/* Steps are queued: st gets the previous step's numbers (ngp_cuda_trainer_step). */
 static ngp_status cuda_train_step(ngp_backend *b, ngp_step_stats *st, ngp_error *err) {
   return ngp_cuda_trainer_step(cu(b)->trainer, st, err);
+}
+
+static ngp_status cuda_last_stats(ngp_backend *b, ngp_step_stats *st, ngp_error *err) {
+  if (cu(b)->trainer) return ngp_cuda_trainer_last_stats(cu(b)->trainer, st, err);
+  memset(st, 0, sizeof *st); /* nothing trains here */
+  st->step = -1;
+  return NGP_OK;
 }
 
 static ngp_status cuda_download(ngp_backend *b, ngp_error *err) {
@@ -134,6 +142,7 @@ static const ngp_backend_i cuda_iface = {
     .describe = cuda_describe,
     .destroy = cuda_destroy,
     .train_step = cuda_train_step,
+    .last_stats = cuda_last_stats,
     .download = cuda_download,
     .upload = cuda_upload,
     .publish = cuda_publish,

@@ -1,6 +1,9 @@
 /* hashgrid.cu: hash encoding forward and backward (NGP-SPEC §2), one thread per (sample, level)
  * with the level in blockIdx.y, so a block's lookups stay in one level's table (as tiny-cuda-nn
- * does). The backward scatters w * dout into the fp32 gradient with atomics.
+ * does). The forward reads the fp32 table or its fp16 copy (the trainer's, kept by Adam: half the
+ * bytes per lookup, as tiny-cuda-nn's half-precision grid), interpolating in fp32 either way; the
+ * fp16 encoding is stored a half2 (two features) at a time where F is even. The backward scatters
+ * w * dout into the fp32 gradient with atomics.
  * UNVERIFIED on a device: the sm_90 float4/float2 vector atomics (and their speed against scalar
  * ones) have never run. */
 #include "cuda/cuda_common.cuh"
@@ -35,10 +38,13 @@ static unsigned hash_blocks(uint32_t items) {
   return b < (unsigned)HASH_MAX_BLOCKS ? b : (unsigned)HASH_MAX_BLOCKS;
 }
 
-/* Sample s (< round_up(n, 16)) at level l. */
-static __device__ __forceinline__ void hash_forward_sample(const ngp_cuda_grid &g, const float *params, uint32_t s,
-                                                           uint32_t n, int l, const float *x, __half *out16, int ld16,
-                                                           float *out32, int ld32, int vec_ok) {
+/* Sample s (< round_up(n, 16)) at level l. params16: NULL, or the table in fp16 (read instead of
+ * params; 4-byte aligned, as cudaMalloc gives). vec_ok: params is 16-byte aligned and F == 4.
+ * half2_out: F and ld16 are even, so level l's F features of a row start 4-byte aligned. */
+static __device__ __forceinline__ void hash_forward_sample(const ngp_cuda_grid &g, const float *params,
+                                                           const __half *params16, uint32_t s, uint32_t n, int l,
+                                                           const float *x, __half *out16, int ld16, float *out32,
+                                                           int ld32, int vec_ok, int half2_out) {
   const int F = g.n_features, LF = g.n_levels * F, LF16 = (LF + 15) & ~15;
   if (s >= n) { /* whole-tile padding rows read by the fused MLP */
     if (out16)
@@ -58,9 +64,29 @@ static __device__ __forceinline__ void hash_forward_sample(const ngp_cuda_grid &
   for (int f = 0; f < MAX_F; f++)
     acc[f] = 0.0f;
   const float *table = params + (size_t)g.offset[l] * F;
+  const __half *table16 = params16 ? params16 + (size_t)g.offset[l] * F : NULL;
   for (int k = 0; k < nc; k++) {
-    const float *e = table + (size_t)idx[k] * F;
     /* forward: o[f] += w[k] * p[f], corners in order as the reference */
+    if (table16) {
+      const __half *e16 = table16 + (size_t)idx[k] * F;
+      if ((F & 1) == 0) {
+        /* entry e starts at half (offset + e) * F, F even: 4-byte aligned for half2 */
+        const __half2 *e2 = (const __half2 *)e16;
+#pragma unroll
+        for (int f = 0; f < MAX_F; f += 2) {
+          if (f >= F) break;
+          const float2 v = __half22float2(__ldg(e2 + f / 2));
+          acc[f] += w[k] * v.x;
+          acc[f + 1] += w[k] * v.y;
+        }
+      } else {
+#pragma unroll
+        for (int f = 0; f < MAX_F; f++)
+          if (f < F) acc[f] += w[k] * __half2float(__ldg(e16 + f));
+      }
+      continue;
+    }
+    const float *e = table + (size_t)idx[k] * F;
     if (vec_ok && F == 4) {
       const float4 v = __ldg((const float4 *)e);
       acc[0] += w[k] * v.x;
@@ -73,10 +99,19 @@ static __device__ __forceinline__ void hash_forward_sample(const ngp_cuda_grid &
         if (f < F) acc[f] += w[k] * __ldg(e + f);
     }
   }
+  if (out16 && half2_out) {
+    /* (s * ld16 + l * F) is even: one 4-byte store per two features */
+    __half2 *o2 = (__half2 *)(out16 + (size_t)s * ld16 + l * F);
+#pragma unroll
+    for (int f = 0; f < MAX_F; f += 2) {
+      if (f >= F) break;
+      o2[f / 2] = __halves2half2(ngp_half_sat(acc[f]), ngp_half_sat(acc[f + 1]));
+    }
+  }
 #pragma unroll
   for (int f = 0; f < MAX_F; f++) {
     if (f >= F) break;
-    if (out16) out16[(size_t)s * ld16 + l * F + f] = ngp_half_sat(acc[f]);
+    if (out16 && !half2_out) out16[(size_t)s * ld16 + l * F + f] = ngp_half_sat(acc[f]);
     if (out32) out32[(size_t)s * ld32 + l * F + f] = acc[f];
   }
   if (out16 && l == 0)
@@ -84,11 +119,12 @@ static __device__ __forceinline__ void hash_forward_sample(const ngp_cuda_grid &
       out16[(size_t)s * ld16 + c] = __float2half(0.0f);
 }
 
-__global__ void hash_forward_kernel(ngp_cuda_grid g, const float *params, const uint32_t *d_count, uint32_t max,
-                                    const float *x, __half *out16, int ld16, float *out32, int ld32, int vec_ok) {
+__global__ void hash_forward_kernel(ngp_cuda_grid g, const float *params, const __half *params16,
+                                    const uint32_t *d_count, uint32_t max, const float *x, __half *out16, int ld16,
+                                    float *out32, int ld32, int vec_ok, int half2_out) {
   const uint32_t n = ngp_dev_count(d_count, max), n16 = (n + 15u) & ~15u;
   for (uint32_t s = ngp_thread_index(); s < n16; s += gridDim.x * blockDim.x)
-    hash_forward_sample(g, params, s, n, (int)blockIdx.y, x, out16, ld16, out32, ld32, vec_ok);
+    hash_forward_sample(g, params, params16, s, n, (int)blockIdx.y, x, out16, ld16, out32, ld32, vec_ok, half2_out);
 }
 
 /* Sample s (< n) at level l. */
@@ -134,15 +170,21 @@ __global__ void hash_backward_kernel(ngp_cuda_grid g, const uint32_t *d_count, u
     hash_backward_sample(g, s, (int)blockIdx.y, x, dout, ld, dparams, vec_ok);
 }
 
-extern "C" void ngp_hashgrid_forward_cuda(const ngp_cuda_grid *g, const float *params, const uint32_t *d_count,
-                                          uint32_t max, const float *x, ngp_half *out16, int ld16, float *out32,
-                                          int ld32, ngp_stream stream) {
+extern "C" void ngp_hashgrid_forward_cuda(const ngp_cuda_grid *g, const float *params, const ngp_half *params16,
+                                          const uint32_t *d_count, uint32_t max, const float *x, ngp_half *out16,
+                                          int ld16, float *out32, int ld32, ngp_stream stream) {
   if (max == 0) return;
+  const int F = g->n_features;
   /* float4 loads need 16-byte aligned entries: F == 4 and an aligned table; scalar loads otherwise. */
-  const int vec_ok = g->n_features == 4 && ((uintptr_t)params & 15u) == 0;
+  const int vec_ok = F == 4 && ((uintptr_t)params & 15u) == 0;
+  /* half2 loads of the fp16 table need F even and a 4-byte aligned table (each entry then is);
+   * otherwise the fp32 table is read (params is always given). */
+  if (params16 && (F & 1) == 0 && ((uintptr_t)params16 & 3u) != 0) params16 = NULL;
+  /* half2 stores: F and ld16 even, out16 4-byte aligned. */
+  const int half2_out = out16 && (F & 1) == 0 && (ld16 & 1) == 0 && ((uintptr_t)out16 & 3u) == 0;
   dim3 grid(hash_blocks(ngp_round_up(max, 16)), (unsigned)g->n_levels);
-  hash_forward_kernel<<<grid, HASH_THREADS, 0, stream>>>(*g, params, d_count, max, x, (__half *)out16, ld16, out32,
-                                                         ld32, vec_ok);
+  hash_forward_kernel<<<grid, HASH_THREADS, 0, stream>>>(*g, params, (const __half *)params16, d_count, max, x,
+                                                         (__half *)out16, ld16, out32, ld32, vec_ok, half2_out);
 }
 
 extern "C" void ngp_hashgrid_backward_cuda(const ngp_cuda_grid *g, const uint32_t *d_count, uint32_t max,

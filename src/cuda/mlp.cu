@@ -7,9 +7,15 @@
  *   forward  Y = X W^T: B = W^T, i.e. W read as a column-major [pin][pout] matrix;
  *   backward dX = dZ W: B = W, row-major [pout][pin];
  *   weights  dW = dZ^T X: A = dZ^T, i.e. dZ read as a column-major [pout][S] matrix.
- * Accumulator tiles are stored to a per-warp fp32 scratch tile, where the activation (or its
- * derivative) is applied element-wise with the shared formulas of ngp_activation.h and the
- * result rounded to fp16.
+ * Hidden layers apply the activation (forward) or its derivative (backward, times the stored
+ * activation loaded as a fragment) on the fp32 accumulator fragments themselves, round them into
+ * fp16 accumulator fragments and store those straight to the shared strip: no fp32 round trip.
+ * This needs the fp32 and fp16 accumulator fragments to hold the same matrix element at the same
+ * index, which the WMMA API does not promise: each warp checks it once per launch
+ * (frag_layouts_match) and otherwise takes the general path, which stores the accumulator to a
+ * per-warp fp32 scratch tile and applies the same formulas there (as the output layer always
+ * does: it writes fp32 outputs with column bounds). Both paths compute the same values with the
+ * shared formulas of ngp_activation.h.
  *
  * UNVERIFIED on a device: the tile layouts above, the shared-memory plan and test_gpu_mlp's
  * tolerances were written without a GPU (they compile for sm_75..sm_90 and have never run). */
@@ -30,7 +36,8 @@ enum {
   MLP_BLOCK_SAMPLES = MLP_WARPS * MLP_STRIPS * 16, /* 256 */
   ACT_LD = NGP_CUDA_MLP_MAX_DIM + 8,               /* fp16 per strip row (+8: fewer bank conflicts) */
   MAX_TILES = NGP_CUDA_MLP_MAX_DIM / 16,           /* 4 */
-  WG_CHUNK = 2048,                                 /* samples per block of the weight-gradient GEMM */
+  WG_CHUNK = 2048,                                 /* samples per chunk of the weight-gradient GEMM */
+  WG_MAX_BLOCKS = 128, /* its blocks per layer (grid stride over the chunks): the partial sums' count */
 };
 
 /* ---- Layout ------------------------------------------------------------------------------------- */
@@ -150,6 +157,59 @@ static __device__ void load_strip(const __half *src, int ld, uint32_t row0, uint
 }
 
 typedef wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc_frag;
+typedef wmma::fragment<wmma::accumulator, 16, 16, 16, __half> half_acc_frag;
+
+/* Whether element i of an fp32 and of an fp16 accumulator fragment are the same matrix element on
+ * this device, for every i (then an element-wise map from one to the other is position-exact).
+ * Loads the matrix m[r][c] = 16 r + c (exact in fp16) into both kinds, through the warp's fp32
+ * scratch tile and its fp16 strip, and compares. Warp-uniform; the buffers are free afterwards. */
+static __device__ bool frag_layouts_match(float *scr, __half *strip, int lane) {
+  for (int i = lane; i < 256; i += 32) {
+    scr[i] = (float)i;
+    strip[(i / 16) * ACT_LD + i % 16] = __float2half_rn((float)i);
+  }
+  __syncwarp();
+  acc_frag f;
+  half_acc_frag h;
+  wmma::load_matrix_sync(f, scr, 16, wmma::mem_row_major);
+  wmma::load_matrix_sync(h, strip, ACT_LD, wmma::mem_row_major);
+  bool same = f.num_elements == h.num_elements;
+#pragma unroll
+  for (int i = 0; i < f.num_elements; i++)
+    if (i < h.num_elements) same &= f.x[i] == __half2float(h.x[i]);
+  __syncwarp();
+  return __all_sync(0xffffffffu, same);
+}
+
+__global__ void frag_probe_kernel(int *out) {
+  __shared__ __align__(128) float scr[256];
+  __shared__ __align__(128) __half strip[16 * ACT_LD];
+  const bool same = frag_layouts_match(scr, strip, (int)threadIdx.x);
+  if (threadIdx.x == 0) *out = same ? 1 : 0;
+}
+
+extern "C" int ngp_mlp_fragment_path_cuda(void) {
+  int *d = NULL, h = -1;
+  if (cudaMalloc((void **)&d, sizeof *d) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return -1;
+  }
+  frag_probe_kernel<<<1, 32>>>(d);
+  if (cudaMemcpy(&h, d, sizeof h, cudaMemcpyDeviceToHost) != cudaSuccess) h = -1;
+  (void)cudaFree(d);
+  (void)cudaGetLastError();
+  return h;
+}
+
+/* 16 rows of pdim fp16 columns from the warp's strip to dst (row-major, ld = pdim, 16-byte aligned
+ * rows): consecutive lanes write consecutive 16-byte pieces of a row. */
+static __device__ void store_strip(const __half *strip, int pdim, __half *dst, int lane) {
+  const int vec_per_row = pdim / 8;
+  for (int v = lane; v < 16 * vec_per_row; v += 32) {
+    const int r = v / vec_per_row, c = (v % vec_per_row) * 8;
+    *(uint4 *)(dst + (size_t)r * pdim + c) = *(const uint4 *)(strip + r * ACT_LD + c);
+  }
+}
 
 /* acc[j] (j < n_out/16) = strip[16 x pin] times the layer's weights: W^T (forward, B column-major
  * [pin][pout] with ld pin) or W (backward, B row-major [pout][pin] with ld pin, K = pout). */
@@ -209,6 +269,7 @@ __global__ void __launch_bounds__(MLP_THREADS) mlp_forward_kernel(mlp_fwd_args a
   const size_t wb = weights_bytes(d);
   __half *strip = (__half *)(smem + wb) + warp * 16 * ACT_LD;
   float *scr = (float *)(smem + wb + (size_t)MLP_WARPS * 16 * ACT_LD * 2) + warp * 256;
+  const bool direct = frag_layouts_match(scr, strip, lane);
   acc_frag acc[MAX_TILES];
   for (uint32_t block0 = first; block0 < n; block0 += stride) { /* grid stride: chunks of 256 samples */
     for (int st = 0; st < MLP_STRIPS; st++) {
@@ -224,6 +285,22 @@ __global__ void __launch_bounds__(MLP_THREADS) mlp_forward_kernel(mlp_fwd_args a
         strip_times_weights(strip, pin, pout, w_s + smem_w_off(d, l), pin + W_PAD, true, acc);
         __syncwarp();
         __half *acts_l = a.acts ? a.acts + (size_t)a.s_cap * d.acts_off[l] : NULL;
+        if (direct && !last) {
+          /* y = act(z) on the fragments, rounded into fp16 fragments, stored as the next input */
+#pragma unroll
+          for (int j = 0; j < MAX_TILES; j++) {
+            if (j >= pout / 16) break;
+            half_acc_frag h;
+#pragma unroll
+            for (int i = 0; i < h.num_elements; i++)
+              h.x[i] = ngp_half_sat(ngp_act_forward(act, acc[j].x[i]));
+            wmma::store_matrix_sync(strip + j * 16, h, ACT_LD, wmma::mem_row_major);
+          }
+          __syncwarp();
+          if (acts_l) store_strip(strip, pout, acts_l + (size_t)row0 * pout, lane);
+          __syncwarp();
+          continue;
+        }
 #pragma unroll
         for (int j = 0; j < MAX_TILES; j++) {
           if (j >= pout / 16) break;
@@ -321,6 +398,7 @@ struct mlp_bwd_args {
   __half *dz;
   float *din;
   int ld_din;
+  int acts_aligned; /* acts 32-byte aligned: then so is every 16 x 16 tile of it (wmma loads) */
 };
 
 __global__ void __launch_bounds__(MLP_THREADS) mlp_backward_kernel(mlp_bwd_args a) {
@@ -336,6 +414,8 @@ __global__ void __launch_bounds__(MLP_THREADS) mlp_backward_kernel(mlp_bwd_args 
   const size_t wb = weights_bytes(d);
   __half *g = (__half *)(smem + wb) + warp * 16 * ACT_LD; /* the strip's current dz */
   float *scr = (float *)(smem + wb + (size_t)MLP_WARPS * 16 * ACT_LD * 2) + warp * 256;
+  /* the fragment path loads stored activations as fragments: 32-byte aligned tiles (acts_aligned) */
+  const bool direct = frag_layouts_match(scr, g, lane) && a.acts_aligned;
   const int L = d.n_layers;
   const int r = lane >> 1, c0 = (lane & 1) * 8;
   const float loss_scale = a.d_loss_scale ? *a.d_loss_scale : a.loss_scale;
@@ -380,6 +460,24 @@ __global__ void __launch_bounds__(MLP_THREADS) mlp_backward_kernel(mlp_bwd_args 
         __syncwarp();
         const __half *y_prev = l > 0 ? a.acts + (size_t)a.s_cap * d.acts_off[l - 1] : NULL;
         __half *dz_prev = l > 0 ? a.dz + (size_t)a.s_cap * d.acts_off[l - 1] : NULL;
+        if (direct && l > 0) {
+          /* x = act(z_prev) -> dz_prev = dx * act'(x) on the fragments, x loaded as a fragment */
+#pragma unroll
+          for (int j = 0; j < MAX_TILES; j++) {
+            if (j >= pin / 16) break;
+            half_acc_frag y, h;
+            wmma::load_matrix_sync(y, y_prev + (size_t)row0 * pin + j * 16, pin, wmma::mem_row_major);
+#pragma unroll
+            for (int i = 0; i < h.num_elements; i++)
+              h.x[i] = __float2half_rn(acc[j].x[i] *
+                                       ngp_act_derivative_out((ngp_activation)d.activation, __half2float(y.x[i])));
+            wmma::store_matrix_sync(g + j * 16, h, ACT_LD, wmma::mem_row_major);
+          }
+          __syncwarp();
+          store_strip(g, pin, dz_prev + (size_t)row0 * pin, lane);
+          __syncwarp();
+          continue;
+        }
 #pragma unroll
         for (int j = 0; j < MAX_TILES; j++) {
           if (j >= pin / 16) break;
@@ -431,6 +529,8 @@ extern "C" void ngp_mlp_backward_cuda(const ngp_cuda_mlp *d, const ngp_half *w16
   a.dz = (__half *)dz;
   a.din = din;
   a.ld_din = ld_din;
+  /* acts_off are multiples of 16, rows and tiles too: with a 32-byte aligned base every tile is */
+  a.acts_aligned = ((uintptr_t)acts & 31u) == 0;
   const size_t smem = fused_smem_bytes(d);
   set_smem_limit((const void *)mlp_backward_kernel, smem);
   mlp_backward_kernel<<<mlp_blocks(max), MLP_THREADS, smem, stream>>>(a);
@@ -446,69 +546,101 @@ struct mlp_wgrad_args {
   int ld_in;
   const __half *acts, *dz;
   uint32_t s_cap;
-  float *dparams;
-  float scale;
-  const float *d_div; /* NULL: 1 */
+  float *partial; /* [gridDim.x][h_off[n_layers]] fp32 */
 };
 
-/* Block (chunk of WG_CHUNK samples, layer blockIdx.y): dW_l += dz_l^T x_l over the chunk. The
- * layer's (pout/16) x (pin/16) output tiles are dealt to the 4 warps (at most 4 each). Rows
- * S .. round_up(S, 16) are included: their dz is zero and their inputs finite. */
+/* Block (b, layer l = blockIdx.y): P_b,l = dz_l^T x_l over the chunks of WG_CHUNK samples b, b + G,
+ * b + 2G, ... (G = gridDim.x), written (not added) to the block's partial sums in the padded
+ * [pout][pin] layout of layer l (offset h_off[l] of its slot). The layer's (pout/16) x (pin/16)
+ * output tiles are dealt to the 4 warps (at most 4 each), so every tile is written. Rows S ..
+ * round_up(S, 16) are included: their dz is zero and their inputs finite. A block with no chunk
+ * writes nothing: the reduction reads only the blocks that had one (wgrad_active_blocks). */
 __global__ void __launch_bounds__(MLP_THREADS) mlp_weight_grad_kernel(mlp_wgrad_args a) {
-  __shared__ __align__(32) float scr_all[MLP_WARPS][256];
   const ngp_cuda_mlp &d = a.d;
   const uint32_t n = ngp_dev_count(a.d_count, a.max), n16 = (n + 15u) & ~15u;
   const int l = blockIdx.y;
-  const uint32_t s0 = blockIdx.x * WG_CHUNK;
-  if (s0 >= n16) return;
-  const uint32_t s1 = s0 + WG_CHUNK < n16 ? s0 + WG_CHUNK : n16;
+  if (blockIdx.x * WG_CHUNK >= n16) return;
   const int pin = d.pdims[l], pout = d.pdims[l + 1], ti = pin / 16, n_tiles = (pout / 16) * ti;
   const __half *x = l == 0 ? a.in : a.acts + (size_t)a.s_cap * d.acts_off[l - 1];
   const int ld_x = l == 0 ? a.ld_in : pin;
   const __half *dzl = a.dz + (size_t)a.s_cap * d.acts_off[l];
-  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  const int warp = threadIdx.x >> 5;
   acc_frag acc[MAX_TILES];
 #pragma unroll
   for (int q = 0; q < MAX_TILES; q++)
     wmma::fill_fragment(acc[q], 0.0f);
-  for (uint32_t s = s0; s < s1; s += 16) {
+  for (uint32_t c0 = blockIdx.x * WG_CHUNK; c0 < n16; c0 += gridDim.x * WG_CHUNK) {
+    const uint32_t c1 = c0 + WG_CHUNK < n16 ? c0 + WG_CHUNK : n16;
+    for (uint32_t s = c0; s < c1; s += 16) {
 #pragma unroll
-    for (int q = 0; q < MAX_TILES; q++) {
-      const int t = warp + q * MLP_WARPS;
-      if (t >= n_tiles) break;
-      const int o = t / ti, i = t % ti;
-      /* A(m, k) = dz[s + k][o*16 + m]: column-major with ld pout */
-      wmma::fragment<wmma::matrix_a, 16, 16, 16, __half, wmma::col_major> fa;
-      wmma::load_matrix_sync(fa, dzl + (size_t)s * pout + o * 16, pout);
-      /* B(k, n) = x[s + k][i*16 + n]: row-major with ld ld_x */
-      wmma::fragment<wmma::matrix_b, 16, 16, 16, __half, wmma::row_major> fb;
-      wmma::load_matrix_sync(fb, x + (size_t)s * ld_x + i * 16, ld_x);
-      wmma::mma_sync(acc[q], fa, fb, acc[q]);
+      for (int q = 0; q < MAX_TILES; q++) {
+        const int t = warp + q * MLP_WARPS;
+        if (t >= n_tiles) break;
+        const int o = t / ti, i = t % ti;
+        /* A(m, k) = dz[s + k][o*16 + m]: column-major with ld pout */
+        wmma::fragment<wmma::matrix_a, 16, 16, 16, __half, wmma::col_major> fa;
+        wmma::load_matrix_sync(fa, dzl + (size_t)s * pout + o * 16, pout);
+        /* B(k, n) = x[s + k][i*16 + n]: row-major with ld ld_x */
+        wmma::fragment<wmma::matrix_b, 16, 16, 16, __half, wmma::row_major> fb;
+        wmma::load_matrix_sync(fb, x + (size_t)s * ld_x + i * 16, ld_x);
+        wmma::mma_sync(acc[q], fa, fb, acc[q]);
+      }
     }
   }
-  float *scr = scr_all[warp];
-  const float scale = a.d_div ? a.scale / *a.d_div : a.scale;
-  const int n_in = d.dims[l], n_out = d.dims[l + 1];
-  float *dW = a.dparams + d.w_off[l];
+  /* z[o] = sum_k W[o][k] x[k]  ->  dW[o][k] += dz[o] x[k]: tile (o, i) of the padded [pout][pin]
+   * matrix. Offsets: slot b * h_off[L] and h_off[l] are multiples of 256 floats, a tile's start a
+   * multiple of 16: 64-byte aligned, as wmma stores need (32). */
+  float *P = a.partial + (size_t)blockIdx.x * d.h_off[d.n_layers] + d.h_off[l];
 #pragma unroll
   for (int q = 0; q < MAX_TILES; q++) {
     const int t = warp + q * MLP_WARPS;
     if (t >= n_tiles) break;
     const int o = t / ti, i = t % ti;
-    wmma::store_matrix_sync(scr, acc[q], 16, wmma::mem_row_major);
-    __syncwarp();
-    /* z[o] = sum_k W[o][k] x[k]  ->  dW[o][k] += dz[o] x[k] */
-    for (int e = lane; e < 256; e += 32) {
-      const int oo = o * 16 + e / 16, ii = i * 16 + e % 16;
-      if (oo < n_out && ii < n_in) atomicAdd(dW + (size_t)oo * n_in + ii, scr[e] * scale);
-    }
-    __syncwarp();
+    wmma::store_matrix_sync(P + (size_t)(o * 16) * pin + i * 16, acc[q], pin, wmma::mem_row_major);
   }
+}
+
+/* The blocks of the weight-gradient GEMM that had a chunk (the others wrote no partial sums). */
+static __device__ __forceinline__ uint32_t wgrad_active_blocks(uint32_t n16, uint32_t grid) {
+  const uint32_t chunks = (n16 + WG_CHUNK - 1) / WG_CHUNK;
+  return chunks < grid ? chunks : grid;
+}
+
+/* One thread per padded weight e (all layers): dparams[real index] += scale / *d_div * (sum of the
+ * active blocks' partial sums at e), summed in block order (deterministic). Padding is skipped. */
+__global__ void mlp_weight_grad_reduce_kernel(ngp_cuda_mlp d, const uint32_t *d_count, uint32_t max,
+                                              const float *partial, uint32_t grid, float *dparams, float scale,
+                                              const float *d_div) {
+  const uint32_t H = d.h_off[d.n_layers];
+  const uint32_t e = ngp_thread_index();
+  if (e >= H) return;
+  int l = 0;
+  while (e >= d.h_off[l + 1])
+    l++;
+  const uint32_t pin = (uint32_t)d.pdims[l], k = e - d.h_off[l], o = k / pin, i = k % pin;
+  const int n_in = d.dims[l], n_out = d.dims[l + 1];
+  if ((int)o >= n_out || (int)i >= n_in) return;
+  const uint32_t n = ngp_dev_count(d_count, max), n16 = (n + 15u) & ~15u;
+  const uint32_t active = wgrad_active_blocks(n16, grid);
+  float sum = 0.0f;
+  for (uint32_t b = 0; b < active; b++)
+    sum += partial[(size_t)b * H + e];
+  const float sc = d_div ? scale / *d_div : scale;
+  dparams[d.w_off[l] + (size_t)o * n_in + i] += sum * sc;
+}
+
+static unsigned wgrad_blocks(uint32_t max) {
+  const unsigned b = ngp_cuda_blocks(ngp_round_up(max, 16), WG_CHUNK);
+  return b < (unsigned)WG_MAX_BLOCKS ? b : (unsigned)WG_MAX_BLOCKS;
+}
+
+extern "C" size_t ngp_mlp_weight_grad_work(const ngp_cuda_mlp *d, uint32_t max) {
+  return max == 0 ? 0 : (size_t)wgrad_blocks(max) * d->h_off[d->n_layers];
 }
 
 extern "C" void ngp_mlp_weight_grad_cuda(const ngp_cuda_mlp *d, const uint32_t *d_count, uint32_t max,
                                          const ngp_half *in, int ld_in, const ngp_half *acts, const ngp_half *dz,
-                                         uint32_t s_cap, float *dparams, float scale, const float *d_div,
+                                         uint32_t s_cap, float *dparams, float scale, const float *d_div, float *work,
                                          ngp_stream stream) {
   if (max == 0) return;
   mlp_wgrad_args a;
@@ -520,9 +652,10 @@ extern "C" void ngp_mlp_weight_grad_cuda(const ngp_cuda_mlp *d, const uint32_t *
   a.acts = (const __half *)acts;
   a.dz = (const __half *)dz;
   a.s_cap = s_cap;
-  a.dparams = dparams;
-  a.scale = scale;
-  a.d_div = d_div;
-  dim3 grid(ngp_cuda_blocks(ngp_round_up(max, 16), WG_CHUNK), (unsigned)d->n_layers);
-  mlp_weight_grad_kernel<<<grid, MLP_THREADS, 0, stream>>>(a);
+  a.partial = work;
+  const unsigned G = wgrad_blocks(max);
+  mlp_weight_grad_kernel<<<dim3(G, (unsigned)d->n_layers), MLP_THREADS, 0, stream>>>(a);
+  const uint32_t H = d->h_off[d->n_layers];
+  mlp_weight_grad_reduce_kernel<<<ngp_cuda_blocks(H, NGP_CUDA_THREADS), NGP_CUDA_THREADS, 0, stream>>>(
+      *d, d_count, max, work, G, dparams, scale, d_div);
 }

@@ -12,7 +12,7 @@
  * in shared memory, so a sample's activations never leave the SM between layers. The backward pass
  * runs the strips back through the layers the same way, storing each layer's gradient dz (fp16);
  * the weight gradients dW = dz^T x are then one tensor-core GEMM over all samples per layer (split
- * over blocks of samples, fp32 atomics into the gradient). */
+ * over blocks of samples, each writing its partial sums, then one reduction into the gradient). */
 #ifndef NGP_CUDA_MLP_H
 #define NGP_CUDA_MLP_H
 
@@ -32,6 +32,12 @@ ngp_status ngp_cuda_mlp_from(ngp_cuda_mlp *d, const ngp_mlp *m, const char *what
 size_t ngp_cuda_mlp_half_count(const ngp_cuda_mlp *d);
 /* fp16 activations stored per sample by the training forward (and dz per sample by backward). */
 size_t ngp_cuda_mlp_acts_per_sample(const ngp_cuda_mlp *d);
+
+/* Whether the fused kernels apply the hidden layers' activations on the accumulator fragments on
+ * the current device (its fp32 and fp16 WMMA accumulator fragments hold the same elements at the
+ * same indices, which each kernel checks per warp; mlp.cu): 1 yes, 0 no (the fp32 scratch path,
+ * same results, slower), -1 the check could not run. Launches one warp and waits (tests). */
+int ngp_mlp_fragment_path_cuda(void);
 
 /* w16 [ngp_cuda_mlp_half_count] = the fp32 weights params (CPU layout) in fp16, zero-padded. */
 void ngp_mlp_weights_to_half_cuda(const ngp_cuda_mlp *d, const float *params, ngp_half *w16, ngp_stream stream);
@@ -59,12 +65,15 @@ void ngp_mlp_backward_cuda(const ngp_cuda_mlp *d, const ngp_half *w16, const uin
                            int ld_din, ngp_stream stream);
 
 /* dparams (fp32, CPU layout) += scale / *d_div * dz^T x for every layer (d_div NULL: 1), over the S
- * samples (x: the input `in` for layer 0, stored activations above). Atomic adds: the summation
- * order varies. Pass scale = 1 / loss_scale, or scale = 1 and d_div = the device loss scale, to
- * get the true gradient. */
+ * samples (x: the input `in` for layer 0, stored activations above). Blocks of samples write
+ * partial sums into work [ngp_mlp_weight_grad_work(d, max)] (fp32, device, 32-byte aligned; its
+ * contents are scratch), then one pass adds their sum to dparams, summed in a fixed order: no
+ * atomics, the same result every run. Pass scale = 1 / loss_scale, or scale = 1 and d_div = the
+ * device loss scale, to get the true gradient. Calls on one stream may share work. */
+size_t ngp_mlp_weight_grad_work(const ngp_cuda_mlp *d, uint32_t max);
 void ngp_mlp_weight_grad_cuda(const ngp_cuda_mlp *d, const uint32_t *d_count, uint32_t max, const ngp_half *in,
                               int ld_in, const ngp_half *acts, const ngp_half *dz, uint32_t s_cap, float *dparams,
-                              float scale, const float *d_div, ngp_stream stream);
+                              float scale, const float *d_div, float *work, ngp_stream stream);
 
 #ifdef __cplusplus
 }

@@ -57,11 +57,14 @@ void ngp_cuda_memory_info(size_t *free_bytes, size_t *total_bytes);
  * rays from the images (uploaded once as RGBA8), marching with compaction (count, prefix sum,
  * write), density inference, transmittance compaction, hash encoding, fused MLPs, SH,
  * compositing + loss and their backward, Adam + EMA, and the occupancy grid on instant-ngp's
- * schedule. All device memory is allocated by create; a step allocates nothing and waits for the
- * device only to read back the few numbers of ngp_step_stats (not at all when stats is NULL).
+ * schedule. All device memory is allocated by create; a step allocates nothing and never waits for
+ * its own work: it queues the step, then waits for the previous step to end (the device stays busy
+ * with the new one) and reports that step's numbers, copied to pinned host memory as it ended.
  *
  * Differences from the CPU trainer that do not change the method: the MLPs run in fp16 on tensor
- * cores with fp32 accumulation and fp32 master weights (as tiny-cuda-nn does), and rays are marched
+ * cores with fp32 accumulation and fp32 master weights (as tiny-cuda-nn does), the encoding reads
+ * an fp16 copy of the hash table that Adam keeps beside the fp32 master (renders, snapshots and
+ * the EMA use the fp32 weights), and rays are marched
  * to their end before the transmittance cut (instant-ngp's order) instead of in rounds. The
  * occupancy update uses opts->grid_sample_fraction as given: pass 1 for instant-ngp's sample
  * counts (the CPU default 0.125 exists because a CPU is slow at it). */
@@ -75,9 +78,13 @@ typedef struct ngp_cuda_trainer ngp_cuda_trainer;
  * and total, and the hint: a smaller --batch-size or config). */
 ngp_status ngp_cuda_trainer_create(ngp_cuda_trainer **t, ngp_nerf *n, const ngp_scene *scene, const ngp_train_opts *o,
                                    ngp_error *err);
-/* One training step. stats (may be NULL) gets this step's numbers (the device is waited for); the
- * t_* fields are device times per phase measured with events. */
+/* Queues one training step and waits for the step before it. stats (may be NULL) gets the numbers
+ * of that previous step, one call late: stats->step is the step they are of (-1 after the first
+ * call, all else zero). The t_* fields are device times per phase measured with events. */
 ngp_status ngp_cuda_trainer_step(ngp_cuda_trainer *t, ngp_step_stats *stats, ngp_error *err);
+/* Waits for the last step queued and writes its numbers into stats, exactly as the next step call
+ * would report them (stats->step = -1 before any step). For the end of training and snapshots. */
+ngp_status ngp_cuda_trainer_last_stats(ngp_cuda_trainer *t, ngp_step_stats *stats, ngp_error *err);
 int ngp_cuda_trainer_steps_done(const ngp_cuda_trainer *t);
 /* Steps not applied because their loss or a gradient was NaN or infinite (stats->skipped says it
  * per step): nothing changed but the gradients' reset, as on the CPU (ngp_trainer_skipped_steps).

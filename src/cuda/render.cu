@@ -12,10 +12,10 @@
  * network at six probes per sample (central differences, as the CPU does), in fp16 as the samples.
  *
  * A renderer (ngp_cuda_renderer) belongs to one CUDA backend instance and owns its model on the
- * device: fp32 weights (the hash grid is read from them), their fp16 copy for the MLPs, and the
- * occupancy bitfield, loaded from the host or copied on the device from the trainer's EMA. With
- * `concurrent` (the viewer) a second weights/bitfield pair takes the trainer's handover while
- * renders use the first; acquire swaps them. The work buffers are sized for the largest image
+ * device: fp32 weights, their fp16 copy (the MLPs' padded layout, and the hash table, which the
+ * encoding reads as the trainer's does: half the bytes per lookup), and the occupancy bitfield, loaded from the host or
+ * copied on the device from the trainer's EMA. With `concurrent` (the viewer) a second weights/bitfield pair takes the
+ * trainer's handover while renders use the first; acquire swaps them. The work buffers are sized for the largest image
  * rendered so far.
  * UNVERIFIED on a device: never run; the round sizing (m up to 16 samples per ray, 4M samples per
  * round) is a guess at what keeps a 1080p view under 30 ms on an H100. */
@@ -26,6 +26,7 @@
 
 #include "cuda/cuda_common.cuh"
 #include "cuda/composite.h"
+#include "cuda/cuda_util.h"
 #include "cuda/hashgrid.h"
 #include "cuda/march.h"
 #include "cuda/mlp.h"
@@ -50,6 +51,7 @@ struct ngp_cuda_renderer {
   size_t n_half_d, n_half;
   float *params; /* front: what renders use */
   ngp_half *w16;
+  ngp_half *grid16; /* the front hash table in fp16 (params from off_grid on, rounded) */
   uint8_t *bitfield;
   uint64_t generation;
   /* concurrent only: the handover pair, under lock */
@@ -100,6 +102,7 @@ void ngp_cuda_renderer_destroy(ngp_cuda_renderer *c) {
   free_work(c);
   ngp_cuda_free(c->params);
   ngp_cuda_free(c->w16);
+  ngp_cuda_free(c->grid16);
   ngp_cuda_free(c->bitfield);
   ngp_cuda_free(c->p_params);
   ngp_cuda_free(c->p_bitfield);
@@ -146,6 +149,8 @@ ngp_status ngp_cuda_renderer_create(ngp_cuda_renderer **out, const ngp_nerf *n, 
   }
   if (st == NGP_OK) st = ngp_cuda_alloc((void **)&c->params, n->n_params * sizeof(float), "the render weights", err);
   if (st == NGP_OK) st = ngp_cuda_alloc((void **)&c->w16, c->n_half * 2, "the render fp16 weights", err);
+  if (st == NGP_OK)
+    st = ngp_cuda_alloc((void **)&c->grid16, (n->n_params - n->off_grid) * 2, "the render fp16 hash table", err);
   if (st == NGP_OK) st = ngp_cuda_alloc((void **)&c->bitfield, bf, "the render occupancy bitfield", err);
   if (st == NGP_OK && concurrent)
     st = ngp_cuda_alloc((void **)&c->p_params, n->n_params * sizeof(float), "the render handover weights", err);
@@ -158,10 +163,11 @@ ngp_status ngp_cuda_renderer_create(ngp_cuda_renderer **out, const ngp_nerf *n, 
   return NGP_OK;
 }
 
-/* The fp16 copy of the front weights, on the render stream, waited for. */
+/* The fp16 copy of the front weights (MLPs and hash table), on the render stream, waited for. */
 static ngp_status front_to_half(ngp_cuda_renderer *c, ngp_error *err) {
   ngp_mlp_weights_to_half_cuda(&c->dmlp, c->params + c->n->off_density, c->w16, c->stream);
   ngp_mlp_weights_to_half_cuda(&c->rmlp, c->params + c->n->off_rgb, c->w16 + c->n_half_d, c->stream);
+  ngp_cuda_f32_to_f16(c->params + c->n->off_grid, c->grid16, c->n->n_params - c->n->off_grid, c->stream);
   NGP_CUDA_CHECK_LAUNCH(err);
   NGP_CUDA_TRY(cudaStreamSynchronize(c->stream), err);
   c->mp.bitfield = c->bitfield;
@@ -452,7 +458,8 @@ ngp_status ngp_cuda_renderer_render(ngp_cuda_renderer *c, const float *xform, co
         ngp_march_segment_cuda(&c->mp, d_live, n_live, c->live[cur], c->origin, c->dir, c->t_cur, c->t_exit, c->marched,
                                c->march_done, (int)m, NGP_MAX_SAMPLES_PER_RAY, c->x, (aux || o->crop) ? c->pos : NULL,
                                c->dt, c->seg_count, s);
-        ngp_hashgrid_forward_cuda(&c->grid, c->params + n->off_grid, NULL, S, c->x, c->enc, c->pd0, NULL, 0, s);
+        ngp_hashgrid_forward_cuda(&c->grid, c->params + n->off_grid, c->grid16, NULL, S, c->x, c->enc, c->pd0, NULL, 0,
+                                  s);
         ngp_mlp_forward_cuda(&c->dmlp, c->w16, NULL, S, c->enc, c->pd0, NULL, 0, c->den, 1, 1, c->rgb_in, c->prgb,
                              c->nd, s);
         ngp_sh_forward_cuda(c->sh_degree, NULL, S, c->dir, c->live[cur], m, c->rgb_in, c->prgb, c->nd, c->prgb, NULL,
@@ -465,7 +472,8 @@ ngp_status ngp_cuda_renderer_render(ngp_cuda_renderer *c, const float *xform, co
         for (int a = 0; normals && a < 3; a++)
           for (int sign = -1; sign <= 1; sign += 2) {
             render_grad_probe_kernel<<<ngp_cuda_blocks(S, 256), 256, 0, s>>>(S, c->pos, a, sign, grad_h, c->mp, c->gx);
-            ngp_hashgrid_forward_cuda(&c->grid, c->params + n->off_grid, NULL, S, c->gx, c->enc, c->pd0, NULL, 0, s);
+            ngp_hashgrid_forward_cuda(&c->grid, c->params + n->off_grid, c->grid16, NULL, S, c->gx, c->enc, c->pd0,
+                                      NULL, 0, s);
             ngp_mlp_forward_cuda(&c->dmlp, c->w16, NULL, S, c->enc, c->pd0, NULL, 0, c->gden, 1, 1, NULL, 0, 0, s);
             render_grad_collect_kernel<<<ngp_cuda_blocks(S, 256), 256, 0, s>>>(S, a, sign, grad_h, c->gden, c->gminus,
                                                                                c->grad);

@@ -8,7 +8,12 @@
  *
  * Every buffer is allocated at creation. Sample counts live on the device: kernels are launched
  * for the capacities and read the actual counts, so the host never waits for the device within a
- * step; it reads back one small struct of counters only when the caller asks for statistics.
+ * step. Each step ends with an asynchronous copy of its counters into one of two pinned host slots
+ * (step k: slot k & 1) and an event; the next step, once queued, waits for that event only and
+ * reports those numbers. So the device always has the step just queued to work on while the host
+ * prepares the next one (no idle round trip per step), the host runs at most one step ahead, and
+ * the statistics a step returns are the previous step's (ngp_cuda_trainer_last_stats waits for the
+ * last one). The batch-size adaptation needs no host: it runs on the device from the counters.
  *
  * Capacities (target T samples per step, 2^18 by default): rays <= min(T, 2^18) (as the CPU);
  * marched samples <= 8T (a ray that would overflow sits the step out, as on the CPU); samples
@@ -32,6 +37,7 @@
 #include "cuda/adam.h"
 #include "cuda/cuda_common.cuh"
 #include "cuda/composite.h"
+#include "cuda/cuda_util.h"
 #include "cuda/hashgrid.h"
 #include "cuda/march.h"
 #include "cuda/mlp.h"
@@ -46,7 +52,9 @@ extern "C" {
 #include "core/parallel.h"
 }
 
-enum { MIN_RAYS = 256, MAX_BUFS = 64, N_EVENTS = 7 };
+/* Events per step: ev[0..6] bound the six timed phases; ev[EV_DONE] follows the copy of the counters
+ * to the host slot. */
+enum { MIN_RAYS = 256, MAX_BUFS = 64, N_PHASES = 6, EV_DONE = N_PHASES + 1, N_EVENTS = N_PHASES + 2, N_SLOTS = 2 };
 
 /* Zeroed at the start of every step. */
 typedef struct step_counters {
@@ -87,7 +95,7 @@ struct ngp_cuda_trainer {
   int step;
   uint32_t occ_updates;
   cudaStream_t stream;
-  cudaEvent_t ev[N_EVENTS];
+  cudaEvent_t ev[N_SLOTS][N_EVENTS]; /* step k records into ev[k & 1] */
   void *bufs[MAX_BUFS];
   int n_bufs;
   /* sizes */
@@ -98,8 +106,10 @@ struct ngp_cuda_trainer {
   ngp_cuda_march mp;
   /* model */
   float *params, *grads, *adam_m, *adam_v, *ema, *scratch;
+  float *wg_work; /* the MLP weight gradients' partial sums (both networks, one after the other) */
   uint32_t *adam_t;
-  ngp_half *w16; /* density MLP then colour MLP, padded fp16 */
+  ngp_half *w16;    /* density MLP then colour MLP, padded fp16 */
+  ngp_half *grid16; /* the hash table in fp16 (params from off_grid on, rounded), kept by Adam */
   size_t n_half_d;
   /* scene */
   uint8_t *pixels;
@@ -123,7 +133,7 @@ struct ngp_cuda_trainer {
   float *capture; /* host: the steps' gradients (tests) */
   /* scalars */
   dev_scalars *dsc;
-  dev_scalars *h_dsc; /* pinned */
+  dev_scalars *h_slot; /* pinned, [N_SLOTS]: step k's counters in h_slot[k & 1] */
 };
 
 static ngp_status talloc(ngp_cuda_trainer *t, void **p, size_t bytes, const char *what, ngp_error *err) {
@@ -157,10 +167,11 @@ void ngp_cuda_trainer_destroy(ngp_cuda_trainer *t) {
   if (t->stream) (void)cudaStreamSynchronize(t->stream);
   for (int i = 0; i < t->n_bufs; i++)
     ngp_cuda_free(t->bufs[i]);
-  for (int i = 0; i < N_EVENTS; i++)
-    if (t->ev[i]) (void)cudaEventDestroy(t->ev[i]);
+  for (int k = 0; k < N_SLOTS; k++)
+    for (int i = 0; i < N_EVENTS; i++)
+      if (t->ev[k][i]) (void)cudaEventDestroy(t->ev[k][i]);
   if (t->stream) (void)cudaStreamDestroy(t->stream);
-  if (t->h_dsc) (void)cudaFreeHost(t->h_dsc);
+  if (t->h_slot) (void)cudaFreeHost(t->h_slot);
   free(t);
 }
 
@@ -218,10 +229,11 @@ ngp_status ngp_cuda_trainer_create(ngp_cuda_trainer **out, ngp_nerf *n, const ng
   t->mp.max_mip = n->occ.n_cascades - 1;
 
   TRY_GOTO(cudaStreamCreateWithFlags(&t->stream, cudaStreamNonBlocking));
-  for (int i = 0; i < N_EVENTS; i++)
-    TRY_GOTO(cudaEventCreate(&t->ev[i]));
-  TRY_GOTO(cudaMallocHost((void **)&t->h_dsc, sizeof *t->h_dsc));
-  memset(t->h_dsc, 0, sizeof *t->h_dsc);
+  for (int k = 0; k < N_SLOTS; k++)
+    for (int i = 0; i < N_EVENTS; i++)
+      TRY_GOTO(cudaEventCreate(&t->ev[k][i]));
+  TRY_GOTO(cudaMallocHost((void **)&t->h_slot, N_SLOTS * sizeof *t->h_slot));
+  memset(t->h_slot, 0, N_SLOTS * sizeof *t->h_slot);
 
   {
     const size_t np = n->n_params;
@@ -234,6 +246,7 @@ ngp_status ngp_cuda_trainer_create(ngp_cuda_trainer **out, ngp_nerf *n, const ng
     TALLOC(t->scratch, np, "the weights read-out buffer");
     t->n_half_d = ngp_cuda_mlp_half_count(&t->dmlp);
     TALLOC(t->w16, t->n_half_d + ngp_cuda_mlp_half_count(&t->rmlp), "the fp16 MLP weights");
+    TALLOC(t->grid16, np - n->off_grid, "the fp16 hash table");
 
     size_t pixel_bytes = 0;
     for (int i = 0; i < scene->n_frames; i++)
@@ -287,6 +300,10 @@ ngp_status ngp_cuda_trainer_create(ngp_cuda_trainer **out, ngp_nerf *n, const ng
     TALLOC(t->d_acts, C * ngp_cuda_mlp_acts_per_sample(&t->dmlp), "density MLP activations (fp16)");
     TALLOC(t->r_acts, C * ngp_cuda_mlp_acts_per_sample(&t->rmlp), "colour MLP activations (fp16)");
     TALLOC(t->d_dz, C * ngp_cuda_mlp_acts_per_sample(&t->dmlp), "density MLP gradients (fp16)");
+    {
+      const size_t wd = ngp_mlp_weight_grad_work(&t->dmlp, t->c_cap), wr = ngp_mlp_weight_grad_work(&t->rmlp, t->c_cap);
+      TALLOC(t->wg_work, wd > wr ? wd : wr, "the MLP weight gradients' partial sums");
+    }
     TALLOC(t->r_dz, C * ngp_cuda_mlp_acts_per_sample(&t->rmlp), "colour MLP gradients (fp16)");
     TALLOC(t->dsc, 1, "the step counters");
 
@@ -337,6 +354,7 @@ ngp_status ngp_cuda_trainer_create(ngp_cuda_trainer **out, ngp_nerf *n, const ng
     TRY_GOTO(cudaMemcpy(t->dsc, &init, sizeof init, cudaMemcpyHostToDevice));
     ngp_mlp_weights_to_half_cuda(&t->dmlp, t->params + n->off_density, t->w16, t->stream);
     ngp_mlp_weights_to_half_cuda(&t->rmlp, t->params + n->off_rgb, t->w16 + t->n_half_d, t->stream);
+    ngp_cuda_f32_to_f16(t->params + n->off_grid, t->grid16, np - n->off_grid, t->stream);
     TRY_GOTO(cudaGetLastError());
     /* The buffers were zeroed on the legacy default stream, which a non-blocking stream does not
      * wait for: finish everything before the first step. */
@@ -361,8 +379,8 @@ __global__ void batch_adapt_kernel(dev_scalars *s, uint32_t target, uint32_t cap
 
 /* Density MLP (training weights) on `count` warped positions at t->m_x: raw densities into t->m_den. */
 static void density_inference(ngp_cuda_trainer *t, const uint32_t *d_count, uint32_t max) {
-  ngp_hashgrid_forward_cuda(&t->grid, t->params + t->n->off_grid, d_count, max, t->m_x, t->m_enc, t->pd0, NULL, 0,
-                            t->stream);
+  ngp_hashgrid_forward_cuda(&t->grid, t->params + t->n->off_grid, t->grid16, d_count, max, t->m_x, t->m_enc, t->pd0,
+                            NULL, 0, t->stream);
   ngp_mlp_forward_cuda(&t->dmlp, t->w16, d_count, max, t->m_enc, t->pd0, NULL, 0, t->m_den, 1, 1, NULL, 0, 0,
                        t->stream);
 }
@@ -396,13 +414,46 @@ static ngp_status occupancy_update(ngp_cuda_trainer *t, ngp_error *err) {
   return NGP_OK;
 }
 
+/* No step's numbers yet (before the first step completes). */
+static void no_stats(ngp_step_stats *stats) {
+  memset(stats, 0, sizeof *stats);
+  stats->step = -1;
+}
+
+/* The numbers of step `step` from its host slot and events; its EV_DONE event has completed, and the
+ * slot has not been written again since (only step + 2 writes it). */
+static void fill_stats(ngp_cuda_trainer *t, int step, ngp_step_stats *stats) {
+  const int slot = step & 1;
+  const step_counters *h = &t->h_slot[slot].c;
+  memset(stats, 0, sizeof *stats);
+  stats->step = step;
+  stats->loss = h->rays_used ? (float)(h->loss_sum / h->rays_used) : 0.0f;
+  stats->n_rays = (int)h->n_rays;
+  stats->n_samples = h->marched_end;
+  stats->n_samples_used = h->samples_used;
+  stats->learning_rate = h->lr;
+  stats->skipped = h->skipped != 0;
+  float ms[N_PHASES];
+  for (int i = 0; i < N_PHASES; i++)
+    if (cudaEventElapsedTime(&ms[i], t->ev[slot][i], t->ev[slot][i + 1]) != cudaSuccess) ms[i] = 0.0f;
+  (void)cudaGetLastError();
+  stats->t_march = 1e-3 * ms[0];
+  stats->t_forward = 1e-3 * ms[1];
+  stats->t_composite = 1e-3 * ms[2];
+  stats->t_backward = 1e-3 * ms[3];
+  stats->t_optimizer = 1e-3 * ms[4];
+  stats->t_grid = 1e-3 * ms[5];
+}
+
 ngp_status ngp_cuda_trainer_step(ngp_cuda_trainer *t, ngp_step_stats *stats, ngp_error *err) {
   ngp_nerf *n = t->n;
   cudaStream_t s = t->stream;
   step_counters *c = &t->dsc->c;
   persist *p = &t->dsc->p;
   const uint32_t R = t->max_rays;
-  NGP_CUDA_TRY(cudaEventRecord(t->ev[0], s), err);
+  const int slot = t->step & 1;
+  cudaEvent_t *ev = t->ev[slot];
+  NGP_CUDA_TRY(cudaEventRecord(ev[0], s), err);
   NGP_CUDA_TRY(cudaMemsetAsync(c, 0, sizeof *c, s), err);
   NGP_CUDA_TRY(cudaMemsetAsync(t->ray_dropped, 0, R, s), err);
 
@@ -424,7 +475,7 @@ ngp_status ngp_cuda_trainer_step(ngp_cuda_trainer *t, ngp_step_stats *stats, ngp
   ngp_compact_samples_cuda(&c->marched_end, t->m_cap, t->m_ray, t->ray_off, t->ray_kept, t->ray_coff, t->m_x, t->m_dt,
                            t->m_t, t->m_enc, t->pd0, t->c_x, t->c_dt, t->c_t, t->c_enc, t->c_ray, s);
   NGP_CUDA_CHECK_LAUNCH(err);
-  NGP_CUDA_TRY(cudaEventRecord(t->ev[1], s), err);
+  NGP_CUDA_TRY(cudaEventRecord(ev[1], s), err);
 
   /* 3. Forward on the batch: (encodings from step 2) -> density MLP -> SH -> colour MLP. */
   const uint32_t *S = &c->compacted_end;
@@ -434,7 +485,7 @@ ngp_status ngp_cuda_trainer_step(ngp_cuda_trainer *t, ngp_step_stats *stats, ngp
   ngp_sh_forward_cuda(n->cfg.sh_degree, S, C, t->ray_d, t->c_ray, 1, t->c_rgb_in, t->prgb, t->nd, t->prgb, NULL, s);
   ngp_mlp_forward_cuda(&t->rmlp, t->w16 + t->n_half_d, S, C, t->c_rgb_in, t->prgb, t->r_acts, C, t->c_rgb, 4, 3, NULL,
                        0, 0, s);
-  NGP_CUDA_TRY(cudaEventRecord(t->ev[2], s), err);
+  NGP_CUDA_TRY(cudaEventRecord(ev[2], s), err);
 
   /* 4. Composite, loss and their backward, per ray. */
   ngp_cuda_train_composite tc;
@@ -463,7 +514,7 @@ ngp_status ngp_cuda_trainer_step(ngp_cuda_trainer *t, ngp_step_stats *stats, ngp
   tc.d_samples_used = &c->samples_used;
   ngp_composite_train_cuda(&tc, s);
   ngp_loss_scale_cuda(&c->grad_max, &c->loss_scale, s);
-  NGP_CUDA_TRY(cudaEventRecord(t->ev[3], s), err);
+  NGP_CUDA_TRY(cudaEventRecord(ev[3], s), err);
 
   /* 5. Backward in exact reverse order: colour MLP -> (SH has no parameters) -> density MLP (its
    * output gradient: the colour MLP's input gradient, plus the density's on column 0) -> hash grid. */
@@ -471,14 +522,14 @@ ngp_status ngp_cuda_trainer_step(ngp_cuda_trainer *t, ngp_step_stats *stats, ngp
   ngp_mlp_backward_cuda(&t->rmlp, t->w16 + t->n_half_d, S, C, t->c_drgb, 4, 3, NULL, 1.0f, ls, t->r_acts, C, t->r_dz,
                         t->c_drgb_in, t->prgb, s);
   ngp_mlp_weight_grad_cuda(&t->rmlp, S, C, t->c_rgb_in, t->prgb, t->r_acts, t->r_dz, C, t->grads + n->off_rgb, 1.0f, ls,
-                           s);
+                           t->wg_work, s);
   ngp_mlp_backward_cuda(&t->dmlp, t->w16, S, C, t->c_drgb_in, t->prgb, t->nd, t->c_dden, 1.0f, ls, t->d_acts, C,
                         t->d_dz, t->c_denc, t->pd0, s);
   ngp_mlp_weight_grad_cuda(&t->dmlp, S, C, t->c_enc, t->pd0, t->d_acts, t->d_dz, C, t->grads + n->off_density, 1.0f, ls,
-                           s);
+                           t->wg_work, s);
   ngp_hashgrid_backward_cuda(&t->grid, S, C, t->c_x, t->c_denc, t->pd0, t->grads + n->off_grid, s);
   NGP_CUDA_CHECK_LAUNCH(err);
-  NGP_CUDA_TRY(cudaEventRecord(t->ev[4], s), err);
+  NGP_CUDA_TRY(cudaEventRecord(ev[4], s), err);
 
   /* 6. Optimizer: the non-finite guard (a step with a NaN or infinite loss or gradient is skipped
    * whole, as trainer.c's optimize does), the decay schedule, Adam with the sparse rule, EMA; fp16
@@ -510,54 +561,56 @@ ngp_status ngp_cuda_trainer_step(ngp_cuda_trainer *t, ngp_step_stats *stats, ngp
   a.grad_scale = 1.0f; /* the loss scale is divided out in the backward's fp32 results */
   a.d_grad_div = &c->n_rays;
   a.ema_decay = oc->ema_decay;
+  a.params16 = t->grid16; /* the table's fp16 copy, written in the same pass */
+  a.half_begin = n->off_grid;
   ngp_adam_step_cuda(&a, t->params, t->grads, t->adam_m, t->adam_v, t->adam_t, t->ema, s);
   ngp_mlp_weights_to_half_cuda(&t->dmlp, t->params + n->off_density, t->w16, s);
   ngp_mlp_weights_to_half_cuda(&t->rmlp, t->params + n->off_rgb, t->w16 + t->n_half_d, s);
-  NGP_CUDA_TRY(cudaEventRecord(t->ev[5], s), err);
+  NGP_CUDA_TRY(cudaEventRecord(ev[5], s), err);
 
   /* 7. Occupancy grid on instant-ngp's schedule, with the updated training weights. */
   if (ngp_grid_update_due(t->step)) {
     ngp_status st = occupancy_update(t, err);
     if (st != NGP_OK) return st;
   }
-  NGP_CUDA_TRY(cudaEventRecord(t->ev[6], s), err);
+  NGP_CUDA_TRY(cudaEventRecord(ev[6], s), err);
 
   /* 8. The next step's ray count, and the counters for the statistics. */
   uint32_t target = t->o.target_samples > 0 ? t->o.target_samples : NGP_DEFAULT_BATCH_SAMPLES;
   batch_adapt_kernel<<<1, 32, 0, s>>>(t->dsc, target, t->m_cap, R);
   NGP_CUDA_CHECK_LAUNCH(err);
-  NGP_CUDA_TRY(cudaMemcpyAsync(t->h_dsc, t->dsc, sizeof *t->h_dsc, cudaMemcpyDeviceToHost, s), err);
+  /* This step's counters into its host slot. The slot was last written by step - 2, whose numbers
+   * the previous call read before returning. */
+  NGP_CUDA_TRY(cudaMemcpyAsync(&t->h_slot[slot], t->dsc, sizeof *t->h_slot, cudaMemcpyDeviceToHost, s), err);
+  NGP_CUDA_TRY(cudaEventRecord(ev[EV_DONE], s), err);
   const int step = t->step++;
   if (t->capture) {
     NGP_CUDA_TRY(cudaMemcpyAsync(t->capture, t->scratch, n->n_params * sizeof(float), cudaMemcpyDeviceToHost, s), err);
     NGP_CUDA_TRY(cudaStreamSynchronize(s), err);
     /* the summed per-ray gradients over the rays: Adam's division (a.d_grad_div) */
-    const float div = t->h_dsc->c.n_rays ? (float)t->h_dsc->c.n_rays : 1.0f;
+    const uint32_t rays = t->h_slot[slot].c.n_rays;
+    const float div = rays ? (float)rays : 1.0f;
     for (size_t i = 0; i < n->n_params; i++)
       t->capture[i] /= div;
   }
-  if (stats) {
-    NGP_CUDA_TRY(cudaStreamSynchronize(s), err);
-    const step_counters *h = &t->h_dsc->c;
-    memset(stats, 0, sizeof *stats);
-    stats->step = step;
-    stats->loss = h->rays_used ? (float)(h->loss_sum / h->rays_used) : 0.0f;
-    stats->n_rays = (int)h->n_rays;
-    stats->n_samples = h->marched_end;
-    stats->n_samples_used = h->samples_used;
-    stats->learning_rate = h->lr;
-    stats->skipped = h->skipped != 0;
-    float ms[N_EVENTS - 1];
-    for (int i = 0; i + 1 < N_EVENTS; i++)
-      if (cudaEventElapsedTime(&ms[i], t->ev[i], t->ev[i + 1]) != cudaSuccess) ms[i] = 0.0f;
-    (void)cudaGetLastError();
-    stats->t_march = 1e-3 * ms[0];
-    stats->t_forward = 1e-3 * ms[1];
-    stats->t_composite = 1e-3 * ms[2];
-    stats->t_backward = 1e-3 * ms[3];
-    stats->t_optimizer = 1e-3 * ms[4];
-    stats->t_grid = 1e-3 * ms[5];
+  /* With this step queued, wait for the previous one (the device is busy meanwhile): the host never
+   * runs more than one step ahead, so time budgets and interrupts see the device's pace. */
+  if (step == 0) {
+    if (stats) no_stats(stats);
+    return NGP_OK;
   }
+  NGP_CUDA_TRY(cudaEventSynchronize(t->ev[(step - 1) & 1][EV_DONE]), err);
+  if (stats) fill_stats(t, step - 1, stats);
+  return NGP_OK;
+}
+
+ngp_status ngp_cuda_trainer_last_stats(ngp_cuda_trainer *t, ngp_step_stats *stats, ngp_error *err) {
+  if (t->step == 0) {
+    no_stats(stats);
+    return NGP_OK;
+  }
+  NGP_CUDA_TRY(cudaEventSynchronize(t->ev[(t->step - 1) & 1][EV_DONE]), err);
+  fill_stats(t, t->step - 1, stats);
   return NGP_OK;
 }
 
@@ -599,10 +652,10 @@ ngp_status ngp_cuda_trainer_sync_inference(ngp_cuda_trainer *t, ngp_error *err) 
   NGP_CUDA_TRY(cudaMemcpyAsync(n->occ.density, t->density, cells * sizeof(float), cudaMemcpyDeviceToHost, t->stream),
                err);
   NGP_CUDA_TRY(cudaMemcpyAsync(n->occ.bitfield, t->bitfield, cells / 8, cudaMemcpyDeviceToHost, t->stream), err);
-  NGP_CUDA_TRY(cudaMemcpyAsync(t->h_dsc, t->dsc, sizeof *t->h_dsc, cudaMemcpyDeviceToHost, t->stream), err);
   NGP_CUDA_TRY(cudaStreamSynchronize(t->stream), err);
-  n->occ.mean = t->h_dsc->p.grid_mean;
-  n->occ.n_occupied = t->h_dsc->p.n_occupied;
+  /* ps was read after every queued step: the grid's scalars are current */
+  n->occ.mean = ps.grid_mean;
+  n->occ.n_occupied = ps.n_occupied;
   n->occ.n_updates = t->occ_updates;
   return NGP_OK;
 }

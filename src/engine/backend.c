@@ -130,6 +130,13 @@ ngp_status ngp_backend_train_step(ngp_backend *b, ngp_step_stats *st, ngp_error 
   return b->iface->train_step(b, st, err);
 }
 
+ngp_status ngp_backend_last_stats(ngp_backend *b, ngp_step_stats *st, ngp_error *err) {
+  if (b->iface->last_stats) return b->iface->last_stats(b, st, err);
+  memset(st, 0, sizeof *st); /* train_step gave every step's own numbers: none is left */
+  st->step = -1;
+  return NGP_OK;
+}
+
 ngp_status ngp_backend_download(ngp_backend *b, ngp_error *err) {
   return b->iface->download ? b->iface->download(b, err) : NGP_OK;
 }

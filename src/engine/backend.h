@@ -16,6 +16,7 @@
  *   ngp_backend *b;
  *   if (ngp_backend_create(type, &nerf, &scene, &opts, &b, &err) != NGP_OK) fail(err.msg);
  *   while (...) if (ngp_backend_train_step(b, &stats, &err) != NGP_OK) fail(err.msg);
+ *   ngp_backend_last_stats(b, &stats, &err);                // the last step's numbers (may be late)
  *   ngp_backend_publish(b, &err);                           // the trained weights to the renderer
  *   ngp_backend_acquire(b);                                 // ... which now renders them
  *   ngp_backend_render(b, &cam, &ro, rgb, &err);
@@ -69,9 +70,16 @@ typedef struct ngp_backend_i {
   void (*describe)(ngp_backend *b, char *out, size_t n);
   /* Frees everything the instance allocated (the host model and the scene stay the caller's). */
   void (*destroy)(ngp_backend *b);
-  /* One training step; st (may be NULL) gets its numbers. Fails with NGP_ERR_INVALID without a
-   * scene, NGP_ERR_NOMEM when memory runs out, or a device error. (optional: no training) */
+  /* One training step; st (may be NULL) gets the numbers of a step: this one's, or, on a backend
+   * that queues steps on a device (cuda), the previous one's, so that the device never waits for
+   * the host: st->step says which step they are of (-1: none yet, every number zero). Fails with
+   * NGP_ERR_INVALID without a scene, NGP_ERR_NOMEM when memory runs out, or a device error.
+   * (optional: no training) */
   ngp_status (*train_step)(ngp_backend *b, ngp_step_stats *st, ngp_error *err);
+  /* Waits for the steps queued and writes the last one's numbers into st (st->step = -1 before
+   * any step): the numbers train_step reports one call late, exact at the end of training and
+   * before a snapshot. (optional: train_step's numbers are its own step's; st->step = -1) */
+  ngp_status (*last_stats)(ngp_backend *b, ngp_step_stats *st, ngp_error *err);
   /* The model on the device into the host model: EMA weights into nerf->inference, training
    * weights into nerf->params, the occupancy grid into nerf->occ (for snapshots). (optional:
    * the host model is always current) */
@@ -184,6 +192,7 @@ void ngp_backend_describe(ngp_backend *b, char *out, size_t n);
 /* Whether train_step can be called: the instance has a scene and a step function. */
 bool ngp_backend_can_train(const ngp_backend *b);
 ngp_status ngp_backend_train_step(ngp_backend *b, ngp_step_stats *st, ngp_error *err);
+ngp_status ngp_backend_last_stats(ngp_backend *b, ngp_step_stats *st, ngp_error *err);
 ngp_status ngp_backend_download(ngp_backend *b, ngp_error *err);
 ngp_status ngp_backend_upload(ngp_backend *b, ngp_error *err);
 ngp_status ngp_backend_publish(ngp_backend *b, ngp_error *err);

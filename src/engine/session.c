@@ -183,6 +183,16 @@ bool ngp_session_can_train(const ngp_session *s) {
   return s->backend && ngp_backend_can_train(s->backend) && !s->step_failed;
 }
 
+/* A step's numbers, each step once: a device backend reports them a call late (st->step). */
+static void count_stats(ngp_session *s, const ngp_step_stats *st) {
+  if (st->step < s->stats_next) return;
+  s->stats_next = st->step + 1;
+  if (st->skipped)
+    s->skipped_steps++;
+  else
+    s->meta.loss = st->loss;
+}
+
 ngp_status ngp_session_step(ngp_session *s, ngp_step_stats *st, ngp_error *err) {
   ngp_status rc = ngp_backend_train_step(s->backend, st, err);
   if (rc != NGP_OK) {
@@ -190,15 +200,21 @@ ngp_status ngp_session_step(ngp_session *s, ngp_step_stats *st, ngp_error *err) 
     return rc;
   }
   s->meta.training_step++;
-  if (!st) return NGP_OK;
-  if (st->skipped)
-    s->skipped_steps++;
-  else
-    s->meta.loss = st->loss;
+  if (st) count_stats(s, st);
   return NGP_OK;
 }
 
-ngp_status ngp_session_sync(ngp_session *s, ngp_error *err) { return ngp_backend_download(s->backend, err); }
+ngp_status ngp_session_last_stats(ngp_session *s, ngp_step_stats *st, ngp_error *err) {
+  ngp_status rc = ngp_backend_last_stats(s->backend, st, err);
+  if (rc == NGP_OK) count_stats(s, st);
+  return rc;
+}
+
+ngp_status ngp_session_sync(ngp_session *s, ngp_error *err) {
+  ngp_step_stats st;
+  ngp_status rc = ngp_backend_can_train(s->backend) ? ngp_session_last_stats(s, &st, err) : NGP_OK;
+  return rc == NGP_OK ? ngp_backend_download(s->backend, err) : rc;
+}
 
 ngp_status ngp_session_refresh(ngp_session *s, ngp_error *err) {
   ngp_status st = ngp_backend_publish(s->backend, err);

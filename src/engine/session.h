@@ -61,6 +61,8 @@ typedef struct ngp_session {
   /* A step failed on the backend: training is over for this session, and nothing trained in it
    * is saved or evaluated. */
   bool step_failed;
+  /* The backend's step whose numbers are the next to count (they may arrive a step late). */
+  int stats_next;
 } ngp_session;
 
 /* Whether a model of this config can be made here: the grid within its index limits and the
@@ -73,10 +75,16 @@ ngp_status ngp_session_check_model(const ngp_config *cfg, const char *label, int
 ngp_status ngp_session_open(ngp_session *s, const ngp_session_opts *o, ngp_error *err);
 /* Whether there is a scene to train on and a backend that trains, and no step has failed. */
 bool ngp_session_can_train(const ngp_session *s);
-/* One training step (requires ngp_session_can_train); st may be NULL (then a device is not
- * waited for, and skipped steps are not counted). On failure sets step_failed. */
+/* One training step (requires ngp_session_can_train). st may be NULL (then skipped steps are not
+ * counted); else it gets the numbers of a step, on a device backend the previous one's (st->step
+ * says which; -1: none yet; engine/backend.h train_step). On failure sets step_failed. */
 ngp_status ngp_session_step(ngp_session *s, ngp_step_stats *st, ngp_error *err);
-/* The backend's EMA weights and occupancy grid into the host model (nerf.inference, nerf.occ). */
+/* Waits for the backend's steps and writes the last one's numbers into st (st->step = -1 when
+ * train_step already gave them, or before any step); counts them as ngp_session_step does, once.
+ * Call it at the end of training, so that the last step's numbers are exact. */
+ngp_status ngp_session_last_stats(ngp_session *s, ngp_step_stats *st, ngp_error *err);
+/* The backend's EMA weights and occupancy grid into the host model (nerf.inference, nerf.occ), and
+ * the last step's numbers into the snapshot's metadata (ngp_session_last_stats). */
 ngp_status ngp_session_sync(ngp_session *s, ngp_error *err);
 /* Hands the newest weights to the renderer and makes renders use them (publish + acquire): call
  * it before rendering outputs, with no other thread using the session. */

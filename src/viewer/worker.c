@@ -97,8 +97,11 @@ static void *worker_main(void *arg) {
     ws->step = s->meta.training_step;
     ws->steps_this_run++;
     ws->skipped_steps = s->skipped_steps;
-    if (!st.skipped) ws->loss_ema = ws->loss_ema < 0.0f ? st.loss : 0.9f * ws->loss_ema + 0.1f * st.loss;
-    if (dt > 0.0) {
+    /* A device backend reports a step's numbers one step late (st.step < 0: none yet); the panel
+     * shows the latest known. */
+    if (st.step >= 0 && !st.skipped)
+      ws->loss_ema = ws->loss_ema < 0.0f ? st.loss : 0.9f * ws->loss_ema + 0.1f * st.loss;
+    if (dt > 0.0 && st.step >= 0) {
       double rate = (double)st.n_samples_used / dt;
       ws->samples_per_s = ws->samples_per_s <= 0.0 ? rate : 0.8 * ws->samples_per_s + 0.2 * rate;
     }

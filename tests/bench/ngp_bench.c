@@ -145,6 +145,7 @@ static int throughput(const args *a, ngp_session *s, bool device) {
   ngp_error err;
   int steps = a->steps > 0 ? a->steps : (device ? 100 : 30);
   int warmup = a->warmup >= 0 ? a->warmup : 20;
+  if (warmup < 1) warmup = 1; /* a device reports a step's numbers one step late: none after the first */
   double *rate = malloc((size_t)steps * sizeof *rate), *spr = malloc((size_t)steps * sizeof *spr);
   double *rate_nogrid = malloc((size_t)steps * sizeof *rate_nogrid);
   if (!rate || !spr || !rate_nogrid) return fprintf(stderr, "ngp-bench: out of memory\n"), 1;

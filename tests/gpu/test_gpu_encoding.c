@@ -4,6 +4,8 @@
  * Tolerances (atol + rtol*|ref|):
  *   hash forward fp32: 1e-6 + 1e-5|ref| (same formula; only FMA contraction on the GPU differs);
  *   hash forward fp16: 2e-4 + 1e-3|ref| (one rounding to fp16: relative 2^-11 = 4.9e-4);
+ *   hash forward from the fp16 table (the trainer's copy): 1e-6 + 1e-5|ref| against the reference on
+ *   the table rounded to fp16 (the lookups are exact conversions, the interpolation fp32);
  *   hash backward: 1e-5 + 1e-4|ref| (atomic adds sum in another order; entries get tens of terms);
  *   SH fp32: 1e-6 + 1e-5|ref|; SH fp16: 1e-3 + 1e-3|ref|. */
 #include "testutil.h"
@@ -65,7 +67,7 @@ static void grid_case(ngp_interpolation interp, int F, int log2_table) {
   /* The count on the device, below the launch size, as the trainer passes it. */
   const uint32_t count = (uint32_t)S;
   uint32_t *d_count = gpu_upload_u(&count, 1);
-  ngp_hashgrid_forward_cuda(&dg, d_params, d_count, (uint32_t)S + 100, d_x, d_out16, ld16, d_out32, LF, NULL);
+  ngp_hashgrid_forward_cuda(&dg, d_params, NULL, d_count, (uint32_t)S + 100, d_x, d_out16, ld16, d_out32, LF, NULL);
   ngp_cuda_f16_to_f32(d_out16, d_half32, (size_t)S16 * ld16, NULL);
   ngp_hashgrid_backward_cuda(&dg, d_count, (uint32_t)S + 100, d_x, d_dout, LF, d_grads, NULL);
   gpu_download(got, d_out32, (size_t)S * LF * sizeof(float));
@@ -88,8 +90,29 @@ static void grid_case(ngp_interpolation interp, int F, int log2_table) {
   snprintf(what, sizeof what, "hash backward (interp %d, F %d)", (int)interp, F);
   assert_int_equal(gpu_compare(what, dgot, dref, g.n_params, 1e-5, 1e-4), 0);
 
+  /* From the fp16 copy of the table: the fp32 forward of the rounded table, and not the fp32
+   * table's result (so the copy is what was read). */
+  ngp_half *d_params16 = gpu_alloc(g.n_params * sizeof(ngp_half));
+  float *d_rounded = gpu_alloc(g.n_params * sizeof(float)), *rounded = malloc(g.n_params * sizeof(float));
+  float *got16 = malloc((size_t)S * LF * sizeof(float));
+  assert_true(rounded && got16);
+  ngp_cuda_f32_to_f16(d_params, d_params16, g.n_params, NULL);
+  ngp_cuda_f16_to_f32(d_params16, d_rounded, g.n_params, NULL);
+  gpu_download(rounded, d_rounded, g.n_params * sizeof(float));
+  ngp_hashgrid_forward_ref(&g, rounded, S, x, ref);
+  ngp_hashgrid_forward_cuda(&dg, d_params, d_params16, d_count, (uint32_t)S + 100, d_x, d_out16, ld16, d_out32, LF,
+                            NULL);
+  gpu_download(got16, d_out32, (size_t)S * LF * sizeof(float));
+  snprintf(what, sizeof what, "hash forward, fp16 table (interp %d, F %d)", (int)interp, F);
+  assert_int_equal(gpu_compare(what, got16, ref, (size_t)S * LF, 1e-6, 1e-5), 0);
+  size_t differ = 0;
+  for (size_t i = 0; i < (size_t)S * LF; i++)
+    differ += got16[i] != got[i];
+  assert_true(differ > (size_t)S * LF / 2);
+
   gpu_free(d_params), gpu_free(d_x), gpu_free(d_out32), gpu_free(d_dout), gpu_free(d_half32), gpu_free(d_out16);
-  gpu_free(d_grads), gpu_free(d_junk), gpu_free(d_count);
+  gpu_free(d_grads), gpu_free(d_junk), gpu_free(d_count), gpu_free(d_params16), gpu_free(d_rounded);
+  free(rounded), free(got16);
   free(params), free(x), free(ref), free(got), free(half_got), free(dout), free(dref), free(dgot), free(junk), free(h);
 }
 

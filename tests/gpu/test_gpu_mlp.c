@@ -8,7 +8,8 @@
  * and of the gradients in the backward pass, and fp32 summation order. Expected: within about 1e-2
  * of the result's scale. Tolerance: |gpu - cpu| <= 1e-2 * max|cpu| + 1e-2 * |cpu| for outputs and
  * input gradients, 2e-2 * max|cpu| + 2e-2 * |cpu| for weight gradients (sums over 3001 samples of
- * fp16-rounded products). */
+ * fp16-rounded products). The weight gradient is also deterministic: a second call adds exactly the
+ * same values. */
 #include "testutil.h"
 
 #include <math.h>
@@ -97,7 +98,13 @@ static void mlp_case_n(int S, int n_in, int width, int n_hidden, int n_out, ngp_
   float *d_scale = gpu_upload_f(&loss_scale, 1);
   ngp_mlp_backward_cuda(&d, d_w16, d_count, S16 + 64, d_dout, n_out, n_out, d_add0, 0.0f, d_scale, d_acts,
                         (uint32_t)S16, d_dz, d_din, n_in, NULL);
-  ngp_mlp_weight_grad_cuda(&d, d_count, S16 + 64, d_in, ld_in, d_acts, d_dz, (uint32_t)S16, d_dw, 1.0f, d_scale, NULL);
+  /* The partial sums' scratch filled with NaN first: the reduction must read only what was written. */
+  const size_t n_work = ngp_mlp_weight_grad_work(&d, S16 + 64);
+  float *d_work = gpu_alloc(n_work * sizeof(float));
+  ngp_error e2;
+  assert_int_equal(ngp_cuda_memset(d_work, 0xff, n_work * sizeof(float), &e2), NGP_OK);
+  ngp_mlp_weight_grad_cuda(&d, d_count, S16 + 64, d_in, ld_in, d_acts, d_dz, (uint32_t)S16, d_dw, 1.0f, d_scale, d_work,
+                           NULL);
   gpu_download(got, d_out, (size_t)S * n_out * sizeof(float));
   gpu_download(din_got, d_din, (size_t)S * n_in * sizeof(float));
   gpu_download(dw_got, d_dw, m.n_params * sizeof(float));
@@ -112,6 +119,18 @@ static void mlp_case_n(int S, int n_in, int width, int n_hidden, int n_out, ngp_
   snprintf(what, sizeof what, "MLP %d-%dx%d-%d weight gradient", n_in, width, n_hidden, n_out);
   s = gpu_max_abs(dw_ref, m.n_params);
   assert_int_equal(gpu_compare(what, dw_got, dw_ref, m.n_params, 2e-2 * s, 2e-2), 0);
+  /* Accumulated (+=), and summed in a fixed order: a second call adds exactly the same values. */
+  float *dw_twice = malloc(m.n_params * sizeof(float));
+  assert_non_null(dw_twice);
+  ngp_mlp_weight_grad_cuda(&d, d_count, S16 + 64, d_in, ld_in, d_acts, d_dz, (uint32_t)S16, d_dw, 1.0f, d_scale, d_work,
+                           NULL);
+  gpu_download(dw_twice, d_dw, m.n_params * sizeof(float));
+  for (size_t i = 0; i < m.n_params; i++)
+    if (dw_twice[i] != 2.0f * dw_got[i])
+      fail_msg("%s: weight %zu is %.9g after two calls, %.9g after one", what, i, (double)dw_twice[i],
+               (double)dw_got[i]);
+  free(dw_twice);
+  gpu_free(d_work);
 
   /* The inference path (no activations kept) with the fp16 hand-off the trainer gives the colour
    * network (out16: every row up to round_up(S, 16), the padding rows finite): out32 equal to the
@@ -193,6 +212,20 @@ static void test_largest_shape(void **state) {
   mlp_case(64, 64, 4, 64, NGP_ACT_LEAKY_RELU, NGP_ACT_NONE, 1.0f, 1.0f);
 }
 
+/* The cases above run the hidden layers' fragment path (activations on the accumulator fragments)
+ * when the device's fp32 and fp16 accumulator fragments line up, else the fp32 scratch path: both
+ * compute the same values, so the cases prove whichever ran. This says which, and fails if it is
+ * the slower one on a device where the fast one was expected (compute capability 7.0 and above,
+ * where the fragments are those of the mma instructions). */
+static void test_fragment_path(void **state) {
+  (void)state;
+  const int path = ngp_mlp_fragment_path_cuda();
+  print_message("fused MLP hidden layers: %s\n", path == 1   ? "activations on the accumulator fragments"
+                                                 : path == 0 ? "the fp32 scratch path (fragment layouts differ)"
+                                                             : "the check failed to run");
+  assert_int_equal(path, 1);
+}
+
 static void test_unsupported_shapes(void **state) {
   (void)state;
   ngp_mlp m;
@@ -219,6 +252,7 @@ int main(void) {
       cmocka_unit_test(test_grid_stride),
       cmocka_unit_test(test_padded_shapes),
       cmocka_unit_test(test_largest_shape),
+      cmocka_unit_test(test_fragment_path),
       cmocka_unit_test(test_unsupported_shapes),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,9 +2,12 @@
  * the GPU against optimizer.c, over 12 steps of random gradients where most hash-entry gradients
  * are exactly zero (those parameters must not move, nor their moments or step counters).
  *
+ * Also the fp16 copy of the hash entries that the step keeps (the table the trainer's forward
+ * reads): after the steps it equals the final fp32 weights rounded to fp16, bit for bit.
+ *
  * Tolerances: weights, moments and EMA 1e-6 + 1e-4|ref| (the bias correction is powf in float on
  * the GPU, pow in double on the CPU; Adam's update divides by sqrt(v), which magnifies relative
- * differences in v); per-parameter step counters: exact. */
+ * differences in v); per-parameter step counters and the fp16 copy: exact. */
 #include "testutil.h"
 
 #include <math.h>
@@ -13,6 +16,7 @@
 #include <string.h>
 
 #include "cuda/adam.h"
+#include "cuda/cuda_util.h"
 #include "gpu_test.h"
 #include "nerf/optimizer.h"
 
@@ -46,6 +50,12 @@ static void test_adam_ema(void **state) {
   uint32_t *d_t = gpu_alloc(N * sizeof(uint32_t));
   const uint32_t div = (uint32_t)DIV;
   uint32_t *d_div = gpu_upload_u(&div, 1);
+  /* the entries' fp16 copy, made once as the trainer makes it */
+  const size_t NH = (size_t)N - N_MATRIX;
+  ngp_half *d_half = gpu_alloc(NH * sizeof(ngp_half)), *d_half_ref = gpu_alloc(NH * sizeof(ngp_half));
+  ngp_cuda_f32_to_f16(d_params + N_MATRIX, d_half, NH, NULL);
+  static ngp_half half_initial[N], half_got[N], half_ref[N];
+  gpu_download(half_initial, d_half, NH * sizeof(ngp_half));
   for (int step = 0; step < STEPS; step++) {
     for (int i = 0; i < N; i++) {
       /* Matrix gradients always; a third of the entries' parameters, and never those of the last
@@ -66,6 +76,8 @@ static void test_adam_ema(void **state) {
     a.grad_scale = 1.0f / SCALE;
     a.d_grad_div = d_div;
     a.ema_decay = cfg.ema_decay;
+    a.params16 = d_half;
+    a.half_begin = N_MATRIX;
     ngp_error e2;
     assert_int_equal(ngp_cuda_upload(d_grads, gpu_grads, sizeof gpu_grads, &e2), NGP_OK);
     ngp_adam_step_cuda(&a, d_params, d_grads, d_m, d_v, d_t, d_ema, NULL);
@@ -73,6 +85,19 @@ static void test_adam_ema(void **state) {
   }
   gpu_download(got, d_params, sizeof got);
   assert_int_equal(gpu_compare("Adam weights", got, cpu_params, N, 1e-6, 1e-4), 0);
+  /* the fp16 copy: the final weights rounded, bit for bit; and it moved where the weights did */
+  ngp_cuda_f32_to_f16(d_params + N_MATRIX, d_half_ref, NH, NULL);
+  gpu_download(half_got, d_half, NH * sizeof(ngp_half));
+  gpu_download(half_ref, d_half_ref, NH * sizeof(ngp_half));
+  size_t moved = 0;
+  for (size_t i = 0; i < NH; i++) {
+    if (half_got[i] != half_ref[i])
+      fail_msg("hash parameter %zu: fp16 copy 0x%04x, the weight %.8g rounds to 0x%04x", i, half_got[i],
+               (double)got[N_MATRIX + i], half_ref[i]);
+    moved += half_got[i] != half_initial[i];
+  }
+  assert_true(moved > NH / 10);
+  gpu_free(d_half), gpu_free(d_half_ref);
   gpu_download(got, d_m, sizeof got);
   assert_int_equal(gpu_compare("Adam first moments", got, opt.m, N, 1e-9, 1e-4), 0);
   gpu_download(got, d_v, sizeof got);

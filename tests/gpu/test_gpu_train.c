@@ -3,8 +3,9 @@
  * way (the CPU renderer on held-out views, white background) and must reach PSNRs within 0.5 dB.
  * The two step sequences are not identical (fp16 MLPs, rays marched whole before the cut-off,
  * other buffer limits in the first steps), so equal quality, not equal weights, is the claim.
- * Also: the statistics of a step, and the model read back by sync_inference (EMA weights,
- * occupancy grid) saving and loading as a snapshot the CPU renders identically. */
+ * Also: the statistics of a step (reported one step late: a step call gives the previous step's
+ * numbers, ngp_cuda_trainer_last_stats the last one's), and the model read back by sync_inference
+ * (EMA weights, occupancy grid) saving and loading as a snapshot the CPU renders identically. */
 #include "testutil.h"
 
 #include <math.h>
@@ -56,18 +57,23 @@ static void test_parity_and_snapshot(void **state) {
   ngp_cuda_trainer *gt;
   if (ngp_cuda_trainer_create(&gt, &gn, &scene, &to, &err) != NGP_OK) fail_msg("%s", err.msg);
   double gpu_loss = 0.0;
-  for (int i = 0; i < STEPS; i++) {
-    if (ngp_cuda_trainer_step(gt, i % 10 == 0 || i >= STEPS - 20 ? &st : NULL, &err) != NGP_OK) fail_msg("%s", err.msg);
-    if (i % 10 == 0 || i >= STEPS - 20) {
-      assert_int_equal(st.step, i);
-      assert_true(isfinite(st.loss));
-      assert_true(st.n_rays >= 256 && st.n_samples_used > 0 && st.n_samples_used <= st.n_samples);
-      if (i % 100 == 0)
-        print_message("GPU step %d: loss %.5f, %d rays, %u marched, %u used, lr %g, %.3f ms\n", i, (double)st.loss,
-                      st.n_rays, st.n_samples, st.n_samples_used, (double)st.learning_rate,
-                      1e3 * (st.t_march + st.t_forward + st.t_composite + st.t_backward + st.t_optimizer + st.t_grid));
+  for (int i = 0; i <= STEPS; i++) {
+    /* Step call i reports step i - 1; after the last, last_stats reports step STEPS - 1. */
+    const bool want = i % 10 == 1 || i > STEPS - 20;
+    if (i < STEPS) {
+      if (ngp_cuda_trainer_step(gt, want ? &st : NULL, &err) != NGP_OK) fail_msg("%s", err.msg);
+    } else if (ngp_cuda_trainer_last_stats(gt, &st, &err) != NGP_OK) {
+      fail_msg("%s", err.msg);
     }
-    if (i >= STEPS - 20) gpu_loss += (double)st.loss / 20.0;
+    if (i == 0 || !want) continue;
+    assert_int_equal(st.step, i - 1);
+    assert_true(isfinite(st.loss));
+    assert_true(st.n_rays >= 256 && st.n_samples_used > 0 && st.n_samples_used <= st.n_samples);
+    if (i % 100 == 1)
+      print_message("GPU step %d: loss %.5f, %d rays, %u marched, %u used, lr %g, %.3f ms\n", st.step, (double)st.loss,
+                    st.n_rays, st.n_samples, st.n_samples_used, (double)st.learning_rate,
+                    1e3 * (st.t_march + st.t_forward + st.t_composite + st.t_backward + st.t_optimizer + st.t_grid));
+    if (i > STEPS - 20) gpu_loss += (double)st.loss / 20.0;
   }
   assert_int_equal(ngp_cuda_trainer_steps_done(gt), STEPS);
   if (ngp_cuda_trainer_sync_inference(gt, &err) != NGP_OK) fail_msg("%s", err.msg);
@@ -170,6 +176,9 @@ static void step_gradients_case(const char *name, const char *config) {
   if (ngp_cuda_trainer_create(&gt, &gn, &scene, &to, &err) != NGP_OK) fail_msg("%s", err.msg);
   ngp_cuda_trainer_capture_grads(gt, gg);
   if (ngp_cuda_trainer_step(gt, &gs, &err) != NGP_OK) fail_msg("%s", err.msg);
+  assert_int_equal(gs.step, -1); /* a step call reports the previous step: none */
+  if (ngp_cuda_trainer_last_stats(gt, &gs, &err) != NGP_OK) fail_msg("%s", err.msg);
+  assert_int_equal(gs.step, 0);
   print_message("%s step 0: CPU %d rays, %u samples used, loss %.5f; GPU %d rays, %u used, loss %.5f\n", name,
                 cs.n_rays, cs.n_samples_used, (double)cs.loss, gs.n_rays, gs.n_samples_used, (double)gs.loss);
   assert_int_equal(gs.n_rays, cs.n_rays);
@@ -200,6 +209,61 @@ static void test_step_gradients_default_full_size(void **state) {
   step_gradients_case("paper.json (16 levels x 2 features)", "paper");
 }
 
+static void assert_stats_equal(const ngp_step_stats *a, const ngp_step_stats *b) {
+  assert_int_equal(a->step, b->step);
+  assert_true(a->loss == b->loss);
+  assert_int_equal(a->n_rays, b->n_rays);
+  assert_int_equal(a->n_samples, b->n_samples);
+  assert_int_equal(a->n_samples_used, b->n_samples_used);
+  assert_true(a->learning_rate == b->learning_rate);
+  assert_int_equal(a->skipped, b->skipped);
+  assert_true(a->t_march == b->t_march && a->t_forward == b->t_forward && a->t_composite == b->t_composite);
+  assert_true(a->t_backward == b->t_backward && a->t_optimizer == b->t_optimizer && a->t_grid == b->t_grid);
+}
+
+/* The statistics one step late: step call k reports exactly what ngp_cuda_trainer_last_stats,
+ * waiting for the device right after call k - 1, read for step k - 1 (the pinned slot of a step is
+ * not overwritten before the next call has read it), across the occupancy updates (steps 0-16 on
+ * instant-ngp's schedule); and the numbers are a real step's. */
+static void test_stats_one_step_late(void **state) {
+  (void)state;
+  ngp_scene scene, test;
+  char *dir = ngp_test_synth_scene("gpu_train_late", 24, 16, 2, 1, &scene, &test);
+  ngp_error err;
+  ngp_train_opts to;
+  options(&to);
+  ngp_nerf n;
+  ngp_test_small_nerf(&n, scene.aabb_scale, 0);
+  ngp_cuda_trainer *t;
+  if (ngp_cuda_trainer_create(&t, &n, &scene, &to, &err) != NGP_OK) fail_msg("%s", err.msg);
+  ngp_step_stats exact, late;
+  if (ngp_cuda_trainer_last_stats(t, &exact, &err) != NGP_OK) fail_msg("%s", err.msg);
+  assert_int_equal(exact.step, -1); /* no step yet */
+  enum { N = 24 };
+  for (int k = 0; k < N; k++) {
+    ngp_step_stats prev = exact;
+    if (ngp_cuda_trainer_step(t, &late, &err) != NGP_OK) fail_msg("%s", err.msg);
+    assert_stats_equal(&late, &prev); /* k = 0: both say "none" (-1) */
+    if (ngp_cuda_trainer_last_stats(t, &exact, &err) != NGP_OK) fail_msg("%s", err.msg);
+    assert_int_equal(exact.step, k);
+    assert_true(isfinite(exact.loss) && exact.loss > 0.0f);
+    assert_true(exact.n_rays >= 256 && exact.n_samples_used > 0 && exact.n_samples_used <= exact.n_samples);
+    assert_true(exact.t_march > 0.0 && exact.t_optimizer > 0.0);
+  }
+  /* the same run's numbers without the waits in between come one call late all the same */
+  if (ngp_cuda_trainer_step(t, &late, &err) != NGP_OK) fail_msg("%s", err.msg);
+  assert_stats_equal(&late, &exact);
+  if (ngp_cuda_trainer_step(t, NULL, &err) != NGP_OK) fail_msg("%s", err.msg);
+  if (ngp_cuda_trainer_step(t, &late, &err) != NGP_OK) fail_msg("%s", err.msg);
+  assert_int_equal(late.step, N + 1);
+  assert_true(late.n_rays >= 256 && late.n_samples_used > 0);
+  ngp_cuda_trainer_destroy(t);
+  ngp_nerf_free(&n);
+  ngp_scene_free(&scene);
+  ngp_scene_free(&test);
+  free(dir);
+}
+
 /* The non-finite guard (trainer.c optimize on the CPU): a NaN weight in the colour MLP makes every
  * step's loss NaN; the steps are skipped and counted, and the training weights, Adam's moments
  * (seen through the weights of later steps) and the EMA stay exactly as they were. */
@@ -223,6 +287,10 @@ static void test_nonfinite_steps_skipped(void **state) {
   for (int i = 0; i < N; i++) {
     ngp_step_stats st;
     if (ngp_cuda_trainer_step(t, &st, &err) != NGP_OK) fail_msg("%s", err.msg);
+    assert_int_equal(st.step, i - 1);
+    assert_true(i == 0 || st.skipped);
+    if (ngp_cuda_trainer_last_stats(t, &st, &err) != NGP_OK) fail_msg("%s", err.msg);
+    assert_int_equal(st.step, i);
     assert_true(st.skipped);
     assert_false(isfinite(st.loss));
     assert_true(st.learning_rate > 0.0f); /* the rate it would have used, as the CPU reports */
@@ -276,9 +344,11 @@ static void test_unsupported_config(void **state) {
 
 int main(void) {
   gpu_require_device("test_gpu_train");
-  const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_parity_and_snapshot), cmocka_unit_test(test_step_gradients_small),
-      cmocka_unit_test(test_step_gradients_default_full_size), cmocka_unit_test(test_nonfinite_steps_skipped),
-      cmocka_unit_test(test_unsupported_config)};
+  const struct CMUnitTest tests[] = {cmocka_unit_test(test_parity_and_snapshot),
+                                     cmocka_unit_test(test_step_gradients_small),
+                                     cmocka_unit_test(test_step_gradients_default_full_size),
+                                     cmocka_unit_test(test_nonfinite_steps_skipped),
+                                     cmocka_unit_test(test_stats_one_step_late),
+                                     cmocka_unit_test(test_unsupported_config)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

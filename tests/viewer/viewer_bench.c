@@ -66,8 +66,15 @@ static int bench_watch(const ngp_session_opts *so_in, double seconds) {
       return 1;
     }
     h_steps++;
-    h_samples += (double)step.n_samples_used;
+    h_samples += (double)step.n_samples_used; /* 0 while a device has reported no step yet */
   }
+  /* a device reports a step's numbers one step late: the last one's, waited for */
+  if (ngp_session_last_stats(&hs, &step, &err) != NGP_OK) {
+    fprintf(stderr, "ngp-viewer-bench: %s\n", err.msg);
+    ngp_session_close(&hs);
+    return 1;
+  }
+  if (step.step >= 0) h_samples += (double)step.n_samples_used;
   h_time = ngp_seconds() - t0;
   double h_cpu = cpu_seconds() - c0;
   if (ngp_session_refresh(&hs, &err) != NGP_OK) {
