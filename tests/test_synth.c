@@ -446,8 +446,16 @@ static void test_validation(void **state) {
   BAD(camera_distance, -1.0f);
   BAD(camera_distance, INFINITY);
   BAD(camera_distance, 1.0f); /* inside the scene */
+  d.textured = true;          /* textured: the cameras must be inside the backdrop */
+  BAD(backdrop_radius, 3.9f);
+  BAD(backdrop_radius, NAN);
+  BAD(camera_distance, 12.5f);
+  d.textured = false;
 #undef BAD
   ngp_error err;
+  o = d; /* the plain scene has no backdrop to be in */
+  o.backdrop_radius = 3.0f;
+  assert_int_equal(ngp_synth_cameras(&o, false, (float[12 * 100]){0}, &err), NGP_OK);
   assert_int_equal(ngp_synth_write_scene(NULL, &d, &err), NGP_ERR_INVALID);
   assert_int_equal(ngp_synth_write_scene("", &d, &err), NGP_ERR_INVALID);
   assert_int_equal(ngp_synth_write_scene("/tmp", NULL, &err), NGP_ERR_INVALID);

@@ -8,7 +8,8 @@
  * detail to resolve. Shading is Lambertian under one directional light with shadows, plus a small
  * ambient term: radiance is view-independent, so a NeRF can reproduce it exactly. Everything else
  * is transparent (alpha 0, rgb 0), like NeRF-synthetic's lego. The textured variant (opts->textured,
- * for feature matchers such as COLMAP's SIFT) adds noise to every albedo and an opaque, unlit,
+ * for feature matchers such as COLMAP's SIFT) replaces the albedos by colour noise (checkers and
+ * stripes repeat, and repeated patterns give wrong matches) and adds an opaque, unlit,
  * noise-coloured backdrop sphere; the plain scene's bytes do not change with it off.
  *
  * Rays are intersected exactly with each solid (quadratics and slabs, no marching). Colours are
@@ -48,6 +49,7 @@ void ngp_synth_options_default(ngp_synth_options *opts) {
   opts->spp = 4;
   opts->n_threads = 0;
   opts->textured = false;
+  opts->backdrop_radius = NGP_SYNTH_BACKDROP_RADIUS;
 }
 
 /* ---- Small vector helpers ---------------------------------------------------------------------- */
@@ -376,6 +378,16 @@ static void albedo(const synth_hit *hit, float *out) {
 
 /* ---- Noise (the textured scene) ----------------------------------------------------------------- */
 
+/* A contrasty colour texture for feature matchers: per channel, fractal noise pushed through a steep
+ * smoothstep (gain), so that it is made of blobs with sharp but antialiasable edges. Three octaves
+ * from the base frequency: the finest detail stays several pixels wide at the sizes the COLMAP test
+ * renders (its edges are what SIFT localises; sub-pixel speckle only adds unstable features). */
+#define BACKDROP_FREQ 1.7f /* per unit on the backdrop sphere */
+#define SOLID_FREQ 5.0f    /* per unit on the solids */
+#define NOISE_OCTAVES 3
+#define BACKDROP_GAIN 12.0f
+#define SOLID_GAIN 8.0f
+
 /* Value noise: a hash of the integer lattice point, trilinear with a smoothstep. Deterministic and
  * aperiodic at the scales used, so a feature matcher finds no repeated pattern to confuse. */
 static float lattice(int x, int y, int z, uint32_t seed) {
@@ -405,10 +417,10 @@ static float value_noise(float x, float y, float z, uint32_t seed) {
   return c0 + (c1 - c0) * w;
 }
 
-/* Four octaves from `freq` up, in [0, 1]. */
-static float fractal_noise(const float *p, float freq, uint32_t seed) {
+/* `octaves` octaves from `freq` up, in [0, 1]. */
+static float fractal_noise(const float *p, float freq, int octaves, uint32_t seed) {
   float sum = 0.0f, amp = 0.5f, norm = 0.0f;
-  for (int o = 0; o < 4; o++, freq *= 2.03f, amp *= 0.55f) {
+  for (int o = 0; o < octaves; o++, freq *= 2.03f, amp *= 0.55f) {
     sum += amp * value_noise(p[0] * freq, p[1] * freq, p[2] * freq, seed + (uint32_t)o * 0x9e3779b9u);
     norm += amp;
   }
@@ -416,24 +428,23 @@ static float fractal_noise(const float *p, float freq, uint32_t seed) {
 }
 
 /* The backdrop's colour (linear, unlit) where the unit ray (o, d) from inside the sphere meets it. */
-static void backdrop_rgb(const float *o, const float *d, float *rgb) {
-  const float r = NGP_SYNTH_BACKDROP_RADIUS;
+static void backdrop_rgb(const float *o, const float *d, float r, float *rgb) {
   float b = dot3(o, d), c = dot3(o, o) - r * r;
   float t = -b + sqrtf(fmaxf(0.0f, b * b - c));
   float p[3] = {o[0] + t * d[0], o[1] + t * d[1], o[2] + t * d[2]};
-  /* hard-edged patches: each channel's noise quantised to four levels, so the backdrop is full of
-   * corners and blobs at every scale, which SIFT finds and tells apart */
+  /* colour blobs with sharp edges: corners and blobs that SIFT finds and tells apart */
   for (int k = 0; k < 3; k++) {
-    float n = fractal_noise(p, 1.7f, 0x51a3u + (uint32_t)k * 7919u);
-    float level = floorf(fminf(3.0f, fmaxf(0.0f, (n - 0.5f) * 10.0f + 2.0f)));
-    rgb[k] = 0.04f + 0.30f * level;
+    float n = fractal_noise(p, BACKDROP_FREQ, NOISE_OCTAVES, 0x51a3u + (uint32_t)k * 7919u);
+    float v = fminf(1.0f, fmaxf(0.0f, (n - 0.5f) * BACKDROP_GAIN + 0.5f));
+    v = v * v * (3.0f - 2.0f * v);
+    rgb[k] = 0.04f + 0.9f * v;
   }
 }
 
 /* ---- Tracing ----------------------------------------------------------------------------------- */
 
 /* Shaded linear colour of the unit ray (o, d); returns the hit distance or -1 on a miss. textured:
- * the albedo is modulated by noise (the backdrop is the caller's). */
+ * the albedo is colour noise (the backdrop is the caller's). */
 static float trace_unit(const float *o, const float *d, bool textured, float *rgb) {
   /* Skip rays that miss the scene's bounding sphere (the background), and start the others at
    * its entry: intersecting from nearby keeps the quadratics well conditioned in float. */
@@ -463,10 +474,15 @@ static float trace_unit(const float *o, const float *d, bool textured, float *rg
       scene_intersect(so, l, 0.0f, &sh);
       if (sh.obj < 0) shade += DIFFUSE * ndl;
     }
-    albedo(&hit, rgb);
     if (textured) {
       float np[3] = {hit.p[0] + 3.1f * (float)hit.obj, hit.p[1], hit.p[2]};
-      scale3(rgb, fractal_noise(np, 7.0f, 0x7e57u) < 0.5f ? 0.45f : 1.15f);
+      for (int k = 0; k < 3; k++) {
+        float nz = fractal_noise(np, SOLID_FREQ, NOISE_OCTAVES, 0x7e57u + (uint32_t)k * 104729u);
+        float v = fminf(1.0f, fmaxf(0.0f, (nz - 0.5f) * SOLID_GAIN + 0.5f));
+        rgb[k] = 0.06f + 0.84f * v * v * (3.0f - 2.0f * v);
+      }
+    } else {
+      albedo(&hit, rgb);
     }
     scale3(rgb, shade);
   }
@@ -562,6 +578,7 @@ typedef struct {
   float focal;
   int width, height, spp;
   bool textured;
+  float backdrop_radius;
   float xy[SPP_MAX][2];
   uint8_t *rgba;
 } render_job;
@@ -587,7 +604,7 @@ static void render_rows(const render_job *job, int y0, int y1) {
         float rgb[3];
         float t = trace_unit(o, d, job->textured, rgb);
         if (t < 0.0f && job->textured) { /* the backdrop catches every ray that misses the solids */
-          backdrop_rgb(o, d, rgb);
+          backdrop_rgb(o, d, job->backdrop_radius, rgb);
           t = 0.0f;
         }
         if (t >= 0.0f) {
@@ -619,6 +636,7 @@ static void render_job_init(render_job *job, const ngp_synth_options *opts, cons
   job->height = height;
   job->spp = spp < 1 ? 1 : spp > SPP_MAX ? SPP_MAX : spp;
   job->textured = opts ? opts->textured : false;
+  job->backdrop_radius = opts ? opts->backdrop_radius : NGP_SYNTH_BACKDROP_RADIUS;
   job->rgba = rgba;
   sample_offsets(job->spp, job->xy);
 }
@@ -699,6 +717,10 @@ static ngp_status validate(const ngp_synth_options *opts, ngp_error *err) {
     return ngp_error_set(err, NGP_ERR_INVALID,
                          "synth: camera_distance is %g; it must be finite and above %g, the scene's radius (default 4)",
                          (double)opts->camera_distance, (double)NGP_SYNTH_RADIUS);
+  if (opts->textured && (!isfinite(opts->backdrop_radius) || !(opts->camera_distance < opts->backdrop_radius)))
+    return ngp_error_set(err, NGP_ERR_INVALID,
+                         "synth: backdrop_radius is %g; textured, it must be finite and above camera_distance (%g)",
+                         (double)opts->backdrop_radius, (double)opts->camera_distance);
   return NGP_OK;
 }
 

@@ -296,7 +296,7 @@ ngp_status colmap_run_colmap(const colmap_run_options *o, int *n_registered, int
                   "--SiftMatching.use_gpu",
                   (char *)gpu,
                   "--SiftMatching.guided_matching",
-                  "1",
+                  o->guided_matching ? "1" : "0",
                   NULL};
   if (!strcmp(o->matcher, "vocab_tree")) {
     ma[8] = "--VocabTreeMatching.vocab_tree_path";

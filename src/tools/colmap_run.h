@@ -21,6 +21,7 @@ typedef struct colmap_run_options {
   const char *time_slice; /* "" or "t1,t2" seconds */
   const char *log_path;   /* the programs' output, appended */
   bool overwrite;         /* replace a database, models and video frames already there */
+  bool guided_matching;   /* COLMAP's guided matching (colmap2nerf.py's choice) */
   bool use_gpu;           /* SIFT on the GPU */
   bool quiet;
 } colmap_run_options;

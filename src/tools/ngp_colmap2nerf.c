@@ -58,6 +58,9 @@ static void print_help(FILE *f) {
              "                            OPENCV_FISHEYE, SIMPLE_RADIAL_FISHEYE or RADIAL_FISHEYE\n"
              "  --colmap_camera_params P  the model's parameters, comma-separated (default: COLMAP estimates)\n"
              "  --vocab_path FILE         vocabulary tree for --colmap_matcher vocab_tree\n"
+             "  --no_guided_matching      match without COLMAP's guided matching (colmap2nerf.py's default):\n"
+             "                            on self-similar texture it adds matches along the epipolar lines\n"
+             "                            at the wrong depth, which bend the poses and the focal length\n"
              "  --overwrite               replace the database, models and video frames of an earlier run\n"
              "\n"
              "Frames from a video (needs ffmpeg):\n"
@@ -135,7 +138,7 @@ static bool number_list(const char *s) {
 }
 
 static const char *const k_flags[] = {"run_colmap", "keep_colmap_coords", "overwrite", "skip_missing", "quiet", "help",
-                                      "version"};
+                                      "version",    "no_guided_matching"};
 static const char *const k_valued[] = {
     "images",   "text",           "out",       "aabb_scale",          "skip_early",           "skip_blurry",
     "threads",  "colmap_matcher", "colmap_db", "colmap_camera_model", "colmap_camera_params", "vocab_path",
@@ -150,7 +153,7 @@ int main(int argc, char **argv) {
   double video_fps = 2, skip_blurry = 0;
   long aabb_scale = 32, skip_early = 0, threads = 0;
   bool run_colmap = false, keep = false, overwrite = false, skip_missing = false, quiet = false;
-  bool images_given = false;
+  bool images_given = false, guided = true;
 
   for (int i = 1; i < argc; i++) {
     const char *arg = argv[i];
@@ -178,6 +181,7 @@ int main(int argc, char **argv) {
       overwrite |= !strcmp(key, "overwrite");
       skip_missing |= !strcmp(key, "skip_missing");
       quiet |= !strcmp(key, "quiet");
+      guided &= strcmp(key, "no_guided_matching") != 0;
       continue;
     }
     if (!one_of(key, k_valued, COUNT(k_valued))) return usage("%s: unknown option", arg);
@@ -280,6 +284,7 @@ int main(int argc, char **argv) {
                            .time_slice = time_slice,
                            .log_path = log_path,
                            .overwrite = overwrite,
+                           .guided_matching = guided,
                            .use_gpu = access("/dev/nvidiactl", F_OK) == 0,
                            .quiet = quiet};
   if (*video_in && colmap_run_ffmpeg(&ro, &err) != NGP_OK) goto fail;

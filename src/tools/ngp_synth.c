@@ -5,6 +5,7 @@
  * stderr naming the option, then a pointer to --help), 1 anything else (one line on stderr). */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,12 +36,18 @@ static void print_help(FILE *f) {
           "  --test N       test views, 0..100000 (default %d)\n"
           "  --seed S       seed for the training cameras, 0..4294967295 (default %u)\n"
           "  --spp N        samples per pixel for antialiasing, 1..64 (default %d)\n"
+          "  --fov DEG      horizontal field of view in degrees, 1..170 (default %.1f, lego's)\n"
+          "  --distance D   camera distance from the scene's centre, above %g, at most 100 units\n"
+          "                 (default %g; with --textured below the backdrop's radius)\n"
           "  --threads N    threads, 0 = all cores (default 0)\n"
-          "  --textured     opaque: noise on every surface and a textured backdrop, for COLMAP\n"
+          "  --textured     opaque: colour noise on every surface and a textured backdrop, for COLMAP\n"
+          "  --backdrop R   with --textured: the backdrop sphere's radius, above --distance, at most\n"
+          "                 1000 (default %g); nearer gives feature matchers more parallax\n"
           "  --quiet        print nothing on success\n"
           "  --help         show this help and exit\n"
           "  --version      print the version and exit\n",
-          d.width, d.height, d.n_train, d.n_test, (unsigned)d.seed, d.spp);
+          d.width, d.height, d.n_train, d.n_test, (unsigned)d.seed, d.spp, (double)d.camera_angle_x * 57.29577951308232,
+          (double)NGP_SYNTH_RADIUS, (double)d.camera_distance, (double)NGP_SYNTH_BACKDROP_RADIUS);
 }
 
 /* One line naming the problem, one pointing to --help; returns the usage exit code. */
@@ -53,6 +60,18 @@ static int usage(const char *fmt, ...) {
   fprintf(stderr, "\nsee ngp-synth --help\n");
   va_end(ap);
   return EXIT_USAGE;
+}
+
+/* Parses a whole finite decimal number strictly inside (lo, hi); false on anything else. */
+static bool parse_float(const char *s, double lo, double hi, double *out) {
+  if (!s || !*s) return false;
+  char *end = NULL;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (errno || end == s || *end || !isfinite(v)) return false;
+  if (!(v > lo && v < hi)) return false;
+  *out = v;
+  return true;
 }
 
 /* Parses a whole decimal integer in [lo, hi]; false on anything else (empty, trailing text, overflow). */
@@ -89,7 +108,7 @@ int main(int argc, char **argv) {
   ngp_synth_options opts;
   ngp_synth_options_default(&opts);
   const char *out = NULL;
-  bool quiet = false;
+  bool quiet = false, backdrop_given = false;
 
   for (int i = 1; i < argc; i++) {
     const char *arg = argv[i];
@@ -121,7 +140,7 @@ int main(int argc, char **argv) {
     }
 
     /* Everything else takes a value, inline or as the next argument. */
-    bool known = !strcmp(key, "out");
+    bool known = !strcmp(key, "out") || !strcmp(key, "fov") || !strcmp(key, "distance") || !strcmp(key, "backdrop");
     for (int k = 0; k < N_INT_OPTS; k++)
       known = known || !strcmp(key, k_int_opts[k].name);
     if (!known) return usage("unknown option '%s'", arg);
@@ -131,6 +150,30 @@ int main(int argc, char **argv) {
     if (!strcmp(key, "out")) {
       if (!*value) return usage("--out: the folder name is empty");
       out = value;
+      continue;
+    }
+    if (!strcmp(key, "fov")) {
+      double v;
+      if (!parse_float(value, 0.999, 170.001, &v) || v < 1.0 || v > 170.0)
+        return usage("--fov: '%s' is not a field of view from 1 to 170 degrees", value);
+      opts.camera_angle_x = (float)(v / 57.29577951308232);
+      continue;
+    }
+    if (!strcmp(key, "distance")) {
+      double v;
+      if (!parse_float(value, NGP_SYNTH_RADIUS, 100.0001, &v) || v > 100.0)
+        return usage("--distance: '%s' is not a camera distance above %g (the scene's radius) and at most 100", value,
+                     (double)NGP_SYNTH_RADIUS);
+      opts.camera_distance = (float)v;
+      continue;
+    }
+    if (!strcmp(key, "backdrop")) {
+      double v;
+      if (!parse_float(value, NGP_SYNTH_RADIUS, 1000.0001, &v) || v > 1000.0)
+        return usage("--backdrop: '%s' is not a radius above %g (the scene's radius) and at most 1000", value,
+                     (double)NGP_SYNTH_RADIUS);
+      opts.backdrop_radius = (float)v;
+      backdrop_given = true;
       continue;
     }
     for (int k = 0; k < N_INT_OPTS; k++) {
@@ -157,6 +200,10 @@ int main(int argc, char **argv) {
     }
   }
   if (!out) return usage("--out DIR is required");
+  if (backdrop_given && !opts.textured) return usage("--backdrop needs --textured (the plain scene has no backdrop)");
+  if (opts.textured && !(opts.camera_distance < opts.backdrop_radius))
+    return usage("--distance %g must be below the backdrop's radius %g (--backdrop)", (double)opts.camera_distance,
+                 (double)opts.backdrop_radius);
 
   double t0 = ngp_seconds();
   ngp_error err;

@@ -3,15 +3,18 @@
  * translation) that best maps the recovered camera centres onto the true ones (Horn's closed form
  * with quaternions; least squares). A recovered model is known only up to such a similarity.
  *
- *   check_poses GT.json REC.json MAX_ROT_DEG MAX_POS_FRACTION MIN_REGISTERED_FRACTION [ALIGNED.json]
+ *   check_poses GT.json REC.json MAX_ROT_DEG MAX_POS_FRACTION MIN_REGISTERED_FRACTION
+ *               [ALIGNED.json [K TRUE_TRAIN.json HELD.json]]
  *
  * Frames are matched by the base name of file_path without its extension. Positions are judged
  * against the scene size: the largest distance between two true camera centres (what COLMAP
  * reconstructs spans the cameras; colmap2nerf's normalisation scales that span too). The error
  * relative to the solids' diameter (2 * NGP_SYNTH_RADIUS) is printed as well. Prints the
- * figures; exit 0 when every bound holds, 1 otherwise. ALIGNED.json: REC's frames in GT's frame
- * (the similarity applied, the rotation renormalised), for a training on recovered poses whose
- * renders compare with the ground truth's test views. */
+ * figures; exit 0 when every bound holds, 1 otherwise. ALIGNED.json (in GT's folder): REC's frames
+ * in GT's frame (the similarity applied) with GT's image paths, box and image size, REC's
+ * intrinsics scaled to it, for a training on recovered poses whose renders compare with true
+ * views. With K: every K-th true frame (from K / 2) is held out: ALIGNED.json and TRUE_TRAIN.json
+ * (GT's poses) lack it, HELD.json holds those true frames, to judge both trainings on. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
@@ -104,7 +107,8 @@ static void top_eigenvector(double a[4][4], double v_out[4]) {
 
 int main(int argc, char **argv) {
   if (argc < 6) {
-    fprintf(stderr, "usage: check_poses GT.json REC.json MAX_ROT_DEG MAX_POS_FRACTION MIN_REGISTERED [ALIGNED.json]\n");
+    fprintf(stderr, "usage: check_poses GT.json REC.json MAX_ROT_DEG MAX_POS_FRACTION MIN_REGISTERED "
+                    "[ALIGNED.json [K TRUE_TRAIN.json HELD.json]]\n");
     return 2;
   }
   double max_rot = atof(argv[3]), max_pos = atof(argv[4]), min_reg = atof(argv[5]);
@@ -209,7 +213,8 @@ int main(int argc, char **argv) {
     }
   }
   double focal_gt = 0;
-  const cJSON *cax = cJSON_GetObjectItem(gt_root, "camera_angle_x"), *wj = cJSON_GetObjectItem(gt_root, "w");
+  /* at REC's image width: GT may be a render of the same cameras at another size */
+  const cJSON *cax = cJSON_GetObjectItem(gt_root, "camera_angle_x"), *wj = cJSON_GetObjectItem(rec_root, "w");
   const cJSON *flx = cJSON_GetObjectItem(rec_root, "fl_x");
   if (cJSON_IsNumber(cax) && cJSON_IsNumber(wj)) focal_gt = 0.5 * wj->valuedouble / tan(0.5 * cax->valuedouble);
   printf("check_poses: similarity scale %.5g\n", s);
@@ -234,12 +239,57 @@ int main(int argc, char **argv) {
     fail = 1;
   }
   if (argc > 6 && !fail) {
-    /* the recovered json in GT's frame and GT's aabb: training on it is comparable */
-    cJSON_ReplaceItemInObject(rec_root, "aabb_scale", cJSON_CreateNumber(1));
-    char *text = cJSON_Print(rec_root);
-    ngp_error err;
-    if (!text || ngp_write_file_atomic(argv[6], text, strlen(text), &err) != NGP_OK) fail = 1;
-    cJSON_free(text);
+    /* The recovered json in GT's frame, box and images: each frame takes the file_path of its true
+     * frame (so ALIGNED.json belongs in GT's folder, and GT may name other renders of the same
+     * cameras), and the recovered intrinsics are scaled to GT's image size. Training on it and on
+     * GT is then the same training but for the poses and intrinsics. */
+    const cJSON *gw = cJSON_GetObjectItem(gt_root, "w"), *gh = cJSON_GetObjectItem(gt_root, "h");
+    const cJSON *rw = cJSON_GetObjectItem(rec_root, "w");
+    double k = cJSON_IsNumber(gw) && cJSON_IsNumber(rw) && rw->valuedouble > 0 ? gw->valuedouble / rw->valuedouble : 1;
+    static const char *const scaled[] = {"fl_x", "fl_y", "cx", "cy"};
+    for (size_t j = 0; j < sizeof scaled / sizeof scaled[0]; j++) {
+      cJSON *v = cJSON_GetObjectItem(rec_root, scaled[j]);
+      if (cJSON_IsNumber(v)) cJSON_SetNumberValue(v, v->valuedouble * k);
+    }
+    if (cJSON_IsNumber(gw)) cJSON_ReplaceItemInObject(rec_root, "w", cJSON_CreateNumber(gw->valuedouble));
+    if (cJSON_IsNumber(gh)) cJSON_ReplaceItemInObject(rec_root, "h", cJSON_CreateNumber(gh->valuedouble));
+    const cJSON *gaabb = cJSON_GetObjectItem(gt_root, "aabb_scale");
+    cJSON_ReplaceItemInObject(rec_root, "aabb_scale",
+                              cJSON_CreateNumber(cJSON_IsNumber(gaabb) ? gaabb->valuedouble : 1));
+    for (int i = 0; i < n_rec; i++) {
+      const cJSON *gfp = cJSON_GetObjectItem(gt[pair[i]].json, "file_path");
+      cJSON_ReplaceItemInObject((cJSON *)rec[i].json, "file_path", cJSON_CreateString(gfp->valuestring));
+    }
+    /* Held-out views: every K-th true frame (from index K / 2) leaves both trainings. */
+    int hold_k = argc > 9 ? atoi(argv[7]) : 0;
+    cJSON *gt_train = NULL, *gt_held = NULL;
+    if (hold_k > 1) {
+      gt_train = cJSON_Duplicate(gt_root, 1);
+      gt_held = cJSON_Duplicate(gt_root, 1);
+      cJSON *tf = cJSON_GetObjectItem(gt_train, "frames"), *hf = cJSON_GetObjectItem(gt_held, "frames");
+      for (int j = n_gt - 1; j >= 0; j--)
+        cJSON_DeleteItemFromArray(j % hold_k == hold_k / 2 ? tf : hf, j);
+      cJSON *rf = cJSON_GetObjectItem(rec_root, "frames");
+      for (int i = n_rec - 1; i >= 0; i--)
+        if (pair[i] % hold_k == hold_k / 2) cJSON_DeleteItemFromArray(rf, i);
+    }
+    const char *paths[3] = {argv[6], hold_k > 1 ? argv[8] : NULL, hold_k > 1 ? argv[9] : NULL};
+    cJSON *roots[3] = {rec_root, gt_train, gt_held};
+    for (int j = 0; j < 3 && !fail; j++) {
+      if (!paths[j]) continue;
+      char *text = cJSON_Print(roots[j]);
+      ngp_error err;
+      if (!text || ngp_write_file_atomic(paths[j], text, strlen(text), &err) != NGP_OK) {
+        fprintf(stderr, "check_poses: %s: cannot write it\n", paths[j]);
+        fail = 1;
+      }
+      cJSON_free(text);
+    }
+    if (hold_k > 1)
+      printf("check_poses: %d true views held out of both trainings (every %d-th)\n",
+             cJSON_GetArraySize(cJSON_GetObjectItem(gt_held, "frames")), hold_k);
+    cJSON_Delete(gt_train);
+    cJSON_Delete(gt_held);
   }
   cJSON_Delete(gt_root);
   cJSON_Delete(rec_root);

@@ -24,13 +24,16 @@ typedef struct ngp_synth_options {
   int n_threads;         /* <= 0: all cores */
   bool textured;         /* opaque: a textured backdrop and noise on every surface, for feature
                             matchers (COLMAP's SIFT); false gives the plain scene, byte for byte */
+  float backdrop_radius; /* textured: the backdrop sphere's radius, above camera_distance; a near
+                            backdrop gives feature matchers parallax, a far one nearly none */
 } ngp_synth_options;
 
 /* Defaults: 200x200, 100 train and 20 test views, seed 0, camera_angle_x 0.6911112 (lego's),
- * camera_distance 4, spp 4 (a 2x2 grid), n_threads 0 (all cores), textured false.
- * Textured: the albedos are modulated by multi-scale value noise, which breaks the repetition of
- * checkers and stripes, and rays that miss the solids see an unlit sphere of radius
- * NGP_SYNTH_BACKDROP_RADIUS coloured with the same noise: every pixel opaque, features everywhere. */
+ * camera_distance 4, spp 4 (a 2x2 grid), n_threads 0 (all cores), textured false, backdrop_radius
+ * NGP_SYNTH_BACKDROP_RADIUS.
+ * Textured: the albedos are colour value noise instead of checkers and stripes (whose repetition
+ * misleads feature matchers), and rays that miss the solids see an unlit sphere of radius
+ * backdrop_radius coloured with such noise: every pixel opaque, features everywhere. */
 void ngp_synth_options_default(ngp_synth_options *opts);
 
 /* Renders one view. c2w: 3x4 camera-to-world, row-major, NeRF convention. focal in pixels, the
@@ -49,8 +52,8 @@ ngp_status ngp_synth_write_scene(const char *dir, const ngp_synth_options *opts,
 /* Every surface of the scene lies within this distance of the origin (NeRF units); cameras must
  * be farther than this. */
 #define NGP_SYNTH_RADIUS 1.2f
-/* The textured scene's backdrop: a sphere about the origin, beyond every camera at the default
- * distance. ngp_synth_trace() ignores it (it traces the solids only). */
+/* The textured scene's default backdrop radius: a sphere about the origin, beyond every camera at
+ * the default distance. ngp_synth_trace() ignores the backdrop (it traces the solids only). */
 #define NGP_SYNTH_BACKDROP_RADIUS 12.0f
 
 /* The cameras of one split, as written to transforms_{train,test}.json: c2w receives
