@@ -110,6 +110,48 @@ static void test_basic_angle_and_order(void **state) {
   free(dir);
 }
 
+/* The "every Nth image" split: frames 0, N, 2N, ... (in the loaded order) held out, the others
+ * kept; the two parts are disjoint and together the whole scene. */
+static void test_holdout_split(void **state) {
+  (void)state;
+  char *dir = ngp_test_tmpdir("scene_holdout");
+  char json[4096] = "{\"camera_angle_x\": 0.8, \"frames\": [";
+  for (int i = 6; i >= 0; i--) /* listed backwards: the split follows the loaded (sorted) order */
+    snprintf(json + strlen(json), sizeof json - strlen(json),
+             "{\"file_path\": \"./train/r_%d\", \"transform_matrix\": " IDENT_AT(0, 0, 0) "}%s", i, i ? "," : "]}");
+  char *path = write_scene(dir, "transforms.json", json, 7);
+  ngp_scene_options o;
+  ngp_scene_options_default(&o);
+  o.holdout_every = 3;
+  ngp_scene train, held;
+  ngp_error err;
+  assert_int_equal(ngp_scene_load(path, &o, &train, &err), NGP_OK);
+  o.holdout_only = true;
+  assert_int_equal(ngp_scene_load(path, &o, &held, &err), NGP_OK);
+  const char *want_train[] = {"./train/r_1", "./train/r_2", "./train/r_4", "./train/r_5"};
+  const char *want_held[] = {"./train/r_0", "./train/r_3", "./train/r_6"};
+  assert_int_equal(train.n_frames, 4);
+  assert_int_equal(held.n_frames, 3);
+  for (int i = 0; i < 4; i++)
+    assert_string_equal(train.frames[i].file_path, want_train[i]);
+  for (int i = 0; i < 3; i++)
+    assert_string_equal(held.frames[i].file_path, want_held[i]);
+  /* Images come with the kept frames: r_4's pixel values (x + 3y + 4). */
+  assert_int_equal(train.frames[2].image.rgba[(2 * 8 + 5) * 4], 5 + 6 + 4);
+  ngp_scene_free(&train);
+  ngp_scene_free(&held);
+  /* 0 and 1 keep every frame. */
+  o.holdout_only = false;
+  for (int every = 0; every <= 1; every++) {
+    o.holdout_every = every;
+    assert_int_equal(ngp_scene_load(path, &o, &train, &err), NGP_OK);
+    assert_int_equal(train.n_frames, 7);
+    ngp_scene_free(&train);
+  }
+  free(path);
+  free(dir);
+}
+
 static void test_pixels_intrinsics_and_lens(void **state) {
   (void)state;
   char *dir = ngp_test_tmpdir("scene_intr");
@@ -870,6 +912,7 @@ static void test_fuzz_image_regressions(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_basic_angle_and_order),
+      cmocka_unit_test(test_holdout_split),
       cmocka_unit_test(test_pixels_intrinsics_and_lens),
       cmocka_unit_test(test_focal_priority_and_y_only),
       cmocka_unit_test(test_dataset_keys),

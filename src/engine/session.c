@@ -148,6 +148,7 @@ ngp_status ngp_session_open(ngp_session *s, const ngp_session_opts *o, ngp_error
   ngp_scene_options so;
   ngp_scene_options_default(&so);
   so.n_threads = s->threads;
+  so.holdout_every = o->holdout_every;
   double t0 = ngp_seconds();
   if ((st = ngp_scene_load(o->scene, &so, &s->scene, err)) != NGP_OK) goto fail;
   s->have_scene = true;

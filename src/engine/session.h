@@ -29,6 +29,7 @@ typedef struct ngp_session_opts {
   long batch_samples;         /* target samples per training step; <= 0: the default (2^18) */
   float grid_sample_fraction; /* occupancy-update samples against instant-ngp's; < 0: the backend's */
   bool train;                 /* load the scene's images and make a trainer (false: the scene is ignored) */
+  int holdout_every;          /* > 1: train on all frames but 0, N, 2N, ... (ngp_scene_options); 0: all */
   bool concurrent_render;     /* renders run on another thread than training (the viewer) */
   /* Renders made from the session (screenshots; test views always measure the shaded image). */
   ngp_render_mode render_mode;  /* shade (default), depth, normals, positions, cost */

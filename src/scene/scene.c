@@ -572,6 +572,8 @@ void ngp_scene_options_default(ngp_scene_options *opts) {
   opts->keep_missing = false;
   opts->n_threads = 0;
   opts->quiet_skipped = false;
+  opts->holdout_every = 0;
+  opts->holdout_only = false;
 }
 
 /* Chooses the json files of a scene folder and records the others as ignored. */
@@ -655,6 +657,21 @@ ngp_status ngp_scene_load(const char *path, const ngp_scene_options *opts_in, ng
   for (int i = 0; st == NGP_OK && i < s->n_sources; i++)
     st = load_json(&ld, s->sources[i], i, err);
   if (st != NGP_OK) goto fail;
+
+  /* The split: frames 0, N, 2N, ... held out (kept alone with holdout_only). */
+  if (opts.holdout_every > 1) {
+    int kept = 0;
+    for (int i = 0; i < s->n_frames; i++) {
+      if ((i % opts.holdout_every == 0) != opts.holdout_only) {
+        free(s->frames[i].file_path);
+        continue;
+      }
+      s->frames[kept] = s->frames[i];
+      ld.intr[kept] = ld.intr[i];
+      kept++;
+    }
+    s->n_frames = kept;
+  }
 
   /* Pass 2: drop frames without an image file, then read the images in parallel. */
   int kept = 0;

@@ -10,6 +10,10 @@
  *       quality against training wall time: PSNR/SSIM on V at each checkpoint (evaluation time is
  *       not counted as training time; steps are timed in batches of 8, the device waited for);
  *       --plot FILE.svg draws PSNR against training time (plot_svg.h), rewritten at each checkpoint.
+ *       --holdout N instead of --val: train on all frames of S but 0, N, 2N, ... and evaluate on
+ *       those (instant-ngp's and nerfstudio's "every Nth image" split; e.g. the fox, N = 10).
+ *       --render-size WxH: at the end, the render time of the first evaluated view at W x H
+ *       (median of --repeat), e.g. the fox at 1920x1080 after 5 minutes.
  *   ngp-bench render --scene S [--steps N] [--width W] [--height H] [--repeat N]
  *       render time of a view after N training steps (median of repeats, after a warm-up render;
  *       including the copy of the image to the host); --save-png FILE writes the last one.
@@ -67,7 +71,7 @@ static int usage(void) {
 
 typedef struct {
   const char *mode, *scene, *config, *val, *backend, *save_png, *plot;
-  int threads, steps, warmup, width, height, repeat;
+  int threads, steps, warmup, width, height, repeat, holdout, render_w, render_h;
   long batch;
   float grid_fraction;
   char minutes[128];
@@ -121,7 +125,11 @@ static int parse(int argc, char **argv, args *a) {
       a->backend = v;
     else if (!strcmp(k, "--save-png"))
       a->save_png = v;
-    else if (!strcmp(k, "--while-training"))
+    else if (!strcmp(k, "--holdout"))
+      a->holdout = atoi(v);
+    else if (!strcmp(k, "--render-size")) {
+      if (sscanf(v, "%dx%d", &a->render_w, &a->render_h) != 2 || a->render_w < 1 || a->render_h < 1) return usage();
+    } else if (!strcmp(k, "--while-training"))
       a->while_training = atoi(v) != 0;
     else if (!strcmp(k, "--background")) {
       if (sscanf(v, "%f,%f,%f", &a->bg[0], &a->bg[1], &a->bg[2]) != 3) return usage();
@@ -181,7 +189,7 @@ static int throughput(const args *a, ngp_session *s, bool device) {
 static int curve(args *a, ngp_session *s, bool device) {
   /* On a device a step returns before it is done: time batches of 8, waited for. */
   const int batch = device ? 8 : 1;
-  if (!a->val) return usage();
+  if (!a->val && a->holdout < 2) return usage();
   ngp_error err;
   double pt[64], pp[64];
   int np = 0;
@@ -189,7 +197,14 @@ static int curve(args *a, ngp_session *s, bool device) {
   ngp_scene_options so;
   ngp_scene_options_default(&so);
   so.n_threads = s->threads;
-  if (ngp_scene_load(a->val, &so, &val, &err) != NGP_OK) return fail(&err);
+  if (!a->val) { /* --holdout N: the frames the session did not train on */
+    so.holdout_every = a->holdout;
+    so.holdout_only = true;
+  }
+  if (ngp_scene_load(a->val ? a->val : a->scene, &so, &val, &err) != NGP_OK) return fail(&err);
+  if (!a->val)
+    printf("held out: every %dth frame of %s (0, %d, ...): %d views, trained on the other %d\n", a->holdout, a->scene,
+           a->holdout, val.n_frames, s->scene.n_frames);
   double trained = 0.0;
   char *save = NULL, *tok = strtok_r(a->minutes, ",", &save);
   int rc = 0;
@@ -227,6 +242,30 @@ static int curve(args *a, ngp_session *s, bool device) {
       printf("plot saved: %s (%d point%s)\n", a->plot, np, np == 1 ? "" : "s");
     }
     tok = strtok_r(NULL, ",", &save);
+  }
+  if (rc == 0 && a->render_w > 0) { /* the render time of the first held-out view, trained as above */
+    const ngp_frame *f = &val.frames[0];
+    ngp_render_camera cam = {f->xform,
+                             {f->focal[0] * (float)a->render_w / (float)f->image.width,
+                              f->focal[1] * (float)a->render_h / (float)f->image.height},
+                             {f->principal[0], f->principal[1]},
+                             &f->lens};
+    float *rgb = malloc((size_t)a->render_w * (size_t)a->render_h * 3 * sizeof(float));
+    double times[64];
+    int n = a->repeat < 1 ? 1 : (a->repeat > 64 ? 64 : a->repeat);
+    ngp_render_opts o;
+    ngp_session_render_opts(s, a->render_w, a->render_h, 0, &o);
+    for (int i = 0; i < n && rc == 0; i++) {
+      double t0 = ngp_seconds();
+      if (!rgb || ngp_session_render(s, &cam, &o, rgb, &err) != NGP_OK)
+        rc = rgb ? fail(&err) : (fprintf(stderr, "ngp-bench: out of memory\n"), 1);
+      if (device && rc == 0 && ngp_backend_synchronize(s->backend, &err) != NGP_OK) rc = fail(&err);
+      times[i] = ngp_seconds() - t0;
+    }
+    if (rc == 0)
+      printf("render %dx%d of the first held-out view after %.1f s of training: median %.2f ms over %d\n", a->render_w,
+             a->render_h, trained, 1e3 * median(times, n), n);
+    free(rgb);
   }
   ngp_scene_free(&val);
   return rc;
@@ -330,6 +369,7 @@ int main(int argc, char **argv) {
   so.batch_samples = a.batch;
   so.grid_sample_fraction = a.grid_fraction;
   so.concurrent_render = a.while_training;
+  so.holdout_every = a.holdout;
   memcpy(so.bg, a.bg, sizeof so.bg);
   ngp_session s;
   if (ngp_session_open(&s, &so, &err) != NGP_OK) return fail(&err);

@@ -75,6 +75,11 @@ typedef struct ngp_scene_options {
   int n_threads;      /* image decoding threads; <= 0 uses all cores */
   bool quiet_skipped; /* no warning for frames skipped for a missing image (the caller lists
                          scene.skipped itself); by default one warning names them all */
+  /* A train/held-out split (instant-ngp's and nerfstudio's "every Nth image"): with
+   * holdout_every N > 1 the frames listed 0, N, 2N, ... (in load order) are held out; the scene
+   * keeps the others, or only those with holdout_only. 0 (default): every frame. */
+  int holdout_every;
+  bool holdout_only;
 } ngp_scene_options;
 
 void ngp_scene_options_default(ngp_scene_options *opts);
