@@ -488,12 +488,85 @@ static void test_avx512_vs_avx2(void **state) {
 #endif
 }
 
+/* ---- In place against staged, bit for bit -------------------------------------------------------- */
+
+/* The fast path reads unpadded inputs and activation records in place and writes its outputs into
+ * them directly; staged (ngp_mlp_set_staged) it copies every one through padded tile buffers. The
+ * arithmetic is the same, so outputs, records, weight gradients and input gradients must agree bit
+ * for bit, for every kernel: shapes in place throughout (the NeRF MLPs), partly (an input or an
+ * output that needs padding, a Sine layer whose pre-activations are kept) and not at all. */
+static int staged_vs_in_place(const shape *sh, int S, int with_din) {
+  ngp_mlp m;
+  assert_int_equal(ngp_mlp_init(&m, sh->n_in, sh->width, sh->hidden, sh->n_out, sh->act, sh->out_act, NULL), NGP_OK);
+  const size_t A = ngp_mlp_acts_per_sample(&m), P = m.n_params;
+  float *params = malloc(P * sizeof(float));
+  assert_non_null(params);
+  ngp_mlp_init_params(&m, params, 5u + (uint64_t)S);
+  float *in = alloc_rand((size_t)S * m.n_in, -1.0f, 1.0f), *dout = alloc_rand((size_t)S * m.n_out, -1.0f, 1.0f);
+  float *res[2][5];
+  for (int k = 0; k < 2; k++) {
+    ngp_mlp_set_staged(k);
+    res[k][0] = malloc((size_t)S * m.n_out * sizeof(float));
+    res[k][1] = malloc((size_t)S * A * sizeof(float));
+    res[k][2] = calloc(P, sizeof(float));
+    res[k][3] = calloc((size_t)S * m.n_in, sizeof(float));
+    res[k][4] = malloc((size_t)S * m.n_out * sizeof(float));
+    assert_true(res[k][0] && res[k][1] && res[k][2] && res[k][3] && res[k][4]);
+    ngp_mlp_forward(&m, params, S, in, res[k][0], res[k][1], 2);
+    ngp_mlp_forward(&m, params, S, in, res[k][4], NULL, 2); /* inference: no records */
+    ngp_mlp_backward(&m, params, S, in, res[k][1], dout, res[k][2], with_din ? res[k][3] : NULL, 2);
+  }
+  ngp_mlp_set_staged(0);
+  int bad = memcmp(res[0][0], res[1][0], (size_t)S * m.n_out * sizeof(float)) != 0;
+  bad |= memcmp(res[0][1], res[1][1], (size_t)S * A * sizeof(float)) != 0;
+  bad |= memcmp(res[0][2], res[1][2], P * sizeof(float)) != 0;
+  bad |= memcmp(res[0][3], res[1][3], (size_t)S * m.n_in * sizeof(float)) != 0;
+  bad |= memcmp(res[0][4], res[1][4], (size_t)S * m.n_out * sizeof(float)) != 0;
+  bad |= memcmp(res[0][0], res[0][4], (size_t)S * m.n_out * sizeof(float)) != 0;
+  if (bad)
+    printf("  in place != staged: %d-%d(x%d)-%d act %d out %d, S=%d, din %d\n", sh->n_in, sh->width, sh->hidden,
+           sh->n_out, (int)sh->act, (int)sh->out_act, S, with_din);
+  for (int k = 0; k < 2; k++)
+    for (int q = 0; q < 5; q++)
+      free(res[k][q]);
+  free(params);
+  free(in);
+  free(dout);
+  return bad;
+}
+
+static void test_in_place_vs_staged(void **state) {
+  (void)state;
+  static const shape shapes[] = {
+      {32, 64, 1, 16, NGP_ACT_RELU, NGP_ACT_NONE},   /* the density MLP: in place throughout */
+      {32, 64, 2, 3, NGP_ACT_RELU, NGP_ACT_NONE},    /* the colour MLP: its output needs padding */
+      {27, 64, 2, 16, NGP_ACT_RELU, NGP_ACT_NONE},   /* the input needs padding */
+      {32, 64, 2, 8, NGP_ACT_TANH, NGP_ACT_SIGMOID}, /* activations applied in place */
+      {16, 32, 2, 8, NGP_ACT_SINE, NGP_ACT_SINE},    /* Sine keeps pre-activations: staged layers */
+      {8, 24, 0, 16, NGP_ACT_RELU, NGP_ACT_EXPONENTIAL},
+      {7, 20, 3, 3, NGP_ACT_SOFTPLUS, NGP_ACT_NONE}, /* nothing in place */
+  };
+  static const char *const levels[] = {"scalar", "avx2", "avx512"};
+  static const int sizes[] = {1, 100, 1000};
+  int bad = 0, runs = 0;
+  for (size_t v = 0; v < sizeof levels / sizeof levels[0]; v++) {
+    setenv("NGP_SIMD", levels[v], 1);
+    for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++)
+      for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
+        for (int d = 0; d < 2; d++, runs++)
+          bad += staged_vs_in_place(&shapes[k], sizes[s], d);
+  }
+  unsetenv("NGP_SIMD");
+  printf("  %d runs (kernels up to %s): %d differ\n", runs, ngp_simd_level(), bad);
+  if (bad) fail_msg("%d in-place MLP runs differ from the staged ones in some bit", bad);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_init_shapes),       cmocka_unit_test(test_init_params),
       cmocka_unit_test(test_activation_values), cmocka_unit_test(test_forward_hand),
       cmocka_unit_test(test_backward_fd),       cmocka_unit_test(test_fast_vs_ref),
-      cmocka_unit_test(test_avx512_vs_avx2),
+      cmocka_unit_test(test_avx512_vs_avx2),    cmocka_unit_test(test_in_place_vs_staged),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
