@@ -399,6 +399,8 @@ static void check_fast_vs_ref(const ngp_grid_config *c, int aabb, int S, int n_t
   ngp_hashgrid_forward_ref(&g, params, S, x, out_ref);
   ngp_hashgrid_forward(&g, params, S, x, out_fast, n_threads);
   assert_int_equal(compare(what, out_fast, out_ref, S * LF, 1e-7f, 1e-6f), 0);
+  /* The same sums in the same order (encoding_fast.c, level-major): bit for bit. */
+  if (memcmp(out_fast, out_ref, S * LF * sizeof(float)) != 0) fail_msg("%s: forward not bit-identical", what);
 
   /* Backward in two calls, so the second adds to a non-empty set and to non-zero gradients. */
   ngp_touched t_ref, t_fast;
@@ -411,6 +413,7 @@ static void check_fast_vs_ref(const ngp_grid_config *c, int aabb, int S, int n_t
   ngp_hashgrid_backward(&g, S - S1, x + 3 * (size_t)S1, dout + S1 * LF, dp_fast, &t_fast, n_threads);
   /* Same per-entry summation order by construction; the tolerance allows any order anyway. */
   assert_int_equal(compare(what, dp_fast, dp_ref, g.n_params, 1e-6f, 1e-5f), 0);
+  if (memcmp(dp_fast, dp_ref, g.n_params * sizeof(float)) != 0) fail_msg("%s: backward not bit-identical", what);
   assert_same_touched(&t_fast, &t_ref);
   /* And without a touched set. */
   memset(dp_fast, 0, g.n_params * sizeof *dp_fast);
