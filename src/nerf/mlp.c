@@ -188,6 +188,8 @@ void ngp_mlp_gemm_avx2(int M, int N, int P, const float *A, ptrdiff_t a_rs, ptrd
                        ptrdiff_t ldb, float *C, ptrdiff_t ldc, int flags, const float *Y, ptrdiff_t ldy);
 void ngp_mlp_gemm_avx512(int M, int N, int P, const float *A, ptrdiff_t a_rs, ptrdiff_t a_cs, const float *B,
                          ptrdiff_t ldb, float *C, ptrdiff_t ldc, int flags, const float *Y, ptrdiff_t ldy);
+void ngp_mlp_gemm_bf16(int M, int N, int P, const float *A, ptrdiff_t a_rs, ptrdiff_t a_cs, const float *B,
+                       ptrdiff_t ldb, float *C, ptrdiff_t ldc, int flags, const float *Y, ptrdiff_t ldy);
 #endif
 
 /* Portable kernel: 4 x 8 blocks with the accumulators in a local array, which compilers keep in
@@ -224,9 +226,11 @@ static void gemm_portable(int M, int N, int P, const float *A, ptrdiff_t a_rs, p
 }
 
 /* SIMD levels, lowest first. The CPU check is done once; the environment override
- * (NGP_SIMD=scalar|avx2|avx512) is read per call (cheap, and lets tests switch paths within one
- * process). A forced level the CPU lacks falls back to the best one below it. */
-enum { SIMD_SCALAR, SIMD_AVX2, SIMD_AVX512 };
+ * (NGP_SIMD=scalar|avx2|avx512|avx512bf16) is read per call (cheap, and lets tests switch paths
+ * within one process). A forced level the CPU lacks falls back to the best one below it.
+ * avx512bf16 (mlp_bf16.c: bf16 products, fp32 sums; not bit-identical to the others) is only ever
+ * used when asked for: without NGP_SIMD the best fp32 level runs. */
+enum { SIMD_SCALAR, SIMD_AVX2, SIMD_AVX512, SIMD_AVX512BF16 };
 
 static int cpu_simd_level(void) {
 #ifdef NGP_HAVE_AVX2_KERNEL
@@ -239,6 +243,8 @@ static int cpu_simd_level(void) {
       v = SIMD_AVX2;
       /* libgcc's check includes the OS saving the zmm registers (XGETBV). */
       if (__builtin_cpu_supports("avx512f")) v = SIMD_AVX512;
+      if (v == SIMD_AVX512 && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512bf16"))
+        v = SIMD_AVX512BF16;
     }
     __atomic_store_n(&cached, v, __ATOMIC_RELAXED);
   }
@@ -251,24 +257,27 @@ static int cpu_simd_level(void) {
 static int simd_level(void) {
   int cpu = cpu_simd_level();
   const char *e = getenv("NGP_SIMD");
-  int want = cpu;
+  int want = cpu < SIMD_AVX512 ? cpu : SIMD_AVX512; /* bf16: only on request */
   if (e && strcmp(e, "scalar") == 0)
     want = SIMD_SCALAR;
   else if (e && strcmp(e, "avx2") == 0)
     want = SIMD_AVX2;
   else if (e && strcmp(e, "avx512") == 0)
     want = SIMD_AVX512;
+  else if (e && strcmp(e, "avx512bf16") == 0)
+    want = SIMD_AVX512BF16;
   return want < cpu ? want : cpu;
 }
 
 const char *ngp_simd_level(void) {
-  static const char *const names[] = {"scalar", "avx2+fma", "avx512"};
+  static const char *const names[] = {"scalar", "avx2+fma", "avx512", "avx512bf16"};
   return names[simd_level()];
 }
 
 static gemm_fn pick_gemm(void) {
 #ifdef NGP_HAVE_AVX2_KERNEL
   switch (simd_level()) {
+  case SIMD_AVX512BF16: return ngp_mlp_gemm_bf16;
   case SIMD_AVX512: return ngp_mlp_gemm_avx512;
   case SIMD_AVX2: return ngp_mlp_gemm_avx2;
   default: break;

@@ -47,7 +47,9 @@ void ngp_mlp_backward(const ngp_mlp *m, const float *params, int S, const float 
 void ngp_mlp_set_staged(int staged);
 
 /* The SIMD level the fast path uses on this CPU ("avx512", "avx2+fma", "scalar"). NGP_SIMD=scalar,
- * avx2 or avx512 in the environment forces a level (one the CPU lacks: the best one below it). */
+ * avx2 or avx512 in the environment forces a level (one the CPU lacks: the best one below it);
+ * NGP_SIMD=avx512bf16 asks for the bf16 GEMM (mlp_bf16.c: bf16 products, fp32 sums, not
+ * bit-identical to the fp32 levels), never chosen without being asked for. */
 const char *ngp_simd_level(void);
 
 #endif

@@ -226,7 +226,7 @@ static void sweep_setup(step_ctx *c) {
 #if defined(__x86_64__) || defined(_M_X64)
   ngp_optimizer *o = c->o;
   const opt_impl *im = o->impl;
-  if (strcmp(ngp_simd_level(), "avx512") != 0 || 16 % o->entry_size != 0 || im->cap <= (size_t)c->t) return;
+  if (strncmp(ngp_simd_level(), "avx512", 6) != 0 || 16 % o->entry_size != 0 || im->cap <= (size_t)c->t) return;
   ngp_adam_sweep *a = &c->sweep;
   a->params = c->params, a->grads = c->grads, a->m = o->m, a->v = o->v, a->t = o->t;
   a->ema = o->ema, a->ema_step = o->ema_step;
