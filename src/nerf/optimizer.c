@@ -156,6 +156,7 @@ typedef struct step_ctx {
   float inv_scale, lr;
   uint32_t t;           /* this step, 1-based */
   ngp_adam_sweep sweep; /* the bitmap sweep's vectorised twin, when sweep.bits is set */
+  void (*sweep_fn)(const ngp_adam_sweep *, size_t, size_t);
 } step_ctx;
 
 #define ENTRY_CHUNK 8192 /* touched entries per parallel work item */
@@ -205,7 +206,7 @@ static void step_bitmap(int chunk, int thread, void *user) {
   size_t w0 = (size_t)chunk * WORD_CHUNK, w1 = w0 + WORD_CHUNK < c->n_words ? w0 + WORD_CHUNK : c->n_words;
 #if defined(__x86_64__) || defined(_M_X64)
   if (c->sweep.bits) {
-    ngp_adam_sweep_avx512(&c->sweep, w0, w1);
+    c->sweep_fn(&c->sweep, w0, w1);
     return;
   }
 #endif
@@ -219,14 +220,22 @@ static void step_bitmap(int chunk, int thread, void *user) {
   }
 }
 
-/* The vectorised sweep, where the CPU has AVX-512F (and NGP_SIMD allows it: the MLPs' switch, see
- * nerf/mlp.h), a vector holds whole entries (16 % F == 0) and the tables cover this step (they
- * do unless growing them failed). It gives the scalar sweep's results bit for bit. */
+/* The vectorised sweep, where the CPU has AVX-512F or AVX2 (and NGP_SIMD allows it: the MLPs'
+ * switch, see nerf/mlp.h), a vector holds whole entries (16 % F == 0, 8 % F == 0) and the tables
+ * cover this step (they do unless growing them failed). It gives the scalar sweep's results bit for
+ * bit. */
 static void sweep_setup(step_ctx *c) {
 #if defined(__x86_64__) || defined(_M_X64)
   ngp_optimizer *o = c->o;
   const opt_impl *im = o->impl;
-  if (strncmp(ngp_simd_level(), "avx512", 6) != 0 || 16 % o->entry_size != 0 || im->cap <= (size_t)c->t) return;
+  const char *lvl = ngp_simd_level();
+  if (im->cap <= (size_t)c->t) return;
+  if (strncmp(lvl, "avx512", 6) == 0 && 16 % o->entry_size == 0)
+    c->sweep_fn = ngp_adam_sweep_avx512;
+  else if (strncmp(lvl, "avx", 3) == 0 && 8 % o->entry_size == 0)
+    c->sweep_fn = ngp_adam_sweep_avx2;
+  else
+    return;
   ngp_adam_sweep *a = &c->sweep;
   a->params = c->params, a->grads = c->grads, a->m = o->m, a->v = o->v, a->t = o->t;
   a->ema = o->ema, a->ema_step = o->ema_step;

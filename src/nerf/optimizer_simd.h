@@ -24,5 +24,7 @@ typedef struct ngp_adam_sweep {
  * in bitmap words [w0, w1) whose unscaled gradient is non-zero; every gradient of those entries is
  * reset to 0. Needs AVX-512F (the caller checks the CPU). */
 void ngp_adam_sweep_avx512(const ngp_adam_sweep *a, size_t w0, size_t w1);
+/* The same with AVX2, 8 parameters at a time (needs 8 % F == 0). */
+void ngp_adam_sweep_avx2(const ngp_adam_sweep *a, size_t w0, size_t w1);
 
 #endif
