@@ -399,6 +399,8 @@ static void check_fast_vs_ref(const ngp_grid_config *c, int aabb, int S, int n_t
   ngp_hashgrid_forward_ref(&g, params, S, x, out_ref);
   ngp_hashgrid_forward(&g, params, S, x, out_fast, n_threads);
   assert_int_equal(compare(what, out_fast, out_ref, S * LF, 1e-7f, 1e-6f), 0);
+  /* The same sums in the same order (encoding_fast.c, level-major): bit for bit. */
+  if (memcmp(out_fast, out_ref, S * LF * sizeof(float)) != 0) fail_msg("%s: forward not bit-identical", what);
 
   /* Backward in two calls, so the second adds to a non-empty set and to non-zero gradients. */
   ngp_touched t_ref, t_fast;
@@ -411,6 +413,7 @@ static void check_fast_vs_ref(const ngp_grid_config *c, int aabb, int S, int n_t
   ngp_hashgrid_backward(&g, S - S1, x + 3 * (size_t)S1, dout + S1 * LF, dp_fast, &t_fast, n_threads);
   /* Same per-entry summation order by construction; the tolerance allows any order anyway. */
   assert_int_equal(compare(what, dp_fast, dp_ref, g.n_params, 1e-6f, 1e-5f), 0);
+  if (memcmp(dp_fast, dp_ref, g.n_params * sizeof(float)) != 0) fail_msg("%s: backward not bit-identical", what);
   assert_same_touched(&t_fast, &t_ref);
   /* And without a touched set. */
   memset(dp_fast, 0, g.n_params * sizeof *dp_fast);
@@ -606,6 +609,51 @@ static void test_sh_orthonormal(void **state) {
       if (fabs(gram[a][b] - (a == b)) > 1e-5) fail_msg("<Y_%d, Y_%d> = %.9g", a, b, gram[a][b]);
 }
 
+/* ngp_touched_all_finite: a non-finite value in any touched entry (NaN, +-Inf, in any of its F
+ * floats) is found, one in an untouched entry is not looked at; both ways of scanning (the list
+ * for a sparse set, the bitmap on 2 threads for a dense one), a set spanning many work items. */
+static void test_touched_all_finite(void **state) {
+  (void)state;
+  const size_t E = 300000; /* > one work item of bitmap words */
+  static const int Fs[] = {1, 2, 4, 8};
+  static const float fracs[] = {0.001f, 0.3f}; /* list, bitmap */
+  const float poison[3] = {NAN, INFINITY, -INFINITY};
+  for (size_t fi = 0; fi < sizeof Fs / sizeof Fs[0]; fi++)
+    for (size_t di = 0; di < 2; di++) {
+      const int F = Fs[fi];
+      ngp_touched t;
+      assert_int_equal(ngp_touched_init(&t, E, NULL), NGP_OK);
+      float *v = alloc_floats(E * (size_t)F);
+      for (size_t i = 0; i < E * (size_t)F; i++)
+        v[i] = frand() * 2e6f - 1e6f;
+      uint32_t untouched = 0;
+      for (uint32_t e = 0; e < E; e++) {
+        if (frand() < fracs[di]) {
+          t.bits[e >> 6] |= (uint64_t)1 << (e & 63);
+          t.list[t.count++] = e;
+        } else {
+          untouched = e;
+        }
+      }
+      assert_true(t.count > 0);
+      assert_true(ngp_touched_all_finite(&t, v, F, 2));
+      v[(size_t)untouched * F] = NAN;
+      assert_true(ngp_touched_all_finite(&t, v, F, 2));
+      for (int p = 0; p < 3; p++) { /* the first, the last and a middle touched entry */
+        uint32_t e = t.list[p == 0 ? 0 : p == 1 ? t.count - 1 : t.count / 2];
+        size_t i = (size_t)e * F + (size_t)(p % F);
+        float keep = v[i];
+        v[i] = poison[p];
+        if (ngp_touched_all_finite(&t, v, F, 2))
+          fail_msg("F=%d, %zu touched of %zu: %g in entry %u not found", F, t.count, E, (double)poison[p], e);
+        v[i] = keep;
+      }
+      assert_true(ngp_touched_all_finite(&t, v, F, 1));
+      ngp_touched_free(&t);
+      free(v);
+    }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_geometry_base),
@@ -616,6 +664,7 @@ int main(void) {
       cmocka_unit_test(test_linear_reproduction),
       cmocka_unit_test(test_backward_finite_differences),
       cmocka_unit_test(test_touched_exact),
+      cmocka_unit_test(test_touched_all_finite),
       cmocka_unit_test(test_fast_vs_ref),
       cmocka_unit_test(test_init_params),
       cmocka_unit_test(test_sh_values),

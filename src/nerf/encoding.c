@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "common/ngp_encoding_math.h"
+#include "core/parallel.h"
 
 _Static_assert(NGP_INTERP_LINEAR == NGP_ENC_INTERP_LINEAR && NGP_INTERP_NEAREST == NGP_ENC_INTERP_NEAREST &&
                    NGP_INTERP_SMOOTHSTEP == NGP_ENC_INTERP_SMOOTHSTEP,
@@ -41,6 +42,49 @@ void ngp_touched_clear(ngp_touched *t) {
     t->bits[t->list[i] >> 6] = 0;
   t->count = 0;
   memset(t->level_count, 0, sizeof t->level_count);
+}
+
+/* The scan of ngp_touched_all_finite through the bitmap: work items of FINITE_WORDS words. */
+typedef struct finite_job {
+  const ngp_touched *t;
+  const float *v;
+  int F;
+  size_t n_words;
+  int bad; /* set (atomically) by a work item that met a non-finite value */
+} finite_job;
+
+enum { FINITE_WORDS = 4096 };
+
+static void finite_words(int chunk, int thread, void *user) {
+  (void)thread;
+  finite_job *j = user;
+  const uint64_t *bits = j->t->bits;
+  const int F = j->F;
+  size_t w0 = (size_t)chunk * FINITE_WORDS, w1 = w0 + FINITE_WORDS < j->n_words ? w0 + FINITE_WORDS : j->n_words;
+  int bad = 0;
+  for (size_t w = w0; w < w1 && !bad; w++)
+    for (uint64_t b = bits[w]; b; b &= b - 1) {
+      const float *g = j->v + (w * 64 + (size_t)__builtin_ctzll(b)) * (size_t)F;
+      for (int f = 0; f < F; f++)
+        bad |= !isfinite(g[f]);
+    }
+  if (bad) __atomic_store_n(&j->bad, 1, __ATOMIC_RELAXED);
+}
+
+bool ngp_touched_all_finite(const ngp_touched *t, const float *values, int F, int n_threads) {
+  /* Many entries: the bitmap in address order, on all threads (the list is in the order the
+   * entries were met, i.e. random, and reading the values in that order is cache misses). */
+  if (t->bits && t->count > t->n_entries / 256) {
+    finite_job j = {t, values, F, (t->n_entries + 63) / 64, 0};
+    ngp_parallel_for((int)((j.n_words + FINITE_WORDS - 1) / FINITE_WORDS), n_threads, finite_words, &j);
+    return !j.bad;
+  }
+  for (size_t k = 0; k < t->count; k++) {
+    const float *g = values + (size_t)t->list[k] * (size_t)F;
+    for (int f = 0; f < F; f++)
+      if (!isfinite(g[f])) return false;
+  }
+  return true;
 }
 
 void ngp_touched_free(ngp_touched *t) {

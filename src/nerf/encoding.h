@@ -47,6 +47,9 @@ typedef struct ngp_touched {
 ngp_status ngp_touched_init(ngp_touched *t, size_t n_entries, ngp_error *err);
 void ngp_touched_clear(ngp_touched *t); /* O(count): clears only the bits that are set */
 void ngp_touched_free(ngp_touched *t);
+/* Whether values[e*F .. e*F + F) is finite for every entry e in the set (values of other entries
+ * are not read), on n_threads threads (<= 0: all cores). */
+bool ngp_touched_all_finite(const ngp_touched *t, const float *values, int F, int n_threads);
 
 /* Level geometry from the config and the scene's aabb_scale (NGP-SPEC §2). */
 ngp_status ngp_hashgrid_init(ngp_hashgrid *g, const ngp_grid_config *cfg, int aabb_scale, ngp_error *err);

@@ -1,12 +1,16 @@
 /* encoding_fast.c: the fast CPU twins of the hash-grid reference passes (encoding.c), with the
  * same arguments and results.
  *
- * Forward: threads take tiles of samples. Within a tile, one level at a time, a first pass computes
- * every sample's 8 corner entries and weights (ngp_grid_corners) and prefetches the entries, and a
- * second pass gathers them: the hashed levels are ~8 MB tables read at random, so the win is having
- * many cache misses in flight instead of one dependent chain per sample. The F features of an entry
- * are contiguous (F=4: 16 bytes, one SSE load); accumulation is in the reference's order (corners
- * 0..7, starting from 0), so the outputs are bit-identical to the reference.
+ * Forward: level-major. The work items are blocks of BLOCK_TILES tiles of one level, all of level 0
+ * first, then level 1, ..., so the threads read one level's table at a time (base.json's hashed
+ * levels are 8 MB each, 40 MB together, more than the cache; level-major measured 1.3-1.5x faster
+ * than tile by tile through all levels on uniformly random points, as in the occupancy update, and
+ * 1.0-1.1x on samples along rays). Within a tile a first pass computes every sample's 8 corner
+ * entries and weights (ngp_grid_corners) and prefetches the entries, and a second pass gathers
+ * them: the tables are read at random, so the win is having many cache misses in flight instead of
+ * one dependent chain per sample. The F features of an entry are contiguous (F=4: 16 bytes, one
+ * SSE load); accumulation is in the reference's order (corners 0..7, starting from 0), so the
+ * outputs are bit-identical to the reference (tests/test_encoding.c checks it).
  *
  * Backward: threads take whole levels (finest first, as those are the costly ones, so the dynamic
  * hand-out balances), and each loops over all samples for its level. A level owns its table
@@ -31,8 +35,9 @@
 #include "core/parallel.h"
 
 #ifndef TILE
-#define TILE 64 /* samples per forward task and per backward batch: 4 KB of indices and weights */
+#define TILE 64 /* samples per corner batch: 4 KB of indices and weights */
 #endif
+#define BLOCK_TILES 4 /* tiles per forward task */
 
 #if defined(__GNUC__) || defined(__clang__)
 #define PREFETCH_R(p) __builtin_prefetch((p), 0, 3)
@@ -154,31 +159,35 @@ static ALWAYS_INLINE void gather(const float *P, const uint32_t *idx, const floa
     o[f] = acc[f];
 }
 
-static ALWAYS_INLINE void fwd_tile(const fwd_ctx *c, int s0, int n, int F) {
+/* One level of samples [s0, s0 + n), n <= TILE. */
+static ALWAYS_INLINE void fwd_level_tile(const fwd_ctx *c, int l, int s0, int n, int F) {
   const ngp_hashgrid *g = c->g;
-  const int L = g->n_levels, LF = L * F;
+  const int LF = g->n_levels * F;
   uint32_t idx[TILE][8];
   float w[TILE][8];
-  for (int l = 0; l < L; l++) {
-    const float *P = c->params + (size_t)g->offset[l] * F;
-    /* Pass 1: indices and weights, and a prefetch per corner entry. */
-    int nc = corners_dispatch(g, l, c->x + (size_t)3 * s0, n, P, F, 0, idx, w);
-    /* Pass 2: the gather, by now mostly from cache. */
-    float *o = c->out + (size_t)s0 * LF + (size_t)l * F;
-    for (int i = 0; i < n; i++)
-      gather(P, idx[i], w[i], nc, F, o + (size_t)i * LF);
-  }
+  const float *P = c->params + (size_t)g->offset[l] * F;
+  int nc = corners_dispatch(g, l, c->x + (size_t)3 * s0, n, P, F, 0, idx, w);
+  float *o = c->out + (size_t)s0 * LF + (size_t)l * F;
+  for (int i = 0; i < n; i++)
+    gather(P, idx[i], w[i], nc, F, o + (size_t)i * LF);
 }
 
-static void fwd_task(int tile, int thread_index, void *user) {
+/* Task `task` of n_blocks * L, level-major: level task / n_blocks, block task % n_blocks of
+ * BLOCK_TILES tiles. The threads hand out tasks in order, so they work on the same level at the
+ * same time. */
+static void fwd_task(int task, int thread_index, void *user) {
   (void)thread_index;
   const fwd_ctx *c = user;
-  int s0 = tile * TILE, n = c->S - s0 < TILE ? c->S - s0 : TILE;
-  switch (c->g->n_features) {
-  case 1: fwd_tile(c, s0, n, 1); break;
-  case 2: fwd_tile(c, s0, n, 2); break;
-  case 4: fwd_tile(c, s0, n, 4); break;
-  default: fwd_tile(c, s0, n, 8); break;
+  const int n_tiles = (c->S + TILE - 1) / TILE, n_blocks = (n_tiles + BLOCK_TILES - 1) / BLOCK_TILES;
+  const int l = task / n_blocks, b = task % n_blocks;
+  for (int tile = b * BLOCK_TILES; tile < (b + 1) * BLOCK_TILES && tile < n_tiles; tile++) {
+    int s0 = tile * TILE, n = c->S - s0 < TILE ? c->S - s0 : TILE;
+    switch (c->g->n_features) {
+    case 1: fwd_level_tile(c, l, s0, n, 1); break;
+    case 2: fwd_level_tile(c, l, s0, n, 2); break;
+    case 4: fwd_level_tile(c, l, s0, n, 4); break;
+    default: fwd_level_tile(c, l, s0, n, 8); break;
+    }
   }
 }
 
@@ -187,7 +196,8 @@ void ngp_hashgrid_forward(const ngp_hashgrid *g, const float *params, int S, con
   /* params: [offset[L]][F]; x: [S][3]; out: [S][L*F], overwritten. */
   if (S <= 0) return;
   fwd_ctx c = {g, params, S, x, out};
-  ngp_parallel_for((S + TILE - 1) / TILE, n_threads, fwd_task, &c);
+  int n_tiles = (S + TILE - 1) / TILE, n_blocks = (n_tiles + BLOCK_TILES - 1) / BLOCK_TILES;
+  ngp_parallel_for(n_blocks * g->n_levels, n_threads, fwd_task, &c);
 }
 
 /* ---- Backward ------------------------------------------------------------------------------- */

@@ -188,6 +188,8 @@ void ngp_mlp_gemm_avx2(int M, int N, int P, const float *A, ptrdiff_t a_rs, ptrd
                        ptrdiff_t ldb, float *C, ptrdiff_t ldc, int flags, const float *Y, ptrdiff_t ldy);
 void ngp_mlp_gemm_avx512(int M, int N, int P, const float *A, ptrdiff_t a_rs, ptrdiff_t a_cs, const float *B,
                          ptrdiff_t ldb, float *C, ptrdiff_t ldc, int flags, const float *Y, ptrdiff_t ldy);
+void ngp_mlp_gemm_bf16(int M, int N, int P, const float *A, ptrdiff_t a_rs, ptrdiff_t a_cs, const float *B,
+                       ptrdiff_t ldb, float *C, ptrdiff_t ldc, int flags, const float *Y, ptrdiff_t ldy);
 #endif
 
 /* Portable kernel: 4 x 8 blocks with the accumulators in a local array, which compilers keep in
@@ -224,9 +226,11 @@ static void gemm_portable(int M, int N, int P, const float *A, ptrdiff_t a_rs, p
 }
 
 /* SIMD levels, lowest first. The CPU check is done once; the environment override
- * (NGP_SIMD=scalar|avx2|avx512) is read per call (cheap, and lets tests switch paths within one
- * process). A forced level the CPU lacks falls back to the best one below it. */
-enum { SIMD_SCALAR, SIMD_AVX2, SIMD_AVX512 };
+ * (NGP_SIMD=scalar|avx2|avx512|avx512bf16) is read per call (cheap, and lets tests switch paths
+ * within one process). A forced level the CPU lacks falls back to the best one below it.
+ * avx512bf16 (mlp_bf16.c: bf16 products, fp32 sums; not bit-identical to the others) is only ever
+ * used when asked for: without NGP_SIMD the best fp32 level runs. */
+enum { SIMD_SCALAR, SIMD_AVX2, SIMD_AVX512, SIMD_AVX512BF16 };
 
 static int cpu_simd_level(void) {
 #ifdef NGP_HAVE_AVX2_KERNEL
@@ -239,6 +243,8 @@ static int cpu_simd_level(void) {
       v = SIMD_AVX2;
       /* libgcc's check includes the OS saving the zmm registers (XGETBV). */
       if (__builtin_cpu_supports("avx512f")) v = SIMD_AVX512;
+      if (v == SIMD_AVX512 && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512bf16"))
+        v = SIMD_AVX512BF16;
     }
     __atomic_store_n(&cached, v, __ATOMIC_RELAXED);
   }
@@ -251,24 +257,27 @@ static int cpu_simd_level(void) {
 static int simd_level(void) {
   int cpu = cpu_simd_level();
   const char *e = getenv("NGP_SIMD");
-  int want = cpu;
+  int want = cpu < SIMD_AVX512 ? cpu : SIMD_AVX512; /* bf16: only on request */
   if (e && strcmp(e, "scalar") == 0)
     want = SIMD_SCALAR;
   else if (e && strcmp(e, "avx2") == 0)
     want = SIMD_AVX2;
   else if (e && strcmp(e, "avx512") == 0)
     want = SIMD_AVX512;
+  else if (e && strcmp(e, "avx512bf16") == 0)
+    want = SIMD_AVX512BF16;
   return want < cpu ? want : cpu;
 }
 
 const char *ngp_simd_level(void) {
-  static const char *const names[] = {"scalar", "avx2+fma", "avx512"};
+  static const char *const names[] = {"scalar", "avx2+fma", "avx512", "avx512bf16"};
   return names[simd_level()];
 }
 
 static gemm_fn pick_gemm(void) {
 #ifdef NGP_HAVE_AVX2_KERNEL
   switch (simd_level()) {
+  case SIMD_AVX512BF16: return ngp_mlp_gemm_bf16;
   case SIMD_AVX512: return ngp_mlp_gemm_avx512;
   case SIMD_AVX2: return ngp_mlp_gemm_avx2;
   default: break;
@@ -360,6 +369,7 @@ typedef struct plan {
   size_t per_thread;                           /* floats of scratch per thread */
   float *thr[MAX_THREADS];
   gemm_fn gemm;
+  int direct; /* buffers without padding are used in place (see in_place) */
 } plan;
 
 /* Per-thread buffers, TILE rows each: X0 (pd[0]), then per layer Y_l (pd[l+1]) and, for Sine
@@ -449,38 +459,65 @@ static void store_rows(float *dst, size_t ld, const float *src, int pcols, int n
     memcpy(dst + (size_t)r * ld, src + (size_t)r * pcols, (size_t)cols * sizeof(float));
 }
 
+/* In place (the default): where a buffer needs no padding (its width a multiple of 8) the kernels
+ * read the caller's rows and write the activation records directly, with their row strides, instead
+ * of copying them through the tile buffers; the arithmetic is the same, so the results are too
+ * (tests/test_mlp.c compares both ways bit for bit). */
+static int g_staged; /* tests: 1 copies every buffer through the tile buffers, as before */
+
+void ngp_mlp_set_staged(int staged) { __atomic_store_n(&g_staged, staged, __ATOMIC_RELAXED); }
+
+static int in_place(void) { return !__atomic_load_n(&g_staged, __ATOMIC_RELAXED); }
+
+/* Whether layer l's outputs can live in the caller's acts record: no padding, and no
+ * pre-activations to keep beside them (Sine). */
+static int layer_in_place(const plan *p, int l) {
+  return p->direct && p->pd[l + 1] == p->m->dims[l + 1] && !ngp_act_needs_input(layer_act(p->m, l));
+}
+
 static void forward_tile(int tile, int thread, void *user) {
   plan *p = user;
   const ngp_mlp *m = p->m;
   float *t = p->thr[thread];
   const int s0 = tile * TILE, n = p->S - s0 < TILE ? p->S - s0 : TILE;
-  float *X = t + p->tile_off[0];
-  load_rows(X, p->pd[0], p->in + (size_t)s0 * m->n_in, (size_t)m->n_in, n, m->n_in);
+  /* X: the layer's input rows, xs their stride. */
+  const float *X;
+  ptrdiff_t xs = p->pd[0];
+  if (p->direct && p->pd[0] == m->n_in) {
+    X = p->in + (size_t)s0 * m->n_in;
+  } else {
+    float *X0 = t + p->tile_off[0];
+    load_rows(X0, p->pd[0], p->in + (size_t)s0 * m->n_in, (size_t)m->n_in, n, m->n_in);
+    X = X0;
+  }
   for (int l = 0; l < m->n_layers; l++) {
-    const int pi = p->pd[l], po = p->pd[l + 1], n_o = m->dims[l + 1];
+    const int po = p->pd[l + 1], n_o = m->dims[l + 1];
     const ngp_activation a = layer_act(m, l);
-    float *Y = t + p->tile_off[1 + 2 * l];
+    float *dst = p->acts ? p->acts + (size_t)s0 * p->A + p->aoff[l] : NULL;
+    const int direct = dst && layer_in_place(p, l);
+    float *Y = direct ? dst : t + p->tile_off[1 + 2 * l];
+    const ptrdiff_t ys = direct ? (ptrdiff_t)p->A : po;
     /* Y = act(X W^T): ReLU is fused into the kernel's store; other activations act on the real
      * columns afterwards (the padding stays 0). */
-    p->gemm(n, po, pi, X, pi, 1, p->Wt[l], po, Y, po, a == NGP_ACT_RELU ? GEMM_RELU : 0, NULL, 0);
+    p->gemm(n, po, p->pd[l], X, xs, 1, p->Wt[l], po, Y, ys, a == NGP_ACT_RELU ? GEMM_RELU : 0, NULL, 0);
     if (a != NGP_ACT_RELU && a != NGP_ACT_NONE) {
       float *Z = t + p->tile_off[2 + 2 * l];
       int keep_z = ngp_act_needs_input(a);
       for (int r = 0; r < n; r++)
         for (int c = 0; c < n_o; c++) {
-          float z = Y[(size_t)r * po + c];
+          float z = Y[(size_t)r * ys + c];
           if (keep_z) Z[(size_t)r * po + c] = z;
-          Y[(size_t)r * po + c] = ngp_act_forward(a, z);
+          Y[(size_t)r * ys + c] = ngp_act_forward(a, z);
         }
     }
-    if (p->acts) {
-      float *dst = p->acts + (size_t)s0 * p->A + p->aoff[l];
+    if (dst && !direct) {
       store_rows(dst, p->A, Y, po, n, n_o);
       if (ngp_act_needs_input(a)) store_rows(dst + n_o, p->A, t + p->tile_off[2 + 2 * l], po, n, n_o);
     }
     X = Y;
+    xs = ys;
   }
-  store_rows(p->out + (size_t)s0 * m->n_out, (size_t)m->n_out, X, p->pd[m->n_layers], n, m->n_out);
+  store_rows(p->out + (size_t)s0 * m->n_out, (size_t)m->n_out, X, (int)xs, n, m->n_out);
 }
 
 static int clamp_threads(int n_threads, int n_tiles) {
@@ -518,6 +555,7 @@ static void plan_init(plan *p, const ngp_mlp *m, int S, const float *in, int n_t
   p->A = ngp_mlp_acts_per_sample(m);
   p->n_threads = clamp_threads(n_threads, n_tiles);
   p->gemm = pick_gemm();
+  p->direct = in_place();
   plan_layout(p, backward);
 }
 
@@ -549,46 +587,71 @@ static void backward_tile(int tile, int thread, void *user) {
   float *t = p->thr[thread];
   float *dW = t + p->tile_off[2 * L + 3];
   const int s0 = tile * TILE, n = p->S - s0 < TILE ? p->S - s0 : TILE;
-  /* The tile's inputs and every layer's stored outputs, into padded tile buffers. */
-  float *X0 = t + p->tile_off[0];
-  load_rows(X0, p->pd[0], p->in + (size_t)s0 * m->n_in, (size_t)m->n_in, n, m->n_in);
+  /* The tile's inputs and every layer's stored outputs: in place where unpadded (see in_place),
+   * else copied into padded tile buffers. Xl[l]: the input rows of layer l (Xl[l + 1]: its
+   * outputs), xs[l] their stride. */
+  const float *Xl[NGP_MLP_MAX_LAYERS + 1];
+  ptrdiff_t xs[NGP_MLP_MAX_LAYERS + 1];
+  if (p->direct && p->pd[0] == m->n_in) {
+    Xl[0] = p->in + (size_t)s0 * m->n_in;
+    xs[0] = m->n_in;
+  } else {
+    float *X0 = t + p->tile_off[0];
+    load_rows(X0, p->pd[0], p->in + (size_t)s0 * m->n_in, (size_t)m->n_in, n, m->n_in);
+    Xl[0] = X0;
+    xs[0] = p->pd[0];
+  }
   const float *rec = p->acts_in + (size_t)s0 * p->A;
   for (int l = 0; l < L; l++) {
+    if (layer_in_place(p, l)) {
+      Xl[l + 1] = rec + p->aoff[l];
+      xs[l + 1] = (ptrdiff_t)p->A;
+      continue;
+    }
     load_rows(t + p->tile_off[1 + 2 * l], p->pd[l + 1], rec + p->aoff[l], p->A, n, m->dims[l + 1]);
     if (ngp_act_needs_input(layer_act(m, l)))
       load_rows(t + p->tile_off[2 + 2 * l], p->pd[l + 1], rec + p->aoff[l] + m->dims[l + 1], p->A, n, m->dims[l + 1]);
+    Xl[l + 1] = t + p->tile_off[1 + 2 * l];
+    xs[l + 1] = p->pd[l + 1];
   }
   float *G = t + p->tile_off[2 * L + 1], *Gn = t + p->tile_off[2 * L + 2];
   load_rows(G, p->pd[L], p->dout + (size_t)s0 * m->n_out, (size_t)m->n_out, n, m->n_out);
-  /* y = act(z) for the output layer  ->  dz = dy * act'(y) */
+  /* y = act(z) for the output layer  ->  dz = dy * act'(y) (a Sine layer is never in place, so its
+   * Z sits in the tile buffer with Y's stride) */
   {
     const ngp_activation a = layer_act(m, L - 1);
     if (a != NGP_ACT_NONE) {
       const int po = p->pd[L];
-      const float *Y = t + p->tile_off[2 * L - 1], *Z = t + p->tile_off[2 * L];
+      const float *Y = Xl[L], *Z = t + p->tile_off[2 * L];
+      const ptrdiff_t ys = xs[L];
       for (int r = 0; r < n; r++)
         for (int c = 0; c < m->n_out; c++) {
-          size_t i = (size_t)r * po + c;
-          G[i] *= ngp_act_derivative(a, Y[i], ngp_act_needs_input(a) ? Z[i] : 0.0f);
+          size_t i = (size_t)r * po + c, j = (size_t)r * ys + c;
+          G[i] *= ngp_act_derivative(a, Y[j], ngp_act_needs_input(a) ? Z[j] : 0.0f);
         }
     }
   }
   for (int l = L - 1; l >= 0; l--) {
     const int pi = p->pd[l], po = p->pd[l + 1];
-    const float *X = l > 0 ? t + p->tile_off[1 + 2 * (l - 1)] : X0;
+    const float *X = Xl[l];
+    const ptrdiff_t ls = xs[l];
     /* z = X W^T  ->  dW += G^T X  (A(i=o, p=s) = G[s][o]: row stride 1, column stride po) */
-    p->gemm(po, pi, n, G, 1, po, X, pi, dW + p->dw_off[l], pi, GEMM_ACC, NULL, 0);
+    p->gemm(po, pi, n, G, 1, po, X, ls, dW + p->dw_off[l], pi, GEMM_ACC, NULL, 0);
     if (l == 0 && !p->din) break;
     /* dX = G W; through the layer below's activation y = act(z): dz = dX * act'(y) (ReLU fused
-     * into the kernel's store as a mask on y > 0) */
+     * into the kernel's store as a mask on y > 0). The input gradient of layer 0 goes straight
+     * to din where it needs no padding. */
     const ngp_activation a = l > 0 ? layer_act(m, l - 1) : NGP_ACT_NONE;
-    p->gemm(n, pi, po, G, po, 1, p->Wp[l], pi, Gn, pi, a == NGP_ACT_RELU ? GEMM_RELU_MASK : 0, X, pi);
+    const int to_din = l == 0 && p->direct && pi == m->n_in;
+    float *D = to_din ? p->din + (size_t)s0 * m->n_in : Gn;
+    p->gemm(n, pi, po, G, po, 1, p->Wp[l], pi, D, pi, a == NGP_ACT_RELU ? GEMM_RELU_MASK : 0, X, ls);
+    if (to_din) return;
     if (a != NGP_ACT_RELU && a != NGP_ACT_NONE) {
       const float *Z = t + p->tile_off[2 + 2 * (l - 1)];
       for (int r = 0; r < n; r++)
         for (int c = 0; c < m->dims[l]; c++) {
-          size_t i = (size_t)r * pi + c;
-          Gn[i] *= ngp_act_derivative(a, X[i], ngp_act_needs_input(a) ? Z[i] : 0.0f);
+          size_t i = (size_t)r * pi + c, j = (size_t)r * ls + c;
+          Gn[i] *= ngp_act_derivative(a, X[j], ngp_act_needs_input(a) ? Z[j] : 0.0f);
         }
     }
     float *tmp = G;

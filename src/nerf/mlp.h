@@ -41,9 +41,15 @@ void ngp_mlp_forward(const ngp_mlp *m, const float *params, int S, const float *
                      int n_threads);
 void ngp_mlp_backward(const ngp_mlp *m, const float *params, int S, const float *in, const float *acts,
                       const float *dout, float *dparams, float *din, int n_threads);
+/* Tests: 1 makes the fast twins copy every input, activation record and gradient through their
+ * padded tile buffers (the earlier way); 0 (default) reads and writes unpadded ones in place. The
+ * results are the same bit for bit; process-wide, not for use while other threads run MLPs. */
+void ngp_mlp_set_staged(int staged);
 
 /* The SIMD level the fast path uses on this CPU ("avx512", "avx2+fma", "scalar"). NGP_SIMD=scalar,
- * avx2 or avx512 in the environment forces a level (one the CPU lacks: the best one below it). */
+ * avx2 or avx512 in the environment forces a level (one the CPU lacks: the best one below it);
+ * NGP_SIMD=avx512bf16 asks for the bf16 GEMM (mlp_bf16.c: bf16 products, fp32 sums, not
+ * bit-identical to the fp32 levels), never chosen without being asked for. */
 const char *ngp_simd_level(void);
 
 #endif

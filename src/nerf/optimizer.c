@@ -24,6 +24,8 @@
 #include <string.h>
 
 #include "core/parallel.h"
+#include "nerf/mlp.h"
+#include "nerf/optimizer_simd.h"
 
 /* Tables indexed by a step count k <= step: Adam's bias correction sqrt(1-b2^k)/(1-b1^k) and
  * the EMA's d^k. Per-parameter counters make these per-parameter powf calls otherwise (two per
@@ -152,7 +154,9 @@ typedef struct step_ctx {
   const uint64_t *bits; /* or the touched bitmap, swept in address order */
   size_t n_words;
   float inv_scale, lr;
-  uint32_t t; /* this step, 1-based */
+  uint32_t t;           /* this step, 1-based */
+  ngp_adam_sweep sweep; /* the bitmap sweep's vectorised twin, when sweep.bits is set */
+  void (*sweep_fn)(const ngp_adam_sweep *, size_t, size_t);
 } step_ctx;
 
 #define ENTRY_CHUNK 8192 /* touched entries per parallel work item */
@@ -200,6 +204,12 @@ static void step_bitmap(int chunk, int thread, void *user) {
   (void)thread;
   const step_ctx *c = user;
   size_t w0 = (size_t)chunk * WORD_CHUNK, w1 = w0 + WORD_CHUNK < c->n_words ? w0 + WORD_CHUNK : c->n_words;
+#if defined(__x86_64__) || defined(_M_X64)
+  if (c->sweep.bits) {
+    c->sweep_fn(&c->sweep, w0, w1);
+    return;
+  }
+#endif
   for (size_t w = w0; w < w1; w++) {
     uint64_t bits = c->bits[w];
     while (bits) {
@@ -208,6 +218,36 @@ static void step_bitmap(int chunk, int thread, void *user) {
       step_entry(c, w * 64 + (size_t)b);
     }
   }
+}
+
+/* The vectorised sweep, where the CPU has AVX-512F or AVX2 (and NGP_SIMD allows it: the MLPs'
+ * switch, see nerf/mlp.h), a vector holds whole entries (16 % F == 0, 8 % F == 0) and the tables
+ * cover this step (they do unless growing them failed). It gives the scalar sweep's results bit for
+ * bit. */
+static void sweep_setup(step_ctx *c) {
+#if defined(__x86_64__) || defined(_M_X64)
+  ngp_optimizer *o = c->o;
+  const opt_impl *im = o->impl;
+  const char *lvl = ngp_simd_level();
+  if (im->cap <= (size_t)c->t) return;
+  if (strncmp(lvl, "avx512", 6) == 0 && 16 % o->entry_size == 0)
+    c->sweep_fn = ngp_adam_sweep_avx512;
+  else if (strncmp(lvl, "avx", 3) == 0 && 8 % o->entry_size == 0)
+    c->sweep_fn = ngp_adam_sweep_avx2;
+  else
+    return;
+  ngp_adam_sweep *a = &c->sweep;
+  a->params = c->params, a->grads = c->grads, a->m = o->m, a->v = o->v, a->t = o->t;
+  a->ema = o->ema, a->ema_step = o->ema_step;
+  a->bias_corr = im->bias_corr, a->ema_pow = im->ema_pow;
+  a->n_matrix = o->n_matrix, a->F = o->entry_size;
+  a->inv_scale = c->inv_scale, a->lr = c->lr;
+  a->beta1 = o->cfg.beta1, a->beta2 = o->cfg.beta2, a->eps = o->cfg.epsilon, a->ema_decay = o->cfg.ema_decay;
+  a->t_now = c->t;
+  a->bits = c->bits;
+#else
+  (void)c;
+#endif
 }
 
 static void step_entries(int chunk, int thread, void *user) {
@@ -250,6 +290,7 @@ void ngp_optimizer_step(ngp_optimizer *o, float *params, float *grads, const ngp
     /* Many entries: sweep the bitmap in address order (a sparse batch keeps the list). */
     c.bits = touched->bits;
     c.n_words = (touched->n_entries + 63) / 64;
+    sweep_setup(&c);
     ngp_parallel_for((int)((c.n_words + WORD_CHUNK - 1) / WORD_CHUNK), n_threads, step_bitmap, &c);
     return;
   }

@@ -197,13 +197,7 @@ static bool grads_finite(const ngp_trainer *t) {
   const ngp_nerf *n = t->n;
   for (size_t i = 0; i < n->off_grid; i++)
     if (!isfinite(t->grads[i])) return false;
-  const int F = n->grid.n_features;
-  for (size_t k = 0; k < t->touched.count; k++) {
-    const float *g = t->grads + n->off_grid + (size_t)t->touched.list[k] * (size_t)F;
-    for (int f = 0; f < F; f++)
-      if (!isfinite(g[f])) return false;
-  }
-  return true;
+  return ngp_touched_all_finite(&t->touched, t->grads + n->off_grid, n->grid.n_features, t->n_threads);
 }
 
 /* Zeroes what grads_finite looked at, as the optimizer would have consumed it. */
