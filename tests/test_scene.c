@@ -110,12 +110,15 @@ static void test_basic_angle_and_order(void **state) {
   free(dir);
 }
 
-/* The "every Nth image" split: frames 0, N, 2N, ... (in the loaded order) held out, the others
- * kept; the two parts are disjoint and together the whole scene. */
+/* The "every Nth image" split: frames 0, N, 2N, ... of those with an image (in the loaded order)
+ * held out, the others kept; the two parts are disjoint and together the whole scene. A frame
+ * without its image (r_9) does not count. */
 static void test_holdout_split(void **state) {
   (void)state;
   char *dir = ngp_test_tmpdir("scene_holdout");
-  char json[4096] = "{\"camera_angle_x\": 0.8, \"frames\": [";
+  char json[4096] =
+      "{\"camera_angle_x\": 0.8, \"frames\": [{\"file_path\": \"./train/r_9\", \"transform_matrix\": " IDENT_AT(0, 0,
+                                                                                                                0) "},";
   for (int i = 6; i >= 0; i--) /* listed backwards: the split follows the loaded (sorted) order */
     snprintf(json + strlen(json), sizeof json - strlen(json),
              "{\"file_path\": \"./train/r_%d\", \"transform_matrix\": " IDENT_AT(0, 0, 0) "}%s", i, i ? "," : "]}");
@@ -123,9 +126,11 @@ static void test_holdout_split(void **state) {
   ngp_scene_options o;
   ngp_scene_options_default(&o);
   o.holdout_every = 3;
+  o.quiet_skipped = true;
   ngp_scene train, held;
   ngp_error err;
   assert_int_equal(ngp_scene_load(path, &o, &train, &err), NGP_OK);
+  assert_int_equal(train.n_skipped, 1);
   o.holdout_only = true;
   assert_int_equal(ngp_scene_load(path, &o, &held, &err), NGP_OK);
   const char *want_train[] = {"./train/r_1", "./train/r_2", "./train/r_4", "./train/r_5"};
@@ -148,6 +153,15 @@ static void test_holdout_split(void **state) {
     assert_int_equal(train.n_frames, 7);
     ngp_scene_free(&train);
   }
+  /* Nothing left to train on: said, not an empty scene. */
+  char *one = write_scene(dir, "one.json",
+                          "{\"camera_angle_x\": 0.8, \"frames\": [{\"file_path\": \"./train/r_0\", "
+                          "\"transform_matrix\": " IDENT_AT(0, 0, 0) "}]}",
+                          1);
+  o.holdout_every = 2;
+  assert_int_equal(ngp_scene_load(one, &o, &train, &err), NGP_ERR_INVALID);
+  assert_contains(err.msg, "no frame to train on: 1 with an image, and frames 0, 2, ... of them are held out");
+  free(one);
   free(path);
   free(dir);
 }

@@ -658,21 +658,6 @@ ngp_status ngp_scene_load(const char *path, const ngp_scene_options *opts_in, ng
     st = load_json(&ld, s->sources[i], i, err);
   if (st != NGP_OK) goto fail;
 
-  /* The split: frames 0, N, 2N, ... held out (kept alone with holdout_only). */
-  if (opts.holdout_every > 1) {
-    int kept = 0;
-    for (int i = 0; i < s->n_frames; i++) {
-      if ((i % opts.holdout_every == 0) != opts.holdout_only) {
-        free(s->frames[i].file_path);
-        continue;
-      }
-      s->frames[kept] = s->frames[i];
-      ld.intr[kept] = ld.intr[i];
-      kept++;
-    }
-    s->n_frames = kept;
-  }
-
   /* Pass 2: drop frames without an image file, then read the images in parallel. */
   int kept = 0;
   for (int i = 0; i < s->n_frames; i++) {
@@ -710,6 +695,28 @@ ngp_status ngp_scene_load(const char *path, const ngp_scene_options *opts_in, ng
   }
   s->n_frames = kept;
   if (s->n_skipped > 0 && !opts.quiet_skipped) warn_skipped(s, kept + s->n_skipped);
+  /* The split, over the frames that have an image: 0, N, 2N, ... held out (kept alone with
+   * holdout_only), before any image is decoded. */
+  if (opts.holdout_every > 1) {
+    int k2 = 0;
+    for (int i = 0; i < s->n_frames; i++) {
+      if ((i % opts.holdout_every == 0) != opts.holdout_only) {
+        free(s->frames[i].file_path);
+        free(s->frames[i].image_path);
+        continue;
+      }
+      s->frames[k2] = s->frames[i];
+      ld.intr[k2] = ld.intr[i];
+      k2++;
+    }
+    s->n_frames = k2;
+    if (k2 == 0) {
+      st = ngp_error_set(err, NGP_ERR_INVALID,
+                         "%s: no frame to train on: %d with an image, and frames 0, %d, ... of them are held out", path,
+                         kept, opts.holdout_every);
+      goto fail;
+    }
+  }
   if (s->n_frames == 0) {
     st = ngp_error_set(err, NGP_ERR_INVALID, "%s: no usable frame: %d listed, all without an image file%s", path,
                        s->n_skipped, s->n_skipped ? "; check that file_path is relative to the json file" : "");

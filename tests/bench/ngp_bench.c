@@ -203,8 +203,8 @@ static int curve(args *a, ngp_session *s, bool device) {
   }
   if (ngp_scene_load(a->val ? a->val : a->scene, &so, &val, &err) != NGP_OK) return fail(&err);
   if (!a->val)
-    printf("held out: every %dth frame of %s (0, %d, ...): %d views, trained on the other %d\n", a->holdout, a->scene,
-           a->holdout, val.n_frames, s->scene.n_frames);
+    printf("held out: frames 0, %d, %d, ... of %s (of those with an image): %d views, trained on the other %d\n",
+           a->holdout, 2 * a->holdout, a->scene, val.n_frames, s->scene.n_frames);
   double trained = 0.0;
   char *save = NULL, *tok = strtok_r(a->minutes, ",", &save);
   int rc = 0;
