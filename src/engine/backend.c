@@ -222,14 +222,14 @@ ngp_status ngp_backend_synchronize(ngp_backend *b, ngp_error *err) {
   return b->iface->synchronize ? b->iface->synchronize(b, err) : NGP_OK;
 }
 
-static bool has_display(const ngp_backend *b) {
+bool ngp_backend_has_display(const ngp_backend *b) {
   const ngp_backend_i *i = b->iface;
   return i->display_attach && i->display_detach && i->image_alloc && i->image_free && i->display_write &&
          i->render_pixels;
 }
 
 bool ngp_backend_display_attach(ngp_backend *b, unsigned gl_buffer, size_t bytes, char *why, size_t n) {
-  if (!has_display(b)) {
+  if (!ngp_backend_has_display(b)) {
     snprintf(why, n, "the %s backend renders into host memory", ngp_backend_name(b));
     return false;
   }
@@ -242,17 +242,17 @@ bool ngp_backend_display_attach(ngp_backend *b, unsigned gl_buffer, size_t bytes
 }
 
 void ngp_backend_display_detach(ngp_backend *b) {
-  if (has_display(b)) b->iface->display_detach(b);
+  if (ngp_backend_has_display(b)) b->iface->display_detach(b);
 }
 
 float *ngp_backend_image_alloc(ngp_backend *b, size_t floats, bool device) {
-  if (device && has_display(b)) return b->iface->image_alloc(b, floats);
+  if (device && ngp_backend_has_display(b)) return b->iface->image_alloc(b, floats);
   return malloc(floats * sizeof(float));
 }
 
 void ngp_backend_image_free(ngp_backend *b, float *img, bool device) {
   if (!img) return;
-  if (device && has_display(b))
+  if (device && ngp_backend_has_display(b))
     b->iface->image_free(b, img);
   else
     free(img);
@@ -260,7 +260,7 @@ void ngp_backend_image_free(ngp_backend *b, float *img, bool device) {
 
 ngp_status ngp_backend_display_write(ngp_backend *b, const float *img, int width, int row_begin, int row_end,
                                      ngp_error *err) {
-  if (!has_display(b))
+  if (!ngp_backend_has_display(b))
     return ngp_error_set(err, NGP_ERR_UNSUPPORTED, "the %s backend has no display path", ngp_backend_name(b));
   if (row_end <= row_begin) return NGP_OK;
   return b->iface->display_write(b, img, width, row_begin, row_end, err);

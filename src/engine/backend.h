@@ -211,6 +211,8 @@ ngp_status ngp_backend_color(ngp_backend *b, int S, const float *pos, const floa
 ngp_status ngp_backend_synchronize(ngp_backend *b, ngp_error *err);
 /* The display side (see display_attach): false, with why, when the backend has none or cannot
  * reach the current GL context; then images are host memory and frames go through it. */
+/* Whether the backend has the display side at all (before making a buffer for it). */
+bool ngp_backend_has_display(const ngp_backend *b);
 bool ngp_backend_display_attach(ngp_backend *b, unsigned gl_buffer, size_t bytes, char *why, size_t n);
 void ngp_backend_display_detach(ngp_backend *b);
 /* An image render_pixels writes: the backend's memory after a successful display_attach, else

@@ -157,12 +157,16 @@ static bool texture_size(ngp_display *d, int w, int h) {
 
 bool ngp_display_attach(ngp_display *d, ngp_backend *b, size_t bytes) {
   ngp_display_detach(d);
+  char why[500];
+  if (!ngp_backend_has_display(b)) { /* no buffer to make: the frames are host memory already */
+    snprintf(d->path, sizeof d->path, "host memory (the %s backend renders into host memory)", ngp_backend_name(b));
+    return false;
+  }
   if (!d->pbo) glGenBuffers(1, &d->pbo);
   if (bytes < 4) bytes = 4;
   glBindBuffer(GL_PIXEL_UNPACK_BUFFER, d->pbo);
   glBufferData(GL_PIXEL_UNPACK_BUFFER, (GLsizeiptr)bytes, NULL, GL_STREAM_DRAW);
   glBindBuffer(GL_PIXEL_UNPACK_BUFFER, 0);
-  char why[500];
   if (glGetError() != GL_NO_ERROR) {
     snprintf(d->path, sizeof d->path, "host memory (a %zu-byte GL pixel buffer could not be made)", bytes);
     return false;

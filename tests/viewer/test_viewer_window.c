@@ -128,6 +128,50 @@ static double psnr_u8(const uint8_t *a, const uint8_t *b, size_t n) {
   return se == 0.0 ? (double)INFINITY : -10.0 * log10(se / (double)n);
 }
 
+/* The viewer's camera rendered headless at its framebuffer size from the snapshot loaded on its
+ * own, with the viewer's render options (with the crop box only when `crop`), quantised as the
+ * window shows it: ref [h][w][3]. */
+static void headless_u8(ngp_viewer *v, const char *snap, bool crop, uint8_t *ref) {
+  int w, h;
+  ngp_viewer_framebuffer_size(v, &w, &h);
+  size_t n3 = (size_t)w * h * 3;
+  float *rgb = malloc(n3 * sizeof(float));
+  assert_non_null(rgb);
+  ngp_nerf n;
+  ngp_snapshot_meta meta;
+  ngp_error err;
+  if (ngp_snapshot_load(snap, &n, &meta, 2, &err) != NGP_OK) fail_msg("%s", err.msg);
+  ngp_render_opts o;
+  float focal[2], principal[2];
+  ngp_viewer_render_setup(v, w, h, &o, focal, principal);
+  o.crop = o.crop && crop;
+  assert_int_equal(ngp_nerf_render(&n, n.inference, ngp_viewer_camera(v)->xform, focal, principal, NULL, &o, rgb, NULL),
+                   NGP_OK);
+  for (size_t i = 0; i < n3; i++)
+    ref[i] = ngp_unit_to_u8(rgb[i]);
+  ngp_nerf_free(&n);
+  free(rgb);
+}
+
+/* Reads the window into shown [h][w][3] and holds it to the headless render of the same camera:
+ * PSNR >= 40 dB, with enough of the model in view that the comparison means something. */
+static void check_window_matches_headless(ngp_viewer *v, const char *snap, const char *what, uint8_t *shown) {
+  int w, h;
+  ngp_viewer_framebuffer_size(v, &w, &h);
+  uint8_t *ref = malloc((size_t)w * h * 3);
+  assert_non_null(ref);
+  assert_true(ngp_viewer_read_pixels(v, shown));
+  headless_u8(v, snap, true, ref);
+  size_t not_bg = 0;
+  for (size_t i = 0; i < (size_t)w * h; i++)
+    not_bg += ref[i * 3] < 250 || ref[i * 3 + 1] < 250 || ref[i * 3 + 2] < 250;
+  double psnr = psnr_u8(shown, ref, (size_t)w * h * 3);
+  printf("%s: window vs headless render: PSNR %.2f dB, %zu of %d pixels not background\n", what, psnr, not_bg, w * h);
+  assert_true(not_bg > (size_t)(w * h) / 50);
+  assert_true(psnr >= 40.0);
+  free(ref);
+}
+
 static void test_no_display(void **state) {
   (void)state;
   char *saved = getenv("DISPLAY") ? ngp_strdup(getenv("DISPLAY")) : NULL;
@@ -160,35 +204,10 @@ static void test_snapshot_matches_headless(void **state) {
   ngp_viewer_framebuffer_size(v, &w, &h);
   assert_int_equal(w, 96);
   assert_int_equal(h, 72);
-  uint8_t *shown = malloc((size_t)w * h * 3), *ref = malloc((size_t)w * h * 3);
-  float *rgb = malloc((size_t)w * h * 3 * sizeof(float));
+  uint8_t *shown = malloc((size_t)w * h * 3);
   assert_non_null(shown);
-  assert_non_null(ref);
-  assert_non_null(rgb);
-  assert_true(ngp_viewer_read_pixels(v, shown));
-  /* The same camera, rendered headless from the snapshot loaded on its own. */
-  ngp_nerf n;
-  ngp_snapshot_meta meta;
-  ngp_error err;
-  if (ngp_snapshot_load(snap, &n, &meta, 2, &err) != NGP_OK) fail_msg("%s", err.msg);
-  ngp_render_opts o;
-  float focal[2], principal[2];
-  ngp_viewer_render_setup(v, w, h, &o, focal, principal);
-  assert_int_equal(ngp_nerf_render(&n, n.inference, ngp_viewer_camera(v)->xform, focal, principal, NULL, &o, rgb, NULL),
-                   NGP_OK);
-  size_t not_bg = 0;
-  for (size_t i = 0; i < (size_t)w * h * 3; i++)
-    ref[i] = ngp_unit_to_u8(rgb[i]);
-  for (size_t i = 0; i < (size_t)w * h; i++)
-    not_bg += ref[i * 3] < 250 || ref[i * 3 + 1] < 250 || ref[i * 3 + 2] < 250;
-  double psnr = psnr_u8(shown, ref, (size_t)w * h * 3);
-  printf("window vs headless render: PSNR %.2f dB, %zu of %d pixels not background\n", psnr, not_bg, w * h);
-  assert_true(not_bg > (size_t)(w * h) / 50); /* the model shows something: the comparison means something */
-  assert_true(psnr >= 40.0);
-  ngp_nerf_free(&n);
+  check_window_matches_headless(v, snap, "snapshot", shown);
   free(shown);
-  free(ref);
-  free(rgb);
   assert_int_equal(ngp_viewer_close(v, NULL, NULL), NGP_VIEWER_OK);
 }
 
@@ -589,40 +608,23 @@ static void test_crop_box(void **state) {
   int w, h;
   ngp_viewer_framebuffer_size(v, &w, &h);
   size_t n3 = (size_t)w * h * 3;
-  uint8_t *shown = malloc(n3), *ref = malloc(n3), *full = malloc(n3);
-  float *rgb = malloc(n3 * sizeof(float));
-  assert_true(shown && ref && full && rgb);
-  assert_true(ngp_viewer_read_pixels(v, shown));
-  ngp_nerf n;
-  ngp_snapshot_meta meta;
-  ngp_error err;
-  if (ngp_snapshot_load(snap, &n, &meta, 2, &err) != NGP_OK) fail_msg("%s", err.msg);
+  uint8_t *shown = malloc(n3), *full = malloc(n3), *ref = malloc(n3);
+  assert_true(shown && full && ref);
   ngp_render_opts o;
   float focal[2], principal[2];
   ngp_viewer_render_setup(v, w, h, &o, focal, principal);
-  assert_true(o.crop);
-  assert_int_equal(ngp_nerf_render(&n, n.inference, ngp_viewer_camera(v)->xform, focal, principal, NULL, &o, rgb, NULL),
-                   NGP_OK);
-  for (size_t i = 0; i < n3; i++)
-    ref[i] = ngp_unit_to_u8(rgb[i]);
-  o.crop = false;
-  assert_int_equal(ngp_nerf_render(&n, n.inference, ngp_viewer_camera(v)->xform, focal, principal, NULL, &o, rgb, NULL),
-                   NGP_OK);
+  assert_true(o.crop); /* the window's options carry the crop box */
+  check_window_matches_headless(v, snap, "crop box", shown);
+  headless_u8(v, snap, true, ref);
+  headless_u8(v, snap, false, full);
   size_t changed = 0;
-  for (size_t i = 0; i < n3; i++) {
-    full[i] = ngp_unit_to_u8(rgb[i]);
+  for (size_t i = 0; i < n3; i++)
     changed += abs((int)full[i] - (int)ref[i]) > 8;
-  }
-  double psnr = psnr_u8(shown, ref, n3);
-  printf("crop box: window vs headless cropped render PSNR %.2f dB; the crop changes %zu of %zu values\n", psnr,
-         changed, n3);
+  printf("crop box: the crop changes %zu of %zu values\n", changed, n3);
   assert_true(changed > n3 / 50);
-  assert_true(psnr >= 40.0);
-  ngp_nerf_free(&n);
   free(shown);
-  free(ref);
   free(full);
-  free(rgb);
+  free(ref);
   assert_int_equal(ngp_viewer_close(v, NULL, NULL), NGP_VIEWER_OK);
 }
 
@@ -664,29 +666,10 @@ static void test_pixel_buffer_path(void **state) {
   frames_until_refined(v, 300.0);
   int w, h;
   ngp_viewer_framebuffer_size(v, &w, &h);
-  uint8_t *shown = malloc((size_t)w * h * 3), *ref = malloc((size_t)w * h * 3);
-  float *rgb = malloc((size_t)w * h * 3 * sizeof(float));
-  assert_true(shown && ref && rgb);
-  assert_true(ngp_viewer_read_pixels(v, shown));
-  ngp_nerf n;
-  ngp_snapshot_meta meta;
+  uint8_t *shown = malloc((size_t)w * h * 3);
+  assert_non_null(shown);
+  check_window_matches_headless(v, snap, "pixel buffer", shown);
   ngp_error err;
-  if (ngp_snapshot_load(snap, &n, &meta, 2, &err) != NGP_OK) fail_msg("%s", err.msg);
-  ngp_render_opts o;
-  float focal[2], principal[2];
-  ngp_viewer_render_setup(v, w, h, &o, focal, principal);
-  assert_int_equal(ngp_nerf_render(&n, n.inference, ngp_viewer_camera(v)->xform, focal, principal, NULL, &o, rgb, NULL),
-                   NGP_OK);
-  size_t not_bg = 0;
-  for (size_t i = 0; i < (size_t)w * h * 3; i++)
-    ref[i] = ngp_unit_to_u8(rgb[i]);
-  for (size_t i = 0; i < (size_t)w * h; i++)
-    not_bg += ref[i * 3] < 250 || ref[i * 3 + 1] < 250 || ref[i * 3 + 2] < 250;
-  double psnr = psnr_u8(shown, ref, (size_t)w * h * 3);
-  printf("pixel buffer: window vs headless render: PSNR %.2f dB, %zu of %d pixels not background\n", psnr, not_bg,
-         w * h);
-  assert_true(not_bg > (size_t)(w * h) / 50);
-  assert_true(psnr >= 40.0);
   /* P: the PNG holds the picture on screen (the texture read back). */
   ngp_viewer_on_key(v, GLFW_KEY_P, GLFW_PRESS, 0);
   ngp_image img;
@@ -712,10 +695,7 @@ static void test_pixel_buffer_path(void **state) {
   assert_true(fc.counts.rows_written >= h);
   assert_true(fc.counts.renders_into_own >= 1);
   assert_int_equal(fc.counts.renders_elsewhere, 0);
-  ngp_nerf_free(&n);
   free(shown);
-  free(ref);
-  free(rgb);
   free(shot);
   free(dir);
 }
