@@ -88,24 +88,34 @@ static inline NGP_HD int ngp_march_begin(const float *bmin, const float *bmax, f
  * step *dt and distance *t_sample, and leaves *t_io = t_sample + dt; returns 0 when the ray has
  * left the box (*t_io > t_exit) or stopped progressing (*t_io = INFINITY). Samples are taken in
  * occupied cells of the cascade matching the step (bitfield [cascades][128^3/8], or NULL: all
- * occupied); empty cells are skipped to their boundary on the step lattice. Calling it k times is
- * ngp_march_segment with max_samples k. */
+ * occupied); an empty cell is skipped to its boundary on the step lattice, or to the boundary of
+ * the empty 4^3 or 8^3 block around it (ngp_grid_empty_block_log2) in one go: the lattice points
+ * crossing its cells one by one would visit all lie in the block, so both find the same next
+ * sample but for rounding in the last bits of where the lattice is resumed. The step rule is
+ * ngp_step_rule_at(cone_angle), made once per ray. Calling it k times is ngp_march_segment with
+ * max_samples k. */
 static inline NGP_HD int ngp_march_next(const uint8_t *bitfield, int max_mip, const float *bmin, const float *bmax,
-                                        float cone_angle, const float *o, const float *d, float t_exit, float *t_io,
-                                        float *p, float *dt, float *t_sample) {
+                                        const ngp_step_rule *rule, const float *o, const float *d, float t_exit,
+                                        float *t_io, float *p, float *dt, float *t_sample) {
   float tt = *t_io;
   while (tt <= t_exit) {
     for (int c = 0; c < 3; c++)
       p[c] = ngp_minf(ngp_maxf(o[c] + tt * d[c], bmin[c]), bmax[c]);
-    float step = ngp_calc_dt(tt, cone_angle);
+    float step = ngp_rule_dt(rule, tt);
     int mip = ngp_mip_from_dt(step, p, max_mip);
-    if (!bitfield || ngp_grid_occupied_at(bitfield, p, mip)) {
-      *dt = step;
-      *t_sample = tt;
-      *t_io = tt + step;
-      return 1;
+    int block_log2 = 0; /* the empty cell's block that is empty too, as ngp_grid_empty_block_log2 */
+    uint32_t idx = bitfield ? ngp_cascaded_grid_idx(p, mip) : 0u;
+    if (idx != NGP_NO_CELL) {
+      const uint8_t *bits = bitfield ? bitfield + (size_t)mip * (NGP_GRID_CELLS / 8) : NULL;
+      if (!bits || ((bits[idx >> 3] >> (idx & 7u)) & 1u)) {
+        *dt = step;
+        *t_sample = tt;
+        *t_io = tt + step;
+        return 1;
+      }
+      block_log2 = ngp_grid_empty_block_log2(bits, idx);
     }
-    float next = ngp_advance_to_next_voxel(tt, cone_angle, p, d, mip);
+    float next = ngp_rule_next_boundary(rule, tt, p, d, (float)NGP_GRID_SIZE * ngp_exp2i(-mip - block_log2));
     if (!(next > tt)) { /* no progress (t beyond float resolution): give up on the ray */
       *t_io = INFINITY;
       return 0;

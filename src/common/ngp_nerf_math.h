@@ -141,6 +141,24 @@ static inline NGP_HD int ngp_grid_occupied_at(const uint8_t *bitfield, const flo
   return (bitfield[(size_t)mip * (NGP_GRID_CELLS / 8) + idx / 8] >> (idx % 8)) & 1u;
 }
 
+/* How far the emptiness around an empty cell goes, for skipping it in one step: 3 when the
+ * Morton-aligned block of 8^3 cells holding cell idx (64 consecutive bytes of the cascade's bits
+ * `bits`) is empty, 2 when only its 4^3 block (8 bytes) is, else 0. Blocks are aligned to the
+ * cascade's lower corner, so their faces are cell faces, and the faces of the next cascade in (32
+ * and 96 cells) are block faces: a block lies wholly inside or outside it. (16^3 blocks, 512
+ * bytes to read, made lego renders no faster.) */
+static inline NGP_HD int ngp_grid_empty_block_log2(const uint8_t *bits, uint32_t idx) {
+  uint64_t w, any = 0;
+  memcpy(&w, bits + (size_t)(idx >> 6) * 8u, sizeof w);
+  if (w) return 0;
+  const uint8_t *block = bits + (size_t)(idx >> 9) * 64u;
+  for (int k = 0; k < 8; k++) {
+    memcpy(&w, block + 8 * k, sizeof w);
+    any |= w;
+  }
+  return any ? 2 : 3;
+}
+
 /* Counter-based random numbers for the grid samples, so every backend draws the same ones:
  * splitmix64's finaliser over seed + counter. Returns a float in [0, 1) with 24 random bits. */
 static inline NGP_HD float ngp_hash_uniform(uint64_t seed, uint64_t counter) {
@@ -166,38 +184,69 @@ static inline NGP_HD uint32_t ngp_grid_sample_cell(uint32_t i, uint32_t step, ui
 /* ---- Step rule (NGP-SPEC §5) ------------------------------------------------------------------- */
 
 /* Stepping space n(t): every step is +1 in n. Linear with MIN_STEP below t = MIN_STEP/ln(1+c),
- * logarithmic (t_{n+1} = t_n (1+c)) up to MAX_STEP/ln(1+c), linear with MAX_STEP beyond. */
-static inline NGP_HD float ngp_to_stepping_space(float t, float cone_angle) {
-  if (cone_angle <= 1e-5f) return t / NGP_MIN_STEP;
-  float l = logf(1.0f + cone_angle);
-  float a = (logf(NGP_MIN_STEP) - logf(l)) / l;
-  float b = (logf(NGP_MAX_STEP) - logf(l)) / l;
-  float at = expf(a * l), bt = expf(b * l);
-  if (t <= at) return (t - at) / NGP_MIN_STEP + a;
-  if (t <= bt) return logf(t) / l;
-  return (t - bt) / NGP_MAX_STEP + b;
+ * logarithmic (t_{n+1} = t_n (1+c)) up to MAX_STEP/ln(1+c), linear with MAX_STEP beyond.
+ * ngp_step_rule holds the rule's constants at a cone angle c, computed once (ngp_step_rule_at):
+ * marching converts to and from stepping space several times per cell it crosses, and the
+ * logarithms and exponentials of the constants would otherwise be recomputed at each (five of them
+ * per conversion). The functions taking a cone angle compute the same constants on the spot, so
+ * both forms give the same bits. */
+typedef struct ngp_step_rule {
+  int linear;            /* c <= 1e-5: every step is MIN_STEP */
+  float l, a, b, at, bt; /* ln(1+c); n and t where the logarithmic part begins (a, at) and ends (b, bt) */
+} ngp_step_rule;
+
+static inline NGP_HD ngp_step_rule ngp_step_rule_at(float cone_angle) {
+  ngp_step_rule r;
+  r.linear = cone_angle <= 1e-5f;
+  r.l = r.a = r.b = r.at = r.bt = 0.0f;
+  if (r.linear) return r;
+  r.l = logf(1.0f + cone_angle);
+  r.a = (logf(NGP_MIN_STEP) - logf(r.l)) / r.l;
+  r.b = (logf(NGP_MAX_STEP) - logf(r.l)) / r.l;
+  r.at = expf(r.a * r.l);
+  r.bt = expf(r.b * r.l);
+  return r;
 }
 
-static inline NGP_HD float ngp_from_stepping_space(float n, float cone_angle) {
-  if (cone_angle <= 1e-5f) return n * NGP_MIN_STEP;
-  float l = logf(1.0f + cone_angle);
-  float a = (logf(NGP_MIN_STEP) - logf(l)) / l;
-  float b = (logf(NGP_MAX_STEP) - logf(l)) / l;
-  float at = expf(a * l), bt = expf(b * l);
-  if (n <= a) return (n - a) * NGP_MIN_STEP + at;
-  if (n <= b) return expf(n * l);
-  return (n - b) * NGP_MAX_STEP + bt;
+static inline NGP_HD float ngp_rule_to_steps(const ngp_step_rule *r, float t) {
+  if (r->linear) return t / NGP_MIN_STEP;
+  if (t <= r->at) return (t - r->at) / NGP_MIN_STEP + r->a;
+  if (t <= r->bt) return logf(t) / r->l;
+  return (t - r->bt) / NGP_MAX_STEP + r->b;
 }
 
-static inline NGP_HD float ngp_advance_n_steps(float t, float cone_angle, float n) {
-  return ngp_from_stepping_space(ngp_to_stepping_space(t, cone_angle) + n, cone_angle);
+static inline NGP_HD float ngp_rule_from_steps(const ngp_step_rule *r, float n) {
+  if (r->linear) return n * NGP_MIN_STEP;
+  if (n <= r->a) return (n - r->a) * NGP_MIN_STEP + r->at;
+  if (n <= r->b) return expf(n * r->l);
+  return (n - r->b) * NGP_MAX_STEP + r->bt;
 }
 
 /* The step at distance t. With no cone the step is MIN_STEP exactly (upstream's round trip
  * through stepping space gives the same up to rounding). */
+static inline NGP_HD float ngp_rule_dt(const ngp_step_rule *r, float t) {
+  if (r->linear) return NGP_MIN_STEP;
+  return ngp_rule_from_steps(r, ngp_rule_to_steps(r, t) + 1.0f) - t;
+}
+
+static inline NGP_HD float ngp_to_stepping_space(float t, float cone_angle) {
+  ngp_step_rule r = ngp_step_rule_at(cone_angle);
+  return ngp_rule_to_steps(&r, t);
+}
+
+static inline NGP_HD float ngp_from_stepping_space(float n, float cone_angle) {
+  ngp_step_rule r = ngp_step_rule_at(cone_angle);
+  return ngp_rule_from_steps(&r, n);
+}
+
+static inline NGP_HD float ngp_advance_n_steps(float t, float cone_angle, float n) {
+  ngp_step_rule r = ngp_step_rule_at(cone_angle);
+  return ngp_rule_from_steps(&r, ngp_rule_to_steps(&r, t) + n);
+}
+
 static inline NGP_HD float ngp_calc_dt(float t, float cone_angle) {
-  if (cone_angle <= 1e-5f) return NGP_MIN_STEP;
-  return ngp_advance_n_steps(t, cone_angle, 1.0f) - t;
+  ngp_step_rule r = ngp_step_rule_at(cone_angle);
+  return ngp_rule_dt(&r, t);
 }
 
 /* Distance along dir (unit) from pos to the next cell boundary of a grid with `res` cells per
@@ -214,15 +263,22 @@ static inline NGP_HD float ngp_distance_to_next_voxel(const float *pos, const fl
   return ngp_maxf(t / res, 0.0f);
 }
 
-/* The next t past the boundary of pos's cell in cascade mip, rounded up to the step lattice in
- * stepping space (at least one step), so skipping keeps the ray's jitter phase. */
+/* The next t past the boundary of pos's cell in a grid of `res` cells per unit aligned at 0.5 (a
+ * cascade's cells, or blocks of them), rounded up to the step lattice in stepping space (at least
+ * one step), so skipping keeps the ray's jitter phase. */
+static inline NGP_HD float ngp_rule_next_boundary(const ngp_step_rule *r, float t, const float *pos, const float *dir,
+                                                  float res) {
+  float t_target = t + ngp_distance_to_next_voxel(pos, dir, res);
+  float n = ngp_rule_to_steps(r, t);
+  float n_target = ngp_rule_to_steps(r, t_target);
+  return ngp_rule_from_steps(r, n + ceilf(ngp_maxf(n_target - n, 0.5f)));
+}
+
+/* The same past the boundary of pos's cell in cascade mip. */
 static inline NGP_HD float ngp_advance_to_next_voxel(float t, float cone_angle, const float *pos, const float *dir,
                                                      int mip) {
-  float res = (float)NGP_GRID_SIZE * ngp_exp2i(-mip);
-  float t_target = t + ngp_distance_to_next_voxel(pos, dir, res);
-  float n = ngp_to_stepping_space(t, cone_angle);
-  float n_target = ngp_to_stepping_space(t_target, cone_angle);
-  return ngp_from_stepping_space(n + ceilf(ngp_maxf(n_target - n, 0.5f)), cone_angle);
+  ngp_step_rule r = ngp_step_rule_at(cone_angle);
+  return ngp_rule_next_boundary(&r, t, pos, dir, (float)NGP_GRID_SIZE * ngp_exp2i(-mip));
 }
 
 /* ---- Ray-box intersection ----------------------------------------------------------------------- */

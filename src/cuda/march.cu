@@ -17,9 +17,10 @@ __global__ void march_count_kernel(ngp_cuda_march mp, const uint32_t *d_n_rays, 
   float ts = INFINITY, te = -1.0f;
   uint32_t c = 0;
   if (ngp_march_begin(mp.aabb_min, mp.aabb_max, mp.cone_angle, o, d, jitter[r], &ts, &te)) {
+    const ngp_step_rule rule = ngp_step_rule_at(mp.cone_angle);
     float tt = ts, p[3], step, tsample;
-    while ((int)c < max_samples && ngp_march_next(mp.bitfield, mp.max_mip, mp.aabb_min, mp.aabb_max, mp.cone_angle, o,
-                                                  d, te, &tt, p, &step, &tsample))
+    while ((int)c < max_samples &&
+           ngp_march_next(mp.bitfield, mp.max_mip, mp.aabb_min, mp.aabb_max, &rule, o, d, te, &tt, p, &step, &tsample))
       c++;
   } else {
     ts = INFINITY;
@@ -46,14 +47,14 @@ __global__ void march_write_kernel(ngp_cuda_march mp, const uint32_t *d_n_rays, 
   atomicMax(d_end, off + c);
   const float o[3] = {origin[r * 3], origin[r * 3 + 1], origin[r * 3 + 2]};
   const float d[3] = {dir[r * 3], dir[r * 3 + 1], dir[r * 3 + 2]};
+  const ngp_step_rule rule = ngp_step_rule_at(mp.cone_angle);
   float tt = t_start[r], te = t_exit[r], p[3], step, tsample;
   uint32_t j = 0;
   for (; j < c; j++) {
     /* The same march as the count pass, so it yields exactly c samples; should it ever yield
      * fewer (a rounding difference between the passes), the count written below says so, and no
      * later kernel reads a stale sample index. */
-    if (!ngp_march_next(mp.bitfield, mp.max_mip, mp.aabb_min, mp.aabb_max, mp.cone_angle, o, d, te, &tt, p, &step,
-                        &tsample))
+    if (!ngp_march_next(mp.bitfield, mp.max_mip, mp.aabb_min, mp.aabb_max, &rule, o, d, te, &tt, p, &step, &tsample))
       break;
     const uint32_t s = off + j;
     float w[3];
@@ -79,11 +80,12 @@ __global__ void march_segment_kernel(ngp_cuda_march mp, const uint32_t *d_n_live
   const float d[3] = {dir[r * 3], dir[r * 3 + 1], dir[r * 3 + 2]};
   int want = max_samples - (int)marched[r];
   if (want > m) want = m;
+  const ngp_step_rule rule = ngp_step_rule_at(mp.cone_angle);
   float tt = t_cur[r], te = t_exit[r], p[3], step, tsample;
   int len = 0;
   const size_t base = (size_t)i * (size_t)m;
-  while (len < want && ngp_march_next(mp.bitfield, mp.max_mip, mp.aabb_min, mp.aabb_max, mp.cone_angle, o, d, te, &tt,
-                                      p, &step, &tsample)) {
+  while (len < want &&
+         ngp_march_next(mp.bitfield, mp.max_mip, mp.aabb_min, mp.aabb_max, &rule, o, d, te, &tt, p, &step, &tsample)) {
     float w[3];
     ngp_warp_position(p, mp.aabb_min, mp.aabb_max, w);
     for (int c = 0; c < 3; c++)

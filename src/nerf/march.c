@@ -31,9 +31,10 @@ int ngp_march_segment(const ngp_occupancy *g, const float aabb_min[3], const flo
                       float *dt, float *t) {
   const uint8_t *bitfield = g ? g->bitfield : NULL;
   const int max_mip = g ? g->n_cascades - 1 : 0;
+  const ngp_step_rule rule = ngp_step_rule_at(cone_angle);
   int k = 0;
   float ts;
-  while (k < max_samples && ngp_march_next(bitfield, max_mip, aabb_min, aabb_max, cone_angle, origin, dir, t_exit, t_io,
+  while (k < max_samples && ngp_march_next(bitfield, max_mip, aabb_min, aabb_max, &rule, origin, dir, t_exit, t_io,
                                            pos + 3 * k, &dt[k], &ts)) {
     if (t) t[k] = ts;
     k++;
