@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "nerf/march.h"
+#include "common/ngp_march_math.h" /* ngp_composite_ray_forward */
 #include "common/ngp_math.h"
 #include "core/parallel.h"
 
@@ -126,26 +127,41 @@ static void eval_density(const ngp_nerf *n, const float *w, int S, const float *
   ngp_mlp_forward(&n->density_mlp, w + n->off_density, S, s->enc, s->dens, NULL, 1);
 }
 
+/* The colour MLP on `cnt` of the samples whose density eval_density left in s->dens: those
+ * numbered rows[0..cnt) (all S in order when rows is NULL), with directions dir [S][3]; raw rgb
+ * into raw_rgb [S][3] at those samples only. Each sample's value does not depend on which others
+ * are evaluated with it. */
+static void eval_color_rows(const ngp_nerf *n, const float *w, int cnt, const int *rows, const float *dir,
+                            float *raw_rgb, eval_scratch *s) {
+  int nd = n->density_mlp.n_out, ni = n->rgb_mlp.n_in, no = n->rgb_mlp.n_out;
+  if (rows) /* the directions of the chosen rows, in s->x (eval_density is done with it) */
+    for (int i = 0; i < cnt; i++)
+      memcpy(s->x + (size_t)i * 3, dir + (size_t)rows[i] * 3, 3 * sizeof(float));
+  ngp_sh_forward(n->cfg.sh_degree, cnt, rows ? s->x : dir, s->sh);
+  for (int i = 0; i < cnt; i++) {
+    int r = rows ? rows[i] : i;
+    float *in = s->rgb_in + (size_t)i * ni;
+    memcpy(in, s->dens + (size_t)r * nd, (size_t)nd * sizeof(float));
+    memcpy(in + nd, s->sh + (size_t)i * n->sh_dims, (size_t)n->sh_dims * sizeof(float));
+    for (int k = nd + n->sh_dims; k < ni; k++)
+      in[k] = 1.0f; /* tcnn pads SH-side inputs with 1 */
+  }
+  ngp_mlp_forward(&n->rgb_mlp, w + n->off_rgb, cnt, s->rgb_in, s->rgb_out, NULL, 1);
+  for (int i = 0; i < cnt; i++) {
+    int r = rows ? rows[i] : i;
+    for (int c = 0; c < 3; c++)
+      raw_rgb[(size_t)r * 3 + c] = s->rgb_out[(size_t)i * no + c];
+  }
+}
+
 /* Full network on S samples: raw rgb [S][3] and raw density [S]. */
 static void eval_network(const ngp_nerf *n, const float *w, int S, const float *pos, const float *dir, float *raw_rgb,
                          float *raw_density, eval_scratch *s) {
   eval_density(n, w, S, pos, s);
-  int nd = n->density_mlp.n_out, ni = n->rgb_mlp.n_in;
-  float *sh = s->sh;
-  ngp_sh_forward(n->cfg.sh_degree, S, dir, sh);
-  for (int i = 0; i < S; i++) {
-    float *in = s->rgb_in + (size_t)i * ni;
-    memcpy(in, s->dens + (size_t)i * nd, (size_t)nd * sizeof(float));
-    memcpy(in + nd, sh + (size_t)i * n->sh_dims, (size_t)n->sh_dims * sizeof(float));
-    for (int k = nd + n->sh_dims; k < ni; k++)
-      in[k] = 1.0f; /* tcnn pads SH-side inputs with 1 */
-    raw_density[i] = s->dens[(size_t)i * nd];
-  }
-  ngp_mlp_forward(&n->rgb_mlp, w + n->off_rgb, S, s->rgb_in, s->rgb_out, NULL, 1);
-  int no = n->rgb_mlp.n_out;
+  int nd = n->density_mlp.n_out;
   for (int i = 0; i < S; i++)
-    for (int c = 0; c < 3; c++)
-      raw_rgb[i * 3 + c] = s->rgb_out[(size_t)i * no + c];
+    raw_density[i] = s->dens[(size_t)i * nd];
+  eval_color_rows(n, w, S, NULL, dir, raw_rgb, s);
 }
 
 typedef struct {
@@ -281,7 +297,8 @@ static bool render_rays(const render_job *j, int p0, int cnt) {
   float *bden = malloc((size_t)batch_cap * sizeof(float));
   float *bdt = malloc((size_t)batch_cap * sizeof(float));
   int *bray = malloc((size_t)cnt * sizeof(int)), *boff = malloc((size_t)cnt * sizeof(int)),
-      *blen = malloc((size_t)cnt * sizeof(int));
+      *blen = malloc((size_t)cnt * sizeof(int)), *brow = malloc((size_t)batch_cap * sizeof(int));
+  int nd = n->density_mlp.n_out;
   bool normals = o->mode == NGP_RENDER_NORMALS;
   float *bgrad = normals ? malloc((size_t)batch_cap * 3 * sizeof(float)) : NULL;
   float *btmp = normals ? malloc((size_t)batch_cap * 3 * sizeof(float)) : NULL;
@@ -289,7 +306,7 @@ static bool render_rays(const render_job *j, int p0, int cnt) {
   float grad_h = ngp_render_grad_step(n->aabb_min, n->aabb_max);
   eval_scratch s;
   bool ok = scratch_alloc(&s, n, batch_cap) && rs && bpos && bdir && brgb && bden && bdt && bray && boff && blen &&
-            (!normals || (bgrad && btmp && bminus));
+            brow && (!normals || (bgrad && btmp && bminus));
   if (!ok) goto done; /* nothing added to rgb */
   for (int r = 0; r < cnt; r++) {
     ray_state *q = &rs[r];
@@ -327,10 +344,25 @@ static bool render_rays(const render_job *j, int p0, int cnt) {
       S += len;
     }
     if (nb == 0) break;
-    eval_network(n, j->w, S, bpos, bdir, brgb, bden, &s);
+    eval_density(n, j->w, S, bpos, &s);
+    for (int i = 0; i < S; i++)
+      bden[i] = s.dens[(size_t)i * nd];
     if (o->crop) /* outside the crop box: no density */
       for (int i = 0; i < S; i++)
         bden[i] = ngp_render_crop_density(1, o->crop_min, o->crop_max, bpos + (size_t)i * 3, bden[i]);
+    if (o->mode == NGP_RENDER_SHADE) {
+      /* Colours only where compositing reads them: a segment is composited until its own
+       * transmittance falls below NGP_MIN_TRANSMITTANCE, which the densities alone decide (the
+       * other modes read none). */
+      int nc = 0;
+      for (int b = 0; b < nb; b++) {
+        float unused[3];
+        int used = ngp_composite_ray_forward(blen[b], zero, 0, bden + boff[b], bdt + boff[b], zero, unused, NULL);
+        for (int k = 0; k < used; k++)
+          brow[nc++] = boff[b] + k;
+      }
+      eval_color_rows(n, j->w, nc, brow, bdir, brgb, &s);
+    }
     if (normals) density_gradient(n, j->w, S, bpos, grad_h, btmp, bminus, bgrad, &s);
     for (int b = 0; b < nb; b++) {
       ray_state *q = &rs[bray[b]];
@@ -339,7 +371,7 @@ static bool render_rays(const render_job *j, int p0, int cnt) {
         for (int k = 0; k < blen[b]; k++) {
           int i = boff[b] + k;
           float w = 0.0f;
-          q->T = ngp_composite_step(q->T, brgb + (size_t)i * 3, bden[i], bdt[i], q->col, &w);
+          q->T = ngp_composite_step(q->T, zero, bden[i], bdt[i], q->col, &w); /* colour unused */
           ngp_render_acc_add(&q->acc, (int)o->mode, w, bpos + (size_t)i * 3, q->origin,
                              normals ? bgrad + (size_t)i * 3 : NULL);
         }
@@ -385,6 +417,7 @@ done:
   free(bray);
   free(boff);
   free(blen);
+  free(brow);
   return ok;
 }
 
