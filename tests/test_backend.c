@@ -7,6 +7,7 @@
  *    published one;
  *  - the session's steps, test views and screenshots all go through the backend (the counting
  *    backend forwards to the CPU one and counts the calls);
+ *  - the CPU backend's own batch default (NGP_CPU_BATCH_SAMPLES) and a batch asked for;
  *  - a backend that reports each step's numbers a step late (as the CUDA one does): the session
  *    counts every step's numbers once, and ngp_session_last_stats gives the final step's exactly. */
 #include "testutil.h"
@@ -179,6 +180,45 @@ static void test_session_goes_through_backend(void **state) {
   free(dir);
 }
 
+/* The batch: with the options' default (target_samples 0) the CPU backend trains on
+ * NGP_CPU_BATCH_SAMPLES per step, not instant-ngp's 2^18; a batch asked for (2^18 here) is kept.
+ * The ray count follows the target from step to step (ray lengths change fast early on, so the
+ * mean of steps 5 to 12 is compared). */
+static void test_cpu_batch_default(void **state) {
+  (void)state;
+  ngp_scene train;
+  char *dir = ngp_test_synth_scene("backend_batch", 32, 4, 0, -1, &train, NULL);
+  const uint32_t asked[2] = {0, NGP_DEFAULT_BATCH_SAMPLES},
+                 want[2] = {NGP_CPU_BATCH_SAMPLES, NGP_DEFAULT_BATCH_SAMPLES};
+  double mean[2];
+  for (int k = 0; k < 2; k++) {
+    ngp_nerf n;
+    ngp_test_small_nerf(&n, 1, 2);
+    ngp_backend_opts o;
+    ngp_backend_opts_default(&o);
+    assert_int_equal(o.train.target_samples, 0);
+    o.n_threads = 2;
+    o.train.target_samples = asked[k];
+    ngp_backend *b;
+    ngp_error err;
+    if (ngp_backend_create(&ngp_backend_cpu_type, &n, &train, &o, &b, &err) != NGP_OK) fail_msg("%s", err.msg);
+    ngp_step_stats st;
+    double sum = 0.0;
+    for (int i = 1; i <= 12; i++) {
+      if (ngp_backend_train_step(b, &st, &err) != NGP_OK) fail_msg("%s", err.msg);
+      if (i >= 5) sum += st.n_samples_used;
+    }
+    mean[k] = sum / 8.0;
+    printf("target %u: %.0f samples used per step (mean of steps 5-12)\n", want[k], mean[k]);
+    assert_true(mean[k] > want[k] / 2.0 && mean[k] < want[k] * 2.0);
+    ngp_backend_destroy(b);
+    ngp_nerf_free(&n);
+  }
+  assert_true(mean[1] > 2.0 * mean[0]);
+  ngp_scene_free(&train);
+  free(dir);
+}
+
 /* The "late" backend: the CPU backend with its steps' numbers held back one step, as a device
  * backend that queues its steps reports them. It records what the CPU gave each step, and marks
  * step 1 as skipped (a count the session must make exactly once). */
@@ -325,6 +365,7 @@ int main(void) {
       cmocka_unit_test(test_cpu_render_and_density),
       cmocka_unit_test(test_concurrent_generations),
       cmocka_unit_test(test_session_goes_through_backend),
+      cmocka_unit_test(test_cpu_batch_default),
       cmocka_unit_test(test_session_late_stats),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

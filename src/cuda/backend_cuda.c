@@ -185,6 +185,7 @@ static ngp_status cuda_create(ngp_nerf *n, const ngp_scene *scene, const ngp_bac
     ngp_train_opts to = o->train;
     to.n_threads = n->n_threads;
     if (to.grid_sample_fraction < 0.0f) to.grid_sample_fraction = 1.0f; /* instant-ngp's counts: cheap on a GPU */
+    if (to.target_samples == 0) to.target_samples = NGP_DEFAULT_BATCH_SAMPLES; /* instant-ngp's batch */
     st = ngp_cuda_trainer_create(&c->trainer, n, scene, &to, err);
     if (st != NGP_OK) c->trainer = NULL;
   }

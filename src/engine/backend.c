@@ -10,6 +10,7 @@ void ngp_backend_opts_default(ngp_backend_opts *o) {
   memset(o, 0, sizeof *o);
   ngp_train_opts_default(&o->train);
   o->train.grid_sample_fraction = -1.0f; /* each backend's own default */
+  o->train.target_samples = 0;           /* the same */
 }
 
 /* ---- Types ----------------------------------------------------------------------------------- */

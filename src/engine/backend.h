@@ -51,8 +51,8 @@ typedef struct ngp_render_camera {
 
 typedef struct ngp_backend_opts {
   int n_threads; /* host threads (the CPU backend's compute; <= 0: all cores) */
-  /* Used when a scene is given; grid_sample_fraction < 0 (the default): the backend's own (the
-   * CPU's 0.125, instant-ngp's 1 on a GPU). */
+  /* Used when a scene is given; grid_sample_fraction < 0 and target_samples 0 (the defaults): the
+   * backend's own (the CPU's 0.125 and NGP_CPU_BATCH_SAMPLES, instant-ngp's 1 and 2^18 on a GPU). */
   ngp_train_opts train;
   /* Renders run on another thread than training (the viewer): publish copies the weights into a
    * second buffer instead of letting the renderer read the host model's. */

@@ -247,6 +247,7 @@ static ngp_status cpu_create(ngp_nerf *n, const ngp_scene *scene, const ngp_back
       ngp_train_opts_default(&d);
       to.grid_sample_fraction = d.grid_sample_fraction;
     }
+    if (to.target_samples == 0) to.target_samples = NGP_CPU_BATCH_SAMPLES;
     ngp_status st = ngp_trainer_create(&c->trainer, n, scene, &to, err);
     if (st != NGP_OK) {
       c->trainer = NULL;
