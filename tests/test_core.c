@@ -52,6 +52,12 @@ static void test_paths(void **state) {
   assert_string_equal(ngp_path_extension("a/b/c.json"), ".json");
   assert_string_equal(ngp_path_extension("a.b/c"), "");
   assert_string_equal(ngp_path_extension("a/.hidden"), "");
+  assert_true(ngp_path_has_extension("shots/R_0.PNG", ".png"));
+  assert_true(ngp_path_has_extension("log.JsonL", ".jsonl"));
+  assert_false(ngp_path_has_extension("a.png/b", ".png"));
+  assert_false(ngp_path_has_extension("b.pngx", ".png"));
+  assert_false(ngp_path_has_extension("a/.png", ".png"));
+  assert_false(ngp_path_has_extension("a.verylongextension", ".png"));
 }
 
 static void test_json_parse_locations(void **state) {

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h> /* strcasecmp */
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -385,6 +386,10 @@ const char *ngp_path_extension(const char *path) {
   const char *base = ngp_path_basename(path);
   const char *dot = strrchr(base, '.');
   return (dot && dot != base) ? dot : path + strlen(path);
+}
+
+bool ngp_path_has_extension(const char *path, const char *ext) {
+  return strcasecmp(ngp_path_extension(path), ext) == 0;
 }
 
 int ngp_natcmp(const char *a, const char *b) {

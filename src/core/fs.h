@@ -53,10 +53,11 @@ bool ngp_fs_is_link_loop(const char *path);
 ngp_status ngp_mkdir_p(const char *path, ngp_error *err);
 
 /* Path helpers; each returns a malloc'd string (NULL only on allocation failure). */
-char *ngp_path_dirname(const char *path);              /* "a/b/c.json" -> "a/b"; "c.json" -> "." */
-char *ngp_path_join(const char *dir, const char *rel); /* rel if absolute, else dir/rel */
-const char *ngp_path_basename(const char *path);       /* pointer into path */
-const char *ngp_path_extension(const char *path);      /* ".json" or "" (after the last '/') */
+char *ngp_path_dirname(const char *path);                       /* "a/b/c.json" -> "a/b"; "c.json" -> "." */
+char *ngp_path_join(const char *dir, const char *rel);          /* rel if absolute, else dir/rel */
+const char *ngp_path_basename(const char *path);                /* pointer into path */
+const char *ngp_path_extension(const char *path);               /* ".json" or "" (after the last '/') */
+bool ngp_path_has_extension(const char *path, const char *ext); /* ext as ".png", any letter case */
 char *ngp_strdup(const char *s);
 
 /* Natural-order comparison ("img2" < "img10"), as instant-ngp sorts frames by file_path. */

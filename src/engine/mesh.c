@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "common/ngp_math.h"
 #include "common/ngp_nerf_math.h"
@@ -306,14 +305,13 @@ static uint8_t to_u8(float c) {
 static float finite_or(float v, float d) { return isfinite(v) ? v : d; }
 
 bool ngp_mesh_path_ok(const char *path) {
-  const char *ext = ngp_path_extension(path);
-  return strcasecmp(ext, ".ply") == 0 || strcasecmp(ext, ".obj") == 0;
+  return ngp_path_has_extension(path, ".ply") || ngp_path_has_extension(path, ".obj");
 }
 
 ngp_status ngp_mesh_write(const char *path, const ngp_mesh *m, ngp_error *err) {
   const char *ext = ngp_path_extension(path);
-  bool ply = strcasecmp(ext, ".ply") == 0;
-  if (!ply && strcasecmp(ext, ".obj") != 0)
+  bool ply = ngp_path_has_extension(path, ".ply");
+  if (!ply && !ngp_path_has_extension(path, ".obj"))
     return ngp_error_set(err, NGP_ERR_INVALID, "%s: unknown mesh format '%s'; name the file .ply or .obj", path, ext);
   if (m->n_verts > UINT32_MAX || m->n_tris > INT32_MAX)
     return ngp_error_set(err, NGP_ERR_INVALID, "%s: %lld vertices and %lld triangles are more than the format's index",

@@ -2,7 +2,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include "engine/trainlog.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -18,14 +17,8 @@ struct ngp_train_log {
 };
 
 ngp_train_log_format ngp_train_log_format_of(const char *path) {
-  const char *ext = ngp_path_extension(path);
-  char low[8];
-  size_t n = strlen(ext);
-  if (n == 0 || n >= sizeof low) return NGP_TRAIN_LOG_UNKNOWN;
-  for (size_t i = 0; i <= n; i++)
-    low[i] = (char)tolower((unsigned char)ext[i]);
-  if (!strcmp(low, ".csv")) return NGP_TRAIN_LOG_CSV;
-  if (!strcmp(low, ".jsonl") || !strcmp(low, ".ndjson")) return NGP_TRAIN_LOG_JSONL;
+  if (ngp_path_has_extension(path, ".csv")) return NGP_TRAIN_LOG_CSV;
+  if (ngp_path_has_extension(path, ".jsonl") || ngp_path_has_extension(path, ".ndjson")) return NGP_TRAIN_LOG_JSONL;
   return NGP_TRAIN_LOG_UNKNOWN;
 }
 

@@ -1,7 +1,6 @@
 /* image_write.c: image output in the format the file's name asks for: 8-bit PNG and JPEG through
  * stb_image_write, 16-bit PNG (depth, cost: stb writes 8 bits only, so the chunks are assembled
  * here around stb's zlib compressor) and PFM floats. Every file is written atomically. */
-#include <ctype.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,16 +50,10 @@ static ngp_status finish(const char *path, byte_buf *b, const char *what, ngp_er
 }
 
 ngp_image_format ngp_image_format_of(const char *path) {
-  const char *ext = ngp_path_extension(path);
-  char low[8];
-  size_t n = strlen(ext);
-  if (n == 0 || n >= sizeof low) return NGP_IMAGE_FORMAT_UNKNOWN;
-  for (size_t i = 0; i <= n; i++)
-    low[i] = (char)tolower((unsigned char)ext[i]);
-  if (!strcmp(low, ".png")) return NGP_IMAGE_FORMAT_PNG;
-  if (!strcmp(low, ".jpg") || !strcmp(low, ".jpeg")) return NGP_IMAGE_FORMAT_JPEG;
-  if (!strcmp(low, ".pfm")) return NGP_IMAGE_FORMAT_PFM;
-  if (!strcmp(low, ".exr")) return NGP_IMAGE_FORMAT_EXR;
+  if (ngp_path_has_extension(path, ".png")) return NGP_IMAGE_FORMAT_PNG;
+  if (ngp_path_has_extension(path, ".jpg") || ngp_path_has_extension(path, ".jpeg")) return NGP_IMAGE_FORMAT_JPEG;
+  if (ngp_path_has_extension(path, ".pfm")) return NGP_IMAGE_FORMAT_PFM;
+  if (ngp_path_has_extension(path, ".exr")) return NGP_IMAGE_FORMAT_EXR;
   return NGP_IMAGE_FORMAT_UNKNOWN;
 }
 
