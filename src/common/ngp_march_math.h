@@ -91,7 +91,9 @@ static inline NGP_HD int ngp_march_begin(const float *bmin, const float *bmax, f
  * occupied); an empty cell is skipped to its boundary on the step lattice, or to the boundary of
  * the empty 4^3 or 8^3 block around it (ngp_grid_empty_block_log2) in one go: the lattice points
  * crossing its cells one by one would visit all lie in the block, so both find the same next
- * sample but for rounding in the last bits of where the lattice is resumed. The step rule is
+ * sample but for rounding in the last bits of where the lattice is resumed. (With a cone, a step
+ * that grows past the block's cascade inside it is not looked up in the coarser cascade, as one
+ * cell's lattice points never were; test_march_block_skip measures the difference.) The step rule is
  * ngp_step_rule_at(cone_angle), made once per ray. Calling it k times is ngp_march_segment with
  * max_samples k. */
 static inline NGP_HD int ngp_march_next(const uint8_t *bitfield, int max_mip, const float *bmin, const float *bmax,
