@@ -207,6 +207,14 @@ static void block_grid(ngp_occupancy *g, int n_cascades, int lo, int hi) {
 
 enum { MAXS = NGP_MAX_SAMPLES_PER_RAY };
 static float g_pos[MAXS * 3], g_dt[MAXS], g_t[MAXS];
+static uint8_t g_blocks[NGP_MAX_CASCADES * NGP_GRID_BLOCK_BYTES];
+
+/* ngp_march_ray as the renderer and the trainer call it: with g's block summaries as they are. */
+static int march_ray(const ngp_occupancy *g, const float *lo, const float *hi, float cone, const float *o,
+                     const float *d, float jitter, int max_samples, float *pos, float *dt, float *t) {
+  ngp_occupancy_blocks(g, g_blocks);
+  return ngp_march_ray(g, g_blocks, lo, hi, cone, o, d, jitter, max_samples, pos, dt, t);
+}
 
 static void test_march_block(void **state) {
   (void)state;
@@ -215,7 +223,7 @@ static void test_march_block(void **state) {
   const float lo[3] = {0, 0, 0}, hi[3] = {1, 1, 1};
   const float o[3] = {0.5f, 0.52f, -1.0f}, d[3] = {0, 0, 1};
   const float jitter = 0.3f;
-  int n = ngp_march_ray(&g, lo, hi, 0.0f, o, d, jitter, MAXS, g_pos, g_dt, g_t);
+  int n = march_ray(&g, lo, hi, 0.0f, o, d, jitter, MAXS, g_pos, g_dt, g_t);
   /* 0.25 / MIN_STEP ~ 147.8 steps fit in the block. */
   printf("ray through the block: %d samples\n", n);
   assert_true(n >= 146 && n <= 149);
@@ -239,10 +247,10 @@ static void test_march_block(void **state) {
   assert_true(g_pos[2] - 0.375f < NGP_MIN_STEP * 1.01f);
   /* A ray beside the block gets nothing. */
   const float o2[3] = {0.1f, 0.1f, -1.0f};
-  assert_int_equal(ngp_march_ray(&g, lo, hi, 0.0f, o2, d, jitter, MAXS, g_pos, g_dt, g_t), 0);
+  assert_int_equal(march_ray(&g, lo, hi, 0.0f, o2, d, jitter, MAXS, g_pos, g_dt, g_t), 0);
   /* A ray missing the box gets nothing. */
   const float o3[3] = {2.0f, 0.5f, -1.0f};
-  assert_int_equal(ngp_march_ray(&g, lo, hi, 0.0f, o3, d, jitter, MAXS, g_pos, g_dt, g_t), 0);
+  assert_int_equal(march_ray(&g, lo, hi, 0.0f, o3, d, jitter, MAXS, g_pos, g_dt, g_t), 0);
   ngp_occupancy_free(&g);
 }
 
@@ -254,7 +262,7 @@ static void test_march_jitter_and_cap(void **state) {
   const float o[3] = {-0.5f, 0.5f, 0.5f}, d[3] = {1, 0, 0};
   const float jit[] = {0.0f, 0.25f, 0.75f, 0.999f};
   for (int i = 0; i < 4; i++) {
-    int n = ngp_march_ray(&g, lo, hi, 0.0f, o, d, jit[i], MAXS, g_pos, g_dt, g_t);
+    int n = march_ray(&g, lo, hi, 0.0f, o, d, jit[i], MAXS, g_pos, g_dt, g_t);
     assert_true(n > 0);
     double shift = (double)g_t[0] - 0.5; /* t_enter = 0.5 */
     assert_true(shift >= -1e-6 && shift < (double)NGP_MIN_STEP);
@@ -262,7 +270,7 @@ static void test_march_jitter_and_cap(void **state) {
     /* 1 / MIN_STEP ~ 591 steps across the unit box. */
     assert_true(n >= 590 && n <= 592);
   }
-  assert_int_equal(ngp_march_ray(&g, lo, hi, 0.0f, o, d, 0.5f, 10, g_pos, g_dt, g_t), 10);
+  assert_int_equal(march_ray(&g, lo, hi, 0.0f, o, d, 0.5f, 10, g_pos, g_dt, g_t), 10);
   ngp_occupancy_free(&g);
 
   /* With a cone angle in a large box: dt follows the step rule and t advances by it; at most
@@ -275,7 +283,7 @@ static void test_march_jitter_and_cap(void **state) {
   for (int k = 0; k < 3; k++)
     dd[k] /= dn;
   const float oc[3] = {-1.4f, 0.5f, 0.5f};
-  int n = ngp_march_ray(&g, blo, bhi, c, oc, dd, 0.5f, MAXS, g_pos, g_dt, g_t);
+  int n = march_ray(&g, blo, bhi, c, oc, dd, 0.5f, MAXS, g_pos, g_dt, g_t);
   printf("cone ray: %d samples, dt %.5f .. %.5f\n", n, (double)g_dt[0], (double)g_dt[n - 1]);
   assert_true(n > 0 && n <= MAXS);
   for (int k = 0; k < n; k++) {
@@ -312,38 +320,66 @@ static int march_cell_by_cell(const ngp_occupancy *g, const float *lo, const flo
   return n;
 }
 
-/* Empty blocks: a set bit makes its 4^3 block 0, the rest of its 8^3 block 2, other 8^3 blocks 3. */
+/* Empty blocks around one set bit, from the bits alone (up to 8^3) and with the block summary
+ * (up to 32^3); and the summary bytes themselves. */
 static void test_empty_blocks(void **state) {
   (void)state;
   uint8_t *bits = calloc(NGP_GRID_CELLS / 8, 1);
+  uint8_t blocks[NGP_GRID_BLOCK_BYTES];
   assert_non_null(bits);
-  uint32_t set = ngp_morton3d(13, 6, 9); /* 4^3 block (3,1,2), 8^3 block (1,0,1) */
+  uint32_t set = ngp_morton3d(13, 6, 9); /* 2^3 block (6,3,4), 4^3 (3,1,2), 8^3 (1,0,1), 16^3 and 32^3 (0,0,0) */
   bits[set / 8] |= (uint8_t)(1u << (set % 8));
-  assert_int_equal(ngp_grid_empty_block_log2(bits, ngp_morton3d(12, 7, 8)), 0);
-  assert_int_equal(ngp_grid_empty_block_log2(bits, ngp_morton3d(9, 4, 15)), 2);
-  assert_int_equal(ngp_grid_empty_block_log2(bits, ngp_morton3d(16, 6, 9)), 3);
-  assert_int_equal(ngp_grid_empty_block_log2(bits, ngp_morton3d(13, 6, 7)), 3);
-  assert_int_equal(ngp_grid_empty_block_log2(bits, ngp_morton3d(127, 127, 127)), 3);
+  ngp_occupancy g = {.n_cascades = 1, .bitfield = bits};
+  ngp_occupancy_blocks(&g, blocks);
+  uint32_t b8 = set >> 9; /* the 8^3 block's number: (1,0,1) -> 5 */
+  assert_int_equal(b8, ngp_morton3d(1, 0, 1));
+  for (uint32_t i = 0; i < NGP_GRID_BLOCK_BYTES; i++)
+    assert_int_equal(blocks[i], i == b8 / 8 ? 1u << (b8 % 8) : 0u);
+  static const struct {
+    uint32_t x, y, z;
+    int bits_only, with_blocks;
+  } cases[] = {
+      {12, 7, 8, 0, 0},      /* the same 2^3 block */
+      {14, 6, 9, 1, 1},      /* 2^3 (7,3,4), in the same 4^3 */
+      {12, 5, 11, 1, 1},     /* 2^3 (6,2,5), in the same 4^3 */
+      {9, 4, 15, 2, 2},      /* 4^3 (2,1,3), in the same 8^3 */
+      {16, 6, 9, 3, 4},      /* 8^3 (2,0,1), 16^3 (1,0,0), in the same 32^3 */
+      {13, 6, 7, 3, 3},      /* 8^3 (1,0,0), in the same 16^3 */
+      {20, 17, 3, 3, 4},     /* 16^3 (1,1,0), in the same 32^3 */
+      {40, 6, 9, 3, 5},      /* 32^3 (1,0,0) */
+      {127, 127, 127, 3, 5}, /* the far corner */
+  };
+  for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+    uint32_t idx = ngp_morton3d(cases[k].x, cases[k].y, cases[k].z);
+    assert_int_equal(ngp_grid_empty_block_log2(bits, NULL, idx), cases[k].bits_only);
+    assert_int_equal(ngp_grid_empty_block_log2(bits, blocks, idx), cases[k].with_blocks);
+  }
   free(bits);
 }
 
-/* Sparse grids of scattered occupied clusters, with and without a cone (one and three cascades):
- * skipping empty 4^3 and 8^3 blocks finds the samples crossing cell by cell finds, up to rounding
- * in the last bits of where the step lattice resumes. */
+/* Sparse grids of scattered occupied clusters, with and without a cone (one and three cascades),
+ * dense (1500 clusters per cascade anywhere: blocks of 8^3 at most are empty) and sparse (300 in
+ * the middle 40^3 cells: 16^3 and 32^3 blocks around them are empty too): skipping empty blocks, from the bits alone
+ * and with the block summaries, finds the samples crossing cell by cell finds, up to rounding in the last bits of where
+ * the step lattice resumes. */
 static void test_march_block_skip(void **state) {
   (void)state;
   static float t_ref[MAXS];
-  for (int variant = 0; variant < 2; variant++) {
-    int nc = variant ? 3 : 1;
-    float cone = variant ? 1.0f / 256.0f : 0.0f;
-    float half = variant ? 2.0f : 0.5f;
+  for (int variant = 0; variant < 4; variant++) {
+    int cone_case = variant & 1, sparse = variant >> 1;
+    int nc = cone_case ? 3 : 1, clusters = sparse ? 300 : 1500;
+    /* dense: anywhere; sparse: in the middle 40^3 cells, like an object in its box */
+    int c_lo = sparse ? 44 : 0, c_span = sparse ? 36 : 124;
+    float cone = cone_case ? 1.0f / 256.0f : 0.0f;
+    float half = cone_case ? 2.0f : 0.5f;
     const float lo[3] = {0.5f - half, 0.5f - half, 0.5f - half}, hi[3] = {0.5f + half, 0.5f + half, 0.5f + half};
     ngp_occupancy g;
     block_grid(&g, nc, 0, 0);
     uint32_t seed = 7u + (uint32_t)variant;
     for (int m = 0; m < nc; m++) /* clusters of 1 to 5 cells a side */
-      for (int k = 0; k < 1500; k++) {
-        int x0 = (int)(frand(&seed) * 124), y0 = (int)(frand(&seed) * 124), z0 = (int)(frand(&seed) * 124);
+      for (int k = 0; k < clusters; k++) {
+        int x0 = c_lo + (int)(frand(&seed) * (float)c_span), y0 = c_lo + (int)(frand(&seed) * (float)c_span),
+            z0 = c_lo + (int)(frand(&seed) * (float)c_span);
         int w = 1 + (int)(frand(&seed) * 5);
         for (int z = z0; z < z0 + w && z < 128; z++)
           for (int y = y0; y < y0 + w && y < 128; y++)
@@ -352,38 +388,55 @@ static void test_march_block_skip(void **state) {
               g.bitfield[(size_t)m * (NGP_GRID_CELLS / 8) + i / 8] |= (uint8_t)(1u << (i % 8));
             }
       }
-    int rays = 3000, same = 0;
-    long total_ref = 0, total = 0;
-    for (int r = 0; r < rays; r++) {
-      float o[3], d[3], dn = 0.0f;
-      for (int c = 0; c < 3; c++) {
-        o[c] = lo[c] + (hi[c] - lo[c]) * frand(&seed);
-        d[c] = frand(&seed) - 0.5f;
-        dn += d[c] * d[c];
+    ngp_occupancy_blocks(&g, g_blocks);
+    int empty_blocks = 0; /* 8^3 blocks without an occupied cell in cascade 0 */
+    for (uint32_t i = 0; i < NGP_GRID_BLOCK_BYTES; i++)
+      empty_blocks += 8 - __builtin_popcount(g_blocks[i]);
+    for (int with_blocks = 0; with_blocks < 2; with_blocks++) {
+      int rays = 3000, same = 0, met = 0;
+      long total_ref = 0, total = 0;
+      uint32_t ray_seed = 99u + (uint32_t)variant;
+      for (int r = 0; r < rays; r++) {
+        float o[3], d[3], dn = 0.0f;
+        for (int c = 0; c < 3; c++) {
+          o[c] = lo[c] + (hi[c] - lo[c]) * frand(&ray_seed);
+          d[c] = frand(&ray_seed) - 0.5f;
+          dn += d[c] * d[c];
+        }
+        for (int c = 0; c < 3; c++)
+          d[c] /= sqrtf(dn);
+        o[r % 3] = lo[r % 3] - 0.5f; /* from outside the box, towards it */
+        d[r % 3] = fabsf(d[r % 3]) + 0.2f;
+        if (sparse) /* towards a point of the middle region (cells 44..80 of cascade 0) */
+          for (int c = 0; c < 3; c++)
+            d[c] = 0.34f + 0.29f * frand(&ray_seed) - o[c];
+        dn = sqrtf(d[0] * d[0] + d[1] * d[1] + d[2] * d[2]);
+        for (int c = 0; c < 3; c++)
+          d[c] /= dn;
+        float jitter = frand(&ray_seed);
+        int n_ref = march_cell_by_cell(&g, lo, hi, cone, o, d, jitter, MAXS, t_ref);
+        int n = ngp_march_ray(&g, with_blocks ? g_blocks : NULL, lo, hi, cone, o, d, jitter, MAXS, g_pos, g_dt, g_t);
+        total_ref += n_ref;
+        total += n;
+        met += n_ref > 0;
+        if (n != n_ref) continue;
+        bool close = true;
+        for (int k = 0; k < n; k++)
+          close = close && fabsf(g_t[k] - t_ref[k]) <= 1e-5f * fmaxf(1.0f, t_ref[k]);
+        same += close;
       }
-      for (int c = 0; c < 3; c++)
-        d[c] /= sqrtf(dn);
-      o[r % 3] = lo[r % 3] - 0.5f; /* from outside the box, towards it */
-      d[r % 3] = fabsf(d[r % 3]) + 0.2f;
-      dn = sqrtf(d[0] * d[0] + d[1] * d[1] + d[2] * d[2]);
-      for (int c = 0; c < 3; c++)
-        d[c] /= dn;
-      float jitter = frand(&seed);
-      int n_ref = march_cell_by_cell(&g, lo, hi, cone, o, d, jitter, MAXS, t_ref);
-      int n = ngp_march_ray(&g, lo, hi, cone, o, d, jitter, MAXS, g_pos, g_dt, g_t);
-      total_ref += n_ref;
-      total += n;
-      if (n != n_ref) continue;
-      bool close = true;
-      for (int k = 0; k < n; k++)
-        close = close && fabsf(g_t[k] - t_ref[k]) <= 1e-5f * fmaxf(1.0f, t_ref[k]);
-      same += close;
+      printf("%s, %d clusters (%d of 4096 8^3 blocks empty), %s: %d of %d rays with the same samples, %ld samples "
+             "against %ld cell by cell, %d rays meet a cluster\n",
+             cone_case ? "cone, 3 cascades" : "no cone", clusters, empty_blocks,
+             with_blocks ? "block summaries" : "bits only", same, rays, total, total_ref, met);
+      assert_true(met > rays / 20); /* the clusters are met */
+      assert_true(same >= rays * 995 / 1000);
+      assert_true(labs(total - total_ref) <= total_ref / 1000);
     }
-    printf("%s: %d of %d rays with the same samples, %ld samples against %ld cell by cell\n",
-           variant ? "cone, 3 cascades" : "no cone", same, rays, total, total_ref);
-    assert_true(total_ref > 20 * rays / 10); /* the clusters are met */
-    assert_true(same >= rays * 995 / 1000);
-    assert_true(labs(total - total_ref) <= total_ref / 1000);
+    if (sparse)
+      assert_true(empty_blocks > 3000); /* so 16^3 and 32^3 blocks are skipped */
+    else
+      assert_true(empty_blocks < 2500);
     ngp_occupancy_free(&g);
   }
 }

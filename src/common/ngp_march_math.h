@@ -89,16 +89,18 @@ static inline NGP_HD int ngp_march_begin(const float *bmin, const float *bmax, f
  * left the box (*t_io > t_exit) or stopped progressing (*t_io = INFINITY). Samples are taken in
  * occupied cells of the cascade matching the step (bitfield [cascades][128^3/8], or NULL: all
  * occupied); an empty cell is skipped to its boundary on the step lattice, or to the boundary of
- * the empty 4^3 or 8^3 block around it (ngp_grid_empty_block_log2) in one go: the lattice points
- * crossing its cells one by one would visit all lie in the block, so both find the same next
- * sample but for rounding in the last bits of where the lattice is resumed. (With a cone, a step
- * that grows past the block's cascade inside it is not looked up in the coarser cascade, as one
- * cell's lattice points never were; test_march_block_skip measures the difference.) The step rule is
+ * the largest empty block around it (2^3 to 32^3 cells, ngp_grid_empty_block_log2; blocks: the
+ * cascades' block summaries [cascades][NGP_GRID_BLOCK_BYTES], or NULL: blocks up to 8^3) in one
+ * go: the lattice points crossing its cells one by one would visit all lie in the block, so both
+ * find the same next sample but for rounding in the last bits of where the lattice is resumed.
+ * With a cone, a block is skipped whole only when the step at its far side still belongs to the
+ * same cascade; otherwise only the cell is (crossing cell by cell would look the coarser cascade
+ * up on the way). test_march_block_skip compares it with crossing cell by cell. The step rule is
  * ngp_step_rule_at(cone_angle), made once per ray. Calling it k times is ngp_march_segment with
  * max_samples k. */
-static inline NGP_HD int ngp_march_next(const uint8_t *bitfield, int max_mip, const float *bmin, const float *bmax,
-                                        const ngp_step_rule *rule, const float *o, const float *d, float t_exit,
-                                        float *t_io, float *p, float *dt, float *t_sample) {
+static inline NGP_HD int ngp_march_next(const uint8_t *bitfield, const uint8_t *blocks, int max_mip, const float *bmin,
+                                        const float *bmax, const ngp_step_rule *rule, const float *o, const float *d,
+                                        float t_exit, float *t_io, float *p, float *dt, float *t_sample) {
   float tt = *t_io;
   while (tt <= t_exit) {
     for (int c = 0; c < 3; c++)
@@ -115,9 +117,14 @@ static inline NGP_HD int ngp_march_next(const uint8_t *bitfield, int max_mip, co
         *t_io = tt + step;
         return 1;
       }
-      block_log2 = ngp_grid_empty_block_log2(bits, idx);
+      block_log2 = ngp_grid_empty_block_log2(bits, blocks ? blocks + (size_t)mip * NGP_GRID_BLOCK_BYTES : NULL, idx);
     }
     float next = ngp_rule_next_boundary(rule, tt, p, d, (float)NGP_GRID_SIZE * ngp_exp2i(-mip - block_log2));
+    /* With a cone the step grows along the block; where it has grown into a coarser cascade by the
+     * block's far side, crossing cell by cell would look that cascade up on the way: cross only
+     * this cell then. (The step only grows, so an equal cascade there holds all the way.) */
+    if (block_log2 > 0 && !rule->linear && ngp_mip_from_dt(ngp_rule_dt(rule, next), p, max_mip) != mip)
+      next = ngp_rule_next_boundary(rule, tt, p, d, (float)NGP_GRID_SIZE * ngp_exp2i(-mip));
     if (!(next > tt)) { /* no progress (t beyond float resolution): give up on the ray */
       *t_io = INFINITY;
       return 0;

@@ -145,17 +145,50 @@ static inline NGP_HD int ngp_grid_occupied_at(const uint8_t *bitfield, const flo
   return (bitfield[(size_t)mip * (NGP_GRID_CELLS / 8) + idx / 8] >> (idx % 8)) & 1u;
 }
 
-/* How far the emptiness around an empty cell goes, for skipping it in one step: 3 when the
- * Morton-aligned block of 8^3 cells holding cell idx (64 consecutive bytes of the cascade's bits
- * `bits`) is empty, 2 when only its 4^3 block (8 bytes) is, else 0. Blocks are aligned to the
- * cascade's lower corner, so their faces are cell faces, and the faces of the next cascade in (32
- * and 96 cells) are block faces: a block lies wholly inside or outside it. (16^3 blocks, 512
- * bytes to read, made lego renders no faster.) */
-static inline NGP_HD int ngp_grid_empty_block_log2(const uint8_t *bits, uint32_t idx) {
+/* A cascade's block summary: one bit per Morton-aligned block of 8^3 cells (the cells idx with
+ * the same idx >> 9), set when the block holds an occupied cell, in the blocks' own Morton order:
+ * 16^3 / 8 = 512 bytes per cascade, computed from the bitfield (ngp_grid_block_byte) whenever
+ * marching starts on a grid, so that emptiness of 16^3 and 32^3 blocks is one byte or one 64-bit
+ * word to read. */
+#define NGP_GRID_BLOCK_BYTES (NGP_GRID_CELLS / 512 / 8)
+
+/* Byte i of a cascade's block summary from its bits `bits` ([128^3 / 8]): bit j for 8^3 block
+ * 8 i + j, whose cells' bits are the 64 bytes from (8 i + j) * 64 on. */
+static inline NGP_HD uint8_t ngp_grid_block_byte(const uint8_t *bits, uint32_t i) {
+  uint8_t out = 0;
+  for (uint32_t j = 0; j < 8u; j++) {
+    const uint8_t *b = bits + ((size_t)i * 8u + j) * 64u;
+    uint64_t w, any = 0;
+    for (int k = 0; k < 8; k++) {
+      memcpy(&w, b + 8 * k, sizeof w);
+      any |= w;
+    }
+    out |= (uint8_t)((any != 0u) << j);
+  }
+  return out;
+}
+
+/* How far the emptiness around an empty cell idx goes, for skipping it in one step: the log2 of
+ * the side of the largest empty Morton-aligned block holding it, 0 (only the cell) to 5 (32^3
+ * cells). From the cascade's bits `bits`: 1 when its 2^3 block (the byte holding idx's bit) is
+ * empty, 2 for its 4^3 block (8 bytes), 3 for its 8^3 block (64 bytes); from the cascade's block
+ * summary `blocks` (NULL: none, then at most 3): 3 for the 8^3 block (one bit), 4 for 16^3 (one
+ * byte), 5 for 32^3 (8 bytes). Blocks are aligned to the cascade's lower corner, so their faces
+ * are cell faces, and the faces of the next cascade in (32 and 96 cells) are block faces: a block
+ * lies wholly inside or outside it (a 64^3 block would not). */
+static inline NGP_HD int ngp_grid_empty_block_log2(const uint8_t *bits, const uint8_t *blocks, uint32_t idx) {
+  if (bits[idx >> 3]) return 0;
   uint64_t w, any = 0;
   memcpy(&w, bits + (size_t)(idx >> 6) * 8u, sizeof w);
-  if (w) return 0;
-  const uint8_t *block = bits + (size_t)(idx >> 9) * 64u;
+  if (w) return 1;
+  const uint32_t b = idx >> 9; /* the 8^3 block */
+  if (blocks) {
+    if ((blocks[b >> 3] >> (b & 7u)) & 1u) return 2;
+    if (blocks[b >> 3]) return 3;
+    memcpy(&w, blocks + (size_t)(b >> 6) * 8u, sizeof w);
+    return w ? 4 : 5;
+  }
+  const uint8_t *block = bits + (size_t)b * 64u;
   for (int k = 0; k < 8; k++) {
     memcpy(&w, block + 8 * k, sizeof w);
     any |= w;

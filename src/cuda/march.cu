@@ -19,8 +19,8 @@ __global__ void march_count_kernel(ngp_cuda_march mp, const uint32_t *d_n_rays, 
   if (ngp_march_begin(mp.aabb_min, mp.aabb_max, mp.cone_angle, o, d, jitter[r], &ts, &te)) {
     const ngp_step_rule rule = ngp_step_rule_at(mp.cone_angle);
     float tt = ts, p[3], step, tsample;
-    while ((int)c < max_samples &&
-           ngp_march_next(mp.bitfield, mp.max_mip, mp.aabb_min, mp.aabb_max, &rule, o, d, te, &tt, p, &step, &tsample))
+    while ((int)c < max_samples && ngp_march_next(mp.bitfield, NULL, mp.max_mip, mp.aabb_min, mp.aabb_max, &rule, o, d,
+                                                  te, &tt, p, &step, &tsample))
       c++;
   } else {
     ts = INFINITY;
@@ -54,7 +54,8 @@ __global__ void march_write_kernel(ngp_cuda_march mp, const uint32_t *d_n_rays, 
     /* The same march as the count pass, so it yields exactly c samples; should it ever yield
      * fewer (a rounding difference between the passes), the count written below says so, and no
      * later kernel reads a stale sample index. */
-    if (!ngp_march_next(mp.bitfield, mp.max_mip, mp.aabb_min, mp.aabb_max, &rule, o, d, te, &tt, p, &step, &tsample))
+    if (!ngp_march_next(mp.bitfield, NULL, mp.max_mip, mp.aabb_min, mp.aabb_max, &rule, o, d, te, &tt, p, &step,
+                        &tsample))
       break;
     const uint32_t s = off + j;
     float w[3];
@@ -84,8 +85,8 @@ __global__ void march_segment_kernel(ngp_cuda_march mp, const uint32_t *d_n_live
   float tt = t_cur[r], te = t_exit[r], p[3], step, tsample;
   int len = 0;
   const size_t base = (size_t)i * (size_t)m;
-  while (len < want &&
-         ngp_march_next(mp.bitfield, mp.max_mip, mp.aabb_min, mp.aabb_max, &rule, o, d, te, &tt, p, &step, &tsample)) {
+  while (len < want && ngp_march_next(mp.bitfield, NULL, mp.max_mip, mp.aabb_min, mp.aabb_max, &rule, o, d, te, &tt, p,
+                                      &step, &tsample)) {
     float w[3];
     ngp_warp_position(p, mp.aabb_min, mp.aabb_max, w);
     for (int c = 0; c < 3; c++)

@@ -26,28 +26,28 @@ bool ngp_march_start(const float aabb_min[3], const float aabb_max[3], float con
   return ngp_march_begin(aabb_min, aabb_max, cone_angle, origin, dir, jitter, t_start, t_exit) != 0;
 }
 
-int ngp_march_segment(const ngp_occupancy *g, const float aabb_min[3], const float aabb_max[3], float cone_angle,
-                      const float origin[3], const float dir[3], float *t_io, float t_exit, int max_samples, float *pos,
-                      float *dt, float *t) {
+int ngp_march_segment(const ngp_occupancy *g, const uint8_t *blocks, const float aabb_min[3], const float aabb_max[3],
+                      float cone_angle, const float origin[3], const float dir[3], float *t_io, float t_exit,
+                      int max_samples, float *pos, float *dt, float *t) {
   const uint8_t *bitfield = g ? g->bitfield : NULL;
   const int max_mip = g ? g->n_cascades - 1 : 0;
   const ngp_step_rule rule = ngp_step_rule_at(cone_angle);
   int k = 0;
   float ts;
-  while (k < max_samples && ngp_march_next(bitfield, max_mip, aabb_min, aabb_max, &rule, origin, dir, t_exit, t_io,
-                                           pos + 3 * k, &dt[k], &ts)) {
+  while (k < max_samples && ngp_march_next(bitfield, bitfield ? blocks : NULL, max_mip, aabb_min, aabb_max, &rule,
+                                           origin, dir, t_exit, t_io, pos + 3 * k, &dt[k], &ts)) {
     if (t) t[k] = ts;
     k++;
   }
   return k;
 }
 
-int ngp_march_ray(const ngp_occupancy *g, const float aabb_min[3], const float aabb_max[3], float cone_angle,
-                  const float origin[3], const float dir[3], float jitter, int max_samples, float *pos, float *dt,
-                  float *t) {
+int ngp_march_ray(const ngp_occupancy *g, const uint8_t *blocks, const float aabb_min[3], const float aabb_max[3],
+                  float cone_angle, const float origin[3], const float dir[3], float jitter, int max_samples,
+                  float *pos, float *dt, float *t) {
   float t0, t1;
   if (!ngp_march_start(aabb_min, aabb_max, cone_angle, origin, dir, jitter, &t0, &t1)) return 0;
-  return ngp_march_segment(g, aabb_min, aabb_max, cone_angle, origin, dir, &t0, t1, max_samples, pos, dt, t);
+  return ngp_march_segment(g, blocks, aabb_min, aabb_max, cone_angle, origin, dir, &t0, t1, max_samples, pos, dt, t);
 }
 
 int ngp_composite_forward(int k, const float *raw_rgb, const float *raw_density, const float *dt, const float bg[3],

@@ -19,12 +19,13 @@ float ngp_cone_angle(int aabb_scale);
 
 /* Marches one ray through the box [aabb_min, aabb_max] and the occupancy grid: the start is the
  * box entry (t >= 0) advanced by jitter (in [0,1)) steps; samples are taken only in occupied
- * cells, empty cells are skipped to their boundary on the step lattice. Writes at most
- * max_samples samples: pos [k][3] (ngp units), dt [k] (the step at that sample) and t [k].
- * Returns the count. */
-int ngp_march_ray(const ngp_occupancy *g, const float aabb_min[3], const float aabb_max[3], float cone_angle,
-                  const float origin[3], const float dir[3], float jitter, int max_samples, float *pos, float *dt,
-                  float *t);
+ * cells, empty cells are skipped to their boundary on the step lattice, or that of the empty block
+ * around them (ngp_march_next). blocks: g's block summaries (ngp_occupancy_blocks), or NULL (then
+ * blocks up to 8^3 only; the same samples up to rounding). Writes at most max_samples samples:
+ * pos [k][3] (ngp units), dt [k] (the step at that sample) and t [k]. Returns the count. */
+int ngp_march_ray(const ngp_occupancy *g, const uint8_t *blocks, const float aabb_min[3], const float aabb_max[3],
+                  float cone_angle, const float origin[3], const float dir[3], float jitter, int max_samples,
+                  float *pos, float *dt, float *t);
 
 /* Resumable marching, for rendering: ngp_march_start gives the jittered start and the box exit
  * (false if the ray misses the box); ngp_march_segment then takes up to max_samples samples from
@@ -32,9 +33,9 @@ int ngp_march_ray(const ngp_occupancy *g, const float aabb_min[3], const float a
  * is done). ngp_march_ray is start + one segment. t may be NULL. */
 bool ngp_march_start(const float aabb_min[3], const float aabb_max[3], float cone_angle, const float origin[3],
                      const float dir[3], float jitter, float *t_start, float *t_exit);
-int ngp_march_segment(const ngp_occupancy *g, const float aabb_min[3], const float aabb_max[3], float cone_angle,
-                      const float origin[3], const float dir[3], float *t_io, float t_exit, int max_samples, float *pos,
-                      float *dt, float *t);
+int ngp_march_segment(const ngp_occupancy *g, const uint8_t *blocks, const float aabb_min[3], const float aabb_max[3],
+                      float cone_angle, const float origin[3], const float dir[3], float *t_io, float t_exit,
+                      int max_samples, float *pos, float *dt, float *t);
 
 /* Volume rendering of one ray's k samples, in order. raw_rgb [k][3] (before the sigmoid),
  * raw_density [k] (before exp), dt [k], bg [3]. Writes the colour to out[3] and returns the

@@ -241,7 +241,7 @@ ngp_status ngp_nerf_color(const ngp_nerf *n, const float *weights, int S, const 
 /* Rays are rendered in tiles; each round marches every live ray of the tile for up to CHUNK more
  * samples (resumable marching) and evaluates the network on them, so samples behind an opaque
  * surface are neither marched nor evaluated. */
-enum { TILE_RAYS = 256, CHUNK = 16 };
+enum { TILE_SIDE = 16, CHUNK = 16 };
 
 typedef struct {
   const ngp_nerf *n;
@@ -253,8 +253,14 @@ typedef struct {
   float *rgb;
   float *alpha; /* [H][W] accumulated opacity, added as rgb is; NULL: not wanted */
   int sample_index;
-  atomic_int *failed; /* set when a tile's buffers could not be allocated */
+  atomic_int *failed;    /* set when a tile's buffers could not be allocated */
+  const uint8_t *blocks; /* the grid's block summaries (ngp_occupancy_blocks), made once per call */
 } render_job;
+
+/* The block summaries every render call makes before it marches (4 KB at most). */
+typedef struct {
+  uint8_t b[NGP_MAX_CASCADES * NGP_GRID_BLOCK_BYTES];
+} render_blocks;
 
 typedef struct {
   float origin[3], dir[3];
@@ -284,9 +290,13 @@ static void density_gradient(const ngp_nerf *n, const float *w, int S, const flo
     }
 }
 
-/* Renders the cnt pixels from p0 on (row-major) for sample j->sample_index, adding each clamped
- * colour to j->rgb. Returns false (nothing added) when its buffers cannot be allocated. */
-static bool render_rays(const render_job *j, int p0, int cnt) {
+/* The pixel of ray r of a group of rays: rows of tw pixels from pixel p0 on, one image row apart
+ * (a range of consecutive pixels is one row of tw = its length). */
+static inline int ray_pixel(const render_job *j, int p0, int tw, int r) { return p0 + (r / tw) * j->o->width + r % tw; }
+
+/* Renders cnt pixels for sample j->sample_index, rows of tw from p0 on (ray_pixel), adding each
+ * clamped colour to j->rgb. Returns false (nothing added) when its buffers cannot be allocated. */
+static bool render_rays(const render_job *j, int p0, int tw, int cnt) {
   const ngp_nerf *n = j->n;
   const ngp_render_opts *o = j->o;
   int batch_cap = cnt * CHUNK;
@@ -310,7 +320,7 @@ static bool render_rays(const render_job *j, int p0, int cnt) {
   if (!ok) goto done; /* nothing added to rgb */
   for (int r = 0; r < cnt; r++) {
     ray_state *q = &rs[r];
-    int p = p0 + r, px = p % o->width, py = p / o->width;
+    int p = ray_pixel(j, p0, tw, r), px = p % o->width, py = p / o->width;
     float u = ((float)px + 0.5f) / (float)o->width, v = ((float)py + 0.5f) / (float)o->height;
     ngp_camera_ray(j->xform, j->focal, j->principal, j->lens, o->width, o->height, u, v, q->origin, q->dir);
     uint64_t h = ngp_mix64(o->seed ^ ngp_mix64((uint64_t)p * 0x9e3779b97f4a7c15ull + (uint64_t)j->sample_index));
@@ -330,8 +340,8 @@ static bool render_rays(const render_job *j, int p0, int cnt) {
       ray_state *q = &rs[r];
       if (!q->live) continue;
       int want = NGP_MAX_SAMPLES_PER_RAY - q->marched < CHUNK ? NGP_MAX_SAMPLES_PER_RAY - q->marched : CHUNK;
-      int len = ngp_march_segment(&n->occ, n->aabb_min, n->aabb_max, n->cone_angle, q->origin, q->dir, &q->t, q->t_exit,
-                                  want, bpos + (size_t)S * 3, bdt + S, NULL);
+      int len = ngp_march_segment(&n->occ, j->blocks, n->aabb_min, n->aabb_max, n->cone_angle, q->origin, q->dir, &q->t,
+                                  q->t_exit, want, bpos + (size_t)S * 3, bdt + S, NULL);
       q->marched += len;
       if (len < want || q->marched >= NGP_MAX_SAMPLES_PER_RAY) q->live = false; /* left the box or used up */
       if (len == 0) continue;
@@ -389,7 +399,8 @@ static bool render_rays(const render_job *j, int p0, int cnt) {
     }
   }
   for (int r = 0; r < cnt; r++) {
-    float *out = j->rgb + (size_t)(p0 + r) * 3;
+    int p = ray_pixel(j, p0, tw, r);
+    float *out = j->rgb + (size_t)p * 3;
     if (o->mode != NGP_RENDER_SHADE) {
       float v[3];
       ngp_render_aux_value(&rs[r].acc, rs[r].marched, (int)o->mode, v);
@@ -401,7 +412,7 @@ static bool render_rays(const render_job *j, int p0, int cnt) {
       float v = rs[r].col[k] + rs[r].T * o->bg[k];
       out[k] += v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v);
     }
-    if (j->alpha) j->alpha[p0 + r] += 1.0f - rs[r].T; /* the opacity the background is seen through */
+    if (j->alpha) j->alpha[p] += 1.0f - rs[r].T; /* the opacity the background is seen through */
   }
 done:
   free(bgrad);
@@ -421,12 +432,15 @@ done:
   return ok;
 }
 
+/* Square tiles of TILE_SIDE^2 pixels (cut at the image's edges): neighbouring rays read
+ * neighbouring hash-grid entries, which a tile keeps in cache for longer than a run of a row. */
 static void render_tile(int tile, int thread, void *user) {
   (void)thread;
   render_job *j = user;
-  int n_pix = j->o->width * j->o->height;
-  int p0 = tile * TILE_RAYS, cnt = n_pix - p0 < TILE_RAYS ? n_pix - p0 : TILE_RAYS;
-  if (!render_rays(j, p0, cnt)) atomic_store(j->failed, 1);
+  const int W = j->o->width, H = j->o->height, tiles_x = (W + TILE_SIDE - 1) / TILE_SIDE;
+  const int x0 = (tile % tiles_x) * TILE_SIDE, y0 = (tile / tiles_x) * TILE_SIDE;
+  const int tw = W - x0 < TILE_SIDE ? W - x0 : TILE_SIDE, th = H - y0 < TILE_SIDE ? H - y0 : TILE_SIDE;
+  if (!render_rays(j, y0 * W + x0, tw, tw * th)) atomic_store(j->failed, 1);
 }
 
 static ngp_status render_oom(const ngp_render_opts *o, ngp_error *err) {
@@ -442,9 +456,12 @@ static ngp_status render_image(const ngp_nerf *n, const float *weights, const fl
   if (alpha) memset(alpha, 0, (size_t)n_pix * sizeof(float));
   int spp = o->spp > 0 ? o->spp : 1;
   atomic_int failed = 0;
+  render_blocks blocks;
+  ngp_occupancy_blocks(&n->occ, blocks.b);
   for (int sidx = 0; sidx < spp; sidx++) {
-    render_job j = {n, weights, xform, focal, principal, lens, o, rgb, alpha, sidx, &failed};
-    ngp_parallel_for((n_pix + TILE_RAYS - 1) / TILE_RAYS, n->n_threads, render_tile, &j);
+    render_job j = {n, weights, xform, focal, principal, lens, o, rgb, alpha, sidx, &failed, blocks.b};
+    int tiles = ((o->width + TILE_SIDE - 1) / TILE_SIDE) * ((o->height + TILE_SIDE - 1) / TILE_SIDE);
+    ngp_parallel_for(tiles, n->n_threads, render_tile, &j);
   }
   if (atomic_load(&failed)) return render_oom(o, err);
   if (spp > 1) {
@@ -501,7 +518,7 @@ static void render_region_tile(int tile, int thread, void *user) {
   /* Samples in the order ngp_nerf_render adds them, then the same division: equal bits. */
   for (int sidx = 0; sidx < spp; sidx++) {
     j.sample_index = sidx;
-    if (!render_rays(&j, p0, cnt)) {
+    if (!render_rays(&j, p0, cnt, cnt)) {
       atomic_store(j.failed, 1);
       return;
     }
@@ -525,7 +542,9 @@ ngp_status ngp_nerf_render_pixels(const ngp_nerf *n, const float *weights, const
   unsigned char *done = calloc((size_t)n_tiles, 1);
   if (!done) return render_oom(o, err);
   atomic_int failed = 0;
-  region_job r = {{n, weights, xform, focal, principal, lens, o, rgb, NULL, 0, &failed},
+  render_blocks blocks;
+  ngp_occupancy_blocks(&n->occ, blocks.b);
+  region_job r = {{n, weights, xform, focal, principal, lens, o, rgb, NULL, 0, &failed, blocks.b},
                   pixel_begin,
                   pixel_end,
                   keep_going,

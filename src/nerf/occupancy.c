@@ -55,6 +55,13 @@ void ngp_occupancy_free(ngp_occupancy *g) {
 
 bool ngp_occupancy_update_due(int step) { return ngp_grid_update_due(step); }
 
+void ngp_occupancy_blocks(const ngp_occupancy *g, uint8_t *blocks) {
+  for (int c = 0; c < g->n_cascades; c++)
+    for (uint32_t i = 0; i < NGP_GRID_BLOCK_BYTES; i++)
+      blocks[(size_t)c * NGP_GRID_BLOCK_BYTES + i] =
+          ngp_grid_block_byte(g->bitfield + (size_t)c * (NGP_GRID_CELLS / 8), i);
+}
+
 bool ngp_occupancy_occupied(const ngp_occupancy *g, const float *p, int cascade) {
   if (cascade < 0 || cascade >= g->n_cascades) return false;
   return ngp_grid_occupied_at(g->bitfield, p, cascade) != 0;

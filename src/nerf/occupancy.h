@@ -46,6 +46,11 @@ typedef void (*ngp_density_fn)(int S, const float *pos, float *raw_density, void
 void ngp_occupancy_update(ngp_occupancy *g, uint32_t n_uniform, uint32_t n_nonuniform, float decay, uint64_t seed,
                           ngp_density_fn fn, void *user, int n_threads);
 
+/* The block summaries of g's bitfield as it is now, into blocks [n_cascades][NGP_GRID_BLOCK_BYTES]
+ * (ngp_grid_block_byte): what marching reads to skip empty 16^3 and 32^3 blocks. Reads the whole
+ * bitfield (256 KB per cascade), so it is made once per render or training step, never per ray. */
+void ngp_occupancy_blocks(const ngp_occupancy *g, uint8_t *blocks);
+
 /* Whether position p (ngp units) is in an occupied cell of cascade `cascade`. */
 bool ngp_occupancy_occupied(const ngp_occupancy *g, const float *p, int cascade);
 

@@ -32,6 +32,7 @@ struct seg {
 
 struct ngp_trainer {
   ngp_nerf *n;
+  uint8_t blocks[NGP_MAX_CASCADES * NGP_GRID_BLOCK_BYTES]; /* the grid's block summaries, per step */
   const ngp_scene *scene;
   ngp_train_opts o;
   ngp_optimizer opt;
@@ -269,9 +270,9 @@ static void march_round(int chunk, int thread, void *user) {
     uint32_t off = j->base + (uint32_t)li * SEG;
     int want = (int)(NGP_MAX_SAMPLES_PER_RAY - t->ray_marched[r]);
     if (want > SEG) want = SEG;
-    int len = ngp_march_segment(&n->occ, n->aabb_min, n->aabb_max, n->cone_angle, t->ray_o + r * 3, t->ray_d + r * 3,
-                                &t->ray_tcur[r], t->ray_texit[r], want, t->a_pos + (size_t)off * 3, t->a_dt + off,
-                                t->a_t + off);
+    int len = ngp_march_segment(&n->occ, t->blocks, n->aabb_min, n->aabb_max, n->cone_angle, t->ray_o + r * 3,
+                                t->ray_d + r * 3, &t->ray_tcur[r], t->ray_texit[r], want, t->a_pos + (size_t)off * 3,
+                                t->a_dt + off, t->a_t + off);
     t->ray_marched[r] += (uint32_t)len;
     if (len < want || t->ray_marched[r] >= NGP_MAX_SAMPLES_PER_RAY) t->ray_live[r] = 0; /* left the box */
     /* Unused window slots get a harmless sample (the box centre, no step): they are encoded with
@@ -404,6 +405,7 @@ static ngp_status march_batch(ngp_trainer *t, uint64_t *marched_total, ngp_error
   ngp_nerf *n = t->n;
   const int T = t->n_threads, nd = n->density_mlp.n_out;
   round_job rj = {t, 0, 0};
+  ngp_occupancy_blocks(&n->occ, t->blocks); /* the grid changes at the end of a step */
   ngp_parallel_for((t->n_rays + 63) / 64, T, setup_rays, &rj);
   uint32_t arena_used = 0;
   *marched_total = 0;

@@ -71,9 +71,9 @@ static void march_case(int aabb_scale) {
   assert_true(pos_ref && dt_ref && t_ref);
   size_t total_ref = 0;
   for (int r = 0; r < N; r++) {
-    cnt_ref[r] =
-        (uint32_t)ngp_march_ray(&g, bmin, bmax, cone, o + r * 3, d + r * 3, jit[r], MAXS,
-                                pos_ref + (size_t)r * MAXS * 3, dt_ref + (size_t)r * MAXS, t_ref + (size_t)r * MAXS);
+    cnt_ref[r] = (uint32_t)ngp_march_ray(
+        &g, NULL, bmin, bmax, cone, o + r * 3, d + r * 3, jit[r], MAXS, /* no summaries, as on the device */
+        pos_ref + (size_t)r * MAXS * 3, dt_ref + (size_t)r * MAXS, t_ref + (size_t)r * MAXS);
     total_ref += cnt_ref[r];
   }
   /* GPU: count, prefix sum, write */
