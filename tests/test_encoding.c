@@ -4,6 +4,7 @@
  * the backward pass against central finite differences, the fast twins against the reference
  * (outputs, gradients, touched sets), and the SH basis (values, tcnn's higher-degree constants,
  * orthonormality by quadrature, no (d+1)/2 warp). */
+#define _POSIX_C_SOURCE 200809L /* setenv */
 #include "testutil.h"
 
 #include <math.h>
@@ -13,6 +14,7 @@
 
 #include "nerf/encoding.h"
 #include "common/ngp_encoding_math.h"
+#include "common/ngp_half.h"
 
 /* ---- Helpers ------------------------------------------------------------------------------- */
 
@@ -449,6 +451,82 @@ static void test_fast_vs_ref(void **state) {
   check_fast_vs_ref(&d, 1, 999, 2);
 }
 
+/* The fp16 table (ngp_hashgrid_table_f16) holds ngp_f32_to_f16 of every parameter, and the
+ * forward from it gives the reference forward's bits on the parameters rounded through fp16; with
+ * F16C and without (NGP_SIMD=scalar), which must agree bit for bit. Parameters span the halves'
+ * range: subnormal ones (the initial +-1e-4 has many), O(1) ones, and a few beyond 65504, which
+ * saturate. */
+static void check_f16_vs_ref(const ngp_grid_config *c, int aabb, int S, int n_threads) {
+  ngp_hashgrid g = make_grid(c, aabb);
+  const size_t LF = (size_t)g.n_levels * g.n_features;
+  float *x = random_positions(S), *params = alloc_floats(g.n_params), *rounded = alloc_floats(g.n_params);
+  float *out_ref = alloc_floats(S * LF), *out16 = alloc_floats(S * LF), *out16_scalar = alloc_floats(S * LF);
+  uint16_t *table = calloc(g.n_params, sizeof *table), *table_scalar = calloc(g.n_params, sizeof *table);
+  assert_non_null(table);
+  assert_non_null(table_scalar);
+  ngp_hashgrid_init_params(&g, params, 11);
+  for (size_t i = 0; i < g.n_params; i++) {
+    if (i % 3 == 1) params[i] *= 1e4f;    /* O(1) */
+    if (i % 1001 == 5) params[i] *= 1e9f; /* up to 1e5: some saturate */
+  }
+  char what[128];
+  snprintf(what, sizeof what, "fp16 L%d F%d otype %d interp %d aabb %d S %d threads %d", g.n_levels, g.n_features,
+           (int)c->otype, (int)c->interpolation, aabb, S, n_threads);
+  ngp_hashgrid_table_f16(&g, params, table, n_threads);
+  size_t saturated = 0;
+  for (size_t i = 0; i < g.n_params; i++) {
+    assert_int_equal(table[i], ngp_f32_to_f16(params[i]));
+    rounded[i] = ngp_f16_to_f32(table[i]);
+    saturated += fabsf(params[i]) > NGP_HALF_MAX;
+  }
+  assert_true(saturated > 0);
+  ngp_hashgrid_forward_ref(&g, rounded, S, x, out_ref);
+  ngp_hashgrid_forward_f16(&g, table, S, x, out16, n_threads);
+  if (memcmp(out16, out_ref, S * LF * sizeof(float)) != 0) {
+    compare(what, out16, out_ref, S * LF, 0.0f, 0.0f);
+    fail_msg("%s: forward from the fp16 table not bit-identical to the reference on the rounded table", what);
+  }
+  /* The portable conversions and gather (NGP_SIMD=scalar) give the same bits. */
+  setenv("NGP_SIMD", "scalar", 1);
+  ngp_hashgrid_table_f16(&g, params, table_scalar, n_threads);
+  ngp_hashgrid_forward_f16(&g, table_scalar, S, x, out16_scalar, n_threads);
+  unsetenv("NGP_SIMD");
+  assert_int_equal(memcmp(table_scalar, table, g.n_params * sizeof *table), 0);
+  assert_int_equal(memcmp(out16_scalar, out16, S * LF * sizeof(float)), 0);
+  /* And the rounding is visible: the fp32 forward of the unrounded table differs. */
+  ngp_hashgrid_forward_ref(&g, params, S, x, out16_scalar);
+  assert_true(memcmp(out16_scalar, out16, S * LF * sizeof(float)) != 0);
+  free(x), free(params), free(rounded), free(out_ref), free(out16), free(out16_scalar), free(table), free(table_scalar);
+}
+
+static void test_forward_f16(void **state) {
+  (void)state;
+  ngp_grid_config c = base_grid(); /* 8 levels of 4 features */
+  check_f16_vs_ref(&c, 1, 3001, 2);
+  for (int F = 1; F <= 8; F *= 2) {
+    ngp_grid_config v = base_grid();
+    v.n_features_per_level = F;
+    v.n_levels = 5;
+    v.log2_hashmap_size = 14;
+    for (int interp = 0; interp < 3; interp++) {
+      v.interpolation = (ngp_interpolation)interp;
+      check_f16_vs_ref(&v, 2, 777, 2);
+    }
+  }
+  ngp_grid_config b = base_grid(); /* base.json's: 16 levels of 2 features, 2^19 entries */
+  b.n_levels = 16;
+  b.n_features_per_level = 2;
+  check_f16_vs_ref(&b, 1, 2000, 2);
+  check_f16_vs_ref(&b, 4, 131, 1);
+  ngp_grid_config d = base_grid();
+  d.otype = NGP_GRID_DENSE;
+  d.n_levels = 4;
+  d.base_resolution = 3;
+  d.per_level_scale = 1.9f;
+  d.n_features_per_level = 2;
+  check_f16_vs_ref(&d, 1, 999, 2);
+}
+
 static void test_init_params(void **state) {
   (void)state;
   ngp_grid_config c = base_grid();
@@ -666,6 +744,7 @@ int main(void) {
       cmocka_unit_test(test_touched_exact),
       cmocka_unit_test(test_touched_all_finite),
       cmocka_unit_test(test_fast_vs_ref),
+      cmocka_unit_test(test_forward_f16),
       cmocka_unit_test(test_init_params),
       cmocka_unit_test(test_sh_values),
       cmocka_unit_test(test_sh_high_degrees),

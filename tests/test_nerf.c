@@ -14,6 +14,7 @@
 #include "core/fs.h"
 #include "nerf/nerf.h"
 #include "nerf/snapshot.h"
+#include "common/ngp_half.h"
 
 static void test_psnr_ssim(void **state) {
   (void)state;
@@ -206,6 +207,52 @@ static void check_alpha(ngp_nerf *n, const ngp_scene *test) {
   assert_true(n_bg_high < n_bg / 20 && n_obj_low < n_obj / 20);
 }
 
+/* Renders read the hash table in fp16 (ngp_render_opts.grid16): a render equals, bit for bit, the
+ * render of the weights whose hash table went through fp16 and back, with the table made by the
+ * call or given; a table made from other weights changes the image, so it is the one read. */
+static void test_render_reads_fp16_table(void **state) {
+  (void)state;
+  ngp_nerf n;
+  ngp_test_small_nerf(&n, 2, 2);
+  for (size_t i = 0; i < n.n_params; i++) /* values that fp16 rounds: a 1/7 pattern */
+    n.inference[i] = (float)((i * 7919) % 1000) / 7000.0f - 0.07f;
+  for (size_t i = 0; i < (size_t)n.occ.n_cascades * NGP_GRID_CELLS; i++)
+    n.occ.density[i] = (i % 3 == 0) ? 0.5f : 0.0f;
+  ngp_occupancy_update(&n.occ, 0, 0, 1.0f, 0, NULL, NULL, 2);
+  enum { W = 24, H = 16 };
+  float xf[12] = {1, 0, 0, 0.5f, 0, 1, 0, 0.5f, 0, 0, 1, 0.5f}; /* inside the box */
+  float focal[2] = {20, 20}, pp[2] = {12, 8};
+  ngp_render_opts o = {.width = W, .height = H, .bg = {1, 1, 1}, .min_transmittance = 1e-4f, .spp = 1, .seed = 0};
+  static float a[W * H * 3], b[W * H * 3], c[W * H * 3];
+  assert_int_equal(ngp_nerf_render(&n, n.inference, xf, focal, pp, NULL, &o, a, NULL), NGP_OK);
+  float *rounded = malloc(n.n_params * sizeof *rounded);
+  uint16_t *table = malloc(n.grid.n_params * sizeof *table);
+  assert_true(rounded && table);
+  memcpy(rounded, n.inference, n.n_params * sizeof *rounded);
+  size_t changed = 0;
+  for (size_t i = 0; i < n.grid.n_params; i++) {
+    float *v = &rounded[n.off_grid + i];
+    float r = ngp_f16_to_f32(ngp_f32_to_f16(*v));
+    changed += r != *v;
+    *v = r;
+  }
+  assert_true(changed > n.grid.n_params / 2);
+  assert_int_equal(ngp_nerf_render(&n, rounded, xf, focal, pp, NULL, &o, b, NULL), NGP_OK);
+  assert_memory_equal(a, b, sizeof a);
+  ngp_hashgrid_table_f16(&n.grid, n.inference + n.off_grid, table, 2);
+  o.grid16 = table;
+  assert_int_equal(ngp_nerf_render(&n, n.inference, xf, focal, pp, NULL, &o, c, NULL), NGP_OK);
+  assert_memory_equal(a, c, sizeof a);
+  for (size_t i = 0; i < n.grid.n_params; i++)
+    rounded[n.off_grid + i] = -2.0f * n.inference[n.off_grid + i];
+  ngp_hashgrid_table_f16(&n.grid, rounded + n.off_grid, table, 2);
+  assert_int_equal(ngp_nerf_render(&n, n.inference, xf, focal, pp, NULL, &o, c, NULL), NGP_OK);
+  assert_true(memcmp(a, c, sizeof a) != 0);
+  free(rounded);
+  free(table);
+  ngp_nerf_free(&n);
+}
+
 /* ---- End to end ----------------------------------------------------------------------------------- */
 enum { E2E_STEPS = 160, E2E_RECORD_EVERY = 20 };
 
@@ -391,9 +438,10 @@ static void test_nonfinite_step_skipped(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_nonfinite_step_skipped), cmocka_unit_test(test_psnr_ssim),
-      cmocka_unit_test(test_reference_image),        cmocka_unit_test(test_snapshot_round_trip_and_rejects),
-      cmocka_unit_test(test_train_end_to_end),       cmocka_unit_test(test_repeatable),
+      cmocka_unit_test(test_nonfinite_step_skipped),  cmocka_unit_test(test_psnr_ssim),
+      cmocka_unit_test(test_reference_image),         cmocka_unit_test(test_snapshot_round_trip_and_rejects),
+      cmocka_unit_test(test_train_end_to_end),        cmocka_unit_test(test_repeatable),
+      cmocka_unit_test(test_render_reads_fp16_table),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "cuda/cuda_types.h"
+#include "common/ngp_half.h"
 #include "ngp/common.h"
 
 /* Threads per block of the element-wise kernels. */
@@ -46,11 +47,8 @@ static __device__ __forceinline__ uint32_t ngp_thread_index(void) { return block
 
 /* fp32 to fp16, saturating to the largest finite half instead of overflowing to infinity (an
  * infinite gradient would poison every weight it reaches; a saturated one only clips). NaN stays
- * NaN. */
-static __device__ __forceinline__ __half ngp_half_sat(float v) {
-  const float m = 65504.0f;
-  v = v > m ? m : (v < -m ? -m : v);
-  return __float2half_rn(v);
-}
+ * NaN. The clamp is common/ngp_half.h's, and __float2half_rn rounds to nearest even as
+ * ngp_f32_to_f16 does, so the CPU's fp16 tables hold the same bits. */
+static __device__ __forceinline__ __half ngp_half_sat(float v) { return __float2half_rn(ngp_half_clamp(v)); }
 
 #endif

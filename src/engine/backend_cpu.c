@@ -20,6 +20,7 @@
 typedef struct model_buffer {
   float *weights;    /* [n_params] */
   uint8_t *bitfield; /* [n_cascades * grid cells / 8] */
+  uint16_t *grid16;  /* [grid.n_params]: the hash table in fp16, which renders read */
   uint64_t generation;
 } model_buffer;
 
@@ -42,20 +43,25 @@ static size_t bitfield_bytes(const ngp_nerf *n) { return (size_t)n->occ.n_cascad
 static void buffer_free(model_buffer *m) {
   free(m->weights);
   free(m->bitfield);
+  free(m->grid16);
   memset(m, 0, sizeof *m);
 }
 
 static bool buffer_alloc(model_buffer *m, const ngp_nerf *n) {
   m->weights = malloc(n->n_params * sizeof *m->weights);
   m->bitfield = malloc(bitfield_bytes(n));
-  if (m->weights && m->bitfield) return true;
+  m->grid16 = malloc((n->grid.n_params ? n->grid.n_params : 1) * sizeof *m->grid16);
+  if (m->weights && m->bitfield && m->grid16) return true;
   buffer_free(m);
   return false;
 }
 
+/* The weights, the bitfield and the fp16 table made from the weights, once per generation (on the
+ * training side: a frame never waits for it). */
 static void buffer_fill(model_buffer *m, const ngp_nerf *n, uint64_t generation) {
   memcpy(m->weights, n->inference, n->n_params * sizeof *m->weights);
   memcpy(m->bitfield, n->occ.bitfield, bitfield_bytes(n));
+  ngp_hashgrid_table_f16(&n->grid, m->weights + n->off_grid, m->grid16, n->n_threads);
   m->generation = generation;
 }
 
@@ -67,6 +73,14 @@ static const ngp_nerf *render_model(cpu_backend *c, const float **weights) {
   }
   *weights = c->base.model->inference;
   return c->base.model;
+}
+
+/* The render options with the fp16 table of the weights rendered, where one is kept (the
+ * concurrent copy); otherwise each render call makes its own. */
+static ngp_render_opts render_opts(cpu_backend *c, const ngp_render_opts *o) {
+  ngp_render_opts r = *o;
+  r.grid16 = c->concurrent ? c->front.grid16 : NULL;
+  return r;
 }
 
 static void cpu_describe(ngp_backend *b, char *out, size_t n) {
@@ -152,7 +166,8 @@ static ngp_status cpu_render(ngp_backend *b, const ngp_render_camera *cam, const
                              ngp_error *err) {
   const float *w;
   const ngp_nerf *n = render_model(cpu(b), &w);
-  return ngp_nerf_render(n, w, cam->xform, cam->focal, cam->principal, cam->lens, o, rgb, err);
+  const ngp_render_opts ro = render_opts(cpu(b), o);
+  return ngp_nerf_render(n, w, cam->xform, cam->focal, cam->principal, cam->lens, &ro, rgb, err);
 }
 
 static ngp_status cpu_render_pixels(ngp_backend *b, const ngp_render_camera *cam, const ngp_render_opts *o, int begin,
@@ -160,7 +175,8 @@ static ngp_status cpu_render_pixels(ngp_backend *b, const ngp_render_camera *cam
                                     ngp_error *err) {
   const float *w;
   const ngp_nerf *n = render_model(cpu(b), &w);
-  return ngp_nerf_render_pixels(n, w, cam->xform, cam->focal, cam->principal, cam->lens, o, begin, end, keep_going,
+  const ngp_render_opts ro = render_opts(cpu(b), o);
+  return ngp_nerf_render_pixels(n, w, cam->xform, cam->focal, cam->principal, cam->lens, &ro, begin, end, keep_going,
                                 user, next, rgb, err);
 }
 
@@ -168,7 +184,8 @@ static ngp_status cpu_render_alpha(ngp_backend *b, const ngp_render_camera *cam,
                                    float *alpha, ngp_error *err) {
   const float *w;
   const ngp_nerf *n = render_model(cpu(b), &w);
-  return ngp_nerf_render_alpha(n, w, cam->xform, cam->focal, cam->principal, cam->lens, o, rgb, alpha, err);
+  const ngp_render_opts ro = render_opts(cpu(b), o);
+  return ngp_nerf_render_alpha(n, w, cam->xform, cam->focal, cam->principal, cam->lens, &ro, rgb, alpha, err);
 }
 
 /* Only the renderer's own copy of the model (concurrent_render) has a thread count of its own;
@@ -222,7 +239,7 @@ static ngp_status cpu_create(ngp_nerf *n, const ngp_scene *scene, const ngp_back
       buffer_free(&c->front);
       free(c);
       return ngp_error_set(err, NGP_ERR_NOMEM, "out of memory for the renderer's copy of the weights (%.0f MiB)",
-                           (double)n->n_params * 8.0 / 1048576.0);
+                           ((double)n->n_params * 8.0 + (double)n->grid.n_params * 4.0) / 1048576.0);
     }
     c->concurrent = true;
     pthread_mutex_init(&c->lock, NULL);

@@ -68,6 +68,15 @@ void ngp_hashgrid_forward(const ngp_hashgrid *g, const float *params, int S, con
 void ngp_hashgrid_backward(const ngp_hashgrid *g, int S, const float *x, const float *dout, float *dparams,
                            ngp_touched *touched, int n_threads);
 
+/* The hash table rounded to fp16 for the forward passes of renders: table [n_params] gets
+ * ngp_f32_to_f16 (common/ngp_half.h: nearest, ties to even, clamped to +-65504) of each of params
+ * [n_params], on n_threads threads. Half the bytes of the fp32 table, as the CUDA renderer's copy. */
+void ngp_hashgrid_table_f16(const ngp_hashgrid *g, const float *params, uint16_t *table, int n_threads);
+/* ngp_hashgrid_forward reading that fp16 table: the same outputs, bit for bit, as
+ * ngp_hashgrid_forward on the parameters rounded to fp16 and back (every half is a float). */
+void ngp_hashgrid_forward_f16(const ngp_hashgrid *g, const uint16_t *table, int S, const float *x, float *out,
+                              int n_threads);
+
 /* Spherical harmonics of unit directions d: [S][3] (ngp axes) to out: [S][degree^2]. */
 void ngp_sh_forward(int degree, int S, const float *d, float *out);
 

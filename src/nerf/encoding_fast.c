@@ -31,7 +31,10 @@
 #endif
 
 #include "nerf/encoding.h"
+#include "nerf/encoding_simd.h"
+#include "nerf/mlp.h" /* ngp_simd_level */
 #include "common/ngp_encoding_math.h"
+#include "common/ngp_half.h"
 #include "core/parallel.h"
 
 #ifndef TILE
@@ -52,10 +55,13 @@
 /* ---- Pass 1: corners of a batch of samples on one level ------------------------------------- */
 
 /* idx, w: [n][8] <- the corners of samples x[0..n) on level l; prefetches every corner's entry in
- * P (rw: 0 read, 1 write). `hashed` and `interp` are compile-time constants at each call below, so
- * the branches inside ngp_grid_corners fold away. Returns the corner count (8, or 1 for Nearest). */
-static ALWAYS_INLINE int corners_batch(const ngp_hashgrid *g, int l, const float *x, int n, const float *P, int F,
-                                       int rw, int hashed, int interp, uint32_t (*idx)[8], float (*w)[8]) {
+ * the table P, of entries of F values of `vb` bytes (4: fp32, 2: fp16) (rw: 0 read, 1 write).
+ * `hashed` and `interp` are compile-time constants at each call below, so the branches inside
+ * ngp_grid_corners fold away. Returns the corner count (8, or 1 for Nearest). */
+static ALWAYS_INLINE int corners_batch(const ngp_hashgrid *g, int l, const float *x, int n, const void *P, int F,
+                                       int vb, int rw, int hashed, int interp, uint32_t (*idx)[8], float (*w)[8]) {
+  const char *Pb = (const char *)P;
+  const size_t eb = (size_t)F * (size_t)vb; /* bytes per entry */
   int nc = interp == NGP_ENC_INTERP_NEAREST ? 1 : 8;
   const float scale = g->scale[l];
   const uint32_t res = g->res[l], size = g->size[l];
@@ -85,9 +91,9 @@ static ALWAYS_INLINE int corners_batch(const ngp_hashgrid *g, int l, const float
       _mm_storeu_si128((__m128i *)(void *)(idx[i] + 4), hi);
       for (int k = 0; k < 8; k++) {
         if (rw)
-          PREFETCH_W(P + (size_t)idx[i][k] * F);
+          PREFETCH_W(Pb + (size_t)idx[i][k] * eb);
         else
-          PREFETCH_R(P + (size_t)idx[i][k] * F);
+          PREFETCH_R(Pb + (size_t)idx[i][k] * eb);
       }
     }
     return 8;
@@ -97,28 +103,28 @@ static ALWAYS_INLINE int corners_batch(const ngp_hashgrid *g, int l, const float
     ngp_grid_corners(x + (size_t)3 * i, scale, res, size, hashed, interp, idx[i], w[i]);
     for (int k = 0; k < nc; k++) {
       if (rw)
-        PREFETCH_W(P + (size_t)idx[i][k] * F);
+        PREFETCH_W(Pb + (size_t)idx[i][k] * eb);
       else
-        PREFETCH_R(P + (size_t)idx[i][k] * F);
+        PREFETCH_R(Pb + (size_t)idx[i][k] * eb);
     }
   }
   return nc;
 }
 
 /* Dispatch to the six (hashed, interpolation) specialisations. */
-static ALWAYS_INLINE int corners_dispatch(const ngp_hashgrid *g, int l, const float *x, int n, const float *P, int F,
-                                          int rw, uint32_t (*idx)[8], float (*w)[8]) {
+static ALWAYS_INLINE int corners_dispatch(const ngp_hashgrid *g, int l, const float *x, int n, const void *P, int F,
+                                          int vb, int rw, uint32_t (*idx)[8], float (*w)[8]) {
   int h = g->hashed[l];
   switch ((int)g->interpolation) {
   case NGP_ENC_INTERP_NEAREST:
-    return h ? corners_batch(g, l, x, n, P, F, rw, 1, NGP_ENC_INTERP_NEAREST, idx, w)
-             : corners_batch(g, l, x, n, P, F, rw, 0, NGP_ENC_INTERP_NEAREST, idx, w);
+    return h ? corners_batch(g, l, x, n, P, F, vb, rw, 1, NGP_ENC_INTERP_NEAREST, idx, w)
+             : corners_batch(g, l, x, n, P, F, vb, rw, 0, NGP_ENC_INTERP_NEAREST, idx, w);
   case NGP_ENC_INTERP_SMOOTHSTEP:
-    return h ? corners_batch(g, l, x, n, P, F, rw, 1, NGP_ENC_INTERP_SMOOTHSTEP, idx, w)
-             : corners_batch(g, l, x, n, P, F, rw, 0, NGP_ENC_INTERP_SMOOTHSTEP, idx, w);
+    return h ? corners_batch(g, l, x, n, P, F, vb, rw, 1, NGP_ENC_INTERP_SMOOTHSTEP, idx, w)
+             : corners_batch(g, l, x, n, P, F, vb, rw, 0, NGP_ENC_INTERP_SMOOTHSTEP, idx, w);
   default:
-    return h ? corners_batch(g, l, x, n, P, F, rw, 1, NGP_ENC_INTERP_LINEAR, idx, w)
-             : corners_batch(g, l, x, n, P, F, rw, 0, NGP_ENC_INTERP_LINEAR, idx, w);
+    return h ? corners_batch(g, l, x, n, P, F, vb, rw, 1, NGP_ENC_INTERP_LINEAR, idx, w)
+             : corners_batch(g, l, x, n, P, F, vb, rw, 0, NGP_ENC_INTERP_LINEAR, idx, w);
   }
 }
 
@@ -166,7 +172,7 @@ static ALWAYS_INLINE void fwd_level_tile(const fwd_ctx *c, int l, int s0, int n,
   uint32_t idx[TILE][8];
   float w[TILE][8];
   const float *P = c->params + (size_t)g->offset[l] * F;
-  int nc = corners_dispatch(g, l, c->x + (size_t)3 * s0, n, P, F, 0, idx, w);
+  int nc = corners_dispatch(g, l, c->x + (size_t)3 * s0, n, P, F, 4, 0, idx, w);
   float *o = c->out + (size_t)s0 * LF + (size_t)l * F;
   for (int i = 0; i < n; i++)
     gather(P, idx[i], w[i], nc, F, o + (size_t)i * LF);
@@ -198,6 +204,114 @@ void ngp_hashgrid_forward(const ngp_hashgrid *g, const float *params, int S, con
   fwd_ctx c = {g, params, S, x, out};
   int n_tiles = (S + TILE - 1) / TILE, n_blocks = (n_tiles + BLOCK_TILES - 1) / BLOCK_TILES;
   ngp_parallel_for(n_blocks * g->n_levels, n_threads, fwd_task, &c);
+}
+
+/* ---- Forward from the fp16 table ------------------------------------------------------------- */
+
+/* Where the CPU has F16C and AVX2 and NGP_SIMD allows vector code (the MLPs' switch). */
+static int use_f16c(void) {
+#if defined(__x86_64__) || defined(_M_X64)
+  static int cached = -1; /* a benign race: every thread computes the same value */
+  int v = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+  if (v < 0) {
+    __builtin_cpu_init();
+    v = __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx2");
+    __atomic_store_n(&cached, v, __ATOMIC_RELAXED);
+  }
+  return v && strncmp(ngp_simd_level(), "avx", 3) == 0;
+#else
+  return 0;
+#endif
+}
+
+typedef struct {
+  const ngp_hashgrid *g;
+  const uint16_t *table;
+  int S;
+  const float *x;
+  float *out;
+  int f16c;
+} fwd16_ctx;
+
+/* gather() with fp16 entries: the same products and sums in the same order, on the halves'
+ * exact float values. */
+static ALWAYS_INLINE void gather16(const uint16_t *P, const uint32_t *idx, const float *w, int nc, int F, float *o) {
+  float acc[8] = {0};
+  for (int k = 0; k < nc; k++) {
+    const uint16_t *p = P + (size_t)idx[k] * F;
+    for (int f = 0; f < F; f++)
+      acc[f] += w[k] * ngp_f16_to_f32(p[f]);
+  }
+  for (int f = 0; f < F; f++)
+    o[f] = acc[f];
+}
+
+static ALWAYS_INLINE void fwd16_level_tile(const fwd16_ctx *c, int l, int s0, int n, int F) {
+  const ngp_hashgrid *g = c->g;
+  const int LF = g->n_levels * F;
+  uint32_t idx[TILE][8];
+  float w[TILE][8];
+  const uint16_t *P = c->table + (size_t)g->offset[l] * F;
+  int nc = corners_dispatch(g, l, c->x + (size_t)3 * s0, n, P, F, 2, 0, idx, w);
+  float *o = c->out + (size_t)s0 * LF + (size_t)l * F;
+#if defined(__x86_64__) || defined(_M_X64)
+  if (nc == 8 && c->f16c && ngp_hashgrid_gather_f16c(P, (const uint32_t(*)[8])idx, (const float(*)[8])w, n, F, o, LF))
+    return;
+#endif
+  for (int i = 0; i < n; i++)
+    gather16(P, idx[i], w[i], nc, F, o + (size_t)i * LF);
+}
+
+static void fwd16_task(int task, int thread_index, void *user) {
+  (void)thread_index;
+  const fwd16_ctx *c = user;
+  const int n_tiles = (c->S + TILE - 1) / TILE, n_blocks = (n_tiles + BLOCK_TILES - 1) / BLOCK_TILES;
+  const int l = task / n_blocks, b = task % n_blocks;
+  for (int tile = b * BLOCK_TILES; tile < (b + 1) * BLOCK_TILES && tile < n_tiles; tile++) {
+    int s0 = tile * TILE, n = c->S - s0 < TILE ? c->S - s0 : TILE;
+    switch (c->g->n_features) {
+    case 1: fwd16_level_tile(c, l, s0, n, 1); break;
+    case 2: fwd16_level_tile(c, l, s0, n, 2); break;
+    case 4: fwd16_level_tile(c, l, s0, n, 4); break;
+    default: fwd16_level_tile(c, l, s0, n, 8); break;
+    }
+  }
+}
+
+void ngp_hashgrid_forward_f16(const ngp_hashgrid *g, const uint16_t *table, int S, const float *x, float *out,
+                              int n_threads) {
+  if (S <= 0) return;
+  fwd16_ctx c = {g, table, S, x, out, use_f16c()};
+  int n_tiles = (S + TILE - 1) / TILE, n_blocks = (n_tiles + BLOCK_TILES - 1) / BLOCK_TILES;
+  ngp_parallel_for(n_blocks * g->n_levels, n_threads, fwd16_task, &c);
+}
+
+typedef struct {
+  const float *src;
+  size_t n;
+  uint16_t *dst;
+  int f16c;
+} to_f16_ctx;
+
+enum { TO_F16_CHUNK = 1 << 16 };
+
+static void to_f16_task(int task, int thread_index, void *user) {
+  (void)thread_index;
+  const to_f16_ctx *c = user;
+  size_t i0 = (size_t)task * TO_F16_CHUNK, n = c->n - i0 < TO_F16_CHUNK ? c->n - i0 : TO_F16_CHUNK;
+#if defined(__x86_64__) || defined(_M_X64)
+  if (c->f16c) {
+    ngp_f16_from_f32_f16c(c->src + i0, n, c->dst + i0);
+    return;
+  }
+#endif
+  for (size_t i = 0; i < n; i++)
+    c->dst[i0 + i] = ngp_f32_to_f16(c->src[i0 + i]);
+}
+
+void ngp_hashgrid_table_f16(const ngp_hashgrid *g, const float *params, uint16_t *table, int n_threads) {
+  to_f16_ctx c = {params, g->n_params, table, use_f16c()};
+  ngp_parallel_for((int)((g->n_params + TO_F16_CHUNK - 1) / TO_F16_CHUNK), n_threads, to_f16_task, &c);
 }
 
 /* ---- Backward ------------------------------------------------------------------------------- */
@@ -243,7 +357,7 @@ static ALWAYS_INLINE void bwd_level(bwd_ctx *c, int l, int F) {
   float w[TILE][8];
   for (int s0 = 0; s0 < c->S; s0 += TILE) {
     int n = c->S - s0 < TILE ? c->S - s0 : TILE;
-    int nc = corners_dispatch(g, l, c->x + (size_t)3 * s0, n, DP, F, 1, idx, w);
+    int nc = corners_dispatch(g, l, c->x + (size_t)3 * s0, n, DP, F, 4, 1, idx, w);
     for (int i = 0; i < n; i++) {
       const float *d = c->dout + (size_t)(s0 + i) * LF + (size_t)l * F;
       for (int k = 0; k < nc; k++) {

@@ -127,6 +127,14 @@ static void eval_density(const ngp_nerf *n, const float *w, int S, const float *
   ngp_mlp_forward(&n->density_mlp, w + n->off_density, S, s->enc, s->dens, NULL, 1);
 }
 
+/* eval_density as renders run it: the hash table from its fp16 copy grid16. */
+static void eval_density16(const ngp_nerf *n, const float *w, const uint16_t *grid16, int S, const float *pos,
+                           eval_scratch *s) {
+  ngp_nerf_warp_positions(n, S, pos, s->x);
+  ngp_hashgrid_forward_f16(&n->grid, grid16, S, s->x, s->enc, 1);
+  ngp_mlp_forward(&n->density_mlp, w + n->off_density, S, s->enc, s->dens, NULL, 1);
+}
+
 /* The colour MLP on `cnt` of the samples whose density eval_density left in s->dens: those
  * numbered rows[0..cnt) (all S in order when rows is NULL), with directions dir [S][3]; raw rgb
  * into raw_rgb [S][3] at those samples only. Each sample's value does not depend on which others
@@ -253,8 +261,9 @@ typedef struct {
   float *rgb;
   float *alpha; /* [H][W] accumulated opacity, added as rgb is; NULL: not wanted */
   int sample_index;
-  atomic_int *failed;    /* set when a tile's buffers could not be allocated */
-  const uint8_t *blocks; /* the grid's block summaries (ngp_occupancy_blocks), made once per call */
+  atomic_int *failed;     /* set when a tile's buffers could not be allocated */
+  const uint8_t *blocks;  /* the grid's block summaries (ngp_occupancy_blocks), made once per call */
+  const uint16_t *grid16; /* the hash table in fp16 (o->grid16, or the call's own) */
 } render_job;
 
 /* The block summaries every render call makes before it marches (4 KB at most). */
@@ -272,14 +281,14 @@ typedef struct {
 
 /* Normals: raw-density gradients at S positions by central differences of step h (ngp units,
  * ngp_render_math.h's rule), into grad [S][3]; tmp [S][3] and minus [S] scratch. */
-static void density_gradient(const ngp_nerf *n, const float *w, int S, const float *pos, float h, float *tmp,
-                             float *minus, float *grad, eval_scratch *s) {
+static void density_gradient(const ngp_nerf *n, const float *w, const uint16_t *grid16, int S, const float *pos,
+                             float h, float *tmp, float *minus, float *grad, eval_scratch *s) {
   int nd = n->density_mlp.n_out;
   for (int a = 0; a < 3; a++)
     for (int sign = -1; sign <= 1; sign += 2) {
       for (int i = 0; i < S; i++)
         ngp_render_grad_probe(pos + (size_t)i * 3, a, sign, h, tmp + (size_t)i * 3);
-      eval_density(n, w, S, tmp, s);
+      eval_density16(n, w, grid16, S, tmp, s);
       for (int i = 0; i < S; i++) {
         float raw = s->dens[(size_t)i * nd];
         if (sign < 0)
@@ -354,7 +363,7 @@ static bool render_rays(const render_job *j, int p0, int tw, int cnt) {
       S += len;
     }
     if (nb == 0) break;
-    eval_density(n, j->w, S, bpos, &s);
+    eval_density16(n, j->w, j->grid16, S, bpos, &s);
     for (int i = 0; i < S; i++)
       bden[i] = s.dens[(size_t)i * nd];
     if (o->crop) /* outside the crop box: no density */
@@ -373,7 +382,7 @@ static bool render_rays(const render_job *j, int p0, int tw, int cnt) {
       }
       eval_color_rows(n, j->w, nc, brow, bdir, brgb, &s);
     }
-    if (normals) density_gradient(n, j->w, S, bpos, grad_h, btmp, bminus, bgrad, &s);
+    if (normals) density_gradient(n, j->w, j->grid16, S, bpos, grad_h, btmp, bminus, bgrad, &s);
     for (int b = 0; b < nb; b++) {
       ray_state *q = &rs[bray[b]];
       if (o->mode != NGP_RENDER_SHADE) {
@@ -447,6 +456,16 @@ static ngp_status render_oom(const ngp_render_opts *o, ngp_error *err) {
   return ngp_error_set(err, NGP_ERR_NOMEM, "out of memory rendering a %dx%d image", o->width, o->height);
 }
 
+/* The fp16 hash table a render call reads: o->grid16, else one made from the weights into *own
+ * (the caller frees it); NULL when it cannot be allocated. */
+static const uint16_t *render_table(const ngp_nerf *n, const float *weights, const ngp_render_opts *o, uint16_t **own) {
+  *own = NULL;
+  if (o->grid16) return o->grid16;
+  *own = malloc((n->grid.n_params ? n->grid.n_params : 1) * sizeof **own);
+  if (*own) ngp_hashgrid_table_f16(&n->grid, weights + n->off_grid, *own, n->n_threads);
+  return *own;
+}
+
 /* ngp_nerf_render with, when alpha is not NULL, the accumulated opacity into alpha [H][W]. */
 static ngp_status render_image(const ngp_nerf *n, const float *weights, const float *xform, const float focal[2],
                                const float principal[2], const ngp_lens *lens, const ngp_render_opts *o, float *rgb,
@@ -458,11 +477,15 @@ static ngp_status render_image(const ngp_nerf *n, const float *weights, const fl
   atomic_int failed = 0;
   render_blocks blocks;
   ngp_occupancy_blocks(&n->occ, blocks.b);
+  uint16_t *own16 = NULL;
+  const uint16_t *grid16 = render_table(n, weights, o, &own16);
+  if (!grid16) return render_oom(o, err);
   for (int sidx = 0; sidx < spp; sidx++) {
-    render_job j = {n, weights, xform, focal, principal, lens, o, rgb, alpha, sidx, &failed, blocks.b};
+    render_job j = {n, weights, xform, focal, principal, lens, o, rgb, alpha, sidx, &failed, blocks.b, grid16};
     int tiles = ((o->width + TILE_SIDE - 1) / TILE_SIDE) * ((o->height + TILE_SIDE - 1) / TILE_SIDE);
     ngp_parallel_for(tiles, n->n_threads, render_tile, &j);
   }
+  free(own16);
   if (atomic_load(&failed)) return render_oom(o, err);
   if (spp > 1) {
     for (int i = 0; i < n_pix * 3; i++)
@@ -544,13 +567,20 @@ ngp_status ngp_nerf_render_pixels(const ngp_nerf *n, const float *weights, const
   atomic_int failed = 0;
   render_blocks blocks;
   ngp_occupancy_blocks(&n->occ, blocks.b);
-  region_job r = {{n, weights, xform, focal, principal, lens, o, rgb, NULL, 0, &failed, blocks.b},
+  uint16_t *own16 = NULL;
+  const uint16_t *grid16 = render_table(n, weights, o, &own16);
+  if (!grid16) {
+    free(done);
+    return render_oom(o, err);
+  }
+  region_job r = {{n, weights, xform, focal, principal, lens, o, rgb, NULL, 0, &failed, blocks.b, grid16},
                   pixel_begin,
                   pixel_end,
                   keep_going,
                   user,
                   done};
   ngp_parallel_for(n_tiles, n->n_threads, render_region_tile, &r);
+  free(own16);
   int t = 0;
   while (t < n_tiles && done[t])
     t++;

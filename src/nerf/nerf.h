@@ -77,6 +77,10 @@ typedef struct ngp_render_opts {
   float near_distance; /* rays start this far from the camera (ngp units); 0: at the scene box */
   bool crop;           /* samples outside [crop_min, crop_max] (ngp units) have no density */
   float crop_min[3], crop_max[3];
+  /* Renders read the hash table in fp16, as the CUDA renderer does (half the bytes to fetch):
+   * ngp_hashgrid_table_f16 of the weights rendered, made by the caller that renders them many
+   * times (the CPU backend's viewer copy), or NULL: each render call makes its own. */
+  const uint16_t *grid16;
 } ngp_render_opts;
 
 /* Renders a camera (xform: camera-to-world in ngp units) into rgb [H][W][3], sRGB in [0,1],
