@@ -374,14 +374,23 @@ static void composite_rays(int i, int thread, void *user) {
 }
 
 /* ---- The step --------------------------------------------------------------------------------- */
-typedef struct {
-  ngp_nerf *n;
-  bool failed; /* a density query ran out of memory */
-} grid_query;
+_Static_assert(NGP_OCCUPANCY_BATCH <= CHUNK_SAMPLES, "a grid update's batch fits the chunk buffers");
 
+/* The occupancy update's density queries, a batch of up to NGP_OCCUPANCY_BATCH positions at a
+ * time, in the step's chunk buffers (free by then: x, d_enc, dens): the hash encoding of the whole
+ * batch level by level on all threads, then the density MLP. The grid's samples are spread over
+ * the whole volume, so nearby samples share no table entries; what helps is every thread reading
+ * one level's table at a time (encoding_fast.c). Each value is the one ngp_nerf_density gives (a
+ * sample's encoding and MLP rows do not depend on the others in the batch). */
 static void density_cb(int S, const float *pos, float *raw, void *user) {
-  grid_query *q = user;
-  if (!q->failed && ngp_nerf_density(q->n, q->n->params, S, pos, raw, NULL) != NGP_OK) q->failed = true;
+  ngp_trainer *t = user;
+  ngp_nerf *n = t->n;
+  const int nd = n->density_mlp.n_out;
+  ngp_nerf_warp_positions(n, S, pos, t->x);
+  ngp_hashgrid_forward(&n->grid, n->params + n->off_grid, S, t->x, t->d_enc, t->n_threads);
+  ngp_mlp_forward(&n->density_mlp, n->params + n->off_density, S, t->d_enc, t->dens, NULL, t->n_threads);
+  for (int s = 0; s < S; s++)
+    raw[s] = t->dens[(size_t)s * nd];
 }
 
 static ngp_status grow_segs(ngp_trainer *t, size_t need, ngp_error *err) {
@@ -571,17 +580,14 @@ static bool optimize(ngp_trainer *t, double loss_sum) {
 }
 
 /* Stage 5, the occupancy grid, on instant-ngp's schedule (scaled sample counts on request). */
-static ngp_status update_grid(ngp_trainer *t, ngp_error *err) {
+static void update_grid(ngp_trainer *t) {
   ngp_nerf *n = t->n;
-  if (!ngp_occupancy_update_due(t->step)) return NGP_OK;
+  if (!ngp_occupancy_update_due(t->step)) return;
   uint32_t cells = NGP_GRID_CELLS * (uint32_t)n->occ.n_cascades;
   float f = t->o.grid_sample_fraction;
   uint32_t uni = t->step < 256 ? cells : cells / 4, non = t->step < 256 ? 0 : cells / 4;
-  grid_query q = {n, false};
   ngp_occupancy_update(&n->occ, (uint32_t)((float)uni * f), (uint32_t)((float)non * f), NGP_GRID_DECAY,
-                       t->o.seed ^ ngp_mix64((uint64_t)t->step + 7), density_cb, &q, t->n_threads);
-  if (q.failed) return ngp_error_set(err, NGP_ERR_NOMEM, "out of memory for the occupancy grid's density queries");
-  return NGP_OK;
+                       t->o.seed ^ ngp_mix64((uint64_t)t->step + 7), density_cb, t, t->n_threads);
 }
 
 /* Stage 6, rays for the next step, so that the samples used approach the target. */
@@ -621,7 +627,7 @@ ngp_status ngp_trainer_step(ngp_trainer *t, ngp_step_stats *stats, ngp_error *er
   const float lr = ngp_optimizer_learning_rate(&t->opt);
   const bool applied = optimize(t, loss_sum);
   tm[3] = ngp_seconds();
-  if ((st = update_grid(t, err)) != NGP_OK) return st;
+  update_grid(t);
   tm[4] = ngp_seconds();
   adapt_batch(t, used_sum);
   if (stats) {
