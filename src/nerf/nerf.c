@@ -248,8 +248,10 @@ ngp_status ngp_nerf_color(const ngp_nerf *n, const float *weights, int S, const 
 
 /* Rays are rendered in tiles; each round marches every live ray of the tile for up to CHUNK more
  * samples (resumable marching) and evaluates the network on them, so samples behind an opaque
- * surface are neither marched nor evaluated. */
-enum { TILE_SIDE = 16, CHUNK = 16 };
+ * surface are neither marched nor evaluated. Short rounds waste little past a ray's end (with 16,
+ * 27% of the samples a lego view marched were past it) and keep a round's buffers in cache: 4
+ * measured fastest on the lego and the fox alike, 2 to 6 about the same. */
+enum { TILE_SIDE = 16, CHUNK = 4 };
 
 typedef struct {
   const ngp_nerf *n;
