@@ -111,7 +111,7 @@ static inline NGP_HD int ngp_march_next(const uint8_t *bitfield, const uint8_t *
     uint32_t idx = bitfield ? ngp_cascaded_grid_idx(p, mip) : 0u;
     if (idx != NGP_NO_CELL) {
       const uint8_t *bits = bitfield ? bitfield + (size_t)mip * (NGP_GRID_CELLS / 8) : NULL;
-      if (!bits || ((bits[idx >> 3] >> (idx & 7u)) & 1u)) {
+      if (!bits || ngp_grid_bit(bits, idx)) {
         *dt = step;
         *t_sample = tt;
         *t_io = tt + step;

@@ -138,11 +138,14 @@ static inline NGP_HD int ngp_mip_from_dt(float dt, const float *p, int max_casca
   return mip > max_cascade ? max_cascade : mip;
 }
 
+/* Cell idx's bit in one cascade's bits [128^3/8] (Morton order). */
+static inline NGP_HD int ngp_grid_bit(const uint8_t *bits, uint32_t idx) { return (bits[idx >> 3] >> (idx & 7u)) & 1u; }
+
 /* Whether p's cell in cascade mip is set in the bitfield ([cascades][128^3/8], Morton order). */
 static inline NGP_HD int ngp_grid_occupied_at(const uint8_t *bitfield, const float *p, int mip) {
   uint32_t idx = ngp_cascaded_grid_idx(p, mip);
   if (idx == NGP_NO_CELL) return 0;
-  return (bitfield[(size_t)mip * (NGP_GRID_CELLS / 8) + idx / 8] >> (idx % 8)) & 1u;
+  return ngp_grid_bit(bitfield + (size_t)mip * (NGP_GRID_CELLS / 8), idx);
 }
 
 /* A cascade's block summary: one bit per Morton-aligned block of 8^3 cells (the cells idx with
