@@ -513,7 +513,7 @@ static void test_forward_f16(void **state) {
       check_f16_vs_ref(&v, 2, 777, 2);
     }
   }
-  ngp_grid_config b = base_grid(); /* base.json's: 16 levels of 2 features, 2^19 entries */
+  ngp_grid_config b = base_grid(); /* the paper's NeRF table: 16 levels of 2 features, 2^19 entries */
   b.n_levels = 16;
   b.n_features_per_level = 2;
   check_f16_vs_ref(&b, 1, 2000, 2);

@@ -10,7 +10,10 @@
  * them: the tables are read at random, so the win is having many cache misses in flight instead of
  * one dependent chain per sample. The F features of an entry are contiguous (F=4: 16 bytes, one
  * SSE load); accumulation is in the reference's order (corners 0..7, starting from 0), so the
- * outputs are bit-identical to the reference (tests/test_encoding.c checks it).
+ * outputs are bit-identical to the reference (tests/test_encoding.c checks it). The same pass
+ * reads the fp16 copy of the table that renders use (ngp_hashgrid_forward_f16; half the bytes),
+ * converting each half to its exact float value (F16C, encoding_f16c.c, where the CPU has it)
+ * before the same products and sums.
  *
  * Backward: threads take whole levels (finest first, as those are the costly ones, so the dynamic
  * hand-out balances), and each loops over all samples for its level. A level owns its table
@@ -130,12 +133,15 @@ static ALWAYS_INLINE int corners_dispatch(const ngp_hashgrid *g, int l, const fl
 
 /* ---- Forward -------------------------------------------------------------------------------- */
 
+/* One of params (fp32) and table (fp16, ngp_hashgrid_forward_f16) is set. */
 typedef struct {
   const ngp_hashgrid *g;
   const float *params;
+  const uint16_t *table;
   int S;
   const float *x;
   float *out;
+  int f16c; /* with table: the F16C gather */
 } fwd_ctx;
 
 /* o[0..F) = sum_k w[k] * P[idx[k]*F .. +F), corners in order from 0 (the reference's rounding).
@@ -165,15 +171,55 @@ static ALWAYS_INLINE void gather(const float *P, const uint32_t *idx, const floa
     o[f] = acc[f];
 }
 
-/* One level of samples [s0, s0 + n), n <= TILE. */
+/* Where the CPU has F16C and AVX2 and NGP_SIMD allows vector code (the MLPs' switch). */
+static int use_f16c(void) {
+#if defined(__x86_64__) || defined(_M_X64)
+  static int cached = -1; /* a benign race: every thread computes the same value */
+  int v = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+  if (v < 0) {
+    __builtin_cpu_init();
+    v = __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx2");
+    __atomic_store_n(&cached, v, __ATOMIC_RELAXED);
+  }
+  return v && strncmp(ngp_simd_level(), "avx", 3) == 0;
+#else
+  return 0;
+#endif
+}
+
+/* gather() with fp16 entries: the same products and sums in the same order, on the halves'
+ * exact float values. */
+static ALWAYS_INLINE void gather16(const uint16_t *P, const uint32_t *idx, const float *w, int nc, int F, float *o) {
+  float acc[8] = {0};
+  for (int k = 0; k < nc; k++) {
+    const uint16_t *p = P + (size_t)idx[k] * F;
+    for (int f = 0; f < F; f++)
+      acc[f] += w[k] * ngp_f16_to_f32(p[f]);
+  }
+  for (int f = 0; f < F; f++)
+    o[f] = acc[f];
+}
+
+/* One level of samples [s0, s0 + n), n <= TILE, from the fp32 or the fp16 table. */
 static ALWAYS_INLINE void fwd_level_tile(const fwd_ctx *c, int l, int s0, int n, int F) {
   const ngp_hashgrid *g = c->g;
   const int LF = g->n_levels * F;
   uint32_t idx[TILE][8];
   float w[TILE][8];
+  float *o = c->out + (size_t)s0 * LF + (size_t)l * F;
+  if (c->table) {
+    const uint16_t *P = c->table + (size_t)g->offset[l] * F;
+    int nc = corners_dispatch(g, l, c->x + (size_t)3 * s0, n, P, F, 2, 0, idx, w);
+#if defined(__x86_64__) || defined(_M_X64)
+    if (nc == 8 && c->f16c && ngp_hashgrid_gather_f16c(P, (const uint32_t(*)[8])idx, (const float(*)[8])w, n, F, o, LF))
+      return;
+#endif
+    for (int i = 0; i < n; i++)
+      gather16(P, idx[i], w[i], nc, F, o + (size_t)i * LF);
+    return;
+  }
   const float *P = c->params + (size_t)g->offset[l] * F;
   int nc = corners_dispatch(g, l, c->x + (size_t)3 * s0, n, P, F, 4, 0, idx, w);
-  float *o = c->out + (size_t)s0 * LF + (size_t)l * F;
   for (int i = 0; i < n; i++)
     gather(P, idx[i], w[i], nc, F, o + (size_t)i * LF);
 }
@@ -197,94 +243,26 @@ static void fwd_task(int task, int thread_index, void *user) {
   }
 }
 
+static void forward(const fwd_ctx *c, int n_threads) {
+  if (c->S <= 0) return;
+  int n_tiles = (c->S + TILE - 1) / TILE, n_blocks = (n_tiles + BLOCK_TILES - 1) / BLOCK_TILES;
+  ngp_parallel_for(n_blocks * c->g->n_levels, n_threads, fwd_task, (void *)c);
+}
+
 void ngp_hashgrid_forward(const ngp_hashgrid *g, const float *params, int S, const float *x, float *out,
                           int n_threads) {
   /* params: [offset[L]][F]; x: [S][3]; out: [S][L*F], overwritten. */
-  if (S <= 0) return;
-  fwd_ctx c = {g, params, S, x, out};
-  int n_tiles = (S + TILE - 1) / TILE, n_blocks = (n_tiles + BLOCK_TILES - 1) / BLOCK_TILES;
-  ngp_parallel_for(n_blocks * g->n_levels, n_threads, fwd_task, &c);
-}
-
-/* ---- Forward from the fp16 table ------------------------------------------------------------- */
-
-/* Where the CPU has F16C and AVX2 and NGP_SIMD allows vector code (the MLPs' switch). */
-static int use_f16c(void) {
-#if defined(__x86_64__) || defined(_M_X64)
-  static int cached = -1; /* a benign race: every thread computes the same value */
-  int v = __atomic_load_n(&cached, __ATOMIC_RELAXED);
-  if (v < 0) {
-    __builtin_cpu_init();
-    v = __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx2");
-    __atomic_store_n(&cached, v, __ATOMIC_RELAXED);
-  }
-  return v && strncmp(ngp_simd_level(), "avx", 3) == 0;
-#else
-  return 0;
-#endif
-}
-
-typedef struct {
-  const ngp_hashgrid *g;
-  const uint16_t *table;
-  int S;
-  const float *x;
-  float *out;
-  int f16c;
-} fwd16_ctx;
-
-/* gather() with fp16 entries: the same products and sums in the same order, on the halves'
- * exact float values. */
-static ALWAYS_INLINE void gather16(const uint16_t *P, const uint32_t *idx, const float *w, int nc, int F, float *o) {
-  float acc[8] = {0};
-  for (int k = 0; k < nc; k++) {
-    const uint16_t *p = P + (size_t)idx[k] * F;
-    for (int f = 0; f < F; f++)
-      acc[f] += w[k] * ngp_f16_to_f32(p[f]);
-  }
-  for (int f = 0; f < F; f++)
-    o[f] = acc[f];
-}
-
-static ALWAYS_INLINE void fwd16_level_tile(const fwd16_ctx *c, int l, int s0, int n, int F) {
-  const ngp_hashgrid *g = c->g;
-  const int LF = g->n_levels * F;
-  uint32_t idx[TILE][8];
-  float w[TILE][8];
-  const uint16_t *P = c->table + (size_t)g->offset[l] * F;
-  int nc = corners_dispatch(g, l, c->x + (size_t)3 * s0, n, P, F, 2, 0, idx, w);
-  float *o = c->out + (size_t)s0 * LF + (size_t)l * F;
-#if defined(__x86_64__) || defined(_M_X64)
-  if (nc == 8 && c->f16c && ngp_hashgrid_gather_f16c(P, (const uint32_t(*)[8])idx, (const float(*)[8])w, n, F, o, LF))
-    return;
-#endif
-  for (int i = 0; i < n; i++)
-    gather16(P, idx[i], w[i], nc, F, o + (size_t)i * LF);
-}
-
-static void fwd16_task(int task, int thread_index, void *user) {
-  (void)thread_index;
-  const fwd16_ctx *c = user;
-  const int n_tiles = (c->S + TILE - 1) / TILE, n_blocks = (n_tiles + BLOCK_TILES - 1) / BLOCK_TILES;
-  const int l = task / n_blocks, b = task % n_blocks;
-  for (int tile = b * BLOCK_TILES; tile < (b + 1) * BLOCK_TILES && tile < n_tiles; tile++) {
-    int s0 = tile * TILE, n = c->S - s0 < TILE ? c->S - s0 : TILE;
-    switch (c->g->n_features) {
-    case 1: fwd16_level_tile(c, l, s0, n, 1); break;
-    case 2: fwd16_level_tile(c, l, s0, n, 2); break;
-    case 4: fwd16_level_tile(c, l, s0, n, 4); break;
-    default: fwd16_level_tile(c, l, s0, n, 8); break;
-    }
-  }
+  fwd_ctx c = {g, params, NULL, S, x, out, 0};
+  forward(&c, n_threads);
 }
 
 void ngp_hashgrid_forward_f16(const ngp_hashgrid *g, const uint16_t *table, int S, const float *x, float *out,
                               int n_threads) {
-  if (S <= 0) return;
-  fwd16_ctx c = {g, table, S, x, out, use_f16c()};
-  int n_tiles = (S + TILE - 1) / TILE, n_blocks = (n_tiles + BLOCK_TILES - 1) / BLOCK_TILES;
-  ngp_parallel_for(n_blocks * g->n_levels, n_threads, fwd16_task, &c);
+  fwd_ctx c = {g, NULL, table, S, x, out, use_f16c()};
+  forward(&c, n_threads);
 }
+
+/* ---- The fp16 table ---------------------------------------------------------------------------- */
 
 typedef struct {
   const float *src;
