@@ -32,6 +32,9 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#if defined(__x86_64__) || defined(_M_X64)
+#include <cpuid.h>
+#endif
 
 #include "nerf/encoding.h"
 #include "nerf/encoding_simd.h"
@@ -177,8 +180,11 @@ static int use_f16c(void) {
   static int cached = -1; /* a benign race: every thread computes the same value */
   int v = __atomic_load_n(&cached, __ATOMIC_RELAXED);
   if (v < 0) {
+    /* F16C: CPUID leaf 1, ECX bit 29 (clang's __builtin_cpu_supports knows no "f16c"); AVX2's
+     * check includes the OS saving the ymm registers, which F16C's conversions need too. */
+    unsigned int a, b, c, d;
     __builtin_cpu_init();
-    v = __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx2");
+    v = __get_cpuid(1, &a, &b, &c, &d) && ((c >> 29) & 1u) && __builtin_cpu_supports("avx2");
     __atomic_store_n(&cached, v, __ATOMIC_RELAXED);
   }
   return v && strncmp(ngp_simd_level(), "avx", 3) == 0;
