@@ -155,19 +155,23 @@ static inline NGP_HD int ngp_grid_occupied_at(const uint8_t *bitfield, const flo
  * word to read. */
 #define NGP_GRID_BLOCK_BYTES (NGP_GRID_CELLS / 512 / 8)
 
+/* Whether 8^3 block b of a cascade's bits (its 64 bytes from b * 64 on) holds an occupied cell. */
+static inline NGP_HD int ngp_grid_block_occupied(const uint8_t *bits, uint32_t b) {
+  const uint8_t *block = bits + (size_t)b * 64u;
+  uint64_t w, any = 0;
+  for (int k = 0; k < 8; k++) {
+    memcpy(&w, block + 8 * k, sizeof w);
+    any |= w;
+  }
+  return any != 0u;
+}
+
 /* Byte i of a cascade's block summary from its bits `bits` ([128^3 / 8]): bit j for 8^3 block
- * 8 i + j, whose cells' bits are the 64 bytes from (8 i + j) * 64 on. */
+ * 8 i + j. */
 static inline NGP_HD uint8_t ngp_grid_block_byte(const uint8_t *bits, uint32_t i) {
   uint8_t out = 0;
-  for (uint32_t j = 0; j < 8u; j++) {
-    const uint8_t *b = bits + ((size_t)i * 8u + j) * 64u;
-    uint64_t w, any = 0;
-    for (int k = 0; k < 8; k++) {
-      memcpy(&w, b + 8 * k, sizeof w);
-      any |= w;
-    }
-    out |= (uint8_t)((any != 0u) << j);
-  }
+  for (uint32_t j = 0; j < 8u; j++)
+    out |= (uint8_t)(ngp_grid_block_occupied(bits, i * 8u + j) << j);
   return out;
 }
 
@@ -181,22 +185,15 @@ static inline NGP_HD uint8_t ngp_grid_block_byte(const uint8_t *bits, uint32_t i
  * lies wholly inside or outside it (a 64^3 block would not). */
 static inline NGP_HD int ngp_grid_empty_block_log2(const uint8_t *bits, const uint8_t *blocks, uint32_t idx) {
   if (bits[idx >> 3]) return 0;
-  uint64_t w, any = 0;
+  uint64_t w;
   memcpy(&w, bits + (size_t)(idx >> 6) * 8u, sizeof w);
   if (w) return 1;
   const uint32_t b = idx >> 9; /* the 8^3 block */
-  if (blocks) {
-    if ((blocks[b >> 3] >> (b & 7u)) & 1u) return 2;
-    if (blocks[b >> 3]) return 3;
-    memcpy(&w, blocks + (size_t)(b >> 6) * 8u, sizeof w);
-    return w ? 4 : 5;
-  }
-  const uint8_t *block = bits + (size_t)b * 64u;
-  for (int k = 0; k < 8; k++) {
-    memcpy(&w, block + 8 * k, sizeof w);
-    any |= w;
-  }
-  return any ? 2 : 3;
+  if (!blocks) return ngp_grid_block_occupied(bits, b) ? 2 : 3;
+  if (ngp_grid_bit(blocks, b)) return 2;
+  if (blocks[b >> 3]) return 3;
+  memcpy(&w, blocks + (size_t)(b >> 6) * 8u, sizeof w);
+  return w ? 4 : 5;
 }
 
 /* Counter-based random numbers for the grid samples, so every backend draws the same ones:

@@ -76,10 +76,10 @@ static const ngp_nerf *render_model(cpu_backend *c, const float **weights) {
 }
 
 /* The render options with the fp16 table of the weights rendered, where one is kept (the
- * concurrent copy); otherwise each render call makes its own. */
+ * concurrent copy); otherwise each render call makes its own (unless the caller gave one). */
 static ngp_render_opts render_opts(cpu_backend *c, const ngp_render_opts *o) {
   ngp_render_opts r = *o;
-  r.grid16 = c->concurrent ? c->front.grid16 : NULL;
+  if (c->concurrent) r.grid16 = c->front.grid16;
   return r;
 }
 

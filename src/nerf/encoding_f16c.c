@@ -31,6 +31,15 @@ void ngp_f16_from_f32_f16c(const float *src, size_t n, uint16_t *dst) {
     dst[i] = ngp_f32_to_f16(src[i]);
 }
 
+/* acc + the two features of each of p's four corners, corner by corner (lanes 0 and 1). */
+static inline __m128 add_corners2(__m128 acc, __m256 p) {
+  __m128 a = _mm256_castps256_ps128(p), b = _mm256_extractf128_ps(p, 1);
+  acc = _mm_add_ps(acc, a);
+  acc = _mm_add_ps(acc, _mm_movehl_ps(a, a));
+  acc = _mm_add_ps(acc, b);
+  return _mm_add_ps(acc, _mm_movehl_ps(b, b));
+}
+
 /* F = 2: four corners' halves per conversion; lanes 0 and 1 of the sum are the two features. */
 static void gather2(const uint16_t *P, const uint32_t (*idx)[8], const float (*w)[8], int n, float *out,
                     ptrdiff_t out_stride) {
@@ -43,18 +52,8 @@ static void gather2(const uint16_t *P, const uint32_t (*idx)[8], const float (*w
     __m256 f1 = _mm256_cvtph_ps(_mm_setr_epi32((int)e[4], (int)e[5], (int)e[6], (int)e[7]));
     __m256 w0 = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(_mm_loadu_ps(w[i])), twice);
     __m256 w1 = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(_mm_loadu_ps(w[i] + 4)), twice);
-    __m256 p0 = _mm256_mul_ps(w0, f0), p1 = _mm256_mul_ps(w1, f1);
-    __m128 acc = _mm_setzero_ps(), a = _mm256_castps256_ps128(p0), b = _mm256_extractf128_ps(p0, 1);
-    acc = _mm_add_ps(acc, a);
-    acc = _mm_add_ps(acc, _mm_movehl_ps(a, a));
-    acc = _mm_add_ps(acc, b);
-    acc = _mm_add_ps(acc, _mm_movehl_ps(b, b));
-    a = _mm256_castps256_ps128(p1);
-    b = _mm256_extractf128_ps(p1, 1);
-    acc = _mm_add_ps(acc, a);
-    acc = _mm_add_ps(acc, _mm_movehl_ps(a, a));
-    acc = _mm_add_ps(acc, b);
-    acc = _mm_add_ps(acc, _mm_movehl_ps(b, b));
+    __m128 acc = add_corners2(_mm_setzero_ps(), _mm256_mul_ps(w0, f0));
+    acc = add_corners2(acc, _mm256_mul_ps(w1, f1));
     _mm_storel_pi((__m64 *)(void *)(out + (ptrdiff_t)i * out_stride), acc);
   }
 }
