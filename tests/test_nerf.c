@@ -436,12 +436,90 @@ static void test_nonfinite_step_skipped(void **state) {
   free(dir);
 }
 
+/* Training reads the hash table in fp16 (opts.table_f16, the default): step 0's gradients equal,
+ * bit for bit, those of a trainer reading the fp32 table whose weights were rounded to fp16 first,
+ * and differ from those of one reading the unrounded fp32 table (so the rounding shows). After
+ * steps, the trainer's copy is still every grid weight rounded (Adam keeps it), and
+ * ngp_trainer_params_changed remakes it after an outside write. */
+static void step0_grads(const ngp_scene *scene, bool f16, bool round_first, float *grads) {
+  ngp_nerf n;
+  ngp_test_small_nerf(&n, scene->aabb_scale, 2);
+  if (round_first)
+    for (size_t i = n.off_grid; i < n.n_params; i++)
+      n.params[i] = ngp_f16_to_f32(ngp_f32_to_f16(n.params[i]));
+  ngp_train_opts to;
+  ngp_train_opts_default(&to);
+  to.target_samples = 1 << 12;
+  to.n_threads = 2;
+  to.table_f16 = f16;
+  ngp_trainer *tr;
+  ngp_error err;
+  assert_int_equal(ngp_trainer_create(&tr, &n, scene, &to, &err), NGP_OK);
+  assert_true((ngp_trainer_table_f16(tr) != NULL) == f16);
+  ngp_trainer_capture_grads(tr, grads);
+  assert_int_equal(ngp_trainer_step(tr, NULL, NULL), NGP_OK);
+  ngp_trainer_destroy(tr);
+  ngp_nerf_free(&n);
+}
+
+static void test_train_reads_fp16_table(void **state) {
+  (void)state;
+  ngp_scene scene;
+  char *dir = ngp_test_synth_scene("nerf_f16", 32, 8, 1, -1, &scene, NULL);
+  ngp_nerf n;
+  ngp_test_small_nerf(&n, scene.aabb_scale, 2);
+  const size_t np = n.n_params, bytes = np * sizeof(float);
+  size_t rounded = 0;
+  for (size_t i = n.off_grid; i < np; i++)
+    rounded += ngp_f16_to_f32(ngp_f32_to_f16(n.params[i])) != n.params[i];
+  float *a = calloc(np, sizeof(float)), *b = calloc(np, sizeof(float)), *c = calloc(np, sizeof(float));
+  assert_true(a && b && c);
+  step0_grads(&scene, true, false, a);
+  step0_grads(&scene, false, true, b);
+  step0_grads(&scene, false, false, c);
+  size_t differ = 0;
+  for (size_t i = 0; i < np; i++)
+    differ += a[i] != c[i];
+  print_message("%zu of %zu grid weights change when rounded to fp16; step 0's gradients: fp16 table = rounded fp32 "
+                "table, %zu of %zu differ from the unrounded table's\n",
+                rounded, np - n.off_grid, differ, np);
+  assert_true(rounded > 0);
+  assert_memory_equal(a, b, bytes);
+  assert_true(differ > 0);
+
+  /* After training steps the copy is the weights rounded, everywhere. */
+  ngp_train_opts to;
+  ngp_train_opts_default(&to);
+  to.target_samples = 1 << 12;
+  to.n_threads = 2;
+  ngp_trainer *tr;
+  ngp_error err;
+  assert_int_equal(ngp_trainer_create(&tr, &n, &scene, &to, &err), NGP_OK);
+  for (int i = 0; i < 20; i++)
+    assert_int_equal(ngp_trainer_step(tr, NULL, NULL), NGP_OK);
+  const uint16_t *h = ngp_trainer_table_f16(tr);
+  assert_non_null(h);
+  size_t stale = 0;
+  for (size_t j = 0; j < n.grid.n_params; j++)
+    stale += h[j] != ngp_f32_to_f16(n.params[n.off_grid + j]);
+  assert_int_equal(stale, 0);
+  n.params[n.off_grid + 3] += 0.5f; /* an outside write */
+  assert_int_not_equal(h[3], ngp_f32_to_f16(n.params[n.off_grid + 3]));
+  ngp_trainer_params_changed(tr);
+  assert_int_equal(h[3], ngp_f32_to_f16(n.params[n.off_grid + 3]));
+  ngp_trainer_destroy(tr);
+  ngp_nerf_free(&n);
+  free(a), free(b), free(c);
+  ngp_scene_free(&scene);
+  free(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_nonfinite_step_skipped),  cmocka_unit_test(test_psnr_ssim),
       cmocka_unit_test(test_reference_image),         cmocka_unit_test(test_snapshot_round_trip_and_rejects),
       cmocka_unit_test(test_train_end_to_end),        cmocka_unit_test(test_repeatable),
-      cmocka_unit_test(test_render_reads_fp16_table),
+      cmocka_unit_test(test_render_reads_fp16_table), cmocka_unit_test(test_train_reads_fp16_table),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

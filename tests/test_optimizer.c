@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/ngp_half.h"
 #include "common/ngp_optimizer_math.h"
 #include "nerf/mlp.h"
 #include "nerf/optimizer.h"
@@ -330,8 +331,13 @@ static void test_lazy_ema(void **state) {
  * and the consumed gradients, must agree bit for bit after every step. Entry sizes 1, 2, 4, 8 (an
  * AVX-512 vector holds 16, 8, 4 or 2 entries, an AVX2 one 8, 4, 2 or 1), with and without the EMA; random touched sets
  * (so EMAs catch up over gaps of many steps), gradients exactly 0 and -0 among them, tiny and
- * large ones, a learning-rate decay on the way. */
-static int sweep_pair(int F, bool ema, int steps) {
+ * large ones, a learning-rate decay on the way; now and then a step touching so few entries that it
+ * takes the list instead of the bitmap.
+ * With `half`, each optimizer also keeps an fp16 copy of the entries (ngp_optimizer_keep_f16, made
+ * from the rounded weights first), which must equal ngp_f32_to_f16 of every entry weight after every
+ * step, on every path; weights beyond fp16's range (saturating at +-65504) and below its normals are
+ * among them. */
+static int sweep_pair(int F, bool ema, bool half, int steps) {
   ngp_optimizer_config c = base_cfg();
   c.ema_enabled = ema;
   c.decay_start = 5;
@@ -347,13 +353,24 @@ static int sweep_pair(int F, bool ema, int steps) {
   uint64_t *bits = calloc((NE + 63) / 64, sizeof(uint64_t));
   assert_true(list && bits);
   for (size_t i = 0; i < N; i++)
-    w[0][i] = w[1][i] = w[2][i] = (float)(urand() * 2.0 - 1.0) * (i % 5 == 0 ? 1e-4f : 1.0f);
+    w[0][i] = w[1][i] = w[2][i] = (float)(urand() * 2.0 - 1.0) * (i % 5 == 0    ? 1e-4f
+                                                                  : i % 7 == 0  ? 1e-6f
+                                                                  : i % 11 == 0 ? 7e4f
+                                                                                : 1.0f);
   ngp_optimizer o[3];
-  for (int k = 0; k < 3; k++)
+  uint16_t *h[3] = {NULL, NULL, NULL};
+  for (int k = 0; k < 3; k++) {
     assert_int_equal(ngp_optimizer_init(&o[k], &c, NM, N, F, w[k], NULL), NGP_OK);
+    if (!half) continue;
+    h[k] = malloc(NE * (size_t)F * sizeof(uint16_t));
+    assert_non_null(h[k]);
+    for (size_t j = 0; j < NE * (size_t)F; j++)
+      h[k][j] = ngp_f32_to_f16(w[k][NM + j]);
+    ngp_optimizer_keep_f16(&o[k], h[k]);
+  }
   int bad = 0;
   for (int t = 1; t <= steps && !bad; t++) {
-    double frac = t % 9 == 0 ? 0.7 : 0.05 + 0.1 * urand();
+    double frac = t % 9 == 0 ? 0.7 : t % 5 == 0 ? 0.002 : 0.05 + 0.1 * urand();
     ngp_touched tt = {bits, list, 0, NE, {0}};
     for (size_t e = 0; e < NE; e++)
       if (urand() < frac) {
@@ -393,11 +410,20 @@ static int sweep_pair(int F, bool ema, int steps) {
         bad |= memcmp(o[0].ema_step, o[k].ema_step, N * sizeof(uint32_t)) != 0;
       }
     }
+    for (int k = 0; k < 3 && half; k++)
+      for (size_t j = 0; j < NE * (size_t)F; j++)
+        if (h[k][j] != ngp_f32_to_f16(w[k][NM + j])) {
+          printf("  F=%d ema %d path %d: fp16 copy of weight %zu is 0x%04x, the weight %.9g rounds to 0x%04x\n", F,
+                 (int)ema, k, j, h[k][j], (double)w[k][NM + j], ngp_f32_to_f16(w[k][NM + j]));
+          bad = 1;
+          break;
+        }
     if (bad) printf("  F=%d ema %d: the sweeps differ after step %d\n", F, (int)ema, t);
   }
   unsetenv("NGP_SIMD");
   for (int k = 0; k < 3; k++) {
     ngp_optimizer_free(&o[k]);
+    free(h[k]);
     free(w[k]);
     free(g[k]);
   }
@@ -418,9 +444,11 @@ static void test_sweep_simd_vs_scalar(void **state) {
   static const int Fs[] = {1, 2, 4, 8};
   int bad = 0;
   for (size_t i = 0; i < sizeof Fs / sizeof Fs[0]; i++)
-    for (int e = 0; e < 2; e++)
-      bad += sweep_pair(Fs[i], e == 1, 40);
-  printf("  4 entry sizes x EMA on/off, 40 steps each, AVX2 and AVX-512 against scalar: %d differ\n", bad);
+    for (int e = 0; e < 4; e++)
+      bad += sweep_pair(Fs[i], e & 1, e >> 1, 40);
+  printf("  4 entry sizes x EMA on/off x fp16 copy or none, 40 steps each, AVX2 and AVX-512 against scalar: %d "
+         "differ\n",
+         bad);
   if (bad) fail_msg("%d vectorised Adam sweeps differ from the scalar one in some bit", bad);
 }
 

@@ -121,6 +121,12 @@ typedef struct ngp_train_opts {
   bool random_bg;             /* random background colours per ray (instant-ngp's default) */
   float near_distance;        /* density penalty near the camera, ngp units (0.1) */
   float grid_sample_fraction; /* occupancy update samples relative to instant-ngp's counts (1: same) */
+  /* The forward passes of training (marching's encodings, the occupancy update's density queries)
+   * read an fp16 copy of the hash table, as the CUDA trainer's do: half the bytes to fetch. Adam
+   * keeps the copy equal to the fp32 weights rounded (ngp_f32_to_f16) as it changes them; the
+   * gradients are those of the rounded table's forward, applied to the fp32 weights. Default true;
+   * false reads the fp32 table. The CPU trainer's option: the CUDA trainer always reads fp16. */
+  bool table_f16;
 } ngp_train_opts;
 
 void ngp_train_opts_default(ngp_train_opts *o);
@@ -153,5 +159,10 @@ int ngp_trainer_skipped_steps(const ngp_trainer *t);
 void ngp_trainer_capture_grads(ngp_trainer *t, float *grads);
 /* Writes the EMA weights into n->inference. */
 void ngp_trainer_sync_inference(ngp_trainer *t);
+/* After writing n->params other than through ngp_trainer_step (which keeps it current): remakes
+ * the trainer's fp16 copy of the hash table (opts.table_f16) from them. */
+void ngp_trainer_params_changed(ngp_trainer *t);
+/* That copy ([grid.n_params] halves, the weights from n->off_grid on), or NULL without one. */
+const uint16_t *ngp_trainer_table_f16(const ngp_trainer *t);
 
 #endif

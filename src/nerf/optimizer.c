@@ -17,6 +17,7 @@
  * batch touched, not the 11.7M-entry table. */
 #include "nerf/optimizer.h"
 
+#include "common/ngp_half.h"
 #include "common/ngp_optimizer_math.h"
 
 #include <math.h>
@@ -177,6 +178,7 @@ static inline void adam_one(const step_ctx *c, size_t i, float g) {
   uint32_t k = ++o->t[i];
   w = ngp_adam_update(w, g, &o->m[i], &o->v[i], cfg->beta1, cfg->beta2, c->lr, bias_corr(o, k), cfg->epsilon);
   c->params[i] = w;
+  if (o->half && i >= o->n_matrix) o->half[i - o->n_matrix] = ngp_f32_to_f16(w);
   if (o->ema) {
     o->ema[i] = ngp_ema_update(o->ema[i], w, cfg->ema_decay);
     o->ema_step[i] = c->t;
@@ -245,6 +247,7 @@ static void sweep_setup(step_ctx *c) {
   a->beta1 = o->cfg.beta1, a->beta2 = o->cfg.beta2, a->eps = o->cfg.epsilon, a->ema_decay = o->cfg.ema_decay;
   a->t_now = c->t;
   a->bits = c->bits;
+  a->half = o->half;
 #else
   (void)c;
 #endif
@@ -258,6 +261,8 @@ static void step_entries(int chunk, int thread, void *user) {
   for (size_t e = e0; e < e1; e++)
     step_entry(c, c->list ? c->list[e] : e);
 }
+
+void ngp_optimizer_keep_f16(ngp_optimizer *o, uint16_t *half) { o->half = half; }
 
 /* params/grads: [n_params]; touched: the hash entries the batch touched (NULL: visit every entry,
  * still skipping zero gradients). grads of the matrix params and of the visited entries are

@@ -22,6 +22,11 @@ typedef struct ngp_optimizer {
   uint32_t *t;        /* per-parameter step counters (bias correction uses each parameter's own t) */
   float *ema;         /* the EMA weights (debiased on read), kept lazily for untouched entries */
   uint32_t *ema_step; /* per parameter: the step up to which its EMA is current */
+  /* NULL, or an fp16 copy of the hash entries' weights, [n_params - n_matrix] (the trainer's: its
+   * forward passes read it, as the CUDA trainer's read its own): wherever a step changes weight
+   * n_matrix + j it also writes half[j] = ngp_f32_to_f16 of the new weight (common/ngp_half.h),
+   * so a copy made equal to the rounded weights stays so. Set with ngp_optimizer_keep_f16. */
+  uint16_t *half;
   /* whatever else the implementation needs */
   void *impl;
 } ngp_optimizer;
@@ -30,6 +35,10 @@ typedef struct ngp_optimizer {
 ngp_status ngp_optimizer_init(ngp_optimizer *o, const ngp_optimizer_config *cfg, size_t n_matrix, size_t n_params,
                               int entry_size, const float *params, ngp_error *err);
 void ngp_optimizer_free(ngp_optimizer *o);
+
+/* From the next step on, keep half (see the struct; NULL: none) current with the weights. The
+ * caller makes it equal to the rounded weights first (ngp_hashgrid_table_f16). */
+void ngp_optimizer_keep_f16(ngp_optimizer *o, uint16_t *half);
 
 /* One step. grads hold d(loss * loss_scale)/d(params) (instant-ngp's fp16 loss scale; divided
  * back out here). Updates the learning-rate decay, Adam, then the EMA. Consumes the gradients:

@@ -7,6 +7,7 @@
  * bit-identical to the scalar path (tests/test_optimizer.c). A vector covers 8 / F whole entries of
  * one bitmap word; lanes of entries outside the touched set are masked off. */
 #include "nerf/optimizer_simd.h"
+#include "common/ngp_half.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
 #if !defined(__AVX2__)
@@ -73,6 +74,11 @@ static void sweep_vector(const ngp_adam_sweep *a, size_t i, __m256i lanes) {
                               _mm256_add_ps(_mm256_sqrt_ps(v), _mm256_set1_ps(a->eps)));
   w = _mm256_sub_ps(w, step);
   _mm256_maskstore_ps(a->params + i, k, w);
+  if (a->half) { /* this file has no F16C: the portable rounding, lane by lane */
+    const unsigned km = (unsigned)_mm256_movemask_ps(kf);
+    for (int j = 0; j < 8; j++)
+      if (km >> j & 1u) a->half[i + (size_t)j - a->n_matrix] = ngp_f32_to_f16(a->params[i + (size_t)j]);
+  }
   if (a->ema) {
     /* ngp_ema_update: d ema + (1 - d) w */
     __m256 ema = _mm256_maskload_ps(a->ema + i, k);

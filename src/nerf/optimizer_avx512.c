@@ -10,8 +10,10 @@
  * ngp_optimizer_math.h, one rounding per operation (no contraction into FMAs: -ffp-contract=off;
  * IEEE division and square root are correctly rounded in both); then the EMA. So the results are
  * bit-identical to the scalar path. A vector covers 16 / F whole entries of one bitmap word; the
- * lanes of entries outside the touched set are masked off (never loaded or stored). */
+ * lanes of entries outside the touched set are masked off (never loaded or stored). The fp16 copy
+ * (a->half) is written with vcvtps2ph after ngp_half.h's clamp: the same bits as ngp_f32_to_f16. */
 #include "nerf/optimizer_simd.h"
+#include "common/ngp_half.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
 #if !defined(__AVX512F__)
@@ -80,6 +82,14 @@ static void sweep_vector(const ngp_adam_sweep *a, size_t i, __mmask16 lanes) {
                               _mm512_add_ps(_mm512_sqrt_ps(v), _mm512_set1_ps(a->eps)));
   w = _mm512_sub_ps(w, step);
   _mm512_mask_storeu_ps(a->params + i, k, w);
+  if (a->half) {
+    /* ngp_f32_to_f16: clamp to +-65504 (min and max return their second operand, w, when it is a
+     * NaN), then vcvtps2ph rounding to nearest even; the 16 halves widened to 32 bits so that a
+     * masked narrowing store (AVX-512F) writes only the lanes of k. */
+    __m512 c = _mm512_max_ps(_mm512_set1_ps(-NGP_HALF_MAX), _mm512_min_ps(_mm512_set1_ps(NGP_HALF_MAX), w));
+    __m256i h = _mm512_cvtps_ph(c, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    _mm512_mask_cvtepi32_storeu_epi16(a->half + (i - a->n_matrix), k, _mm512_cvtepu16_epi32(h));
+  }
   if (a->ema) {
     /* ngp_ema_update: d ema + (1 - d) w */
     __m512 ema = _mm512_maskz_loadu_ps(k, a->ema + i);

@@ -38,6 +38,7 @@ struct ngp_trainer {
   ngp_optimizer opt;
   ngp_touched touched;
   float *grads;
+  uint16_t *grid16; /* the hash table in fp16 for the forward passes (opts.table_f16), kept by Adam */
   int step;
   int n_skipped;  /* steps skipped for a non-finite loss or gradient */
   float *capture; /* (tests) the next steps' gradients go here too */
@@ -77,6 +78,23 @@ void ngp_train_opts_default(ngp_train_opts *o) {
   o->random_bg = true;
   o->near_distance = 0.1f;
   o->grid_sample_fraction = 0.125f; /* CPU: see README, "How the engine works" */
+  o->table_f16 = true;
+}
+
+void ngp_trainer_params_changed(ngp_trainer *t) {
+  if (t->grid16) ngp_hashgrid_table_f16(&t->n->grid, t->n->params + t->n->off_grid, t->grid16, t->n_threads);
+}
+
+const uint16_t *ngp_trainer_table_f16(const ngp_trainer *t) { return t->grid16; }
+
+/* The hash encoding of S warped positions x for a forward pass of training: from the fp16 copy
+ * when there is one. */
+static void grid_forward(const ngp_trainer *t, int S, const float *x, float *out) {
+  const ngp_nerf *n = t->n;
+  if (t->grid16)
+    ngp_hashgrid_forward_f16(&n->grid, t->grid16, S, x, out, t->n_threads);
+  else
+    ngp_hashgrid_forward(&n->grid, n->params + n->off_grid, S, x, out, t->n_threads);
 }
 
 #define ALLOC(ptr, count)                                                                                              \
@@ -116,6 +134,12 @@ ngp_status ngp_trainer_create(ngp_trainer **out, ngp_nerf *n, const ngp_scene *s
   }
   t->grads = calloc(n->n_params, sizeof *t->grads);
   if (!t->grads) goto nomem;
+  /* The copy covers the optimizer's hash entries, [n_matrix, n_params), which are the grid's. */
+  if (o->table_f16 && n->off_grid == n->n_matrix && n->n_params - n->off_grid == n->grid.n_params) {
+    ALLOC(t->grid16, n->grid.n_params);
+    ngp_trainer_params_changed(t);
+    ngp_optimizer_keep_f16(&t->opt, t->grid16);
+  }
   int R = t->max_rays;
   ALLOC(t->ray_o, R * 3);
   ALLOC(t->ray_d, R * 3);
@@ -181,7 +205,8 @@ void ngp_trainer_destroy(ngp_trainer *t) {
                   t->ray_ended, t->grads,     t->ray_o,    t->ray_d,       t->ray_bg,   t->ray_target,  t->ray_jitter,
                   t->ray_loss,  t->ray_off,   t->ray_cnt,  t->ray_used,    t->pos,      t->dt,          t->t,
                   t->x,         t->dir,       t->dens,     t->dens_acts,   t->sh,       t->rgb_in,      t->rgb_out,
-                  t->rgb_acts,  t->d_rgb_out, t->d_rgb_in, t->d_dens,      t->d_enc,    t->thr_scratch, t->thr_march};
+                  t->rgb_acts,  t->d_rgb_out, t->d_rgb_in, t->d_dens,      t->d_enc,    t->thr_scratch, t->thr_march,
+                  t->grid16};
   for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
     free(bufs[i]);
   free(t);
@@ -387,7 +412,7 @@ static void density_cb(int S, const float *pos, float *raw, void *user) {
   ngp_nerf *n = t->n;
   const int nd = n->density_mlp.n_out;
   ngp_nerf_warp_positions(n, S, pos, t->x);
-  ngp_hashgrid_forward(&n->grid, n->params + n->off_grid, S, t->x, t->d_enc, t->n_threads);
+  grid_forward(t, S, t->x, t->d_enc);
   ngp_mlp_forward(&n->density_mlp, n->params + n->off_density, S, t->d_enc, t->dens, NULL, t->n_threads);
   for (int s = 0; s < S; s++)
     raw[s] = t->dens[(size_t)s * nd];
@@ -461,7 +486,7 @@ static ngp_status march_batch(ngp_trainer *t, uint64_t *marched_total, ngp_error
         int S = (int)(S_round - c0 < CHUNK_SAMPLES ? S_round - c0 : CHUNK_SAMPLES);
         ngp_nerf_warp_positions(n, S, t->a_pos + (size_t)(arena_used + c0) * 3, t->x);
         float *enc = t->a_enc + (size_t)(arena_used + c0) * (size_t)n->enc_dims;
-        ngp_hashgrid_forward(&n->grid, n->params + n->off_grid, S, t->x, enc, T);
+        grid_forward(t, S, t->x, enc);
         ngp_mlp_forward(&n->density_mlp, n->params + n->off_density, S, enc, t->dens, NULL, T);
         for (int q = 0; q < S; q++)
           t->a_den[arena_used + c0 + (uint32_t)q] = t->dens[(size_t)q * nd];
