@@ -706,6 +706,107 @@ static void test_bf16_mlp(void **state) {
   if (bad) fail_msg("%d bf16 MLP results differ from the fp32 reference by more than 1%% of their scale", bad);
 }
 
+/* The _mixed calls (nerf/mlp.h). One MLP's forward and backward on one batch, with
+ * ngp_mlp_forward_mixed / ngp_mlp_backward_mixed (bf16 as given) or the plain calls: outputs,
+ * weight gradients and input gradients into r[0..2]. */
+typedef struct {
+  ngp_mlp m;
+  int S;
+  float *params, *in, *dout;
+} mixed_case;
+
+static void mixed_case_init(mixed_case *c) {
+  assert_int_equal(ngp_mlp_init(&c->m, 32, 64, 2, 16, NGP_ACT_RELU, NGP_ACT_NONE, NULL), NGP_OK);
+  c->S = 700;
+  c->params = malloc(c->m.n_params * sizeof(float));
+  assert_non_null(c->params);
+  ngp_mlp_init_params(&c->m, c->params, 5);
+  c->in = alloc_rand((size_t)c->S * 32, -1.0f, 1.0f);
+  c->dout = alloc_rand((size_t)c->S * 16, -1.0f, 1.0f);
+}
+
+static void mixed_case_free(mixed_case *c) { free(c->params), free(c->in), free(c->dout); }
+
+/* mode 0: the plain calls; 1: _mixed with bf16 false; 2: _mixed with bf16 true. r[q] malloc'd. */
+static void mixed_run(const mixed_case *c, int mode, float *r[3]) {
+  const size_t A = ngp_mlp_acts_per_sample(&c->m);
+  float *acts = malloc((size_t)c->S * A * sizeof(float));
+  r[0] = malloc((size_t)c->S * 16 * sizeof(float));
+  r[1] = calloc(c->m.n_params, sizeof(float));
+  r[2] = malloc((size_t)c->S * 32 * sizeof(float));
+  assert_true(acts && r[0] && r[1] && r[2]);
+  if (mode == 0) {
+    ngp_mlp_forward(&c->m, c->params, c->S, c->in, r[0], acts, 2);
+    ngp_mlp_backward(&c->m, c->params, c->S, c->in, acts, c->dout, r[1], r[2], 2);
+  } else {
+    ngp_mlp_forward_mixed(&c->m, c->params, c->S, c->in, r[0], acts, 2, mode == 2);
+    ngp_mlp_backward_mixed(&c->m, c->params, c->S, c->in, acts, c->dout, r[1], r[2], 2, mode == 2);
+  }
+  free(acts);
+}
+
+static bool mixed_same(float *a[3], float *b[3], const mixed_case *c) {
+  const size_t n[3] = {(size_t)c->S * 16, c->m.n_params, (size_t)c->S * 32};
+  bool same = true;
+  for (int q = 0; q < 3; q++)
+    same = same && memcmp(a[q], b[q], n[q] * sizeof(float)) == 0;
+  return same;
+}
+
+static void mixed_free(float *r[3]) { free(r[0]), free(r[1]), free(r[2]); }
+
+/* With bf16 false the _mixed calls are the plain ones, bit for bit, at every SIMD level. */
+static void test_mixed_fp32(void **state) {
+  (void)state;
+  mixed_case c;
+  mixed_case_init(&c);
+  static const char *const levels[] = {"scalar", "avx2", "avx512", NULL};
+  for (int k = 0; k < 4; k++) {
+    if (levels[k])
+      setenv("NGP_SIMD", levels[k], 1);
+    else
+      unsetenv("NGP_SIMD");
+    float *a[3], *b[3];
+    mixed_run(&c, 0, a);
+    mixed_run(&c, 1, b);
+    assert_true(mixed_same(a, b, &c));
+    mixed_free(a), mixed_free(b);
+  }
+  unsetenv("NGP_SIMD");
+  mixed_case_free(&c);
+}
+
+/* With bf16 true, where the CPU has AVX512_BF16: the bf16 products by default (the same bits as
+ * the plain calls under NGP_SIMD=avx512bf16, and not those of fp32), and fp32 again when NGP_SIMD
+ * names an fp32 level (avx512 here). */
+static void test_mixed_bf16(void **state) {
+  (void)state;
+  unsetenv("NGP_SIMD");
+  if (!ngp_mlp_bf16_available()) {
+    printf("  skipped: this CPU lacks AVX512_BF16 (or NGP_SIMD is set), so the _mixed calls run fp32\n");
+    skip();
+  }
+  mixed_case c;
+  mixed_case_init(&c);
+  float *mixed[3], *fp32[3], *forced[3];
+  mixed_run(&c, 2, mixed);
+  mixed_run(&c, 0, fp32);
+  setenv("NGP_SIMD", "avx512bf16", 1);
+  mixed_run(&c, 0, forced);
+  assert_true(mixed_same(mixed, forced, &c));
+  assert_false(mixed_same(mixed, fp32, &c));
+  mixed_free(mixed), mixed_free(forced);
+  setenv("NGP_SIMD", "avx512", 1);
+  assert_false(ngp_mlp_bf16_available());
+  mixed_run(&c, 2, mixed);
+  mixed_run(&c, 0, forced);
+  assert_true(mixed_same(mixed, forced, &c));
+  assert_true(mixed_same(mixed, fp32, &c));
+  mixed_free(mixed), mixed_free(forced), mixed_free(fp32);
+  unsetenv("NGP_SIMD");
+  mixed_case_free(&c);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_init_shapes),       cmocka_unit_test(test_init_params),
@@ -713,6 +814,7 @@ int main(void) {
       cmocka_unit_test(test_backward_fd),       cmocka_unit_test(test_fast_vs_ref),
       cmocka_unit_test(test_avx512_vs_avx2),    cmocka_unit_test(test_in_place_vs_staged),
       cmocka_unit_test(test_bf16_gemm),         cmocka_unit_test(test_bf16_mlp),
+      cmocka_unit_test(test_mixed_fp32),        cmocka_unit_test(test_mixed_bf16),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

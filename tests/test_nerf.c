@@ -441,7 +441,7 @@ static void test_nonfinite_step_skipped(void **state) {
  * and differ from those of one reading the unrounded fp32 table (so the rounding shows). After
  * steps, the trainer's copy is still every grid weight rounded (Adam keeps it), and
  * ngp_trainer_params_changed remakes it after an outside write. */
-static void step0_grads(const ngp_scene *scene, bool f16, bool round_first, float *grads) {
+static void step0_grads(const ngp_scene *scene, bool f16, bool round_first, bool bf16, float *grads) {
   ngp_nerf n;
   ngp_test_small_nerf(&n, scene->aabb_scale, 2);
   if (round_first)
@@ -452,6 +452,7 @@ static void step0_grads(const ngp_scene *scene, bool f16, bool round_first, floa
   to.target_samples = 1 << 12;
   to.n_threads = 2;
   to.table_f16 = f16;
+  to.mlp_bf16 = bf16;
   ngp_trainer *tr;
   ngp_error err;
   assert_int_equal(ngp_trainer_create(&tr, &n, scene, &to, &err), NGP_OK);
@@ -474,9 +475,9 @@ static void test_train_reads_fp16_table(void **state) {
     rounded += ngp_f16_to_f32(ngp_f32_to_f16(n.params[i])) != n.params[i];
   float *a = calloc(np, sizeof(float)), *b = calloc(np, sizeof(float)), *c = calloc(np, sizeof(float));
   assert_true(a && b && c);
-  step0_grads(&scene, true, false, a);
-  step0_grads(&scene, false, true, b);
-  step0_grads(&scene, false, false, c);
+  step0_grads(&scene, true, false, false, a);
+  step0_grads(&scene, false, true, false, b);
+  step0_grads(&scene, false, false, false, c);
   size_t differ = 0;
   for (size_t i = 0; i < np; i++)
     differ += a[i] != c[i];
@@ -514,12 +515,45 @@ static void test_train_reads_fp16_table(void **state) {
   free(dir);
 }
 
+/* opts.mlp_bf16 (the default) where the CPU has AVX512_BF16: step 0's gradients are those of the
+ * bf16 products (the same bits as a trainer without it under NGP_SIMD=avx512bf16), not fp32's. */
+static void test_train_mlp_bf16(void **state) {
+  (void)state;
+  unsetenv("NGP_SIMD");
+  if (!ngp_mlp_bf16_available()) {
+    printf("  skipped: this CPU lacks AVX512_BF16 (or NGP_SIMD is set): training's MLPs run fp32\n");
+    skip();
+  }
+  ngp_train_opts to;
+  ngp_train_opts_default(&to);
+  assert_true(to.mlp_bf16);
+  ngp_scene scene;
+  char *dir = ngp_test_synth_scene("nerf_bf16", 32, 8, 1, -1, &scene, NULL);
+  ngp_nerf probe;
+  ngp_test_small_nerf(&probe, scene.aabb_scale, 2);
+  const size_t np = probe.n_params;
+  ngp_nerf_free(&probe);
+  float *a = calloc(np, sizeof(float)), *b = calloc(np, sizeof(float)), *c = calloc(np, sizeof(float));
+  assert_true(a && b && c);
+  step0_grads(&scene, true, false, true, a);
+  step0_grads(&scene, true, false, false, c);
+  setenv("NGP_SIMD", "avx512bf16", 1);
+  step0_grads(&scene, true, false, false, b);
+  unsetenv("NGP_SIMD");
+  assert_memory_equal(a, b, np * sizeof(float));
+  assert_memory_not_equal(a, c, np * sizeof(float));
+  free(a), free(b), free(c);
+  ngp_scene_free(&scene);
+  free(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_nonfinite_step_skipped),  cmocka_unit_test(test_psnr_ssim),
       cmocka_unit_test(test_reference_image),         cmocka_unit_test(test_snapshot_round_trip_and_rejects),
       cmocka_unit_test(test_train_end_to_end),        cmocka_unit_test(test_repeatable),
       cmocka_unit_test(test_render_reads_fp16_table), cmocka_unit_test(test_train_reads_fp16_table),
+      cmocka_unit_test(test_train_mlp_bf16),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -440,6 +440,8 @@ static bool check_cpu(const ngp_cli *cli, char *why, size_t n) {
   else
     printf("SIMD:    %s (chosen at run time; NGP_SIMD=scalar|avx2|avx512 forces a level, avx512bf16 opts in to bf16)\n",
            ngp_simd_level());
+  printf("training's MLP products: %s\n",
+         ngp_mlp_bf16_available() ? "bf16 with fp32 sums (AVX512_BF16; NGP_SIMD=avx512 keeps them fp32)" : "fp32");
   ngp_mlp m;
   ngp_error err;
   enum { S = 96, IN = 32, OUT = 16 };

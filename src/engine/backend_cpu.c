@@ -27,6 +27,7 @@ typedef struct model_buffer {
 typedef struct cpu_backend {
   ngp_backend base;
   ngp_trainer *trainer; /* NULL without a scene */
+  bool train_bf16;      /* its MLP products are bf16 (opts.mlp_bf16 on a CPU with AVX512_BF16) */
   bool concurrent;
   uint64_t published; /* generations made by publish (training side) */
   uint64_t acquired;  /* the generation renders use (rendering side) */
@@ -85,7 +86,8 @@ static ngp_render_opts render_opts(cpu_backend *c, const ngp_render_opts *o) {
 
 static void cpu_describe(ngp_backend *b, char *out, size_t n) {
   int t = b->model->n_threads;
-  snprintf(out, n, "%d thread%s, SIMD %s", t, t == 1 ? "" : "s", ngp_simd_level());
+  snprintf(out, n, "%d thread%s, SIMD %s%s", t, t == 1 ? "" : "s", ngp_simd_level(),
+           cpu(b)->train_bf16 ? ", training's MLP products in bf16" : "");
 }
 
 static void cpu_destroy(ngp_backend *b) {
@@ -265,6 +267,7 @@ static ngp_status cpu_create(ngp_nerf *n, const ngp_scene *scene, const ngp_back
       to.grid_sample_fraction = d.grid_sample_fraction;
     }
     if (to.target_samples == 0) to.target_samples = NGP_CPU_BATCH_SAMPLES;
+    c->train_bf16 = to.mlp_bf16 && ngp_mlp_bf16_available();
     ngp_status st = ngp_trainer_create(&c->trainer, n, scene, &to, err);
     if (st != NGP_OK) {
       c->trainer = NULL;

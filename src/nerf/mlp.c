@@ -254,10 +254,12 @@ static int cpu_simd_level(void) {
 #endif
 }
 
-static int simd_level(void) {
+/* allow_bf16: the caller allows bf16 products (the _mixed calls), so they are the default level
+ * where the CPU has them. */
+static int simd_level_for(bool allow_bf16) {
   int cpu = cpu_simd_level();
   const char *e = getenv("NGP_SIMD");
-  int want = cpu < SIMD_AVX512 ? cpu : SIMD_AVX512; /* bf16: only on request */
+  int want = allow_bf16 ? cpu : cpu < SIMD_AVX512 ? cpu : SIMD_AVX512; /* else bf16: only on request */
   if (e && strcmp(e, "scalar") == 0)
     want = SIMD_SCALAR;
   else if (e && strcmp(e, "avx2") == 0)
@@ -269,20 +271,25 @@ static int simd_level(void) {
   return want < cpu ? want : cpu;
 }
 
+static int simd_level(void) { return simd_level_for(false); }
+
+bool ngp_mlp_bf16_available(void) { return simd_level_for(true) == SIMD_AVX512BF16; }
+
 const char *ngp_simd_level(void) {
   static const char *const names[] = {"scalar", "avx2+fma", "avx512", "avx512bf16"};
   return names[simd_level()];
 }
 
-static gemm_fn pick_gemm(void) {
+static gemm_fn pick_gemm(bool allow_bf16) {
 #ifdef NGP_HAVE_AVX2_KERNEL
-  switch (simd_level()) {
+  switch (simd_level_for(allow_bf16)) {
   case SIMD_AVX512BF16: return ngp_mlp_gemm_bf16;
   case SIMD_AVX512: return ngp_mlp_gemm_avx512;
   case SIMD_AVX2: return ngp_mlp_gemm_avx2;
   default: break;
   }
 #endif
+  (void)allow_bf16;
   return gemm_portable;
 }
 
@@ -547,25 +554,31 @@ static void plan_release(const plan *p, scratch_block **blocks) {
 }
 
 /* The parts of a plan forward and backward share; plan_layout needs nothing else. */
-static void plan_init(plan *p, const ngp_mlp *m, int S, const float *in, int n_threads, int n_tiles, int backward) {
+static void plan_init(plan *p, const ngp_mlp *m, int S, const float *in, int n_threads, int n_tiles, int backward,
+                      bool bf16) {
   memset(p, 0, sizeof *p);
   p->m = m;
   p->S = S;
   p->in = in;
   p->A = ngp_mlp_acts_per_sample(m);
   p->n_threads = clamp_threads(n_threads, n_tiles);
-  p->gemm = pick_gemm();
+  p->gemm = pick_gemm(bf16);
   p->direct = in_place();
   plan_layout(p, backward);
 }
 
 void ngp_mlp_forward(const ngp_mlp *m, const float *params, int S, const float *in, float *out, float *acts,
                      int n_threads) {
+  ngp_mlp_forward_mixed(m, params, S, in, out, acts, n_threads, false);
+}
+
+void ngp_mlp_forward_mixed(const ngp_mlp *m, const float *params, int S, const float *in, float *out, float *acts,
+                           int n_threads, bool bf16) {
   /* in: [S][n_in], out: [S][n_out] overwritten, acts: [S][acts_per_sample] overwritten (or NULL). */
   if (S <= 0) return;
   const int n_tiles = (S + TILE - 1) / TILE;
   plan p;
-  plan_init(&p, m, S, in, n_threads, n_tiles, 0);
+  plan_init(&p, m, S, in, n_threads, n_tiles, 0, bf16);
   p.out = out;
   p.acts = acts;
   scratch_block *blocks[MAX_THREADS + 1];
@@ -672,11 +685,16 @@ static void backward_block(int b, int thread, void *user) {
 
 void ngp_mlp_backward(const ngp_mlp *m, const float *params, int S, const float *in, const float *acts,
                       const float *dout, float *dparams, float *din, int n_threads) {
+  ngp_mlp_backward_mixed(m, params, S, in, acts, dout, dparams, din, n_threads, false);
+}
+
+void ngp_mlp_backward_mixed(const ngp_mlp *m, const float *params, int S, const float *in, const float *acts,
+                            const float *dout, float *dparams, float *din, int n_threads, bool bf16) {
   /* dout: [S][n_out]; dparams: [n_params] accumulated (+=); din: [S][n_in] overwritten (or NULL). */
   if (S <= 0) return;
   const int n_tiles = (S + TILE - 1) / TILE;
   plan p;
-  plan_init(&p, m, S, in, n_threads, n_tiles, 1);
+  plan_init(&p, m, S, in, n_threads, n_tiles, 1, bf16);
   p.acts_in = acts;
   p.dout = dout;
   p.din = din;

@@ -41,6 +41,15 @@ void ngp_mlp_forward(const ngp_mlp *m, const float *params, int S, const float *
                      int n_threads);
 void ngp_mlp_backward(const ngp_mlp *m, const float *params, int S, const float *in, const float *acts,
                       const float *dout, float *dparams, float *din, int n_threads);
+/* The same, where the caller allows bf16 products (with fp32 sums, mlp_bf16.c) as the CUDA trainer
+ * runs its MLPs in fp16: with bf16 true they are used where the CPU has AVX512_BF16, unless
+ * NGP_SIMD names an fp32 level (scalar, avx2, avx512); with false these are the calls above. */
+void ngp_mlp_forward_mixed(const ngp_mlp *m, const float *params, int S, const float *in, float *out, float *acts,
+                           int n_threads, bool bf16);
+void ngp_mlp_backward_mixed(const ngp_mlp *m, const float *params, int S, const float *in, const float *acts,
+                            const float *dout, float *dparams, float *din, int n_threads, bool bf16);
+/* Whether ngp_mlp_*_mixed with bf16 true run bf16 products on this CPU under this NGP_SIMD. */
+bool ngp_mlp_bf16_available(void);
 /* Tests: 1 makes the fast twins copy every input, activation record and gradient through their
  * padded tile buffers (the earlier way); 0 (default) reads and writes unpadded ones in place. The
  * results are the same bit for bit; process-wide, not for use while other threads run MLPs. */
@@ -49,7 +58,8 @@ void ngp_mlp_set_staged(int staged);
 /* The SIMD level the fast path uses on this CPU ("avx512", "avx2+fma", "scalar"). NGP_SIMD=scalar,
  * avx2 or avx512 in the environment forces a level (one the CPU lacks: the best one below it);
  * NGP_SIMD=avx512bf16 asks for the bf16 GEMM (mlp_bf16.c: bf16 products, fp32 sums, not
- * bit-identical to the fp32 levels), never chosen without being asked for. */
+ * bit-identical to the fp32 levels), never chosen without being asked for (or allowed, by the
+ * _mixed calls). */
 const char *ngp_simd_level(void);
 
 #endif

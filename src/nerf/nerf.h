@@ -127,6 +127,10 @@ typedef struct ngp_train_opts {
    * gradients are those of the rounded table's forward, applied to the fp32 weights. Default true;
    * false reads the fp32 table. The CPU trainer's option: the CUDA trainer always reads fp16. */
   bool table_f16;
+  /* The MLPs' products of training in bf16 with fp32 sums (nerf/mlp.h, ngp_mlp_forward_mixed),
+   * as the CUDA trainer runs them in fp16, where the CPU has AVX512_BF16 and NGP_SIMD does not
+   * name an fp32 level. Default true; renders and density queries for meshes stay fp32. */
+  bool mlp_bf16;
 } ngp_train_opts;
 
 void ngp_train_opts_default(ngp_train_opts *o);

@@ -79,6 +79,7 @@ void ngp_train_opts_default(ngp_train_opts *o) {
   o->near_distance = 0.1f;
   o->grid_sample_fraction = 0.125f; /* CPU: see README, "How the engine works" */
   o->table_f16 = true;
+  o->mlp_bf16 = true;
 }
 
 void ngp_trainer_params_changed(ngp_trainer *t) {
@@ -413,7 +414,8 @@ static void density_cb(int S, const float *pos, float *raw, void *user) {
   const int nd = n->density_mlp.n_out;
   ngp_nerf_warp_positions(n, S, pos, t->x);
   grid_forward(t, S, t->x, t->d_enc);
-  ngp_mlp_forward(&n->density_mlp, n->params + n->off_density, S, t->d_enc, t->dens, NULL, t->n_threads);
+  ngp_mlp_forward_mixed(&n->density_mlp, n->params + n->off_density, S, t->d_enc, t->dens, NULL, t->n_threads,
+                        t->o.mlp_bf16);
   for (int s = 0; s < S; s++)
     raw[s] = t->dens[(size_t)s * nd];
 }
@@ -487,7 +489,7 @@ static ngp_status march_batch(ngp_trainer *t, uint64_t *marched_total, ngp_error
         ngp_nerf_warp_positions(n, S, t->a_pos + (size_t)(arena_used + c0) * 3, t->x);
         float *enc = t->a_enc + (size_t)(arena_used + c0) * (size_t)n->enc_dims;
         grid_forward(t, S, t->x, enc);
-        ngp_mlp_forward(&n->density_mlp, n->params + n->off_density, S, enc, t->dens, NULL, T);
+        ngp_mlp_forward_mixed(&n->density_mlp, n->params + n->off_density, S, enc, t->dens, NULL, T, t->o.mlp_bf16);
         for (int q = 0; q < S; q++)
           t->a_den[arena_used + c0 + (uint32_t)q] = t->dens[(size_t)q * nd];
       }
@@ -553,7 +555,7 @@ static void train_chunk(ngp_trainer *t, int r0, int r1, double tm[3]) {
     ngp_nerf_warp_positions(n, S, pos, t->x);
     /* (hash encodings from the compaction pass) -> density MLP -> SH -> colour MLP */
     const float *enc = t->enc_all + (size_t)s0 * (size_t)n->enc_dims;
-    ngp_mlp_forward(&n->density_mlp, n->params + n->off_density, S, enc, t->dens, t->dens_acts, T);
+    ngp_mlp_forward_mixed(&n->density_mlp, n->params + n->off_density, S, enc, t->dens, t->dens_acts, T, t->o.mlp_bf16);
     ngp_sh_forward(n->cfg.sh_degree, S, t->dir, t->sh);
     for (int s = 0; s < S; s++) {
       float *in = t->rgb_in + (size_t)s * ni;
@@ -562,7 +564,7 @@ static void train_chunk(ngp_trainer *t, int r0, int r1, double tm[3]) {
       for (int k = nd + n->sh_dims; k < ni; k++)
         in[k] = 1.0f;
     }
-    ngp_mlp_forward(&n->rgb_mlp, n->params + n->off_rgb, S, t->rgb_in, t->rgb_out, t->rgb_acts, T);
+    ngp_mlp_forward_mixed(&n->rgb_mlp, n->params + n->off_rgb, S, t->rgb_in, t->rgb_out, t->rgb_acts, T, t->o.mlp_bf16);
   }
   double c1 = ngp_seconds();
   /* composite + loss, and their backward (rays without samples see only the background) */
@@ -571,15 +573,16 @@ static void train_chunk(ngp_trainer *t, int r0, int r1, double tm[3]) {
   double c2 = ngp_seconds();
   if (S > 0) {
     /* backward, in exact reverse order: colour MLP -> (SH has no parameters) -> density MLP -> hash grid */
-    ngp_mlp_backward(&n->rgb_mlp, n->params + n->off_rgb, S, t->rgb_in, t->rgb_acts, t->d_rgb_out,
-                     t->grads + n->off_rgb, t->d_rgb_in, T);
+    ngp_mlp_backward_mixed(&n->rgb_mlp, n->params + n->off_rgb, S, t->rgb_in, t->rgb_acts, t->d_rgb_out,
+                           t->grads + n->off_rgb, t->d_rgb_in, T, t->o.mlp_bf16);
     for (int s = 0; s < S; s++)
       for (int k = 1; k < nd; k++)
         t->d_dens[(size_t)s * nd + k] = t->d_rgb_in[(size_t)s * ni + k];
     for (int s = 0; s < S; s++)
       t->d_dens[(size_t)s * nd] += t->d_rgb_in[(size_t)s * ni];
-    ngp_mlp_backward(&n->density_mlp, n->params + n->off_density, S, t->enc_all + (size_t)s0 * (size_t)n->enc_dims,
-                     t->dens_acts, t->d_dens, t->grads + n->off_density, t->d_enc, T);
+    ngp_mlp_backward_mixed(&n->density_mlp, n->params + n->off_density, S,
+                           t->enc_all + (size_t)s0 * (size_t)n->enc_dims, t->dens_acts, t->d_dens,
+                           t->grads + n->off_density, t->d_enc, T, t->o.mlp_bf16);
     ngp_hashgrid_backward(&n->grid, S, t->x, t->d_enc, t->grads + n->off_grid, &t->touched, T);
   }
   double c3 = ngp_seconds();
