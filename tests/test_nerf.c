@@ -339,14 +339,19 @@ static void test_train_end_to_end(void **state) {
   free(dir);
 }
 
+/* Training options for the short runs below: small batches on 2 threads (repeatable). */
+static void small_train_opts(ngp_train_opts *to) {
+  ngp_train_opts_default(to);
+  to->target_samples = 1 << 12;
+  to->n_threads = 2;
+}
+
 /* A fixed seed and thread count give a repeatable run: bit-identical weights after training. */
 static void train_briefly(const ngp_scene *scene, uint64_t seed, float *out, size_t *n_out) {
   ngp_nerf n;
   ngp_test_small_nerf(&n, scene->aabb_scale, 2);
   ngp_train_opts to;
-  ngp_train_opts_default(&to);
-  to.target_samples = 1 << 12;
-  to.n_threads = 2;
+  small_train_opts(&to);
   to.seed = seed;
   ngp_trainer *tr;
   ngp_error err;
@@ -394,9 +399,7 @@ static void test_nonfinite_step_skipped(void **state) {
   ngp_nerf n;
   ngp_test_small_nerf(&n, scene.aabb_scale, 2);
   ngp_train_opts to;
-  ngp_train_opts_default(&to);
-  to.target_samples = 1 << 12;
-  to.n_threads = 2;
+  small_train_opts(&to);
   ngp_trainer *tr;
   assert_int_equal(ngp_trainer_create(&tr, &n, &scene, &to, &err), NGP_OK);
   ngp_step_stats st;
@@ -448,9 +451,7 @@ static void step0_grads(const ngp_scene *scene, bool f16, bool round_first, bool
     for (size_t i = n.off_grid; i < n.n_params; i++)
       n.params[i] = ngp_f16_to_f32(ngp_f32_to_f16(n.params[i]));
   ngp_train_opts to;
-  ngp_train_opts_default(&to);
-  to.target_samples = 1 << 12;
-  to.n_threads = 2;
+  small_train_opts(&to);
   to.table_f16 = f16;
   to.mlp_bf16 = bf16;
   ngp_trainer *tr;
@@ -490,9 +491,7 @@ static void test_train_reads_fp16_table(void **state) {
 
   /* After training steps the copy is the weights rounded, everywhere. */
   ngp_train_opts to;
-  ngp_train_opts_default(&to);
-  to.target_samples = 1 << 12;
-  to.n_threads = 2;
+  small_train_opts(&to);
   ngp_trainer *tr;
   ngp_error err;
   assert_int_equal(ngp_trainer_create(&tr, &n, &scene, &to, &err), NGP_OK);
