@@ -146,6 +146,9 @@ static void step_gradients_case(const char *name, const char *config) {
    * NGP_MAX_SAMPLES_PER_RAY = 1024 samples <= the CUDA trainer's 2T kept, 8T marched, and the
    * CPU's 4T). */
   to.target_samples = 1u << 21;
+  /* The CPU side is the reference: its MLPs multiply in fp32 (the tolerance is for the GPU's fp16
+   * alone); it reads the hash table in fp16 as the GPU does (the default), so both see one table. */
+  to.mlp_bf16 = false;
   ngp_nerf cn, gn;
   if (config) {
     /* configs/nerf/<config>.json at full size */
