@@ -409,10 +409,10 @@ static void check_fast_vs_ref(const ngp_grid_config *c, int aabb, int S, int n_t
   assert_int_equal(ngp_touched_init(&t_ref, E, NULL), NGP_OK);
   assert_int_equal(ngp_touched_init(&t_fast, E, NULL), NGP_OK);
   int S1 = S / 3;
-  ngp_hashgrid_backward_ref(&g, S1, x, dout, dp_ref, &t_ref);
-  ngp_hashgrid_backward_ref(&g, S - S1, x + 3 * (size_t)S1, dout + S1 * LF, dp_ref, &t_ref);
-  ngp_hashgrid_backward(&g, S1, x, dout, dp_fast, &t_fast, n_threads);
-  ngp_hashgrid_backward(&g, S - S1, x + 3 * (size_t)S1, dout + S1 * LF, dp_fast, &t_fast, n_threads);
+  assert_true(ngp_hashgrid_backward_ref(&g, S1, x, dout, dp_ref, &t_ref));
+  assert_true(ngp_hashgrid_backward_ref(&g, S - S1, x + 3 * (size_t)S1, dout + S1 * LF, dp_ref, &t_ref));
+  assert_true(ngp_hashgrid_backward(&g, S1, x, dout, dp_fast, &t_fast, n_threads));
+  assert_true(ngp_hashgrid_backward(&g, S - S1, x + 3 * (size_t)S1, dout + S1 * LF, dp_fast, &t_fast, n_threads));
   /* Same per-entry summation order by construction; the tolerance allows any order anyway. */
   assert_int_equal(compare(what, dp_fast, dp_ref, g.n_params, 1e-6f, 1e-5f), 0);
   if (memcmp(dp_fast, dp_ref, g.n_params * sizeof(float)) != 0) fail_msg("%s: backward not bit-identical", what);
@@ -687,49 +687,77 @@ static void test_sh_orthonormal(void **state) {
       if (fabs(gram[a][b] - (a == b)) > 1e-5) fail_msg("<Y_%d, Y_%d> = %.9g", a, b, gram[a][b]);
 }
 
-/* ngp_touched_all_finite: a non-finite value in any touched entry (NaN, +-Inf, in any of its F
- * floats) is found, one in an untouched entry is not looked at; both ways of scanning (the list
- * for a sparse set, the bitmap on 2 threads for a dense one), a set spanning many work items. */
-static void test_touched_all_finite(void **state) {
+/* The backward's finiteness result, fast and reference alike: true while every sum is finite;
+ * false for a NaN or an infinity in dout (any level, any feature), for sums that overflow from
+ * finite terms, and for a touched gradient that was non-finite before the call; a non-finite
+ * gradient of an entry the call does not touch is not looked at. With and without a touched set. */
+static void check_finite_flag(const ngp_hashgrid *g, int S, const float *x, const float *dout, const float *dp0,
+                              bool want, const char *what) {
+  const size_t E = g->offset[g->n_levels];
+  float *dp = alloc_floats(g->n_params);
+  for (int way = 0; way < 3; way++) { /* reference, fast with a set, fast without one */
+    memcpy(dp, dp0, g->n_params * sizeof *dp);
+    ngp_touched t;
+    assert_int_equal(ngp_touched_init(&t, E, NULL), NGP_OK);
+    bool got = way == 0   ? ngp_hashgrid_backward_ref(g, S, x, dout, dp, &t)
+               : way == 1 ? ngp_hashgrid_backward(g, S, x, dout, dp, &t, 2)
+                          : ngp_hashgrid_backward(g, S, x, dout, dp, NULL, 2);
+    if (got != want) fail_msg("F=%d %s (way %d): finite %d, expected %d", g->n_features, what, way, got, want);
+    ngp_touched_free(&t);
+  }
+  free(dp);
+}
+
+static void test_backward_finite_flag(void **state) {
   (void)state;
-  const size_t E = 300000; /* > one work item of bitmap words */
-  static const int Fs[] = {1, 2, 4, 8};
-  static const float fracs[] = {0.001f, 0.3f}; /* list, bitmap */
-  const float poison[3] = {NAN, INFINITY, -INFINITY};
-  for (size_t fi = 0; fi < sizeof Fs / sizeof Fs[0]; fi++)
-    for (size_t di = 0; di < 2; di++) {
-      const int F = Fs[fi];
-      ngp_touched t;
-      assert_int_equal(ngp_touched_init(&t, E, NULL), NGP_OK);
-      float *v = alloc_floats(E * (size_t)F);
-      for (size_t i = 0; i < E * (size_t)F; i++)
-        v[i] = frand() * 2e6f - 1e6f;
-      uint32_t untouched = 0;
-      for (uint32_t e = 0; e < E; e++) {
-        if (frand() < fracs[di]) {
-          t.bits[e >> 6] |= (uint64_t)1 << (e & 63);
-          t.list[t.count++] = e;
-        } else {
-          untouched = e;
-        }
-      }
-      assert_true(t.count > 0);
-      assert_true(ngp_touched_all_finite(&t, v, F, 2));
-      v[(size_t)untouched * F] = NAN;
-      assert_true(ngp_touched_all_finite(&t, v, F, 2));
-      for (int p = 0; p < 3; p++) { /* the first, the last and a middle touched entry */
-        uint32_t e = t.list[p == 0 ? 0 : p == 1 ? t.count - 1 : t.count / 2];
-        size_t i = (size_t)e * F + (size_t)(p % F);
-        float keep = v[i];
-        v[i] = poison[p];
-        if (ngp_touched_all_finite(&t, v, F, 2))
-          fail_msg("F=%d, %zu touched of %zu: %g in entry %u not found", F, t.count, E, (double)poison[p], e);
-        v[i] = keep;
-      }
-      assert_true(ngp_touched_all_finite(&t, v, F, 1));
-      ngp_touched_free(&t);
-      free(v);
+  const int S = 500;
+  for (int F = 1; F <= 8; F *= 2) {
+    ngp_grid_config c = base_grid();
+    c.n_features_per_level = F;
+    c.n_levels = 6;
+    c.log2_hashmap_size = 12;
+    ngp_hashgrid g = make_grid(&c, 1);
+    const size_t LF = (size_t)g.n_levels * F;
+    float *x = random_positions(S), *dout = alloc_floats(S * LF), *dp0 = alloc_floats(g.n_params);
+    for (size_t i = 0; i < S * LF; i++)
+      dout[i] = 2.0f * frand() - 1.0f;
+    check_finite_flag(&g, S, x, dout, dp0, true, "finite");
+    const float poison[3] = {NAN, INFINITY, -INFINITY};
+    for (int p = 0; p < 3; p++) { /* first level, last level, a middle one; feature p % F */
+      int s = p == 0 ? 0 : p == 1 ? S - 1 : S / 2, l = p == 0 ? 0 : p == 1 ? g.n_levels - 1 : g.n_levels / 2;
+      size_t i = (size_t)s * LF + (size_t)l * F + (size_t)(p % F);
+      float keep = dout[i];
+      dout[i] = poison[p];
+      check_finite_flag(&g, S, x, dout, dp0, false, "poisoned dout");
+      dout[i] = keep;
     }
+    /* Overflow from finite terms: 64 samples at one point share their corners, each adding about
+     * w * 3e38 to the same gradients. */
+    float *xs = alloc_floats(64 * 3), *big = alloc_floats(64 * LF);
+    for (int s = 0; s < 64; s++) {
+      xs[s * 3 + 0] = 0.31f, xs[s * 3 + 1] = 0.52f, xs[s * 3 + 2] = 0.77f;
+      for (size_t k = 0; k < LF; k++)
+        big[(size_t)s * LF + k] = 3e38f;
+    }
+    check_finite_flag(&g, 64, xs, big, dp0, false, "overflowing sums");
+    check_finite_flag(&g, 1, xs, big, dp0, true, "one large term");
+    /* A non-finite gradient before the call: found in an entry the call touches (the last one the
+     * reference listed), not in one it does not touch. */
+    ngp_touched t;
+    assert_int_equal(ngp_touched_init(&t, g.offset[g.n_levels], NULL), NGP_OK);
+    float *scratch = alloc_floats(g.n_params);
+    ngp_hashgrid_backward_ref(&g, S, x, dout, scratch, &t);
+    uint32_t hit = t.list[t.count - 1], miss = UINT32_MAX;
+    for (uint32_t e = 0; e < g.offset[g.n_levels] && miss == UINT32_MAX; e++)
+      if (!(t.bits[e >> 6] & ((uint64_t)1 << (e & 63)))) miss = e;
+    assert_true(miss != UINT32_MAX);
+    dp0[(size_t)miss * F] = NAN;
+    check_finite_flag(&g, S, x, dout, dp0, true, "NaN in an untouched entry");
+    dp0[(size_t)hit * F + (size_t)(F - 1)] = INFINITY;
+    check_finite_flag(&g, S, x, dout, dp0, false, "infinity in a touched entry");
+    ngp_touched_free(&t);
+    free(scratch), free(xs), free(big), free(x), free(dout), free(dp0);
+  }
 }
 
 int main(void) {
@@ -742,7 +770,7 @@ int main(void) {
       cmocka_unit_test(test_linear_reproduction),
       cmocka_unit_test(test_backward_finite_differences),
       cmocka_unit_test(test_touched_exact),
-      cmocka_unit_test(test_touched_all_finite),
+      cmocka_unit_test(test_backward_finite_flag),
       cmocka_unit_test(test_fast_vs_ref),
       cmocka_unit_test(test_forward_f16),
       cmocka_unit_test(test_init_params),

@@ -44,49 +44,6 @@ void ngp_touched_clear(ngp_touched *t) {
   memset(t->level_count, 0, sizeof t->level_count);
 }
 
-/* The scan of ngp_touched_all_finite through the bitmap: work items of FINITE_WORDS words. */
-typedef struct finite_job {
-  const ngp_touched *t;
-  const float *v;
-  int F;
-  size_t n_words;
-  int bad; /* set (atomically) by a work item that met a non-finite value */
-} finite_job;
-
-enum { FINITE_WORDS = 4096 };
-
-static void finite_words(int chunk, int thread, void *user) {
-  (void)thread;
-  finite_job *j = user;
-  const uint64_t *bits = j->t->bits;
-  const int F = j->F;
-  size_t w0 = (size_t)chunk * FINITE_WORDS, w1 = w0 + FINITE_WORDS < j->n_words ? w0 + FINITE_WORDS : j->n_words;
-  int bad = 0;
-  for (size_t w = w0; w < w1 && !bad; w++)
-    for (uint64_t b = bits[w]; b; b &= b - 1) {
-      const float *g = j->v + (w * 64 + (size_t)__builtin_ctzll(b)) * (size_t)F;
-      for (int f = 0; f < F; f++)
-        bad |= !isfinite(g[f]);
-    }
-  if (bad) __atomic_store_n(&j->bad, 1, __ATOMIC_RELAXED);
-}
-
-bool ngp_touched_all_finite(const ngp_touched *t, const float *values, int F, int n_threads) {
-  /* Many entries: the bitmap in address order, on all threads (the list is in the order the
-   * entries were met, i.e. random, and reading the values in that order is cache misses). */
-  if (t->bits && t->count > t->n_entries / 256) {
-    finite_job j = {t, values, F, (t->n_entries + 63) / 64, 0};
-    ngp_parallel_for((int)((j.n_words + FINITE_WORDS - 1) / FINITE_WORDS), n_threads, finite_words, &j);
-    return !j.bad;
-  }
-  for (size_t k = 0; k < t->count; k++) {
-    const float *g = values + (size_t)t->list[k] * (size_t)F;
-    for (int f = 0; f < F; f++)
-      if (!isfinite(g[f])) return false;
-  }
-  return true;
-}
-
 void ngp_touched_free(ngp_touched *t) {
   free(t->bits);
   free(t->list);
@@ -230,12 +187,13 @@ void ngp_hashgrid_forward_ref(const ngp_hashgrid *g, const float *params, int S,
   }
 }
 
-void ngp_hashgrid_backward_ref(const ngp_hashgrid *g, int S, const float *x, const float *dout, float *dparams,
+bool ngp_hashgrid_backward_ref(const ngp_hashgrid *g, int S, const float *x, const float *dout, float *dparams,
                                ngp_touched *touched) {
   /* x: [S][3]; dout: [S][L*F]; dparams: [offset[L]][F], accumulated (+=). Every entry a corner
    * reads is recorded in *touched (when not NULL), even where its weight or dout is 0: the set is
    * "what the batch read", and Adam skips exact-zero gradients by itself. */
   const int L = g->n_levels, F = g->n_features;
+  bool finite = true;
   for (int s = 0; s < S; s++) {
     for (int l = 0; l < L; l++) {
       uint32_t idx[8];
@@ -246,12 +204,15 @@ void ngp_hashgrid_backward_ref(const ngp_hashgrid *g, int S, const float *x, con
         uint32_t e = g->offset[l] + idx[k];
         float *dp = dparams + (size_t)e * F;
         /* forward: o[f] += w[k] * p[f]  =>  dp[f] += w[k] * do[f] */
-        for (int f = 0; f < F; f++)
+        for (int f = 0; f < F; f++) {
           dp[f] += w[k] * d[f];
+          finite = finite && isfinite(dp[f]);
+        }
         if (touched) touched_mark(touched, e);
       }
     }
   }
+  return finite;
 }
 
 /* ---- Spherical harmonics -------------------------------------------------------------------- */

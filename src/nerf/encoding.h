@@ -47,9 +47,6 @@ typedef struct ngp_touched {
 ngp_status ngp_touched_init(ngp_touched *t, size_t n_entries, ngp_error *err);
 void ngp_touched_clear(ngp_touched *t); /* O(count): clears only the bits that are set */
 void ngp_touched_free(ngp_touched *t);
-/* Whether values[e*F .. e*F + F) is finite for every entry e in the set (values of other entries
- * are not read), on n_threads threads (<= 0: all cores). */
-bool ngp_touched_all_finite(const ngp_touched *t, const float *values, int F, int n_threads);
 
 /* Level geometry from the config and the scene's aabb_scale (NGP-SPEC §2). */
 ngp_status ngp_hashgrid_init(ngp_hashgrid *g, const ngp_grid_config *cfg, int aabb_scale, ngp_error *err);
@@ -58,14 +55,17 @@ void ngp_hashgrid_init_params(const ngp_hashgrid *g, float *params, uint64_t see
 
 /* x: [S][3] in [0,1]^3. out: [S][L*F], overwritten. */
 void ngp_hashgrid_forward_ref(const ngp_hashgrid *g, const float *params, int S, const float *x, float *out);
-/* dout: [S][L*F]. dparams += d(loss)/d(params); touched entries are added to *touched. */
-void ngp_hashgrid_backward_ref(const ngp_hashgrid *g, int S, const float *x, const float *dout, float *dparams,
+/* dout: [S][L*F]. dparams += d(loss)/d(params); touched entries are added to *touched. Returns
+ * whether every sum it wrote is finite: an infinite or NaN sum stays non-finite through any later
+ * addition, so over calls that start from finite gradients, "every call returned true" is "every
+ * gradient of the touched entries is finite" (what a trainer checks before the optimizer). */
+bool ngp_hashgrid_backward_ref(const ngp_hashgrid *g, int S, const float *x, const float *dout, float *dparams,
                                ngp_touched *touched);
 /* The fast twins: same arguments and results (up to float summation order), using n_threads
  * threads (<= 0: all cores). The backward splits work by level so no two threads write the same
  * entry. */
 void ngp_hashgrid_forward(const ngp_hashgrid *g, const float *params, int S, const float *x, float *out, int n_threads);
-void ngp_hashgrid_backward(const ngp_hashgrid *g, int S, const float *x, const float *dout, float *dparams,
+bool ngp_hashgrid_backward(const ngp_hashgrid *g, int S, const float *x, const float *dout, float *dparams,
                            ngp_touched *touched, int n_threads);
 
 /* The hash table rounded to fp16 for the forward passes of renders: table [n_params] gets

@@ -18,7 +18,10 @@
  * Backward: threads take whole levels (finest first, as those are the costly ones, so the dynamic
  * hand-out balances), and each loops over all samples for its level. A level owns its table
  * entries, so the scatter-add needs no atomics, and per entry the additions happen in sample order
- * as in the reference (bit-identical gradients too).
+ * as in the reference (bit-identical gradients too). Each addition's result is also checked for
+ * being finite, in registers (see scatter): a sum that turns infinite or NaN stays so through every
+ * later addition, so "every result finite" is "every touched gradient finite at the end", which
+ * the trainer needs before Adam, without a second pass over the touched entries.
  *
  * Touched set: levels own disjoint entry ranges, but level offsets are multiples of 8, not 64, so
  * a 64-bit word of the bitmap can straddle two levels. Only a level's first and last words can; a
@@ -27,6 +30,7 @@
  * tail of touched->list (level l gets size[l] minus its entries already in the set, so the regions
  * fit exactly), and are compacted behind the existing entries after the threads join: no
  * allocation, no lock. The list order differs from the reference; the set is the same. */
+#include <math.h>
 #include <string.h>
 
 #if defined(__SSE2__)
@@ -309,20 +313,46 @@ typedef struct {
   ngp_touched *touched;
   size_t region[NGP_MAX_LEVELS]; /* where level l writes its new entries in touched->list */
   size_t n_new[NGP_MAX_LEVELS];  /* how many it wrote */
+  int nonfinite[NGP_MAX_LEVELS]; /* whether a sum of level l came out non-finite */
 } bwd_ctx;
 
-/* dp[0..F) += wk * d[0..F). */
-static ALWAYS_INLINE void scatter(float *dp, float wk, const float *d, int F) {
+/* dp[0..F) += wk * d[0..F), and a note of whether a sum came out non-finite: *nf gets sum * 0
+ * OR-ed in, which stays +-0 while every sum is finite and becomes a NaN pattern (all-ones exponent,
+ * non-zero mantissa, kept by OR) at the first infinite or NaN one. */
 #if defined(__SSE2__)
+typedef __m128 nf_acc;
+#define NF_INIT() _mm_setzero_ps()
+#define NF_ANY(a) (_mm_movemask_ps(_mm_cmpunord_ps((a), (a))) != 0)
+#else
+typedef int nf_acc;
+#define NF_INIT() 0
+#define NF_ANY(a) ((a) != 0)
+#endif
+static ALWAYS_INLINE void scatter(float *dp, float wk, const float *d, int F, nf_acc *nf) {
+#if defined(__SSE2__)
+  const __m128 zero = _mm_setzero_ps();
   if (F == 4 || F == 8) {
     __m128 wv = _mm_set1_ps(wk);
-    _mm_storeu_ps(dp, _mm_add_ps(_mm_loadu_ps(dp), _mm_mul_ps(wv, _mm_loadu_ps(d))));
-    if (F == 8) _mm_storeu_ps(dp + 4, _mm_add_ps(_mm_loadu_ps(dp + 4), _mm_mul_ps(wv, _mm_loadu_ps(d + 4))));
+    __m128 s = _mm_add_ps(_mm_loadu_ps(dp), _mm_mul_ps(wv, _mm_loadu_ps(d)));
+    _mm_storeu_ps(dp, s);
+    *nf = _mm_or_ps(*nf, _mm_mul_ps(s, zero));
+    if (F == 8) {
+      s = _mm_add_ps(_mm_loadu_ps(dp + 4), _mm_mul_ps(wv, _mm_loadu_ps(d + 4)));
+      _mm_storeu_ps(dp + 4, s);
+      *nf = _mm_or_ps(*nf, _mm_mul_ps(s, zero));
+    }
     return;
   }
-#endif
-  for (int f = 0; f < F; f++)
+  for (int f = 0; f < F; f++) {
     dp[f] += wk * d[f];
+    *nf = _mm_or_ps(*nf, _mm_mul_ss(_mm_set_ss(dp[f]), zero));
+  }
+#else
+  for (int f = 0; f < F; f++) {
+    dp[f] += wk * d[f];
+    *nf |= !isfinite(dp[f]);
+  }
+#endif
 }
 
 /* Scatter of one level over all samples. */
@@ -339,6 +369,7 @@ static ALWAYS_INLINE void bwd_level(bwd_ctx *c, int l, int F) {
   const uint32_t w_first = off >> 6, w_last = (g->offset[l + 1] - 1) >> 6;
   uint32_t idx[TILE][8];
   float w[TILE][8];
+  nf_acc nf = NF_INIT();
   for (int s0 = 0; s0 < c->S; s0 += TILE) {
     int n = c->S - s0 < TILE ? c->S - s0 : TILE;
     int nc = corners_dispatch(g, l, c->x + (size_t)3 * s0, n, DP, F, 4, 1, idx, w);
@@ -348,7 +379,7 @@ static ALWAYS_INLINE void bwd_level(bwd_ctx *c, int l, int F) {
         float *dp = DP + (size_t)idx[i][k] * F;
         float wk = w[i][k];
         /* forward: o[f] += w[k] * p[f]  =>  dp[f] += w[k] * do[f] */
-        scatter(dp, wk, d, F);
+        scatter(dp, wk, d, F, &nf);
         if (!bits) continue;
         uint32_t e = off + idx[i][k], wi = e >> 6;
         uint64_t bit = (uint64_t)1 << (e & 63);
@@ -365,6 +396,7 @@ static ALWAYS_INLINE void bwd_level(bwd_ctx *c, int l, int F) {
     }
   }
   c->n_new[l] = n_new;
+  c->nonfinite[l] = NF_ANY(nf);
 }
 
 static void bwd_task(int item, int thread_index, void *user) {
@@ -392,11 +424,11 @@ static int level_of(const ngp_hashgrid *g, uint32_t e) {
   return lo;
 }
 
-void ngp_hashgrid_backward(const ngp_hashgrid *g, int S, const float *x, const float *dout, float *dparams,
+bool ngp_hashgrid_backward(const ngp_hashgrid *g, int S, const float *x, const float *dout, float *dparams,
                            ngp_touched *touched, int n_threads) {
   /* x: [S][3]; dout: [S][L*F]; dparams: [offset[L]][F], accumulated (+=); touched (may be NULL,
    * n_entries >= offset[L]) gains every entry a corner reads, as in the reference. */
-  if (S <= 0) return;
+  if (S <= 0) return true;
   const int L = g->n_levels;
   bwd_ctx c;
   memset(&c, 0, sizeof c);
@@ -431,4 +463,7 @@ void ngp_hashgrid_backward(const ngp_hashgrid *g, int S, const float *x, const f
     touched->count = at;
     memcpy(touched->level_count, have, (size_t)L * sizeof *have);
   }
+  for (int l = 0; l < L; l++)
+    if (c.nonfinite[l]) return false;
+  return true;
 }

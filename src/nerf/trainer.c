@@ -38,7 +38,8 @@ struct ngp_trainer {
   ngp_optimizer opt;
   ngp_touched touched;
   float *grads;
-  uint16_t *grid16; /* the hash table in fp16 for the forward passes (opts.table_f16), kept by Adam */
+  uint16_t *grid16;    /* the hash table in fp16 for the forward passes (opts.table_f16), kept by Adam */
+  bool grid_nonfinite; /* this step's hash backward summed a non-finite gradient (grads_finite) */
   int step;
   int n_skipped;  /* steps skipped for a non-finite loss or gradient */
   float *capture; /* (tests) the next steps' gradients go here too */
@@ -219,12 +220,13 @@ int ngp_trainer_skipped_steps(const ngp_trainer *t) { return t->n_skipped; }
 void ngp_trainer_capture_grads(ngp_trainer *t, float *grads) { t->capture = grads; }
 
 /* Whether every gradient this step wrote is finite: all MLP weights, and the hash-table entries
- * the batch touched (no other gradient is non-zero). */
+ * the batch touched (no other gradient is non-zero), which the hash backward checked as it summed
+ * them (t->grid_nonfinite). */
 static bool grads_finite(const ngp_trainer *t) {
   const ngp_nerf *n = t->n;
   for (size_t i = 0; i < n->off_grid; i++)
     if (!isfinite(t->grads[i])) return false;
-  return ngp_touched_all_finite(&t->touched, t->grads + n->off_grid, n->grid.n_features, t->n_threads);
+  return !t->grid_nonfinite;
 }
 
 /* Zeroes what grads_finite looked at, as the optimizer would have consumed it. */
@@ -583,7 +585,8 @@ static void train_chunk(ngp_trainer *t, int r0, int r1, double tm[3]) {
     ngp_mlp_backward_mixed(&n->density_mlp, n->params + n->off_density, S,
                            t->enc_all + (size_t)s0 * (size_t)n->enc_dims, t->dens_acts, t->d_dens,
                            t->grads + n->off_density, t->d_enc, T, t->o.mlp_bf16);
-    ngp_hashgrid_backward(&n->grid, S, t->x, t->d_enc, t->grads + n->off_grid, &t->touched, T);
+    if (!ngp_hashgrid_backward(&n->grid, S, t->x, t->d_enc, t->grads + n->off_grid, &t->touched, T))
+      t->grid_nonfinite = true;
   }
   double c3 = ngp_seconds();
   tm[0] += c1 - c0;
@@ -604,6 +607,7 @@ static bool optimize(ngp_trainer *t, double loss_sum) {
     t->n_skipped++;
   }
   ngp_touched_clear(&t->touched);
+  t->grid_nonfinite = false;
   return finite;
 }
 
