@@ -402,24 +402,33 @@ static void composite_rays(int i, int thread, void *user) {
 }
 
 /* ---- The step --------------------------------------------------------------------------------- */
+
+/* Raw densities of S <= CHUNK_SAMPLES positions (ngp units) without keeping activations: warped
+ * into t->x, hash-encoded into enc ([S][enc_dims], kept for the caller), the density MLP into
+ * t->dens, its first column to raw[S]. The one place training's density queries (marching rounds,
+ * occupancy update) choose the table (fp16 or fp32) and the MLP precision. */
+static void raw_densities(ngp_trainer *t, int S, const float *pos, float *enc, float *raw) {
+  ngp_nerf *n = t->n;
+  const int nd = n->density_mlp.n_out;
+  ngp_nerf_warp_positions(n, S, pos, t->x);
+  grid_forward(t, S, t->x, enc);
+  ngp_mlp_forward_mixed(&n->density_mlp, n->params + n->off_density, S, enc, t->dens, NULL, t->n_threads,
+                        t->o.mlp_bf16);
+  for (int s = 0; s < S; s++)
+    raw[s] = t->dens[(size_t)s * nd];
+}
 _Static_assert(NGP_OCCUPANCY_BATCH <= CHUNK_SAMPLES, "a grid update's batch fits the chunk buffers");
 
 /* The occupancy update's density queries, a batch of up to NGP_OCCUPANCY_BATCH positions at a
  * time, in the step's chunk buffers (free by then: x, d_enc, dens): the hash encoding of the whole
  * batch level by level on all threads, then the density MLP. The grid's samples are spread over
  * the whole volume, so nearby samples share no table entries; what helps is every thread reading
- * one level's table at a time (encoding_fast.c). Each value is the one ngp_nerf_density gives (a
- * sample's encoding and MLP rows do not depend on the others in the batch). */
+ * one level's table at a time (encoding_fast.c). A sample's encoding and MLP rows do not depend on
+ * the others in the batch, so with table_f16 and mlp_bf16 off each value is the one
+ * ngp_nerf_density gives; with them on, the one the marching rounds see. */
 static void density_cb(int S, const float *pos, float *raw, void *user) {
   ngp_trainer *t = user;
-  ngp_nerf *n = t->n;
-  const int nd = n->density_mlp.n_out;
-  ngp_nerf_warp_positions(n, S, pos, t->x);
-  grid_forward(t, S, t->x, t->d_enc);
-  ngp_mlp_forward_mixed(&n->density_mlp, n->params + n->off_density, S, t->d_enc, t->dens, NULL, t->n_threads,
-                        t->o.mlp_bf16);
-  for (int s = 0; s < S; s++)
-    raw[s] = t->dens[(size_t)s * nd];
+  raw_densities(t, S, pos, t->d_enc, raw);
 }
 
 static ngp_status grow_segs(ngp_trainer *t, size_t need, ngp_error *err) {
@@ -441,7 +450,7 @@ static ngp_status grow_segs(ngp_trainer *t, size_t need, ngp_error *err) {
  * surfaces. *marched_total: samples marched. */
 static ngp_status march_batch(ngp_trainer *t, uint64_t *marched_total, ngp_error *err) {
   ngp_nerf *n = t->n;
-  const int T = t->n_threads, nd = n->density_mlp.n_out;
+  const int T = t->n_threads;
   round_job rj = {t, 0, 0};
   ngp_occupancy_blocks(&n->occ, t->blocks); /* the grid changes at the end of a step */
   ngp_parallel_for((t->n_rays + 63) / 64, T, setup_rays, &rj);
@@ -488,12 +497,8 @@ static ngp_status march_batch(ngp_trainer *t, uint64_t *marched_total, ngp_error
       /* Densities of the round, in chunks that fit the scratch buffers. */
       for (uint32_t c0 = 0; c0 < S_round; c0 += CHUNK_SAMPLES) {
         int S = (int)(S_round - c0 < CHUNK_SAMPLES ? S_round - c0 : CHUNK_SAMPLES);
-        ngp_nerf_warp_positions(n, S, t->a_pos + (size_t)(arena_used + c0) * 3, t->x);
-        float *enc = t->a_enc + (size_t)(arena_used + c0) * (size_t)n->enc_dims;
-        grid_forward(t, S, t->x, enc);
-        ngp_mlp_forward_mixed(&n->density_mlp, n->params + n->off_density, S, enc, t->dens, NULL, T, t->o.mlp_bf16);
-        for (int q = 0; q < S; q++)
-          t->a_den[arena_used + c0 + (uint32_t)q] = t->dens[(size_t)q * nd];
+        raw_densities(t, S, t->a_pos + (size_t)(arena_used + c0) * 3,
+                      t->a_enc + (size_t)(arena_used + c0) * (size_t)n->enc_dims, t->a_den + arena_used + c0);
       }
       ngp_parallel_for((n_live + 63) / 64, T, scan_round, &rj);
       t->n_segs += (size_t)n_live;
