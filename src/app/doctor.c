@@ -438,7 +438,8 @@ static bool check_cpu(const ngp_cli *cli, char *why, size_t n) {
   if (simd_env)
     printf("SIMD:    %s (NGP_SIMD=%s in the environment)\n", ngp_simd_level(), simd_env);
   else
-    printf("SIMD:    %s (chosen at run time; NGP_SIMD=scalar|avx2|avx512 forces a level, avx512bf16 opts in to bf16)\n",
+    printf("SIMD:    %s (chosen at run time; NGP_SIMD=scalar|avx2|avx512 forces a level, avx512bf16 puts renders' MLP "
+           "products in bf16 too)\n",
            ngp_simd_level());
   printf("training's MLP products: %s\n",
          ngp_mlp_bf16_available() ? "bf16 with fp32 sums (AVX512_BF16; NGP_SIMD=avx512 keeps them fp32)" : "fp32");
