@@ -21,8 +21,9 @@
 #include "core/parallel.h"
 
 enum { CHUNK_SAMPLES = 1 << 16, MIN_RAYS = 256 };
+enum { SEG = 16, MAX_GROUP = 1024 }; /* samples marched per live ray per round; rays marched together */
 
-/* One ray's window of marched samples in a round's arena: where it starts and how many are kept. (A
+/* One ray's marched samples of a round in the arena: where they start and how many are kept. (A
  * type of its own: clang-format 14 and 19 format a pointer member of an inline struct differently.) */
 struct seg {
   int ray;
@@ -52,14 +53,16 @@ struct ngp_trainer {
   float *pos, *dt, *t, *enc_all;
   float *zero_rgb;    /* NGP_MAX_SAMPLES_PER_RAY * 3 zeros: colours do not change where a ray ends */
   uint8_t *ray_ended; /* 1: transmittance fell below 1e-4 (no background term); 2: dropped this step */
-  /* Marching in rounds: per ray where it is, and an arena of per-round windows of SEG samples
-   * (positions, steps, t, encodings) from which the kept samples are gathered per ray. */
+  /* Marching in rounds: per ray where it is; a round's windows of SEG samples per live ray
+   * (w_*: positions, steps, t), packed into an arena without the unused window slots before the
+   * round's encodings and densities; the kept samples are gathered per ray from the arena. */
   float *ray_tcur, *ray_texit, *ray_T;
   uint32_t *ray_marched;
   uint8_t *ray_live;
   int *live;          /* the live rays of the current round */
   uint32_t cap_arena; /* samples */
   float *a_pos, *a_dt, *a_t, *a_enc, *a_den;
+  float *w_pos, *w_dt, *w_t; /* [MAX_GROUP * SEG] */
   struct seg *segs;
   float marched_per_ray; /* the last step's mean, to size ray groups (long rays early on) */
   size_t n_segs, cap_segs;
@@ -172,6 +175,9 @@ ngp_status ngp_trainer_create(ngp_trainer **out, ngp_nerf *n, const ngp_scene *s
   ALLOC(t->a_t, t->cap_arena);
   ALLOC(t->a_enc, (size_t)t->cap_arena * (size_t)n->enc_dims);
   ALLOC(t->a_den, t->cap_arena);
+  ALLOC(t->w_pos, (size_t)MAX_GROUP * SEG * 3);
+  ALLOC(t->w_dt, (size_t)MAX_GROUP * SEG);
+  ALLOC(t->w_t, (size_t)MAX_GROUP * SEG);
   size_t C = CHUNK_SAMPLES + NGP_MAX_SAMPLES_PER_RAY;
   ALLOC(t->x, C * 3);
   ALLOC(t->dir, C * 3);
@@ -202,13 +208,13 @@ void ngp_trainer_destroy(ngp_trainer *t) {
   if (!t) return;
   ngp_optimizer_free(&t->opt);
   ngp_touched_free(&t->touched);
-  void *bufs[] = {t->ray_tcur,  t->ray_texit, t->ray_T,    t->ray_marched, t->ray_live, t->live,        t->a_pos,
-                  t->a_dt,      t->a_t,       t->a_enc,    t->a_den,       t->segs,     t->enc_all,     t->zero_rgb,
-                  t->ray_ended, t->grads,     t->ray_o,    t->ray_d,       t->ray_bg,   t->ray_target,  t->ray_jitter,
-                  t->ray_loss,  t->ray_off,   t->ray_cnt,  t->ray_used,    t->pos,      t->dt,          t->t,
-                  t->x,         t->dir,       t->dens,     t->dens_acts,   t->sh,       t->rgb_in,      t->rgb_out,
-                  t->rgb_acts,  t->d_rgb_out, t->d_rgb_in, t->d_dens,      t->d_enc,    t->thr_scratch, t->thr_march,
-                  t->grid16};
+  void *bufs[] = {t->ray_tcur, t->ray_texit,   t->ray_T,      t->ray_marched, t->ray_live,  t->live,     t->a_pos,
+                  t->a_dt,     t->a_t,         t->a_enc,      t->a_den,       t->w_pos,     t->w_dt,     t->w_t,
+                  t->segs,     t->enc_all,     t->zero_rgb,   t->ray_ended,   t->grads,     t->ray_o,    t->ray_d,
+                  t->ray_bg,   t->ray_target,  t->ray_jitter, t->ray_loss,    t->ray_off,   t->ray_cnt,  t->ray_used,
+                  t->pos,      t->dt,          t->t,          t->x,           t->dir,       t->dens,     t->dens_acts,
+                  t->sh,       t->rgb_in,      t->rgb_out,    t->rgb_acts,    t->d_rgb_out, t->d_rgb_in, t->d_dens,
+                  t->d_enc,    t->thr_scratch, t->thr_march,  t->grid16};
   for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
     free(bufs[i]);
   free(t);
@@ -241,7 +247,6 @@ static void discard_grads(ngp_trainer *t) {
 void ngp_trainer_sync_inference(ngp_trainer *t) { ngp_optimizer_ema(&t->opt, t->n->params, t->n->inference); }
 
 /* ---- 1. Rays ---------------------------------------------------------------------------------- */
-enum { SEG = 16 }; /* samples marched per live ray per round */
 
 static void ray_setup(ngp_trainer *t, int i) {
   const ngp_scene *sc = t->scene;
@@ -266,7 +271,6 @@ static void ray_setup(ngp_trainer *t, int i) {
 
 typedef struct {
   ngp_trainer *t;
-  uint32_t base; /* arena offset of this round */
   int n_live;
 } round_job;
 
@@ -286,7 +290,8 @@ static void setup_rays(int chunk, int thread, void *user) {
   }
 }
 
-/* March the next SEG samples of live rays [chunk*64, ...) into their arena windows. */
+/* March the next SEG samples of live rays [chunk*64, ...) into their windows (w_*, window li at
+ * li * SEG); pack_round moves them into the arena. */
 static void march_round(int chunk, int thread, void *user) {
   (void)thread;
   round_job *j = user;
@@ -295,25 +300,35 @@ static void march_round(int chunk, int thread, void *user) {
   int l0 = chunk * 64, l1 = l0 + 64 < j->n_live ? l0 + 64 : j->n_live;
   for (int li = l0; li < l1; li++) {
     int r = t->live[li];
-    uint32_t off = j->base + (uint32_t)li * SEG;
+    uint32_t w = (uint32_t)li * SEG;
     int want = (int)(NGP_MAX_SAMPLES_PER_RAY - t->ray_marched[r]);
     if (want > SEG) want = SEG;
     int len = ngp_march_segment(&n->occ, t->blocks, n->aabb_min, n->aabb_max, n->cone_angle, t->ray_o + r * 3,
-                                t->ray_d + r * 3, &t->ray_tcur[r], t->ray_texit[r], want, t->a_pos + (size_t)off * 3,
-                                t->a_dt + off, t->a_t + off);
+                                t->ray_d + r * 3, &t->ray_tcur[r], t->ray_texit[r], want, t->w_pos + (size_t)w * 3,
+                                t->w_dt + w, t->w_t + w);
     t->ray_marched[r] += (uint32_t)len;
     if (len < want || t->ray_marched[r] >= NGP_MAX_SAMPLES_PER_RAY) t->ray_live[r] = 0; /* left the box */
-    /* Unused window slots get a harmless sample (the box centre, no step): they are encoded with
-     * the rest and ignored. */
-    for (int k = len; k < SEG; k++) {
-      for (int c = 0; c < 3; c++)
-        t->a_pos[(size_t)(off + (uint32_t)k) * 3 + c] = 0.5f * (n->aabb_min[c] + n->aabb_max[c]);
-      t->a_dt[off + (uint32_t)k] = 0.0f;
-    }
     t->segs[t->n_segs + (size_t)li].ray = r;
-    t->segs[t->n_segs + (size_t)li].off = off;
     t->segs[t->n_segs + (size_t)li].kept = (uint32_t)len; /* until the transmittance scan */
   }
+}
+
+/* The round's windows into the arena from `base` on, each ray's samples after the previous ray's
+ * (no unused slots: they would be encoded and run through the density MLP for nothing; late in
+ * training a ray keeps about 10 of its window's 16). Sets each segment's offset; returns the
+ * samples packed. */
+static uint32_t pack_round(ngp_trainer *t, uint32_t base, int n_live) {
+  uint32_t at = base;
+  for (int li = 0; li < n_live; li++) {
+    struct seg *sg = &t->segs[t->n_segs + (size_t)li];
+    const size_t w = (size_t)li * SEG, k = sg->kept;
+    sg->off = at;
+    memcpy(t->a_pos + (size_t)at * 3, t->w_pos + w * 3, k * 3 * sizeof(float));
+    memcpy(t->a_dt + at, t->w_dt + w, k * sizeof(float));
+    memcpy(t->a_t + at, t->w_t + w, k * sizeof(float));
+    at += (uint32_t)k;
+  }
+  return at - base;
 }
 
 /* After the round's densities (raw density of arena sample k at t->a_den[k]): follow each live
@@ -451,7 +466,7 @@ static ngp_status grow_segs(ngp_trainer *t, size_t need, ngp_error *err) {
 static ngp_status march_batch(ngp_trainer *t, uint64_t *marched_total, ngp_error *err) {
   ngp_nerf *n = t->n;
   const int T = t->n_threads;
-  round_job rj = {t, 0, 0};
+  round_job rj = {t, 0};
   ngp_occupancy_blocks(&n->occ, t->blocks); /* the grid changes at the end of a step */
   ngp_parallel_for((t->n_rays + 63) / 64, T, setup_rays, &rj);
   uint32_t arena_used = 0;
@@ -464,12 +479,12 @@ static ngp_status march_batch(ngp_trainer *t, uint64_t *marched_total, ngp_error
   bool full = false;
   int started = 0;
   for (int g0 = 0; g0 < t->n_rays && !full;) {
-    /* A group should fit in a quarter of the room left, at the last step's ray length (windows
-     * round each ray up to a multiple of SEG). */
+    /* A group should fit in a quarter of the room left, at the last step's ray length (plus a
+     * round's worth, as a round checks for room for whole windows). */
     float per_ray = t->marched_per_ray + (float)SEG;
     int group = (int)((float)(t->cap_arena - arena_used) / (4.0f * per_ray));
     if (group < 32) group = 32;
-    if (group > 1024) group = 1024;
+    if (group > MAX_GROUP) group = MAX_GROUP;
     int g1 = g0 + group < t->n_rays ? g0 + group : t->n_rays;
     started = g1;
     for (;;) {
@@ -488,12 +503,10 @@ static ngp_status march_batch(ngp_trainer *t, uint64_t *marched_total, ngp_error
       }
       ngp_status st = grow_segs(t, t->n_segs + (size_t)n_live, err);
       if (st != NGP_OK) return st;
-      rj.base = arena_used;
       rj.n_live = n_live;
       ngp_parallel_for((n_live + 63) / 64, T, march_round, &rj);
-      uint32_t S_round = (uint32_t)n_live * SEG;
-      for (int li = 0; li < n_live; li++)
-        *marched_total += t->segs[t->n_segs + (size_t)li].kept;
+      const uint32_t S_round = pack_round(t, arena_used, n_live);
+      *marched_total += S_round;
       /* Densities of the round, in chunks that fit the scratch buffers. */
       for (uint32_t c0 = 0; c0 < S_round; c0 += CHUNK_SAMPLES) {
         int S = (int)(S_round - c0 < CHUNK_SAMPLES ? S_round - c0 : CHUNK_SAMPLES);
