@@ -432,7 +432,9 @@ static void raw_densities(ngp_trainer *t, int S, const float *pos, float *enc, f
   for (int s = 0; s < S; s++)
     raw[s] = t->dens[(size_t)s * nd];
 }
+
 _Static_assert(NGP_OCCUPANCY_BATCH <= CHUNK_SAMPLES, "a grid update's batch fits the chunk buffers");
+_Static_assert(MAX_GROUP *SEG <= CHUNK_SAMPLES, "a marching round fits the chunk buffers");
 
 /* The occupancy update's density queries, a batch of up to NGP_OCCUPANCY_BATCH positions at a
  * time, in the step's chunk buffers (free by then: x, d_enc, dens): the hash encoding of the whole
@@ -507,12 +509,10 @@ static ngp_status march_batch(ngp_trainer *t, uint64_t *marched_total, ngp_error
       ngp_parallel_for((n_live + 63) / 64, T, march_round, &rj);
       const uint32_t S_round = pack_round(t, arena_used, n_live);
       *marched_total += S_round;
-      /* Densities of the round, in chunks that fit the scratch buffers. */
-      for (uint32_t c0 = 0; c0 < S_round; c0 += CHUNK_SAMPLES) {
-        int S = (int)(S_round - c0 < CHUNK_SAMPLES ? S_round - c0 : CHUNK_SAMPLES);
-        raw_densities(t, S, t->a_pos + (size_t)(arena_used + c0) * 3,
-                      t->a_enc + (size_t)(arena_used + c0) * (size_t)n->enc_dims, t->a_den + arena_used + c0);
-      }
+      /* Densities of the round (at most MAX_GROUP * SEG samples: one call fits the chunk buffers). */
+      if (S_round > 0)
+        raw_densities(t, (int)S_round, t->a_pos + (size_t)arena_used * 3,
+                      t->a_enc + (size_t)arena_used * (size_t)n->enc_dims, t->a_den + arena_used);
       ngp_parallel_for((n_live + 63) / 64, T, scan_round, &rj);
       t->n_segs += (size_t)n_live;
       arena_used += S_round;
