@@ -12,6 +12,7 @@
 #include "engine/eval.h"
 #include "engine/session.h"
 #include "core/fs.h"
+#include "nerf/error_map.h"
 #include "nerf/nerf.h"
 #include "nerf/snapshot.h"
 #include "common/ngp_half.h"
@@ -270,6 +271,10 @@ static void test_train_end_to_end(void **state) {
   to.n_threads = 2;
   to.seed = 7;
   to.grid_sample_fraction = 1.0f / 16.0f;
+  /* Rays drawn uniformly all along, so that the recorded losses measure the same thing from the
+   * first window to the last (the error map draws half of them where the loss is high from step
+   * 128 on; test_train_error_map covers it). */
+  to.error_map = 0;
   ngp_trainer *tr;
   assert_int_equal(ngp_trainer_create(&tr, &n, &scene, &to, &err), NGP_OK);
   const float white[3] = {1, 1, 1};
@@ -385,6 +390,40 @@ static void test_repeatable(void **state) {
   free(a);
   free(b);
   free(c);
+  ngp_scene_free(&scene);
+  free(dir);
+}
+
+/* The error map (opts.error_map, nerf/error_map.h) draws nothing differently before its first
+ * distribution, at step 128: two trainers, with and without it, hold the same weights bit for bit
+ * until then; from that step on half the rays come from its cells, and the weights part. */
+static void test_train_error_map(void **state) {
+  (void)state;
+  ngp_scene scene;
+  char *dir = ngp_test_synth_scene("nerf_error_map", 32, 8, 1, -1, &scene, NULL);
+  ngp_nerf n[2];
+  ngp_trainer *tr[2];
+  ngp_error err;
+  for (int k = 0; k < 2; k++) {
+    ngp_test_small_nerf(&n[k], scene.aabb_scale, 2);
+    ngp_train_opts to;
+    small_train_opts(&to);
+    to.target_samples = 1 << 11;
+    to.grid_sample_fraction = 1.0f / 16.0f;
+    to.error_map = k; /* 0 off, 1 on */
+    assert_int_equal(ngp_trainer_create(&tr[k], &n[k], &scene, &to, &err), NGP_OK);
+  }
+  for (int i = 0; i < NGP_ERROR_MAP_FIRST + 2; i++) {
+    for (int k = 0; k < 2; k++)
+      assert_int_equal(ngp_trainer_step(tr[k], NULL, NULL), NGP_OK);
+    const bool same = memcmp(n[0].params, n[1].params, n[0].n_params * sizeof(float)) == 0;
+    if (i < NGP_ERROR_MAP_FIRST && !same) fail_msg("the weights differ after step %d, before the map is used", i);
+    if (i == NGP_ERROR_MAP_FIRST + 1 && same) fail_msg("the map changed no ray by step %d", i);
+  }
+  for (int k = 0; k < 2; k++) {
+    ngp_trainer_destroy(tr[k]);
+    ngp_nerf_free(&n[k]);
+  }
   ngp_scene_free(&scene);
   free(dir);
 }
@@ -552,7 +591,7 @@ int main(void) {
       cmocka_unit_test(test_reference_image),         cmocka_unit_test(test_snapshot_round_trip_and_rejects),
       cmocka_unit_test(test_train_end_to_end),        cmocka_unit_test(test_repeatable),
       cmocka_unit_test(test_render_reads_fp16_table), cmocka_unit_test(test_train_reads_fp16_table),
-      cmocka_unit_test(test_train_mlp_bf16),
+      cmocka_unit_test(test_train_mlp_bf16),          cmocka_unit_test(test_train_error_map),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

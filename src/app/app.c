@@ -52,6 +52,7 @@ void ngp_app_session_opts(const ngp_cli *cli, bool train, ngp_session_opts *o) {
   o->transparent = cli->transparent;
   if (cli->spp > 0) o->spp = cli->spp;
   o->batch_samples = cli->batch_samples;
+  o->error_map = cli->error_map;
   o->train = train;
   if (cli->render_mode) ngp_render_mode_parse(cli->render_mode, &o->render_mode); /* checked when parsed */
   o->near_distance = (float)cli->near_distance;

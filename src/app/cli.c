@@ -46,6 +46,7 @@ typedef enum {
   OPT_GUI,
   OPT_DOCTOR,
   OPT_BATCH,
+  OPT_ERROR_MAP,
   OPT_SPP,
   OPT_RENDER_MODE,
   OPT_SCREENSHOT_FRAMES,
@@ -122,6 +123,9 @@ static const opt_def k_opts[] = {
     {"seed", 0, OPT_SEED, true, "random seed (default 1337); with the thread count it makes a run repeatable"},
     {"batch-size", 0, OPT_BATCH, true,
      "target samples per training step (default 65536 on the CPU, 262144 (instant-ngp's) on a GPU)"},
+    {"error-map", 0, OPT_ERROR_MAP, true,
+     "on or off: draw half the training rays where the error is high (default: on with the CPU backend; "
+     "the CUDA backend draws uniformly, as instant-ngp)"},
     {"video-camera-path", 0, OPT_VIDEO_PATH, true,
      "render a video along instant-ngp's camera path (base_cam.json) or a transforms .json's frames"},
     {"video-orbit", 0, OPT_VIDEO_ORBIT, true,
@@ -289,6 +293,7 @@ int ngp_cli_parse(int argc, char **argv, ngp_cli *cli, char *msg, size_t size) {
   cli->train_seconds = -1.0;
   cli->gui = -1;
   cli->near_distance = -1.0;
+  cli->error_map = -1;
   cli->video_first = cli->video_last = -1;
   const char *video_opt = NULL; /* the first video option given that needs a path or an orbit */
   msg[0] = '\0';
@@ -407,6 +412,14 @@ int ngp_cli_parse(int argc, char **argv, ngp_cli *cli, char *msg, size_t size) {
     }
     case OPT_BATCH:
       if (parse_long(opt->name, value, 256, 1L << 22, &cli->batch_samples, msg, size)) return NGP_EXIT_USAGE;
+      break;
+    case OPT_ERROR_MAP:
+      if (strcmp(value, "on") == 0)
+        cli->error_map = 1;
+      else if (strcmp(value, "off") == 0)
+        cli->error_map = 0;
+      else
+        return usage_error(msg, size, "--error-map: '%s' is not on or off", value);
       break;
     case OPT_SEED: {
       long v = 0;

@@ -37,6 +37,7 @@ typedef struct ngp_cli {
   bool transparent; /* --background transparent */
   ngp_backend_choice backend;
   long batch_samples; /* --batch-size: target samples per step; 0: default */
+  int error_map;      /* --error-map on|off: 1, 0; -1 (default): the backend's */
   int spp;            /* --screenshot-spp / test: samples per pixel; 0: default */
   int gui;            /* -1: default (a window when the build has a viewer and a display works),
                          0: --no-gui, 1: --gui (a window or an error) */

@@ -186,7 +186,12 @@ static ngp_status cuda_create(ngp_nerf *n, const ngp_scene *scene, const ngp_bac
     to.n_threads = n->n_threads;
     if (to.grid_sample_fraction < 0.0f) to.grid_sample_fraction = 1.0f; /* instant-ngp's counts: cheap on a GPU */
     if (to.target_samples == 0) to.target_samples = NGP_DEFAULT_BATCH_SAMPLES; /* instant-ngp's batch */
-    st = ngp_cuda_trainer_create(&c->trainer, n, scene, &to, err);
+    if (to.error_map > 0) /* -1 (the default) and 0 both mean uniform rays here */
+      st = ngp_error_set(err, NGP_ERR_UNSUPPORTED,
+                         "error-map sampling (--error-map on) is the CPU trainer's; the CUDA trainer draws its rays "
+                         "uniformly, as instant-ngp does by default: drop --error-map on or use --backend cpu");
+    else
+      st = ngp_cuda_trainer_create(&c->trainer, n, scene, &to, err);
     if (st != NGP_OK) c->trainer = NULL;
   }
   if (st != NGP_OK) {

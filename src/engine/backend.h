@@ -51,8 +51,9 @@ typedef struct ngp_render_camera {
 
 typedef struct ngp_backend_opts {
   int n_threads; /* host threads (the CPU backend's compute; <= 0: all cores) */
-  /* Used when a scene is given; grid_sample_fraction < 0 and target_samples 0 (the defaults): the
-   * backend's own (the CPU's 0.125 and NGP_CPU_BATCH_SAMPLES, instant-ngp's 1 and 2^18 on a GPU). */
+  /* Used when a scene is given; grid_sample_fraction < 0, target_samples 0 and error_map -1 (the
+   * defaults): the backend's own (the CPU's 0.125, NGP_CPU_BATCH_SAMPLES and the error map on;
+   * instant-ngp's 1, 2^18 and uniform rays on a GPU, whose trainer refuses error_map 1). */
   ngp_train_opts train;
   /* Renders run on another thread than training (the viewer): publish copies the weights into a
    * second buffer instead of letting the renderer read the host model's. */

@@ -24,6 +24,7 @@ void ngp_session_opts_default(ngp_session_opts *o) {
   o->spp = 1;
   o->train = true;
   o->grid_sample_fraction = -1.0f;
+  o->error_map = -1;
   o->near_distance = -1.0f;
 }
 
@@ -112,6 +113,7 @@ static ngp_status open_backend(ngp_session *s, const ngp_backend_type *type, con
   bo.train.seed = s->opts.seed;
   if (s->opts.batch_samples > 0) bo.train.target_samples = (uint32_t)s->opts.batch_samples;
   bo.train.grid_sample_fraction = s->opts.grid_sample_fraction;
+  bo.train.error_map = s->opts.error_map;
   if (s->opts.near_distance >= 0.0f) bo.train.near_distance = s->opts.near_distance; /* run.py's meaning */
   if ((st = ngp_backend_create(type, &s->nerf, s->have_scene ? &s->scene : NULL, &bo, &s->backend, err)) != NGP_OK) {
     s->backend = NULL;

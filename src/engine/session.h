@@ -28,6 +28,7 @@ typedef struct ngp_session_opts {
   int spp;                    /* samples per pixel of renders (1) */
   long batch_samples;         /* target samples per training step; <= 0: the default (2^18) */
   float grid_sample_fraction; /* occupancy-update samples against instant-ngp's; < 0: the backend's */
+  int error_map;              /* rays drawn where the error is high: 1, 0, -1 the backend's (ngp_train_opts) */
   bool train;                 /* load the scene's images and make a trainer (false: the scene is ignored) */
   int holdout_every;          /* > 1: train on all frames but 0, N, 2N, ... (ngp_scene_options); 0: all */
   bool concurrent_render;     /* renders run on another thread than training (the viewer) */

@@ -131,6 +131,12 @@ typedef struct ngp_train_opts {
    * as the CUDA trainer runs them in fp16, where the CPU has AVX512_BF16 and NGP_SIMD does not
    * name an fp32 level. Default true; renders and density queries for meshes stay fp32. */
   bool mlp_bf16;
+  /* Half the rays drawn where the training error is high (nerf/error_map.h: per image, a grid of
+   * cells keeps the loss of the rays drawn in it; from step 128 on, and then at intervals growing
+   * 1.5 times, it becomes the distribution they are drawn from). instant-ngp has it, off by
+   * default; on the CPU it reaches a given quality in fewer steps (README, "Measured"). 1 on, 0
+   * off, -1 (the default) the backend's: the CPU trainer's is on, the CUDA trainer has none. */
+  int error_map;
 } ngp_train_opts;
 
 void ngp_train_opts_default(ngp_train_opts *o);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "nerf/error_map.h"
 #include "nerf/march.h"
 #include "nerf/nerf.h"
 #include "common/ngp_march_math.h"
@@ -49,6 +50,8 @@ struct ngp_trainer {
   /* per ray */
   float *ray_o, *ray_d, *ray_bg, *ray_target, *ray_jitter, *ray_loss;
   uint32_t *ray_off, *ray_cnt, *ray_used;
+  int *ray_cell;      /* the error-map slot of each ray's pixel */
+  ngp_error_map emap; /* where rays are drawn (opts.error_map; all zero when off) */
   /* per marched sample (compacted in place to the samples before each ray's termination) */
   float *pos, *dt, *t, *enc_all;
   float *zero_rgb;    /* NGP_MAX_SAMPLES_PER_RAY * 3 zeros: colours do not change where a ray ends */
@@ -84,6 +87,7 @@ void ngp_train_opts_default(ngp_train_opts *o) {
   o->grid_sample_fraction = 0.125f; /* CPU: see README, "How the engine works" */
   o->table_f16 = true;
   o->mlp_bf16 = true;
+  o->error_map = -1;
 }
 
 void ngp_trainer_params_changed(ngp_trainer *t) {
@@ -155,6 +159,7 @@ ngp_status ngp_trainer_create(ngp_trainer **out, ngp_nerf *n, const ngp_scene *s
   ALLOC(t->ray_off, R + 1);
   ALLOC(t->ray_cnt, R);
   ALLOC(t->ray_used, R);
+  ALLOC(t->ray_cell, R);
   ALLOC(t->pos, (size_t)t->cap_samples * 3);
   ALLOC(t->dt, t->cap_samples);
   ALLOC(t->t, t->cap_samples);
@@ -193,6 +198,18 @@ ngp_status ngp_trainer_create(ngp_trainer **out, ngp_nerf *n, const ngp_scene *s
   ALLOC(t->d_enc, C * (size_t)n->enc_dims);
   ALLOC(t->thr_scratch, (size_t)t->n_threads * NGP_MAX_SAMPLES_PER_RAY * 8);
   ALLOC(t->thr_march, (size_t)t->n_threads * NGP_MAX_SAMPLES_PER_RAY * 5);
+  if (o->error_map != 0 && scene->n_frames > 0) {
+    int side = scene->frames[0].image.width;
+    for (int i = 0; i < scene->n_frames; i++) {
+      if (scene->frames[i].image.width < side) side = scene->frames[i].image.width;
+      if (scene->frames[i].image.height < side) side = scene->frames[i].image.height;
+    }
+    side = ngp_error_map_side(t->n_rays, scene->n_frames, side);
+    if ((st = ngp_error_map_init(&t->emap, scene->n_frames, side, err)) != NGP_OK) {
+      ngp_trainer_destroy(t);
+      return st;
+    }
+  }
   ngp_occupancy_mark_untrained(&n->occ, scene, t->n_threads);
   *out = t;
   return NGP_OK;
@@ -208,13 +225,14 @@ void ngp_trainer_destroy(ngp_trainer *t) {
   if (!t) return;
   ngp_optimizer_free(&t->opt);
   ngp_touched_free(&t->touched);
-  void *bufs[] = {t->ray_tcur, t->ray_texit,   t->ray_T,      t->ray_marched, t->ray_live,  t->live,     t->a_pos,
-                  t->a_dt,     t->a_t,         t->a_enc,      t->a_den,       t->w_pos,     t->w_dt,     t->w_t,
-                  t->segs,     t->enc_all,     t->zero_rgb,   t->ray_ended,   t->grads,     t->ray_o,    t->ray_d,
-                  t->ray_bg,   t->ray_target,  t->ray_jitter, t->ray_loss,    t->ray_off,   t->ray_cnt,  t->ray_used,
-                  t->pos,      t->dt,          t->t,          t->x,           t->dir,       t->dens,     t->dens_acts,
-                  t->sh,       t->rgb_in,      t->rgb_out,    t->rgb_acts,    t->d_rgb_out, t->d_rgb_in, t->d_dens,
-                  t->d_enc,    t->thr_scratch, t->thr_march,  t->grid16};
+  ngp_error_map_free(&t->emap);
+  void *bufs[] = {t->ray_tcur,  t->ray_texit,  t->ray_T,       t->ray_marched, t->ray_live, t->live,      t->a_pos,
+                  t->a_dt,      t->a_t,        t->a_enc,       t->a_den,       t->w_pos,    t->w_dt,      t->w_t,
+                  t->segs,      t->enc_all,    t->zero_rgb,    t->ray_ended,   t->grads,    t->ray_o,     t->ray_d,
+                  t->ray_bg,    t->ray_target, t->ray_jitter,  t->ray_loss,    t->ray_off,  t->ray_cnt,   t->ray_used,
+                  t->ray_cell,  t->pos,        t->dt,          t->t,           t->x,        t->dir,       t->dens,
+                  t->dens_acts, t->sh,         t->rgb_in,      t->rgb_out,     t->rgb_acts, t->d_rgb_out, t->d_rgb_in,
+                  t->d_dens,    t->d_enc,      t->thr_scratch, t->thr_march,   t->grid16};
   for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
     free(bufs[i]);
   free(t);
@@ -255,10 +273,12 @@ static void ray_setup(ngp_trainer *t, int i) {
   const ngp_frame *f = &sc->frames[img];
   int w = f->image.width, h = f->image.height;
   uint64_t seed = t->o.seed, step = (uint64_t)t->step;
-  int px = (int)(ngp_train_rand01(seed, step, (uint64_t)i, 0) * (float)w),
-      py = (int)(ngp_train_rand01(seed, step, (uint64_t)i, 1) * (float)h);
-  if (px >= w) px = w - 1;
-  if (py >= h) py = h - 1;
+  /* The pixel: uniform, or (once the error map has a distribution) half the rays from its cells. */
+  int px, py;
+  ngp_error_map_draw(&t->emap, img, w, h, ngp_train_rand01(seed, step, (uint64_t)i, 6),
+                     ngp_train_rand01(seed, step, (uint64_t)i, 7), ngp_train_rand01(seed, step, (uint64_t)i, 0),
+                     ngp_train_rand01(seed, step, (uint64_t)i, 1), &px, &py);
+  if (t->emap.err) t->ray_cell[i] = ngp_error_map_slot(&t->emap, img, px, py, w, h);
   float u = ((float)px + 0.5f) / (float)w, v = ((float)py + 0.5f) / (float)h;
   ngp_camera_ray(f->xform, f->focal, f->principal, &f->lens, w, h, u, v, t->ray_o + i * 3, t->ray_d + i * 3);
   float *bg = t->ray_bg + i * 3;
@@ -652,6 +672,7 @@ ngp_status ngp_trainer_step(ngp_trainer *t, ngp_step_stats *stats, ngp_error *er
   double tm[5], phase[3] = {0.0, 0.0, 0.0};
   uint64_t marched_total = 0;
   tm[0] = ngp_seconds();
+  if (t->emap.err && ngp_error_map_due(&t->emap, t->step)) ngp_error_map_rebuild(&t->emap);
   ngp_status st = march_batch(t, &marched_total, err);
   if (st != NGP_OK) return st;
   const int n_rays = gather_samples(t);
@@ -669,6 +690,7 @@ ngp_status ngp_trainer_step(ngp_trainer *t, ngp_step_stats *stats, ngp_error *er
     for (int r = r0; r < r1; r++) {
       loss_sum += (double)t->ray_loss[r];
       used_sum += t->ray_used[r];
+      if (t->emap.err && t->ray_ended[r] != 2) ngp_error_map_record(&t->emap, t->ray_cell[r], t->ray_loss[r]);
     }
     r0 = r1;
   }

@@ -22,9 +22,9 @@
  *       while training.
  * Every mode takes --backend cpu|cuda|auto or a registered name (default cpu) and
  * --grid-fraction F (occupancy-update samples against instant-ngp's; default: the backend's, 0.125
- * on the CPU, 1 on a GPU). On cuda --minutes defaults to 0.25,1,5 (15, 60 and 300 s), throughput
- * to 100 steps and render to 2000, e.g. the 1920x1080 fox:
- * `ngp-bench render --backend cuda --scene fox --steps 2000 --width 1920 --height 1080`.
+ * on the CPU, 1 on a GPU) and --error-map on|off (default: the backend's, on on the CPU). On cuda --minutes defaults to
+ * 0.25,1,5 (15, 60 and 300 s), throughput to 100 steps and render to 2000, e.g. the 1920x1080 fox: `ngp-bench render
+ * --backend cuda --scene fox --steps 2000 --width 1920 --height 1080`.
  * `--backend counting` (a test backend that forwards to the CPU one and counts its calls, see
  * tests/counting_backend.c) prints the calls at the end: the CTest bench_through_backend checks
  * that the benchmark goes through the backend.
@@ -74,6 +74,7 @@ typedef struct {
   int threads, steps, warmup, width, height, repeat, holdout, render_w, render_h;
   long batch;
   float grid_fraction;
+  int error_map;
   char minutes[128];
   bool minutes_given, while_training;
   float bg[3];
@@ -87,6 +88,7 @@ static int parse(int argc, char **argv, args *a) {
   a->height = 400;
   a->repeat = 5;
   a->grid_fraction = -1.0f;
+  a->error_map = -1;
   a->bg[0] = a->bg[1] = a->bg[2] = 1.0f;
   a->backend = "cpu";
   if (argc < 2) return usage();
@@ -117,6 +119,8 @@ static int parse(int argc, char **argv, args *a) {
       a->batch = atol(v);
     else if (!strcmp(k, "--grid-fraction"))
       a->grid_fraction = (float)atof(v);
+    else if (!strcmp(k, "--error-map") && (!strcmp(v, "on") || !strcmp(v, "off")))
+      a->error_map = !strcmp(v, "on");
     else if (!strcmp(k, "--plot"))
       a->plot = v;
     else if (!strcmp(k, "--minutes"))
@@ -368,6 +372,7 @@ int main(int argc, char **argv) {
   so.threads = a.threads;
   so.batch_samples = a.batch;
   so.grid_sample_fraction = a.grid_fraction;
+  so.error_map = a.error_map;
   so.concurrent_render = a.while_training;
   so.holdout_every = a.holdout;
   memcpy(so.bg, a.bg, sizeof so.bg);

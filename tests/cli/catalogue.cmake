@@ -208,6 +208,7 @@ ngp_cli_test(cat_snapshot_info CMD "${NGP_BIN}|--info|--load-snapshot|${SNAP}/ti
              OUT "config: from the snapshot .*tiny.ngp \\(step [0-9]+, [0-9]+ parameters\\)")
 
 # ---- Render and output options (issue 16): every bad value is one line and exit 2 ------------------
+ngp_cli_test(cat_error_map_bad CMD "${NGP_BIN}|--error-map|maybe" CODE 2 ERR "--error-map: 'maybe' is not on or off")
 ngp_cli_test(cat_render_mode_bad CMD "${NGP_BIN}|--render-mode|zbuffer" CODE 2
              ERR "--render-mode: 'zbuffer' is not shade, depth, normals, positions or cost")
 ngp_cli_test(cat_screenshot_frames_word CMD "${NGP_BIN}|--screenshot-frames|1,two" CODE 2
