@@ -71,7 +71,7 @@ static void test_uniform_until_ready(void **state) {
     for (int b = 0; b < 5; b++) {
       int px, py;
       /* no distribution yet: the uniform draw, whatever `pick` says */
-      ngp_error_map_draw(&m, 0, 7, 5, 0.0f, 0.5f, us[a], us[b], &px, &py);
+      assert_false(ngp_error_map_draw(&m, 0, 7, 5, 0.0f, 0.5f, us[a], us[b], &px, &py));
       int ex = (int)(us[a] * 7.0f), ey = (int)(us[b] * 5.0f);
       assert_int_equal(px, ex < 7 ? ex : 6);
       assert_int_equal(py, ey < 5 ? ey : 4);
@@ -79,10 +79,13 @@ static void test_uniform_until_ready(void **state) {
   ngp_error_map_rebuild(&m);
   for (int a = 0; a < 5; a++) { /* with one: the uniform draw when pick >= FOLLOW */
     int px, py;
-    ngp_error_map_draw(&m, 0, 7, 5, NGP_ERROR_MAP_FOLLOW, 0.5f, us[a], us[a], &px, &py);
+    assert_false(ngp_error_map_draw(&m, 0, 7, 5, NGP_ERROR_MAP_FOLLOW, 0.5f, us[a], us[a], &px, &py));
     int ex = (int)(us[a] * 7.0f), ey = (int)(us[a] * 5.0f);
     assert_int_equal(px, ex < 7 ? ex : 6);
     assert_int_equal(py, ey < 5 ? ey : 4);
+    /* and from the map below FOLLOW: cell 4 (the only one with error) at u_cell = 0.5 */
+    assert_true(ngp_error_map_draw(&m, 0, 7, 5, 0.0f, 0.5f, us[a], us[a], &px, &py));
+    assert_int_equal(ngp_error_map_slot(&m, 0, px, py, 7, 5), 4);
   }
   ngp_error_map_free(&m);
 }

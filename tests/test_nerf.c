@@ -271,9 +271,9 @@ static void test_train_end_to_end(void **state) {
   to.n_threads = 2;
   to.seed = 7;
   to.grid_sample_fraction = 1.0f / 16.0f;
-  /* Rays drawn uniformly all along, so that the recorded losses measure the same thing from the
-   * first window to the last (the error map draws half of them where the loss is high from step
-   * 128 on; test_train_error_map covers it). */
+  /* Rays drawn uniformly all along, as when the golden trajectory was recorded: with the error map
+   * the rays change from step 128 on, and the loss is the mean over half of them (a different run,
+   * not a wrong one; test_train_error_map covers the map). */
   to.error_map = 0;
   ngp_trainer *tr;
   assert_int_equal(ngp_trainer_create(&tr, &n, &scene, &to, &err), NGP_OK);

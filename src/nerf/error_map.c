@@ -76,10 +76,11 @@ void ngp_error_map_record(ngp_error_map *m, int slot, float loss) {
  * that ngp_error_map_cell maps every pixel of [first(c), first(c + 1)) back to c. */
 static int first_pixel(int c, int n, int res) { return (int)(((long long)c * n + res - 1) / res); }
 
-void ngp_error_map_draw(const ngp_error_map *m, int img, int w, int h, float pick, float u_cell, float ux, float uy,
+bool ngp_error_map_draw(const ngp_error_map *m, int img, int w, int h, float pick, float u_cell, float ux, float uy,
                         int *px, int *py) {
   int x, y;
-  if (m->ready && pick < NGP_ERROR_MAP_FOLLOW) {
+  const bool mapped = m->ready && pick < NGP_ERROR_MAP_FOLLOW;
+  if (mapped) {
     const int C = m->res * m->res;
     const float *cdf = m->cdf + (size_t)img * (size_t)C;
     int lo = 0, hi = C - 1; /* the first cell whose cumulative weight exceeds u_cell */
@@ -103,4 +104,5 @@ void ngp_error_map_draw(const ngp_error_map *m, int img, int w, int h, float pic
   }
   *px = x < w ? x : w - 1;
   *py = y < h ? y : h - 1;
+  return mapped;
 }

@@ -55,8 +55,9 @@ void ngp_error_map_record(ngp_error_map *m, int slot, float loss);
 
 /* A pixel of image img (w x h) from four uniform numbers in [0, 1): `pick` < FOLLOW (and a
  * distribution made) draws the cell by `u_cell` and the pixel inside it by (ux, uy); otherwise
- * the pixel is (ux * w, uy * h), the uniform draw. Always inside the image. */
-void ngp_error_map_draw(const ngp_error_map *m, int img, int w, int h, float pick, float u_cell, float ux, float uy,
+ * the pixel is (ux * w, uy * h), the uniform draw. Always inside the image. Returns whether the
+ * pixel came from the map (false: the uniform draw). */
+bool ngp_error_map_draw(const ngp_error_map *m, int img, int w, int h, float pick, float u_cell, float ux, float uy,
                         int *px, int *py);
 
 #endif

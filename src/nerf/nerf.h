@@ -143,7 +143,10 @@ void ngp_train_opts_default(ngp_train_opts *o);
 
 typedef struct ngp_step_stats {
   int step;
-  float loss; /* mean per-channel loss over the batch's rays */
+  /* Mean per-channel loss over the batch's rays drawn uniformly: all of them, or with the error
+   * map (ngp_train_opts.error_map) the half not drawn where the loss is high, so that the figure
+   * means the same with and without it. */
+  float loss;
   int n_rays;
   uint32_t n_samples;      /* samples marched this step */
   uint32_t n_samples_used; /* samples before early termination */

@@ -50,8 +50,9 @@ struct ngp_trainer {
   /* per ray */
   float *ray_o, *ray_d, *ray_bg, *ray_target, *ray_jitter, *ray_loss;
   uint32_t *ray_off, *ray_cnt, *ray_used;
-  int *ray_cell;      /* the error-map slot of each ray's pixel */
-  ngp_error_map emap; /* where rays are drawn (opts.error_map; all zero when off) */
+  int *ray_cell;       /* the error-map slot of each ray's pixel */
+  uint8_t *ray_mapped; /* 1: its pixel was drawn from the error map (0: uniformly) */
+  ngp_error_map emap;  /* where rays are drawn (opts.error_map; all zero when off) */
   /* per marched sample (compacted in place to the samples before each ray's termination) */
   float *pos, *dt, *t, *enc_all;
   float *zero_rgb;    /* NGP_MAX_SAMPLES_PER_RAY * 3 zeros: colours do not change where a ray ends */
@@ -160,6 +161,7 @@ ngp_status ngp_trainer_create(ngp_trainer **out, ngp_nerf *n, const ngp_scene *s
   ALLOC(t->ray_cnt, R);
   ALLOC(t->ray_used, R);
   ALLOC(t->ray_cell, R);
+  ALLOC(t->ray_mapped, R);
   ALLOC(t->pos, (size_t)t->cap_samples * 3);
   ALLOC(t->dt, t->cap_samples);
   ALLOC(t->t, t->cap_samples);
@@ -226,13 +228,13 @@ void ngp_trainer_destroy(ngp_trainer *t) {
   ngp_optimizer_free(&t->opt);
   ngp_touched_free(&t->touched);
   ngp_error_map_free(&t->emap);
-  void *bufs[] = {t->ray_tcur,  t->ray_texit,  t->ray_T,       t->ray_marched, t->ray_live, t->live,      t->a_pos,
-                  t->a_dt,      t->a_t,        t->a_enc,       t->a_den,       t->w_pos,    t->w_dt,      t->w_t,
-                  t->segs,      t->enc_all,    t->zero_rgb,    t->ray_ended,   t->grads,    t->ray_o,     t->ray_d,
-                  t->ray_bg,    t->ray_target, t->ray_jitter,  t->ray_loss,    t->ray_off,  t->ray_cnt,   t->ray_used,
-                  t->ray_cell,  t->pos,        t->dt,          t->t,           t->x,        t->dir,       t->dens,
-                  t->dens_acts, t->sh,         t->rgb_in,      t->rgb_out,     t->rgb_acts, t->d_rgb_out, t->d_rgb_in,
-                  t->d_dens,    t->d_enc,      t->thr_scratch, t->thr_march,   t->grid16};
+  void *bufs[] = {t->ray_tcur, t->ray_texit,  t->ray_T,      t->ray_marched, t->ray_live,  t->live,     t->a_pos,
+                  t->a_dt,     t->a_t,        t->a_enc,      t->a_den,       t->w_pos,     t->w_dt,     t->w_t,
+                  t->segs,     t->enc_all,    t->zero_rgb,   t->ray_ended,   t->grads,     t->ray_o,    t->ray_d,
+                  t->ray_bg,   t->ray_target, t->ray_jitter, t->ray_loss,    t->ray_off,   t->ray_cnt,  t->ray_used,
+                  t->ray_cell, t->ray_mapped, t->pos,        t->dt,          t->t,         t->x,        t->dir,
+                  t->dens,     t->dens_acts,  t->sh,         t->rgb_in,      t->rgb_out,   t->rgb_acts, t->d_rgb_out,
+                  t->d_rgb_in, t->d_dens,     t->d_enc,      t->thr_scratch, t->thr_march, t->grid16};
   for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
     free(bufs[i]);
   free(t);
@@ -275,9 +277,9 @@ static void ray_setup(ngp_trainer *t, int i) {
   uint64_t seed = t->o.seed, step = (uint64_t)t->step;
   /* The pixel: uniform, or (once the error map has a distribution) half the rays from its cells. */
   int px, py;
-  ngp_error_map_draw(&t->emap, img, w, h, ngp_train_rand01(seed, step, (uint64_t)i, 6),
-                     ngp_train_rand01(seed, step, (uint64_t)i, 7), ngp_train_rand01(seed, step, (uint64_t)i, 0),
-                     ngp_train_rand01(seed, step, (uint64_t)i, 1), &px, &py);
+  t->ray_mapped[i] = ngp_error_map_draw(
+      &t->emap, img, w, h, ngp_train_rand01(seed, step, (uint64_t)i, 6), ngp_train_rand01(seed, step, (uint64_t)i, 7),
+      ngp_train_rand01(seed, step, (uint64_t)i, 0), ngp_train_rand01(seed, step, (uint64_t)i, 1), &px, &py);
   if (t->emap.err) t->ray_cell[i] = ngp_error_map_slot(&t->emap, img, px, py, w, h);
   float u = ((float)px + 0.5f) / (float)w, v = ((float)py + 0.5f) / (float)h;
   ngp_camera_ray(f->xform, f->focal, f->principal, &f->lens, w, h, u, v, t->ray_o + i * 3, t->ray_d + i * 3);
@@ -679,8 +681,9 @@ ngp_status ngp_trainer_step(ngp_trainer *t, ngp_step_stats *stats, ngp_error *er
 
   tm[1] = ngp_seconds();
   /* Forward and backward, a chunk of whole rays at a time. */
-  double loss_sum = 0.0;
+  double loss_sum = 0.0, loss_uniform = 0.0; /* over all rays; over those drawn uniformly */
   uint32_t used_sum = 0;
+  int n_uniform = 0;
   for (int r0 = 0; r0 < n_rays;) {
     int r1 = r0;
     uint32_t s0 = t->ray_off[r0];
@@ -690,6 +693,10 @@ ngp_status ngp_trainer_step(ngp_trainer *t, ngp_step_stats *stats, ngp_error *er
     for (int r = r0; r < r1; r++) {
       loss_sum += (double)t->ray_loss[r];
       used_sum += t->ray_used[r];
+      if (!t->ray_mapped[r]) {
+        loss_uniform += (double)t->ray_loss[r];
+        n_uniform++;
+      }
       if (t->emap.err && t->ray_ended[r] != 2) ngp_error_map_record(&t->emap, t->ray_cell[r], t->ray_loss[r]);
     }
     r0 = r1;
@@ -704,7 +711,7 @@ ngp_status ngp_trainer_step(ngp_trainer *t, ngp_step_stats *stats, ngp_error *er
   adapt_batch(t, used_sum);
   if (stats) {
     stats->step = t->step;
-    stats->loss = n_rays ? (float)(loss_sum / n_rays) : 0.0f;
+    stats->loss = n_uniform ? (float)(loss_uniform / n_uniform) : 0.0f;
     stats->n_rays = n_rays;
     stats->n_samples = (uint32_t)marched_total;
     stats->n_samples_used = used_sum;
