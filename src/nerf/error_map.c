@@ -49,7 +49,7 @@ void ngp_error_map_rebuild(ngp_error_map *m) {
     double sum = 0.0;
     for (int k = 0; k < C; k++)
       sum += (double)e[k];
-    const bool flat = !(sum > 0.0) || !isfinite(sum); /* nothing recorded yet */
+    const bool flat = !(sum > 0.0); /* nothing recorded yet (record keeps every value finite) */
     const double floor_w = (double)NGP_ERROR_MAP_FLOOR * sum / (double)C;
     double acc = 0.0, total = flat ? (double)C : sum * (1.0 + (double)NGP_ERROR_MAP_FLOOR);
     for (int k = 0; k < C; k++) {
@@ -73,7 +73,7 @@ void ngp_error_map_record(ngp_error_map *m, int slot, float loss) {
 }
 
 /* The first pixel of cell c along a side of n pixels cut into res cells: ceil(c * n / res), so
- * that ngp_error_map_cell maps every pixel of [first(c), first(c + 1)) back to c. */
+ * that ngp_error_map_slot maps every pixel of [first(c), first(c + 1)) back to c. */
 static int first_pixel(int c, int n, int res) { return (int)(((long long)c * n + res - 1) / res); }
 
 bool ngp_error_map_draw(const ngp_error_map *m, int img, int w, int h, float pick, float u_cell, float ux, float uy,
